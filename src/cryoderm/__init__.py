@@ -1,0 +1,57 @@
+"""cryoderm: safe, evidence-based facial cryotherapy.
+
+The Python API of the thermal engine::
+
+    import cryoderm
+    case = cryoderm.load_case("cheek.toml")
+    result = cryoderm.simulate(case)          # a frozen SimulationResult
+    results = cryoderm.simulate_many(cases)   # the batched path
+
+Names are imported lazily so that ``import cryoderm`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["load_case", "parse_case", "simulate", "simulate_many"]
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from cryoderm.physics.case import Case
+    from cryoderm.physics.casefile import parse_case
+    from cryoderm.physics.engine import simulate, simulate_many
+
+_LAZY = {
+    "parse_case": "cryoderm.physics.casefile",
+    "simulate": "cryoderm.physics.engine",
+    "simulate_many": "cryoderm.physics.engine",
+}
+
+
+def load_case(path: str | PathLike[str]) -> Case:
+    """Read and validate a case file (shared/case-format.md); raises InvalidInput on bad input.
+
+    The file is read here, at the edge; :func:`parse_case` (pure) does the rest."""
+    from pathlib import Path
+
+    from cryoderm.physics.casefile import parse_case_text
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        from cryoderm.physics.errors import InvalidInput
+
+        raise InvalidInput("case file", str(path), f"cannot be read ({error.strerror})") from None
+    return parse_case_text(text, source=str(path))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cryoderm' has no attribute {name!r}")

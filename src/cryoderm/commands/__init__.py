@@ -1,0 +1,1 @@
+"""The sub-commands of ``cryoderm``, one module each (see :mod:`cryoderm.cli`)."""
