@@ -30,7 +30,7 @@ run: setup
 	$(CRYODERM) serve
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests $(wildcard benchmarks validation)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
