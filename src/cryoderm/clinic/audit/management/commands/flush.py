@@ -1,0 +1,25 @@
+"""Django's ``flush``, able to empty the append-only audit log.
+
+Emptying the whole database (as the test runner does between transactional tests) is the
+one legitimate way to remove audit entries; the triggers refuse everything else. The guard
+is suspended for this command's transaction only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.commands.flush import Command as FlushCommand
+from django.db import connections, transaction
+
+
+class Command(FlushCommand):
+    help = FlushCommand.help + " The audit log's append-only guard is lifted for this flush only."
+
+    def handle(self, **options: Any) -> None:
+        database = options["database"]
+        with transaction.atomic(using=database), connections[database].cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'flush')"
+            )
+            super().handle(**options)
+            cursor.execute("DELETE FROM audit_guardsuspension")

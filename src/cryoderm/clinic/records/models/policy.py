@@ -1,0 +1,39 @@
+"""The clinic's own policy settings (one row), edited by the medical director."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ClinicPolicy(models.Model):
+    """Clinic-wide rules the gates apply. A choice of the clinic, not a clinical fact.
+
+    ``screening_validity_days`` defaults to 30: the issue's example, following the
+    "prerequisite consultation valid N days" pattern of clinic software (clinic.md 1.2); no
+    study fixes this number, so each clinic should set its own."""
+
+    SINGLETON_ID = 1
+
+    clinic_name = models.CharField(max_length=200, default="cryoderm clinic")
+    screening_validity_days = models.PositiveIntegerField(
+        default=30, help_text="A screening older than this many days must be repeated"
+    )
+    screening_policy = models.CharField(
+        max_length=60, default="strict", help_text="Screening policy name passed to the rules"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "clinic policy"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(screening_validity_days__gte=1),
+                name="screening_validity_at_least_a_day",
+            )
+        ]
+
+    @classmethod
+    def current(cls) -> ClinicPolicy:
+        """The clinic's policy row, created with the defaults on first use."""
+        policy, _ = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
+        return policy

@@ -1,0 +1,74 @@
+"""Screening responses with their verdict, and sign-offs of ``refer`` findings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .clients import Client
+
+
+class ScreeningResponse(models.Model):
+    """The client's answers and the verdict cryoderm.clinical.screening gave for them.
+
+    The verdict is stored as given (``verdict`` = ``Verdict.to_json_dict()``), so a later
+    change of the rules never rewrites what the practitioner saw."""
+
+    class Outcome(models.TextChoices):
+        DO_NOT_TREAT = "do-not-treat", "Do not treat"
+        REFER = "refer", "Refer"
+        PRECAUTIONS = "precautions", "Treat with precautions"
+        CLEAR = "clear", "Clear"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="screenings")
+    answers = models.JSONField()
+    policy = models.CharField(max_length=60, help_text="Screening policy the verdict used")
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    findings = models.JSONField(default=list)
+    verdict = models.JSONField()
+    screened_at = models.DateTimeField()
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "-screened_at", "-id"]
+        indexes = [models.Index(fields=["client", "screened_at"], name="screening_client_idx")]
+
+    def finding_codes(self, outcome: str) -> list[str]:
+        """Codes of the findings whose own outcome is ``outcome`` (e.g. ``refer``)."""
+        return [
+            str(finding.get("code"))
+            for finding in self.findings
+            if isinstance(finding, dict) and finding.get("outcome") == outcome
+        ]
+
+
+class ReferralSignOff(models.Model):
+    """A documented override of one ``refer`` finding: a reason and two distinct clinicians."""
+
+    screening = models.ForeignKey(
+        ScreeningResponse, on_delete=models.PROTECT, related_name="signoffs"
+    )
+    finding_code = models.CharField(max_length=80)
+    reason = models.TextField()
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    second_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["screening", "finding_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["screening", "finding_code"], name="one_signoff_per_finding"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(signed_by=models.F("second_clinician")),
+                name="signoff_needs_two_clinicians",
+            ),
+        ]
