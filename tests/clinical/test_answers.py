@@ -14,6 +14,7 @@ from fhir.resources.questionnaireresponse import QuestionnaireResponse
 from cryoderm.clinical.answers import ConditionAnswer, RecentProcedure, parse_answers
 from cryoderm.clinical.errors import InvalidAnswer
 from cryoderm.clinical.questionnaire import build_questionnaire
+from cryoderm.clinical.rules import load_rulebook
 from cryoderm.errors import UserInputError
 
 ISSUE_EXAMPLE: dict[str, Any] = {
@@ -86,7 +87,14 @@ def test_shipped_questionnaire_is_the_rulebook_build_and_valid_fhir() -> None:
     assert "cold-urticaria" in {i["linkId"] for i in condition_group["item"]}
 
 
-def _response(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+def _response(conditions: list[dict[str, Any]], *, answer_the_rest: bool = True) -> dict[str, Any]:
+    """A completed response; the conditions not given are answered false."""
+    given = {c["linkId"] for c in conditions}
+    rest = [
+        {"linkId": c, "answer": [{"valueBoolean": False}]}
+        for c in load_rulebook().condition_ids
+        if c not in given and answer_the_rest
+    ]
     return {
         "resourceType": "QuestionnaireResponse",
         "status": "completed",
@@ -102,7 +110,7 @@ def _response(conditions: list[dict[str, Any]]) -> dict[str, Any]:
                     {"linkId": "blood_pressure_mmhg.diastolic", "answer": [{"valueDecimal": 85}]},
                 ],
             },
-            {"linkId": "conditions", "item": conditions},
+            {"linkId": "conditions", "item": [*conditions, *rest]},
             {
                 "linkId": "recent_procedures",
                 "item": [
@@ -163,4 +171,12 @@ def test_unknown_fhir_link_id_is_an_error() -> None:
     response = _response([])
     response["item"].append({"linkId": "smoker", "answer": [{"valueBoolean": True}]})
     with pytest.raises(InvalidAnswer, match="unknown linkId"):
+        parse_answers(response)
+
+
+def test_an_unanswered_condition_is_an_error_not_a_no() -> None:
+    response = _response(
+        [{"linkId": "raynauds", "answer": [{"valueBoolean": False}]}], answer_the_rest=False
+    )
+    with pytest.raises(InvalidAnswer, match="required"):
         parse_answers(response)

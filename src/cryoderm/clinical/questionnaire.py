@@ -193,7 +193,16 @@ def response_to_plain(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 def _conditions(group: Mapping[str, Any], known: tuple[str, ...]) -> list[Any]:
     conditions: list[Any] = []
-    for item in _children(group, "item[conditions]"):
+    items = _children(group, "item[conditions]")
+    # Every condition is a required question: an unanswered one must not read as "no".
+    unanswered = [c for c in known if c not in {i["linkId"] for i in items}]
+    if unanswered:
+        raise InvalidAnswer(
+            f"item[{unanswered[0]}]",
+            None,
+            "required: every condition must be answered true or false",
+        )
+    for item in items:
         ident = item["linkId"]
         field = f"item[{ident}]"
         if ident not in known:
