@@ -1,0 +1,119 @@
+"""``cryoderm simulate``: run one case file through the thermal engine.
+
+    cryoderm simulate CASE.toml [--format json|table] [--plot FILE.png|FILE.html] [--full-field]
+
+json prints the result object of shared/case-format.md ("Output"); table prints a summary.
+Exit 0 when the simulation's status is ok, 1 when it failed; 2 for a bad case file (one line
+on standard error naming key, value, unit and what is allowed; with --format json also
+{"status": "invalid", ...} on standard output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryoderm.errors import UserInputError
+
+RESULT_FORMAT = "cryoderm-result/1"
+PLOT_SUFFIXES = (".png", ".html")
+
+
+class BadOption(UserInputError):
+    """A command-line option that cannot be honoured (exit 2)."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate a case file (skin temperature at depth under a cold exposure)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("case", help="case file (TOML, format cryoderm-case/1)")
+    parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument("--plot", metavar="FILE", help="also write a plot: FILE.png or FILE.html")
+    parser.add_argument(
+        "--full-field", action="store_true", help="include T(depth, time) in the JSON output"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except UserInputError as error:
+        if args.format == "json":
+            invalid = {"format": RESULT_FORMAT, "status": "invalid", "message": str(error)}
+            print(json.dumps(invalid))
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import cryoderm
+
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise BadOption(f"--plot = {args.plot!r}: a file name ending in .png or .html")
+    case = cryoderm.load_case(args.case)
+    if args.full_field:
+        case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
+    result = cryoderm.simulate(case)
+    document = result.to_json_dict()
+    if args.format == "json":
+        json.dump(document, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        _print_table(document, case.title or args.case)
+    if plot is not None:
+        from cryoderm.viz import write_plot
+
+        write_plot(document, case, plot)
+    return 0 if document.get("status") == "ok" else 1
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e-3 or abs(value) >= 1e5 else f"{value:.2f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _print_table(document: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    status = document.get("status", "")
+    style = "green" if status == "ok" else "red"
+    console.print(f"[bold]{title}[/bold]  status: [{style}]{status}[/{style}]")
+    if document.get("message"):
+        console.print(document["message"])
+    time_s = document.get("time_s") or []
+    probes = Table(title="probes (°C)")
+    for column in ("probe", "start", "minimum", "at time (s)", "end"):
+        probes.add_column(column, justify="right" if column != "probe" else "left")
+    for name, series in (document.get("probes") or {}).items():
+        values = [v for v in series if v is not None]
+        if not values:
+            probes.add_row(name, "-", "-", "-", "-")
+            continue
+        low = min(values)
+        at = time_s[series.index(low)] if time_s else 0.0
+        probes.add_row(name, _fmt(values[0]), _fmt(low), _fmt(float(at)), _fmt(values[-1]))
+    console.print(probes)
+    for section in ("metrics", "safety"):
+        table = Table(title=section)
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for key, value in (document.get(section) or {}).items():
+            table.add_row(key, _fmt(value))
+        console.print(table)
