@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,445 +14,1205 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('modality', models.CharField(choices=[('cold-air', 'Cold air'), ('ln2-vapour', 'Liquid-nitrogen vapour'), ('contact', 'Contact applicator')], max_length=20)),
-                ('manufacturer', models.CharField(max_length=120)),
-                ('model_name', models.CharField(max_length=120)),
-                ('serial_number', models.CharField(max_length=80, unique=True)),
-                ('status', models.CharField(choices=[('in-service', 'In service'), ('out-of-service', 'Out of service'), ('retired', 'Retired')], default='in-service', max_length=20)),
-                ('commissioned_on', models.DateField()),
-                ('calibration_interval_days', models.PositiveIntegerField(help_text="Manufacturer's calibration interval [days]")),
-                ('service_interval_days', models.PositiveIntegerField(help_text="Manufacturer's service interval [days]")),
-                ('sessions_count', models.PositiveIntegerField(default=0)),
-                ('exposure_s_total', models.FloatField(default=0.0, help_text='Cumulative cold exposure [s]')),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "modality",
+                    models.CharField(
+                        choices=[
+                            ("cold-air", "Cold air"),
+                            ("ln2-vapour", "Liquid-nitrogen vapour"),
+                            ("contact", "Contact applicator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("manufacturer", models.CharField(max_length=120)),
+                ("model_name", models.CharField(max_length=120)),
+                ("serial_number", models.CharField(max_length=80, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("in-service", "In service"),
+                            ("out-of-service", "Out of service"),
+                            ("retired", "Retired"),
+                        ],
+                        default="in-service",
+                        max_length=20,
+                    ),
+                ),
+                ("commissioned_on", models.DateField()),
+                (
+                    "calibration_interval_days",
+                    models.PositiveIntegerField(
+                        help_text="Manufacturer's calibration interval [days]"
+                    ),
+                ),
+                (
+                    "service_interval_days",
+                    models.PositiveIntegerField(help_text="Manufacturer's service interval [days]"),
+                ),
+                ("sessions_count", models.PositiveIntegerField(default=0)),
+                (
+                    "exposure_s_total",
+                    models.FloatField(default=0.0, help_text="Cumulative cold exposure [s]"),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['modality', 'serial_number'],
+                "ordering": ["modality", "serial_number"],
             },
         ),
         migrations.CreateModel(
-            name='Room',
+            name="Room",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('notes', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("notes", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('fitzpatrick_type', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Type 1'), (2, 'Type 2'), (3, 'Type 3'), (4, 'Type 4'), (5, 'Type 5'), (6, 'Type 6')], null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('is_archived', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "fitzpatrick_type",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "Type 1"),
+                            (2, "Type 2"),
+                            (3, "Type 3"),
+                            (4, "Type 4"),
+                            (5, "Type 5"),
+                            (6, "Type 6"),
+                        ],
+                        null=True,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("is_archived", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['family_name', 'given_name', 'id'],
-                'indexes': [models.Index(fields=['family_name', 'given_name'], name='client_name_idx')],
+                "ordering": ["family_name", "given_name", "id"],
+                "indexes": [
+                    models.Index(fields=["family_name", "given_name"], name="client_name_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ClinicPolicy',
+            name="ClinicPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('clinic_name', models.CharField(default='cryoderm clinic', max_length=200)),
-                ('screening_validity_days', models.PositiveIntegerField(default=30, help_text='A screening older than this many days must be repeated')),
-                ('screening_policy', models.CharField(default='strict', help_text='Screening policy name passed to the rules', max_length=60)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("clinic_name", models.CharField(default="cryoderm clinic", max_length=200)),
+                (
+                    "screening_validity_days",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="A screening older than this many days must be repeated",
+                    ),
+                ),
+                (
+                    "screening_policy",
+                    models.CharField(
+                        default="strict",
+                        help_text="Screening policy name passed to the rules",
+                        max_length=60,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'clinic policy',
-                'constraints': [models.CheckConstraint(condition=models.Q(('screening_validity_days__gte', 1)), name='screening_validity_at_least_a_day')],
+                "verbose_name_plural": "clinic policy",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("screening_validity_days__gte", 1)),
+                        name="screening_validity_at_least_a_day",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConsentText',
+            name="ConsentText",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('treatment', 'Treatment'), ('photos', 'Clinical photographs'), ('marketing', 'Use of photographs in marketing')], max_length=12)),
-                ('version', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('sha256', models.CharField(editable=False, max_length=64)),
-                ('published_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("treatment", "Treatment"),
+                            ("photos", "Clinical photographs"),
+                            ("marketing", "Use of photographs in marketing"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("sha256", models.CharField(editable=False, max_length=64)),
+                ("published_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['scope', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'version'), name='one_text_per_version')],
+                "ordering": ["scope", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "version"), name="one_text_per_version"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('treatment', 'Treatment'), ('photos', 'Clinical photographs'), ('marketing', 'Use of photographs in marketing')], max_length=12)),
-                ('text_sha256', models.CharField(help_text='Hash of the text the client saw', max_length=64)),
-                ('signer_name', models.CharField(max_length=200)),
-                ('signature', models.TextField(help_text='The drawn signature as an SVG path or data URL')),
-                ('signed_at', models.DateTimeField()),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='records.client')),
-                ('witnessed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('text', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='records.consenttext')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("treatment", "Treatment"),
+                            ("photos", "Clinical photographs"),
+                            ("marketing", "Use of photographs in marketing"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "text_sha256",
+                    models.CharField(help_text="Hash of the text the client saw", max_length=64),
+                ),
+                ("signer_name", models.CharField(max_length=200)),
+                (
+                    "signature",
+                    models.TextField(help_text="The drawn signature as an SVG path or data URL"),
+                ),
+                ("signed_at", models.DateTimeField()),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consents",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "witnessed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "text",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consents",
+                        to="records.consenttext",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client', 'scope', '-signed_at'],
+                "ordering": ["client", "scope", "-signed_at"],
             },
         ),
         migrations.CreateModel(
-            name='CalibrationRecord',
+            name="CalibrationRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('performed_on', models.DateField()),
-                ('performed_by', models.CharField(max_length=150)),
-                ('reference_instrument', models.CharField(max_length=200)),
-                ('max_error_c', models.FloatField(help_text='Largest deviation from the reference [K]')),
-                ('passed', models.BooleanField()),
-                ('certificate_ref', models.CharField(blank=True, max_length=100)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calibrations', to='records.device')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("performed_on", models.DateField()),
+                ("performed_by", models.CharField(max_length=150)),
+                ("reference_instrument", models.CharField(max_length=200)),
+                (
+                    "max_error_c",
+                    models.FloatField(help_text="Largest deviation from the reference [K]"),
+                ),
+                ("passed", models.BooleanField()),
+                ("certificate_ref", models.CharField(blank=True, max_length=100)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calibrations",
+                        to="records.device",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['device', '-performed_on', '-id'],
+                "ordering": ["device", "-performed_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MaintenanceRecord',
+            name="MaintenanceRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('service', 'Scheduled service'), ('repair', 'Repair'), ('inspection', 'Inspection')], max_length=20)),
-                ('performed_on', models.DateField()),
-                ('performed_by', models.CharField(max_length=150)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='maintenance', to='records.device')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("service", "Scheduled service"),
+                            ("repair", "Repair"),
+                            ("inspection", "Inspection"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("performed_on", models.DateField()),
+                ("performed_by", models.CharField(max_length=150)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="maintenance",
+                        to="records.device",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['device', '-performed_on', '-id'],
+                "ordering": ["device", "-performed_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Practitioner',
+            name="Practitioner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(max_length=150)),
-                ('registration_number', models.CharField(blank=True, max_length=60)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='practitioner', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=150)),
+                ("registration_number", models.CharField(blank=True, max_length=60)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="practitioner",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['display_name', 'id'],
+                "ordering": ["display_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Qualification',
+            name="Qualification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('modality', models.CharField(choices=[('cold-air', 'Cold air'), ('ln2-vapour', 'Liquid-nitrogen vapour'), ('contact', 'Contact applicator')], max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('issuer', models.CharField(max_length=200)),
-                ('certificate_number', models.CharField(blank=True, max_length=100)),
-                ('issued_on', models.DateField()),
-                ('expires_on', models.DateField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('practitioner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualifications', to='records.practitioner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "modality",
+                    models.CharField(
+                        choices=[
+                            ("cold-air", "Cold air"),
+                            ("ln2-vapour", "Liquid-nitrogen vapour"),
+                            ("contact", "Contact applicator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("issuer", models.CharField(max_length=200)),
+                ("certificate_number", models.CharField(blank=True, max_length=100)),
+                ("issued_on", models.DateField()),
+                ("expires_on", models.DateField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "practitioner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualifications",
+                        to="records.practitioner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['practitioner', 'modality', '-expires_on'],
+                "ordering": ["practitioner", "modality", "-expires_on"],
             },
         ),
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('booked', 'Booked'), ('cancelled', 'Cancelled'), ('completed', 'Completed'), ('no-show', 'Did not attend')], default='booked', max_length=12)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='records.client')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='records.device')),
-                ('practitioner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='records.practitioner')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='records.room')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("cancelled", "Cancelled"),
+                            ("completed", "Completed"),
+                            ("no-show", "Did not attend"),
+                        ],
+                        default="booked",
+                        max_length=12,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="records.device",
+                    ),
+                ),
+                (
+                    "practitioner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="records.practitioner",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="records.room",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ScreeningResponse',
+            name="ScreeningResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answers', models.JSONField()),
-                ('policy', models.CharField(help_text='Screening policy the verdict used', max_length=60)),
-                ('outcome', models.CharField(choices=[('do-not-treat', 'Do not treat'), ('refer', 'Refer'), ('precautions', 'Treat with precautions'), ('clear', 'Clear')], max_length=14)),
-                ('findings', models.JSONField(default=list)),
-                ('verdict', models.JSONField()),
-                ('screened_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='records.client')),
-                ('screened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("answers", models.JSONField()),
+                (
+                    "policy",
+                    models.CharField(help_text="Screening policy the verdict used", max_length=60),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("do-not-treat", "Do not treat"),
+                            ("refer", "Refer"),
+                            ("precautions", "Treat with precautions"),
+                            ("clear", "Clear"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("findings", models.JSONField(default=list)),
+                ("verdict", models.JSONField()),
+                ("screened_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screenings",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "screened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client', '-screened_at', '-id'],
+                "ordering": ["client", "-screened_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralSignOff',
+            name="ReferralSignOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('finding_code', models.CharField(max_length=80)),
-                ('reason', models.TextField()),
-                ('signed_at', models.DateTimeField()),
-                ('second_clinician', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('screening', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signoffs', to='records.screeningresponse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("finding_code", models.CharField(max_length=80)),
+                ("reason", models.TextField()),
+                ("signed_at", models.DateTimeField()),
+                (
+                    "second_clinician",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signoffs",
+                        to="records.screeningresponse",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['screening', 'finding_code'],
+                "ordering": ["screening", "finding_code"],
             },
         ),
         migrations.CreateModel(
-            name='TreatmentSession',
+            name="TreatmentSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('zones', models.JSONField(default=list, help_text="Face zones treated, e.g. ['forehead']")),
-                ('plan', models.JSONField(blank=True, help_text="The planner's plan, as given", null=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in-progress', 'In progress'), ('completed', 'Completed'), ('aborted', 'Aborted')], default='planned', max_length=12)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('exposure_s', models.FloatField(default=0.0, help_text='Cold exposure delivered [s]')),
-                ('end_reason', models.TextField(blank=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.appointment')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.client')),
-                ('consent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.consent')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.device')),
-                ('practitioner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.practitioner')),
-                ('screening', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='records.screeningresponse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "zones",
+                    models.JSONField(
+                        default=list, help_text="Face zones treated, e.g. ['forehead']"
+                    ),
+                ),
+                (
+                    "plan",
+                    models.JSONField(
+                        blank=True, help_text="The planner's plan, as given", null=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in-progress", "In progress"),
+                            ("completed", "Completed"),
+                            ("aborted", "Aborted"),
+                        ],
+                        default="planned",
+                        max_length=12,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "exposure_s",
+                    models.FloatField(default=0.0, help_text="Cold exposure delivered [s]"),
+                ),
+                ("end_reason", models.TextField(blank=True)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.appointment",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "consent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.consent",
+                    ),
+                ),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.device",
+                    ),
+                ),
+                (
+                    "practitioner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.practitioner",
+                    ),
+                ),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="records.screeningresponse",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SkinReading',
+            name="SkinReading",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('zone', models.CharField(max_length=40)),
-                ('sensor', models.CharField(max_length=40)),
-                ('recorded_at', models.DateTimeField()),
-                ('elapsed_s', models.FloatField(help_text='Time since the session started [s]')),
-                ('skin_temp_c', models.FloatField(help_text='Skin surface temperature [°C]')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("zone", models.CharField(max_length=40)),
+                ("sensor", models.CharField(max_length=40)),
+                ("recorded_at", models.DateTimeField()),
+                ("elapsed_s", models.FloatField(help_text="Time since the session started [s]")),
+                ("skin_temp_c", models.FloatField(help_text="Skin surface temperature [°C]")),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="readings",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'zone', 'sensor', 'elapsed_s'],
+                "ordering": ["session", "zone", "sensor", "elapsed_s"],
             },
         ),
         migrations.CreateModel(
-            name='SessionEvent',
+            name="SessionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('started', 'Started'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('stopped', 'Stopped'), ('completed', 'Completed'), ('aborted', 'Aborted'), ('device', 'Device event'), ('note', 'Note')], max_length=12)),
-                ('message', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("paused", "Paused"),
+                            ("resumed", "Resumed"),
+                            ("stopped", "Stopped"),
+                            ("completed", "Completed"),
+                            ("aborted", "Aborted"),
+                            ("device", "Device event"),
+                            ("note", "Note"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'occurred_at', 'id'],
+                "ordering": ["session", "occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Photo',
+            name="Photo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField()),
-                ('view', models.CharField(choices=[('front', 'Front'), ('left-45', 'Left oblique 45°'), ('right-45', 'Right oblique 45°'), ('left-90', 'Left profile'), ('right-90', 'Right profile')], max_length=10)),
-                ('phase', models.CharField(choices=[('before', 'Before'), ('after', 'After'), ('follow-up', 'Follow-up')], max_length=10)),
-                ('use', models.CharField(choices=[('clinical', 'Clinical record only'), ('marketing', 'Clinical record and marketing')], default='clinical', max_length=10)),
-                ('image', models.FileField(upload_to='photos/%Y/%m/')),
-                ('sha256', models.CharField(max_length=64)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to='records.client')),
-                ('consent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to='records.consent')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='photos', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taken_at", models.DateTimeField()),
+                (
+                    "view",
+                    models.CharField(
+                        choices=[
+                            ("front", "Front"),
+                            ("left-45", "Left oblique 45°"),
+                            ("right-45", "Right oblique 45°"),
+                            ("left-90", "Left profile"),
+                            ("right-90", "Right profile"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("before", "Before"),
+                            ("after", "After"),
+                            ("follow-up", "Follow-up"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "use",
+                    models.CharField(
+                        choices=[
+                            ("clinical", "Clinical record only"),
+                            ("marketing", "Clinical record and marketing"),
+                        ],
+                        default="clinical",
+                        max_length=10,
+                    ),
+                ),
+                ("image", models.FileField(upload_to="photos/%Y/%m/")),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "consent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to="records.consent",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client', '-taken_at', 'id'],
+                "ordering": ["client", "-taken_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OutcomeScore',
+            name="OutcomeScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assessed_at', models.DateTimeField()),
-                ('rater', models.CharField(choices=[('clinician', 'Clinician'), ('client', 'Client-reported')], max_length=10)),
-                ('scale', models.CharField(help_text='e.g. GAIS, satisfaction 0-10', max_length=80)),
-                ('scale_min', models.FloatField()),
-                ('scale_max', models.FloatField()),
-                ('score', models.FloatField()),
-                ('notes', models.TextField(blank=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='records.client')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("assessed_at", models.DateTimeField()),
+                (
+                    "rater",
+                    models.CharField(
+                        choices=[("clinician", "Clinician"), ("client", "Client-reported")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "scale",
+                    models.CharField(help_text="e.g. GAIS, satisfaction 0-10", max_length=80),
+                ),
+                ("scale_min", models.FloatField()),
+                ("scale_max", models.FloatField()),
+                ("score", models.FloatField()),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client', '-assessed_at', 'id'],
+                "ordering": ["client", "-assessed_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='InstrumentalMeasure',
+            name="InstrumentalMeasure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measured_at', models.DateTimeField()),
-                ('zone', models.CharField(max_length=40)),
-                ('quantity', models.CharField(choices=[('erythema-index', 'Erythema index'), ('elasticity', 'Elasticity (R2, gross elasticity)'), ('hydration', 'Stratum corneum hydration'), ('tewl', 'Transepidermal water loss')], max_length=20)),
-                ('value', models.FloatField()),
-                ('unit', models.CharField(max_length=10)),
-                ('instrument', models.CharField(blank=True, max_length=120)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='records.client')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("measured_at", models.DateTimeField()),
+                ("zone", models.CharField(max_length=40)),
+                (
+                    "quantity",
+                    models.CharField(
+                        choices=[
+                            ("erythema-index", "Erythema index"),
+                            ("elasticity", "Elasticity (R2, gross elasticity)"),
+                            ("hydration", "Stratum corneum hydration"),
+                            ("tewl", "Transepidermal water loss"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("value", models.FloatField()),
+                ("unit", models.CharField(max_length=10)),
+                ("instrument", models.CharField(blank=True, max_length=120)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="measures",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="measures",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client', '-measured_at', 'id'],
+                "ordering": ["client", "-measured_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeviceFault',
+            name="DeviceFault",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField()),
-                ('code', models.CharField(blank=True, max_length=40)),
-                ('description', models.TextField()),
-                ('severity', models.CharField(choices=[('minor', 'Minor: device usable'), ('major', 'Major: device out of service until resolved')], max_length=10)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='faults', to='records.device')),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='faults', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("code", models.CharField(blank=True, max_length=40)),
+                ("description", models.TextField()),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("minor", "Minor: device usable"),
+                            ("major", "Major: device out of service until resolved"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="faults",
+                        to="records.device",
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="faults",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['device', '-occurred_at', '-id'],
+                "ordering": ["device", "-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Alarm',
+            name="Alarm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('raised_at', models.DateTimeField()),
-                ('code', models.CharField(max_length=60)),
-                ('severity', models.CharField(choices=[('warning', 'Warning'), ('stop', 'Stop: exposure ended')], max_length=10)),
-                ('message', models.TextField()),
-                ('zone', models.CharField(blank=True, max_length=40)),
-                ('sensor', models.CharField(blank=True, max_length=40)),
-                ('value_c', models.FloatField(blank=True, help_text='Measured value [°C]', null=True)),
-                ('limit_c', models.FloatField(blank=True, help_text='Limit crossed [°C]', null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alarms', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("raised_at", models.DateTimeField()),
+                ("code", models.CharField(max_length=60)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("warning", "Warning"), ("stop", "Stop: exposure ended")],
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("zone", models.CharField(blank=True, max_length=40)),
+                ("sensor", models.CharField(blank=True, max_length=40)),
+                (
+                    "value_c",
+                    models.FloatField(blank=True, help_text="Measured value [°C]", null=True),
+                ),
+                (
+                    "limit_c",
+                    models.FloatField(blank=True, help_text="Limit crossed [°C]", null=True),
+                ),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alarms",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'raised_at', 'id'],
+                "ordering": ["session", "raised_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AdverseEvent',
+            name="AdverseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField()),
-                ('zone', models.CharField(blank=True, max_length=40)),
-                ('description', models.TextField()),
-                ('cold_injury_grade', models.CharField(choices=[('none', 'Not a cold injury'), ('frostnip', 'Frostnip (no tissue loss)'), ('1', '1st degree: superficial, erythema and oedema'), ('2', '2nd degree: clear blisters'), ('3', '3rd degree: haemorrhagic blisters'), ('4', '4th degree: full thickness')], max_length=10)),
-                ('seriousness', models.CharField(choices=[('non-serious', 'Non-serious'), ('serious', 'Serious')], max_length=12)),
-                ('action_taken', models.TextField(blank=True)),
-                ('resolved_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adverse_events', to='records.client')),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adverse_events', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("zone", models.CharField(blank=True, max_length=40)),
+                ("description", models.TextField()),
+                (
+                    "cold_injury_grade",
+                    models.CharField(
+                        choices=[
+                            ("none", "Not a cold injury"),
+                            ("frostnip", "Frostnip (no tissue loss)"),
+                            ("1", "1st degree: superficial, erythema and oedema"),
+                            ("2", "2nd degree: clear blisters"),
+                            ("3", "3rd degree: haemorrhagic blisters"),
+                            ("4", "4th degree: full thickness"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "seriousness",
+                    models.CharField(
+                        choices=[("non-serious", "Non-serious"), ("serious", "Serious")],
+                        max_length=12,
+                    ),
+                ),
+                ("action_taken", models.TextField(blank=True)),
+                ("resolved_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adverse_events",
+                        to="records.client",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adverse_events",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', 'id'],
+                "ordering": ["-occurred_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='consent',
-            index=models.Index(fields=['client', 'scope'], name='consent_client_scope_idx'),
+            model_name="consent",
+            index=models.Index(fields=["client", "scope"], name="consent_client_scope_idx"),
         ),
         migrations.AddConstraint(
-            model_name='calibrationrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('max_error_c__gte', 0)), name='calibration_error_not_negative'),
+            model_name="calibrationrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_error_c__gte", 0)), name="calibration_error_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualification',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_on__gt', models.F('issued_on'))), name='qualification_expires_after_issue'),
+            model_name="qualification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_on__gt", models.F("issued_on"))),
+                name="qualification_expires_after_issue",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['practitioner', 'starts_at'], name='appt_practitioner_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["practitioner", "starts_at"], name="appt_practitioner_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['device', 'starts_at'], name='appt_device_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["device", "starts_at"], name="appt_device_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['room', 'starts_at'], name='appt_room_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["room", "starts_at"], name="appt_room_idx"),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='appointment_ends_after_start'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="appointment_ends_after_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='screeningresponse',
-            index=models.Index(fields=['client', 'screened_at'], name='screening_client_idx'),
+            model_name="screeningresponse",
+            index=models.Index(fields=["client", "screened_at"], name="screening_client_idx"),
         ),
         migrations.AddConstraint(
-            model_name='referralsignoff',
-            constraint=models.UniqueConstraint(fields=('screening', 'finding_code'), name='one_signoff_per_finding'),
+            model_name="referralsignoff",
+            constraint=models.UniqueConstraint(
+                fields=("screening", "finding_code"), name="one_signoff_per_finding"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referralsignoff',
-            constraint=models.CheckConstraint(condition=models.Q(('signed_by', models.F('second_clinician')), _negated=True), name='signoff_needs_two_clinicians'),
+            model_name="referralsignoff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("signed_by", models.F("second_clinician")), _negated=True),
+                name="signoff_needs_two_clinicians",
+            ),
         ),
         migrations.AddIndex(
-            model_name='treatmentsession',
-            index=models.Index(fields=['client', 'created_at'], name='session_client_idx'),
+            model_name="treatmentsession",
+            index=models.Index(fields=["client", "created_at"], name="session_client_idx"),
         ),
         migrations.AddIndex(
-            model_name='skinreading',
-            index=models.Index(fields=['session', 'zone', 'sensor', 'elapsed_s'], name='reading_series_idx'),
+            model_name="skinreading",
+            index=models.Index(
+                fields=["session", "zone", "sensor", "elapsed_s"], name="reading_series_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outcomescore',
-            constraint=models.CheckConstraint(condition=models.Q(('score__gte', models.F('scale_min')), ('score__lte', models.F('scale_max'))), name='score_within_scale'),
+            model_name="outcomescore",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("score__gte", models.F("scale_min")), ("score__lte", models.F("scale_max"))
+                ),
+                name="score_within_scale",
+            ),
         ),
     ]

@@ -32,7 +32,10 @@ class AdverseEvent(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="adverse_events")
     session = models.ForeignKey(
-        TreatmentSession, on_delete=models.PROTECT, null=True, blank=True,
+        TreatmentSession,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="adverse_events",
     )
     occurred_at = models.DateTimeField()

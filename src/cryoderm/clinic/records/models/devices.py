@@ -128,7 +128,10 @@ class DeviceFault(models.Model):
     description = models.TextField()
     severity = models.CharField(max_length=10, choices=Severity.choices)
     session = models.ForeignKey(
-        "records.TreatmentSession", on_delete=models.PROTECT, null=True, blank=True,
+        "records.TreatmentSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="faults",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)

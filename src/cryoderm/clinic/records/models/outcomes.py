@@ -66,7 +66,10 @@ class InstrumentalMeasure(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="measures")
     session = models.ForeignKey(
-        TreatmentSession, on_delete=models.PROTECT, null=True, blank=True,
+        TreatmentSession,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="measures",
     )
     measured_at = models.DateTimeField()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from cryoderm.clinical.policy import DEFAULT_POLICY, ScreeningPolicy
+
 
 class ClinicPolicy(models.Model):
     """Clinic-wide rules the gates apply. A choice of the clinic, not a clinical fact.
@@ -18,8 +20,11 @@ class ClinicPolicy(models.Model):
     screening_validity_days = models.PositiveIntegerField(
         default=30, help_text="A screening older than this many days must be repeated"
     )
-    screening_policy = models.CharField(
-        max_length=60, default="strict", help_text="Screening policy name passed to the rules"
+    screening_policy = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The clinic's screening policy {name, grade_overrides, waiting_period_days}; "
+        "empty: cryoderm's default (the stricter reading)",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -31,6 +36,12 @@ class ClinicPolicy(models.Model):
                 name="screening_validity_at_least_a_day",
             )
         ]
+
+    def screening_rules(self) -> ScreeningPolicy:
+        """The screening policy to pass to ``cryoderm.clinical.screening.screen``."""
+        if not self.screening_policy:
+            return DEFAULT_POLICY
+        return ScreeningPolicy.from_mapping(self.screening_policy)
 
     @classmethod
     def current(cls) -> ClinicPolicy:

@@ -22,7 +22,10 @@ class ScreeningResponse(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="screenings")
     answers = models.JSONField()
-    policy = models.CharField(max_length=60, help_text="Screening policy the verdict used")
+    policy = models.CharField(max_length=200, help_text="Screening policy the verdict used")
+    modality = models.CharField(
+        max_length=20, blank=True, help_text="Modality screened for; empty: every modality"
+    )
     outcome = models.CharField(max_length=14, choices=Outcome.choices)
     findings = models.JSONField(default=list)
     verdict = models.JSONField()
@@ -36,12 +39,12 @@ class ScreeningResponse(models.Model):
         ordering = ["client", "-screened_at", "-id"]
         indexes = [models.Index(fields=["client", "screened_at"], name="screening_client_idx")]
 
-    def finding_codes(self, outcome: str) -> list[str]:
-        """Codes of the findings whose own outcome is ``outcome`` (e.g. ``refer``)."""
+    def rule_ids(self, grade: str) -> list[str]:
+        """Rule ids of the findings graded ``grade`` (e.g. ``refer``), in verdict order."""
         return [
-            str(finding.get("code"))
+            str(finding.get("rule_id"))
             for finding in self.findings
-            if isinstance(finding, dict) and finding.get("outcome") == outcome
+            if isinstance(finding, dict) and finding.get("grade") == grade
         ]
 
 
@@ -51,7 +54,7 @@ class ReferralSignOff(models.Model):
     screening = models.ForeignKey(
         ScreeningResponse, on_delete=models.PROTECT, related_name="signoffs"
     )
-    finding_code = models.CharField(max_length=80)
+    rule_id = models.CharField(max_length=80, help_text="The refer finding's rule id")
     reason = models.TextField()
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -62,10 +65,10 @@ class ReferralSignOff(models.Model):
     signed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["screening", "finding_code"]
+        ordering = ["screening", "rule_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["screening", "finding_code"], name="one_signoff_per_finding"
+                fields=["screening", "rule_id"], name="one_signoff_per_finding"
             ),
             models.CheckConstraint(
                 condition=~models.Q(signed_by=models.F("second_clinician")),

@@ -34,7 +34,10 @@ class TreatmentSession(models.Model):
         Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )
     screening = models.ForeignKey(
-        ScreeningResponse, on_delete=models.PROTECT, null=True, blank=True,
+        ScreeningResponse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="sessions",
     )
     consent = models.ForeignKey(
@@ -61,9 +64,7 @@ class TreatmentSession(models.Model):
 class SkinReading(models.Model):
     """One skin-temperature sample of one sensor on one zone during a session."""
 
-    session = models.ForeignKey(
-        TreatmentSession, on_delete=models.PROTECT, related_name="readings"
-    )
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="readings")
     zone = models.CharField(max_length=40)
     sensor = models.CharField(max_length=40)
     recorded_at = models.DateTimeField()
