@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cryoderm.clinic import storage
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",
+    "cryoderm.clinic.accounts",
 ]
 
 MIDDLEWARE = [
@@ -57,8 +60,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cryoderm.clinic.accounts.middleware.IdleLogoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "cryoderm.clinic.urls"
@@ -131,4 +136,41 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CRYODERM_LOG_LEVEL", "WARNING")},
+}
+
+# Accounts and security (docs/security.md): login lockout in front of the model backend,
+# idle logout, and a strict content security policy (django-csp; per-request nonce for
+# the few inline scripts or styles a page may need).
+AUTHENTICATION_BACKENDS = ["cryoderm.clinic.accounts.backends.LockoutModelBackend"]
+LOGIN_URL = "/login/"
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer variable; anything else is refused (the accounts check bounds it)."""
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} = {raw!r}: use a whole number") from None
+
+
+CRYODERM_LOCKOUT_FAILURES = env_int("CRYODERM_LOCKOUT_FAILURES", 5)
+CRYODERM_LOCKOUT_WINDOW_S = env_int("CRYODERM_LOCKOUT_WINDOW_S", 900)
+CRYODERM_LOCKOUT_DURATION_S = env_int("CRYODERM_LOCKOUT_DURATION_S", 900)
+CRYODERM_IDLE_LOGOUT_MINUTES = env_int("CRYODERM_IDLE_LOGOUT_MINUTES", 15)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }

@@ -1,0 +1,132 @@
+"""The permission matrix: role x action -> allow / deny, kept as data.
+
+Rules, in this order (the OpenEMR CVE-2026-33302 lesson: an explicit deny must never be
+ignored):
+
+1. a user holding *any* role that denies an action is refused, whatever other roles allow;
+2. otherwise the action is allowed if at least one held role allows it;
+3. an action or role missing from the table is refused (unknown means deny).
+
+Roles are Django groups with the names in :data:`ROLES`; Django's ``is_superuser`` flag grants
+nothing here. Explicit denies encode separation of duties: the system administrator runs
+staff, devices and tokens but does not read clinical records; front desk books and registers
+clients but does not see screening answers, plans or outcomes. Audit export belongs to the
+medical director alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+from django.contrib.auth.models import Group
+
+from cryoderm.clinic.accounts.errors import PermissionRefused
+from cryoderm.errors import UserInputError
+
+Decision = Literal["allow", "deny"]
+ALLOW: Final = "allow"
+DENY: Final = "deny"
+
+ADMIN: Final = "admin"
+MEDICAL_DIRECTOR: Final = "medical_director"
+PRACTITIONER: Final = "practitioner"
+FRONT_DESK: Final = "front_desk"
+ROLES: Final = (ADMIN, MEDICAL_DIRECTOR, PRACTITIONER, FRONT_DESK)
+
+ROLE_LABELS: Final = {
+    ADMIN: "Administrator",
+    MEDICAL_DIRECTOR: "Medical director",
+    PRACTITIONER: "Practitioner",
+    FRONT_DESK: "Front desk",
+}
+
+ACTIONS: Final[Mapping[str, str]] = {
+    "client.view": "see a client's identity and contact details",
+    "client.create": "register a new client",
+    "client.update": "change a client's identity or contact details",
+    "screening.view": "see screening answers, verdicts and findings",
+    "screening.submit": "submit a client's screening answers",
+    "override.sign": "sign off a refer finding as the second clinician",
+    "consent.record": "record a client's signed consent",
+    "plan.create": "ask the planner for a treatment plan",
+    "session.view": "see treatment sessions",
+    "session.create": "create a treatment session",
+    "session.start": "start a treatment session (passes the gates)",
+    "session.stop": "stop a treatment session",
+    "reading.view": "see skin-temperature readings",
+    "outcome.view": "see outcomes and adverse events",
+    "outcome.record": "record an outcome",
+    "device.view": "see devices",
+    "device.manage": "register or change a device",
+    "device.maintain": "record device maintenance or calibration",
+    "staff.manage": "manage staff accounts and roles",
+    "token.manage": "issue or revoke device and API tokens",
+    "audit.export": "export the audit log",
+}
+
+MATRIX: Final[Mapping[str, Mapping[str, Decision]]] = {
+    "client.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
+    "client.create": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
+    "client.update": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
+    "screening.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "screening.submit": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "override.sign": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "consent.record": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
+    "plan.create": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "session.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "session.create": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW},
+    "session.start": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "session.stop": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW},
+    "reading.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "outcome.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "outcome.record": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: DENY},
+    "device.view": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
+    "device.manage": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW},
+    "device.maintain": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW},
+    "staff.manage": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW},
+    "token.manage": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: DENY, FRONT_DESK: DENY},
+    "audit.export": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: DENY, FRONT_DESK: DENY},
+}
+
+
+def decide(roles: Iterable[str], action: str) -> bool:
+    """True when ``roles`` together may perform ``action`` (deny wins; unknown denies)."""
+    row = MATRIX.get(action, {})
+    decisions = {row.get(role) for role in roles}
+    if DENY in decisions:
+        return False
+    return ALLOW in decisions
+
+
+def roles_of(user: Any) -> tuple[str, ...]:
+    """The clinic roles ``user`` holds, in :data:`ROLES` order; none for anonymous or inactive."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ()
+    cached = getattr(user, "_cryoderm_roles", None)
+    if cached is None:
+        held = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        cached = tuple(role for role in ROLES if role in held)
+        user._cryoderm_roles = cached
+    return cached
+
+
+def is_allowed(user: Any, action: str) -> bool:
+    return decide(roles_of(user), action)
+
+
+def require(user: Any, action: str) -> None:
+    """Raise :class:`PermissionRefused` unless ``user`` may perform ``action``."""
+    roles = roles_of(user)
+    if not decide(roles, action):
+        who = getattr(user, "get_username", lambda: "anonymous")() or "anonymous"
+        raise PermissionRefused(action=action, who=who, roles=roles)
+
+
+def grant_role(user: Any, role: str) -> None:
+    """Give ``user`` the clinic role ``role`` (one of :data:`ROLES`)."""
+    if role not in ROLES:
+        raise UserInputError(f"role = {role!r}: must be one of {', '.join(ROLES)}")
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
+    user.__dict__.pop("_cryoderm_roles", None)

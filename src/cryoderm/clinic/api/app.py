@@ -1,0 +1,36 @@
+"""The NinjaAPI instance: authentication, the error handler and the routers."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from cryoderm.clinic.api import errors
+from cryoderm.clinic.api.auth import BearerToken, SessionCookie
+
+DESCRIPTION = """\
+The cryoderm clinic's JSON API.
+
+Authenticate with the UI's session cookie (unsafe methods then need the `X-CSRFToken` header)
+or with `Authorization: Bearer <token>` (`cryoderm manage issue_token`). A device token may
+only ingest readings for its own device. Errors are `{"detail": "...", "field": "..."}`:
+422 bad input, 401 not signed in, 403 not allowed for your role, 404 not found, 409 refused
+by a clinic rule (a gate, a signed consent, a double booking), 429 account locked.
+"""
+
+
+def build() -> NinjaAPI:
+    from cryoderm.clinic.api import me
+
+    api = NinjaAPI(
+        title="cryoderm clinic API",
+        version="1",
+        description=DESCRIPTION,
+        urls_namespace="api",
+        auth=[BearerToken(), SessionCookie()],
+    )
+    errors.install(api)
+    api.add_router("/me", me.router)
+    return api
+
+
+api = build()
