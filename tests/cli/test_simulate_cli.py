@@ -1,0 +1,120 @@
+"""`cryoderm simulate` through the command line, as a user runs it.
+
+Every verification case (tests/validation_cases, copies of shared/validation) must meet its
+tolerance in expected.json through the CLI's JSON output. Each case runs once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CASES = Path(__file__).parents[1] / "validation_cases"
+EXPECTED = json.loads((CASES / "expected.json").read_text())["cases"]
+
+
+def cryoderm(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `cryoderm` (or the module, when no script is installed)."""
+    script = Path(sys.executable).with_name("cryoderm")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "cryoderm.cli"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, subprocess.CompletedProcess[str]]:
+    return {name: cryoderm("simulate", str(CASES / name), "--format", "json") for name in EXPECTED}
+
+
+def _checks(spec: dict) -> list[tuple[str, float, float]]:
+    """(probe, time_s, expected_c) for every expected value of a case."""
+    if "expect" in spec:
+        return [(probe, spec["at_time_s"], value) for probe, value in spec["expect"].items()]
+    return [
+        (probe, float(time), value)
+        for probe, series in spec["series"].items()
+        for time, value in series.items()
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_validation_case_meets_its_tolerance_through_the_cli(results, name):
+    run = results[name]
+    assert run.returncode == 0, run.stderr
+    output = json.loads(run.stdout)
+    assert output["status"] == "ok", output["message"]
+    times = output["time_s"]
+    tolerance = EXPECTED[name]["tolerance_k"]
+    errors = {}
+    for probe, time_s, expected in _checks(EXPECTED[name]):
+        index = min(range(len(times)), key=lambda i: abs(times[i] - time_s))
+        assert abs(times[index] - time_s) < 1e-6, f"no sample at {time_s} s"
+        errors[(probe, time_s)] = output["probes"][probe][index] - expected
+    worst = max(errors, key=lambda key: abs(errors[key]))
+    assert abs(errors[worst]) <= tolerance, f"{worst}: error {errors[worst]:+.4f} K"
+
+
+def test_json_output_has_the_documented_fields(results):
+    output = json.loads(results["rp2b-transient-unperfused.toml"].stdout)
+    assert output["format"] == "cryoderm-result/1"
+    assert {"status", "message", "time_s", "probes", "metrics", "safety"} <= set(output)
+    assert "freeze_risk_time_s" in output["safety"]
+
+
+@pytest.fixture(scope="module")
+def bad_case(tmp_path_factory) -> Path:
+    text = (CASES / "rp2b-transient-unperfused.toml").read_text()
+    path = tmp_path_factory.mktemp("bad") / "bad.toml"
+    path.write_text(text.replace("heat_transfer_w_m2k = 60.0", "heat_transfer_w_m2k = -60.0"))
+    return path
+
+
+def test_a_bad_case_exits_2_with_one_line_naming_key_value_unit_and_allowed(bad_case):
+    run = cryoderm("simulate", str(bad_case))
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1
+    line = lines[0]
+    assert "phase[1].heat_transfer_w_m2k" in line and "-60.0" in line
+    assert "W/(m2 K)" in line and ">= 0" in line
+    assert "Traceback" not in run.stderr
+
+
+def test_a_bad_case_with_json_also_prints_an_invalid_status(bad_case):
+    run = cryoderm("simulate", str(bad_case), "--format", "json")
+    assert run.returncode == 2
+    output = json.loads(run.stdout)
+    assert output["status"] == "invalid"
+    assert "phase[1].heat_transfer_w_m2k" in output["message"]
+
+
+def test_plot_writes_a_png_and_an_html_page(tmp_path):
+    case = str(CASES / "rp2b-transient-unperfused.toml")
+    png, html = tmp_path / "r.png", tmp_path / "r.html"
+    for path in (png, html):
+        run = cryoderm("simulate", case, "--plot", str(path))
+        assert run.returncode == 0, run.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = html.read_text()
+    assert "<html>" in page and "plotly" in page.lower()
+
+
+def test_table_format_prints_a_readable_summary():
+    run = cryoderm("simulate", str(CASES / "rp1a-steady-room.toml"))
+    assert run.returncode == 0, run.stderr
+    assert "status: ok" in run.stdout and "surface" in run.stdout
+
+
+def test_zones_lists_every_zone_with_sources():
+    run = cryoderm("zones", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    zones = json.loads(run.stdout)["zones"]
+    assert len(zones) >= 10
+    assert all(layer["thickness_source"] for zone in zones for layer in zone["layers"])
+    table = cryoderm("zones")
+    assert table.returncode == 0 and "periorbital" in table.stdout

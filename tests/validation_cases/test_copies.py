@@ -1,0 +1,33 @@
+"""The copied verification cases still equal the shared originals (when they are present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+SHARED = HERE.parents[2] / "shared" / "validation"
+
+
+def _copied() -> list[str]:
+    return sorted(p.name for p in HERE.iterdir() if p.suffix in {".toml", ".json"})
+
+
+def test_every_case_file_and_the_answers_are_copied():
+    names = _copied()
+    assert "expected.json" in names and len(names) >= 7
+
+
+@pytest.mark.parametrize("name", _copied())
+def test_copy_equals_the_shared_original(name):
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not beside the repository")
+    assert (HERE / name).read_bytes() == (SHARED / name).read_bytes()
+
+
+def test_no_shared_case_is_missing_here():
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not beside the repository")
+    shared = sorted(p.name for p in SHARED.iterdir() if p.suffix in {".toml", ".json"})
+    assert shared == _copied()
