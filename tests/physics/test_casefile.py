@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +289,13 @@ def test_bad_input_names_field_value_unit_and_what_is_allowed(what, text, field,
 
 def test_parse_case_accepts_an_already_decoded_document():
     assert parse_case(tomllib.loads(EXPLICIT_LAYERS)) == parse_case_text(EXPLICIT_LAYERS)
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_shipped_example_is_a_valid_case(path):
+    case = parse_case_text(path.read_text(), str(path))
+    assert case.tissue.zone is not None and case.phases
+    assert parse_case_text(case_to_toml(case)) == case
