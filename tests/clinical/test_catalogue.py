@@ -1,0 +1,90 @@
+"""The protocol catalogue: complete, sourced, within the safety registry, and honest."""
+
+from __future__ import annotations
+
+import pytest
+
+from cryoderm.clinical.catalogue import all_protocols, goal_ids, protocol
+from cryoderm.clinical.errors import InvalidAnswer
+from cryoderm.clinical.limits import load_safety_limits
+
+GOALS = ("skin-tone", "collagen", "inflammation", "pores", "tightening", "under-eye-puffiness")
+
+
+def test_the_six_goals_are_catalogued() -> None:
+    assert set(goal_ids()) == set(GOALS)
+
+
+def test_every_goal_zone_modality_is_covered_except_puffiness_off_the_eyes() -> None:
+    limits = load_safety_limits()
+    entries = {(p.goal, p.zone, p.modality) for p in all_protocols()}
+    assert len(entries) == 5 * len(limits.zones) * 3 + 3
+    assert ("under-eye-puffiness", "periorbital", "contact") in entries
+
+
+def test_every_entry_is_sourced_and_inside_the_safety_registry() -> None:
+    limits = load_safety_limits()
+    for p in all_protocols():
+        assert p.floor_temp_c <= p.band_low_c < p.band_high_c
+        assert p.hold_s < p.max_exposure_s == limits.max_exposure_s(p.zone, p.modality)
+        assert p.techniques and p.aftercare and p.course_sessions[0] <= p.course_sessions[1]
+        for field in (
+            "target_band",
+            "hold",
+            "technique",
+            "floor",
+            "max_exposure",
+            "evidence",
+            "course",
+        ):
+            assert p.sources[field].strip(), (p.goal, p.zone, p.modality, field)
+
+
+def test_ln2_targets_the_fda_cleared_band() -> None:
+    p = protocol("skin-tone", "cheek", "ln2-vapour")
+    assert (p.band_low_c, p.band_high_c, p.floor_temp_c) == (2.0, 4.0, 2.0)
+    assert "K203661" in p.sources["target_band"]
+    assert {t.distance_cm for t in p.techniques} == {10.0, 15.0}
+
+
+def test_contact_band_stays_above_the_numbness_criterion() -> None:
+    p = protocol("inflammation", "cheek", "contact")
+    assert p.band_low_c > load_safety_limits().threshold("contact-numbness").value
+    assert p.band_high_c < load_safety_limits().threshold("analgesia").value
+
+
+@pytest.mark.parametrize(
+    ("goal", "grade", "plain_words"),
+    [
+        ("skin-tone", "transient", "short-lived"),
+        ("collagen", "none", "No evidence"),
+        ("pores", "none", "does not close"),
+        ("tightening", "low", "No study of facial cold for tightening"),
+        ("inflammation", "low", "13.6"),
+        ("under-eye-puffiness", "low", "not for cosmetic puffiness"),
+    ],
+)
+def test_evidence_is_stated_honestly_in_plain_words(
+    goal: str, grade: str, plain_words: str
+) -> None:
+    zone = "periorbital" if goal == "under-eye-puffiness" else "forehead"
+    p = protocol(goal, zone, "cold-air")
+    assert p.evidence_grade == grade
+    assert plain_words.lower() in p.evidence_words.lower()
+
+
+@pytest.mark.parametrize(
+    ("goal", "zone", "modality", "field"),
+    [
+        ("glow", "cheek", "contact", "goal"),
+        ("pores", "ear", "contact", "zone"),
+        ("pores", "cheek", "ice-bath", "modality"),
+        ("under-eye-puffiness", "forehead", "contact", "zone"),
+    ],
+)
+def test_unknown_or_inapplicable_entries_are_errors(
+    goal: str, zone: str, modality: str, field: str
+) -> None:
+    with pytest.raises(InvalidAnswer) as caught:
+        protocol(goal, zone, modality)
+    assert caught.value.field == field
