@@ -1,0 +1,284 @@
+"""The gates a treatment session must pass before it starts (issue 4, item 2).
+
+Suitable clients, trained professionals, properly maintained equipment: each is a gate,
+checked on the day the session starts.
+
+============================  ====================================================
+gate                          open when
+============================  ====================================================
+``screening-current``         the client's newest screening for this modality (or for
+                              every modality) is younger than the clinic's
+                              ``screening_validity_days``
+``screening-verdict``         that screening's verdict is not ``do-not-treat``
+``referrals-signed-off``      every ``refer`` finding of it has a sign-off
+``consent-signed``            the client's treatment consent is signed under the current
+                              text and not withdrawn
+``practitioner-qualified``    the practitioner is active and holds a qualification for
+                              the device's modality valid today
+``device-calibrated``         the device is in service and its last passed calibration is
+                              not older than its calibration interval
+``device-serviced``           the device is not overdue for service and has no open
+                              major fault
+============================  ====================================================
+
+:func:`evaluate` returns every gate with its state (for a checklist on screen);
+:func:`require_open` raises :class:`GatesClosed` naming each closed gate and how to clear
+it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cryoderm.errors import NotPermitted
+
+from .models import (
+    ClinicPolicy,
+    Consent,
+    ConsentScope,
+    Device,
+    DeviceFault,
+    Practitioner,
+    ScreeningResponse,
+    TreatmentSession,
+)
+from .services.consent import current_text
+
+GATES = (
+    "screening-current",
+    "screening-verdict",
+    "referrals-signed-off",
+    "consent-signed",
+    "practitioner-qualified",
+    "device-calibrated",
+    "device-serviced",
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate's state: ``name`` (one of GATES), ``is_open``, what was found
+    (``detail``) and, when closed, ``how_to_clear``."""
+
+    name: str
+    is_open: bool
+    detail: str
+    how_to_clear: str = ""
+
+    def __str__(self) -> str:
+        if self.is_open:
+            return f"{self.name}: open ({self.detail})"
+        return f"{self.name}: {self.detail}. To clear: {self.how_to_clear}"
+
+
+class GatesClosed(NotPermitted):
+    """The session may not start: one or more gates are closed (listed in ``closed``)."""
+
+    def __init__(self, closed: tuple[Gate, ...]) -> None:
+        self.closed = closed
+        self.field = closed[0].name
+        lines = "; ".join(str(gate) for gate in closed)
+        super().__init__(f"the session cannot start: {lines}")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every gate for one session on one day; ``screening`` and ``consent`` are the records
+    the open gates relied on (stored on the session when it starts)."""
+
+    gates: tuple[Gate, ...]
+    screening: ScreeningResponse | None
+    consent: Consent | None
+
+    @property
+    def closed(self) -> tuple[Gate, ...]:
+        return tuple(gate for gate in self.gates if not gate.is_open)
+
+    @property
+    def all_open(self) -> bool:
+        return not self.closed
+
+
+def latest_screening(session: TreatmentSession) -> ScreeningResponse | None:
+    """The client's newest screening that covers the device's modality."""
+    return (
+        ScreeningResponse.objects.filter(client_id=session.client_id)
+        .filter(modality__in=("", session.device.modality))
+        .order_by("-screened_at", "-id")
+        .first()
+    )
+
+
+def _screening_gates(
+    screening: ScreeningResponse | None, today: dt.date, validity_days: int
+) -> list[Gate]:
+    if screening is None:
+        return [
+            Gate(
+                "screening-current",
+                False,
+                "the client has no screening for this modality",
+                "screen the client (answers and verdict) before the session",
+            ),
+            Gate(
+                "screening-verdict",
+                False,
+                "no verdict without a screening",
+                "screen the client first",
+            ),
+            Gate(
+                "referrals-signed-off", False, "no screening to sign off", "screen the client first"
+            ),
+        ]
+    screened_on = screening.screened_at.date()
+    age_days = (today - screened_on).days
+    current = Gate(
+        "screening-current",
+        age_days <= validity_days,
+        f"screened on {screened_on} ({age_days} days ago; valid {validity_days} days)",
+        "repeat the screening: it is older than the clinic's validity period",
+    )
+    verdict = Gate(
+        "screening-verdict",
+        screening.outcome != ScreeningResponse.Outcome.DO_NOT_TREAT,
+        f"verdict {screening.outcome}",
+        "do not treat: the verdict forbids it ("
+        + ", ".join(screening.rule_ids("do-not-treat"))
+        + "); a new screening may only change this if the client's answers changed",
+    )
+    refer = screening.rule_ids("refer")
+    signed = set(screening.signoffs.values_list("rule_id", flat=True))
+    missing = [rule for rule in refer if rule not in signed]
+    referrals = Gate(
+        "referrals-signed-off",
+        not missing,
+        f"refer findings {', '.join(missing)} are not signed off"
+        if missing
+        else f"{len(refer)} refer finding(s), all signed off",
+        "a clinician and a second clinician sign off each refer finding with a reason",
+    )
+    return [current, verdict, referrals]
+
+
+def _consent_gate(session: TreatmentSession) -> tuple[Gate, Consent | None]:
+    text = current_text(ConsentScope.TREATMENT)
+    consent = (
+        Consent.objects.filter(
+            client_id=session.client_id, scope=ConsentScope.TREATMENT, withdrawn_at__isnull=True
+        )
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+    if consent is None:
+        return Gate(
+            "consent-signed",
+            False,
+            "no signed treatment consent",
+            "the client signs the treatment consent",
+        ), None
+    if text is not None and consent.text_id != text.pk:
+        return Gate(
+            "consent-signed",
+            False,
+            f"the treatment consent was signed under version {consent.text.version}; "
+            f"the current text is version {text.version}",
+            "the client signs the current version of the treatment consent",
+        ), None
+    return Gate("consent-signed", True, f"signed on {consent.signed_at:%Y-%m-%d}"), consent
+
+
+def _practitioner_gate(practitioner: Practitioner, modality: str, today: dt.date) -> Gate:
+    if not practitioner.is_active:
+        return Gate(
+            "practitioner-qualified",
+            False,
+            f"{practitioner} is not active",
+            "choose an active practitioner",
+        )
+    qualification = practitioner.qualification_for(modality, today)
+    if qualification is None:
+        last = practitioner.qualifications.filter(modality=modality).order_by("-expires_on").first()
+        found = (
+            f"{practitioner}'s {modality} qualification expired on {last.expires_on}"
+            if last is not None and last.expires_on < today
+            else f"{practitioner} holds no valid {modality} qualification"
+        )
+        return Gate(
+            "practitioner-qualified",
+            False,
+            found,
+            f"record a current {modality} qualification or choose a qualified practitioner",
+        )
+    return Gate(
+        "practitioner-qualified",
+        True,
+        f"{qualification.title}, valid until {qualification.expires_on}",
+    )
+
+
+def _device_gates(device: Device, today: dt.date) -> list[Gate]:
+    if device.status != Device.Status.IN_SERVICE:
+        out = Gate(
+            "device-calibrated",
+            False,
+            f"{device} is {device.status}",
+            "return the device to service or choose another device",
+        )
+    else:
+        due = device.calibration_due_on()
+        if due is None:
+            out = Gate(
+                "device-calibrated",
+                False,
+                f"{device} has no passed calibration",
+                "calibrate the device and record the calibration",
+            )
+        else:
+            out = Gate(
+                "device-calibrated",
+                due >= today,
+                f"calibration due on {due}",
+                "calibrate the device: its calibration is overdue",
+            )
+    service_due = device.service_due_on()
+    open_major = DeviceFault.objects.filter(
+        device=device, severity=DeviceFault.Severity.MAJOR, resolved_at__isnull=True
+    ).first()
+    if open_major is not None:
+        serviced = Gate(
+            "device-serviced",
+            False,
+            f"open major fault {open_major.code or open_major.pk}: {open_major.description}",
+            "repair the device and record the fault's resolution",
+        )
+    else:
+        serviced = Gate(
+            "device-serviced",
+            service_due >= today,
+            f"service due on {service_due}",
+            "have the device serviced and record the service",
+        )
+    return [out, serviced]
+
+
+def evaluate(session: TreatmentSession, today: dt.date) -> Evaluation:
+    """Every gate for ``session`` on ``today``, open or closed, in GATES order."""
+    policy = ClinicPolicy.current()
+    screening = latest_screening(session)
+    consent_gate, consent = _consent_gate(session)
+    gates = (
+        *_screening_gates(screening, today, policy.screening_validity_days),
+        consent_gate,
+        _practitioner_gate(session.practitioner, session.device.modality, today),
+        *_device_gates(session.device, today),
+    )
+    return Evaluation(gates=gates, screening=screening, consent=consent)
+
+
+def require_open(session: TreatmentSession, today: dt.date) -> Evaluation:
+    """The evaluation when every gate is open; else raise :class:`GatesClosed`."""
+    evaluation = evaluate(session, today)
+    if not evaluation.all_open:
+        raise GatesClosed(evaluation.closed)
+    return evaluation

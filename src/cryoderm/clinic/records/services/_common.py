@@ -1,0 +1,73 @@
+"""Helpers shared by the services: validation into readable errors, loading by id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from cryoderm.physics.zones import zone_names
+
+from ..errors import InvalidRecord, RecordNotFound
+
+M = TypeVar("M", bound=models.Model)
+
+
+def validated(instance: M, *, exclude: list[str] | None = None) -> M:
+    """Run the model's field and constraint validation; the first problem as InvalidRecord."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=True)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        name = "record" if field == "__all__" else field
+        raise InvalidRecord(name, " ".join(messages)) from error
+    return instance
+
+
+def load(model: type[M], ident: object, *, lock: bool = False) -> M:
+    """The record of ``model`` with primary key ``ident``, optionally locked for update."""
+    if isinstance(ident, model):
+        ident = ident.pk
+    queryset = model._default_manager.all()
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=ident)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise RecordNotFound(model._meta.verbose_name, ident) from None
+
+
+def now_or(moment: dt.datetime | None) -> dt.datetime:
+    if moment is None:
+        return timezone.now()
+    if timezone.is_naive(moment):
+        raise InvalidRecord("time", f"{moment.isoformat()} has no time zone; give one (e.g. Z)")
+    return moment
+
+
+def require_text(field: str, value: Any) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise InvalidRecord(field, "required; may not be blank")
+    return text
+
+
+def require_finite(field: str, value: Any, unit: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidRecord(field, f"{value!r} is not a number [{unit}]") from None
+    if not math.isfinite(number):
+        raise InvalidRecord(field, f"{value!r} is not a finite number [{unit}]")
+    return number
+
+
+def require_zone(field: str, zone: str) -> str:
+    names = zone_names()
+    if zone not in names:
+        raise InvalidRecord(field, f"{zone!r} is not a face zone; one of {', '.join(names)}")
+    return zone

@@ -1,0 +1,291 @@
+"""Treatment sessions: plan, start through the gates, readings, alarms, events, end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cryoderm.clinic import audit
+
+from .. import gates
+from ..errors import Conflict, InvalidRecord
+from ..models import (
+    Alarm,
+    Appointment,
+    Client,
+    Device,
+    Practitioner,
+    SessionEvent,
+    SkinReading,
+    TreatmentSession,
+)
+from ._common import load, now_or, require_finite, require_text, require_zone
+
+#: Largest batch of readings accepted in one call (10 Hz x 3 sensors x 5 min is 9,000).
+MAX_BATCH = 10_000
+
+
+@transaction.atomic
+def create(
+    actor: Any,
+    *,
+    client_id: object,
+    practitioner_id: object,
+    device_id: object,
+    zones: Iterable[str],
+    appointment_id: object | None = None,
+    plan: Mapping[str, Any] | None = None,
+    notes: str = "",
+) -> TreatmentSession:
+    """A planned session; nothing is checked against the gates until it starts."""
+    zone_list = [require_zone(f"zones[{i}]", z) for i, z in enumerate(zones)]
+    if not zone_list:
+        raise InvalidRecord("zones", "name at least one face zone")
+    session = TreatmentSession.objects.create(
+        client=load(Client, client_id),
+        practitioner=load(Practitioner, practitioner_id),
+        device=load(Device, device_id),
+        appointment=load(Appointment, appointment_id) if appointment_id is not None else None,
+        zones=zone_list,
+        plan=dict(plan) if plan is not None else None,
+        notes=notes,
+    )
+    audit.record(actor, "session.create", session, {"client": session.client_id})
+    return session
+
+
+@transaction.atomic
+def attach_plan(actor: Any, session_id: object, plan: Mapping[str, Any]) -> TreatmentSession:
+    """Store the planner's plan (as its JSON dict) on a session that has not started."""
+    session = load(TreatmentSession, session_id, lock=True)
+    if session.status != TreatmentSession.Status.PLANNED:
+        raise Conflict(f"session {session.pk} is {session.status}; its plan is final", "plan")
+    session.plan = dict(plan)
+    session.save(update_fields=["plan"])
+    audit.record(actor, "session.plan", session, {"client": session.client_id})
+    return session
+
+
+def check_gates(session_id: object, at: dt.datetime | None = None) -> gates.Evaluation:
+    """Every gate's state for the session now (read-only; for a checklist)."""
+    session = load(TreatmentSession, session_id)
+    return gates.evaluate(session, timezone.localdate(now_or(at)))
+
+
+@transaction.atomic
+def start(actor: Any, session_id: object, *, at: dt.datetime | None = None) -> TreatmentSession:
+    """Start the session if every gate is open; else raise gates.GatesClosed (nothing written)."""
+    session = load(TreatmentSession, session_id, lock=True)
+    if session.status != TreatmentSession.Status.PLANNED:
+        raise Conflict(f"session {session.pk} is {session.status}, not planned", "status")
+    started_at = now_or(at)
+    evaluation = gates.require_open(session, timezone.localdate(started_at))
+    session.screening = evaluation.screening
+    session.consent = evaluation.consent
+    session.status = TreatmentSession.Status.IN_PROGRESS
+    session.started_at = started_at
+    session.save(update_fields=["screening", "consent", "status", "started_at"])
+    SessionEvent.objects.create(
+        session=session,
+        occurred_at=started_at,
+        kind=SessionEvent.Kind.STARTED,
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+    Device.objects.filter(pk=session.device_id).update(sessions_count=F("sessions_count") + 1)
+    audit.record(
+        actor,
+        "session.start",
+        session,
+        {"client": session.client_id, "gates": [g.name for g in evaluation.gates]},
+    )
+    return session
+
+
+@transaction.atomic
+def finish(
+    actor: Any,
+    session_id: object,
+    *,
+    exposure_s: float,
+    aborted: bool = False,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> TreatmentSession:
+    """End an in-progress session (completed, or aborted with a reason); count the exposure."""
+    session = load(TreatmentSession, session_id, lock=True)
+    if session.status != TreatmentSession.Status.IN_PROGRESS:
+        raise Conflict(f"session {session.pk} is {session.status}, not in progress", "status")
+    exposure = require_finite("exposure_s", exposure_s, "s")
+    if exposure < 0:
+        raise InvalidRecord("exposure_s", f"{exposure} s is negative")
+    if aborted:
+        reason = require_text("reason", reason)
+    ended_at = now_or(at)
+    kind = SessionEvent.Kind.ABORTED if aborted else SessionEvent.Kind.COMPLETED
+    session.status = (
+        TreatmentSession.Status.ABORTED if aborted else TreatmentSession.Status.COMPLETED
+    )
+    session.ended_at = ended_at
+    session.exposure_s = exposure
+    session.end_reason = reason
+    session.save(update_fields=["status", "ended_at", "exposure_s", "end_reason"])
+    SessionEvent.objects.create(
+        session=session,
+        occurred_at=ended_at,
+        kind=kind,
+        message=reason,
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+    Device.objects.filter(pk=session.device_id).update(
+        exposure_s_total=F("exposure_s_total") + exposure
+    )
+    if session.appointment_id is not None:
+        Appointment.objects.filter(pk=session.appointment_id).update(
+            status=Appointment.Status.COMPLETED
+        )
+    audit.record(
+        actor, f"session.{kind}", session, {"client": session.client_id, "exposure_s": exposure}
+    )
+    return session
+
+
+def _reading(session: TreatmentSession, index: int, item: Mapping[str, Any]) -> SkinReading:
+    where = f"readings[{index}]"
+    if not isinstance(item, Mapping):
+        raise InvalidRecord(
+            where, "each reading is an object {zone, sensor, elapsed_s, skin_temp_c}"
+        )
+    elapsed = require_finite(f"{where}.elapsed_s", item.get("elapsed_s"), "s")
+    if elapsed < 0:
+        raise InvalidRecord(f"{where}.elapsed_s", f"{elapsed} s is before the session started")
+    recorded_at = item.get("recorded_at")
+    if recorded_at is None:
+        if session.started_at is None:
+            raise InvalidRecord(f"{where}.recorded_at", "required: the session has not started")
+        recorded_at = session.started_at + dt.timedelta(seconds=elapsed)
+    elif isinstance(recorded_at, str):
+        try:
+            recorded_at = dt.datetime.fromisoformat(recorded_at)
+        except ValueError:
+            raise InvalidRecord(
+                f"{where}.recorded_at", f"{recorded_at!r} is not an ISO 8601 time"
+            ) from None
+    if not isinstance(recorded_at, dt.datetime) or timezone.is_naive(recorded_at):
+        raise InvalidRecord(f"{where}.recorded_at", "an ISO 8601 time with a time zone")
+    sensor = str(item.get("sensor") or "").strip()
+    if not sensor or len(sensor) > 40:
+        raise InvalidRecord(f"{where}.sensor", "a sensor name of 1-40 characters")
+    return SkinReading(
+        session=session,
+        zone=require_zone(f"{where}.zone", str(item.get("zone") or "")),
+        sensor=sensor,
+        recorded_at=recorded_at,
+        elapsed_s=elapsed,
+        skin_temp_c=require_finite(f"{where}.skin_temp_c", item.get("skin_temp_c"), "°C"),
+    )
+
+
+@transaction.atomic
+def add_readings(actor: Any, session_id: object, readings: Iterable[Mapping[str, Any]]) -> int:
+    """Store a batch of readings, all or none; one audit entry per batch. Accepted while the
+    session is in progress and after it ended (late upload from the interlock's journal)."""
+    session = load(TreatmentSession, session_id)
+    if session.status == TreatmentSession.Status.PLANNED:
+        raise Conflict(
+            f"session {session.pk} has not started; readings come after the start", "status"
+        )
+    items = list(readings)
+    if not items:
+        raise InvalidRecord("readings", "an empty batch; send at least one reading")
+    if len(items) > MAX_BATCH:
+        raise InvalidRecord("readings", f"{len(items)} readings; at most {MAX_BATCH} per batch")
+    rows = [_reading(session, i, item) for i, item in enumerate(items)]
+    SkinReading.objects.bulk_create(rows, batch_size=2000)
+    audit.record(actor, "reading.ingest", session, {"count": len(rows)})
+    return len(rows)
+
+
+@transaction.atomic
+def raise_alarm(
+    actor: Any,
+    session_id: object,
+    *,
+    code: str,
+    severity: str,
+    message: str,
+    zone: str = "",
+    sensor: str = "",
+    value_c: float | None = None,
+    limit_c: float | None = None,
+    at: dt.datetime | None = None,
+) -> Alarm:
+    session = load(TreatmentSession, session_id)
+    if severity not in Alarm.Severity.values:
+        raise InvalidRecord(
+            "severity", f"{severity!r} is not one of {', '.join(Alarm.Severity.values)}"
+        )
+    alarm = Alarm.objects.create(
+        session=session,
+        raised_at=now_or(at),
+        code=require_text("code", code),
+        severity=severity,
+        message=require_text("message", message),
+        zone=require_zone("zone", zone) if zone else "",
+        sensor=sensor,
+        value_c=require_finite("value_c", value_c, "°C") if value_c is not None else None,
+        limit_c=require_finite("limit_c", limit_c, "°C") if limit_c is not None else None,
+    )
+    audit.record(
+        actor, "session.alarm", session, {"alarm": alarm.pk, "code": code, "severity": severity}
+    )
+    return alarm
+
+
+@transaction.atomic
+def acknowledge_alarm(actor: Any, alarm_id: object, *, at: dt.datetime | None = None) -> Alarm:
+    alarm = load(Alarm, alarm_id, lock=True)
+    if alarm.acknowledged_at is not None:
+        raise Conflict(f"alarm {alarm.pk} was already acknowledged", "acknowledged_at")
+    alarm.acknowledged_at = now_or(at)
+    alarm.acknowledged_by = actor
+    alarm.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    audit.record(actor, "session.alarm_ack", alarm.session, {"alarm": alarm.pk})
+    return alarm
+
+
+@transaction.atomic
+def add_event(
+    actor: Any,
+    session_id: object,
+    *,
+    kind: str,
+    message: str = "",
+    data: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> SessionEvent:
+    session = load(TreatmentSession, session_id)
+    if kind not in SessionEvent.Kind.values:
+        raise InvalidRecord("kind", f"{kind!r} is not one of {', '.join(SessionEvent.Kind.values)}")
+    event = SessionEvent.objects.create(
+        session=session,
+        occurred_at=now_or(at),
+        kind=kind,
+        message=message,
+        data=dict(data or {}),
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+    audit.record(actor, "session.event", session, {"event": event.pk, "kind": kind})
+    return event
+
+
+@transaction.atomic
+def get(actor: Any, session_id: object) -> TreatmentSession:
+    """One session, recording that ``actor`` read it (a read of client data)."""
+    session = load(TreatmentSession, session_id)
+    audit.record(actor, "session.read", session, {"client": session.client_id})
+    return session

@@ -1,0 +1,107 @@
+"""Small factories for the clinic's tests: each builds one realistic record through the
+services (so audit entries are written as in production). Defaults describe a client who may
+be treated today, on a calibrated, serviced device."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cryoderm.clinic.records.models import Client, Device, Room, TreatmentSession
+from cryoderm.clinic.records.services import clients, consent, devices, scheduling, screening
+from cryoderm.clinic.records.services import sessions as session_service
+
+CLEAR_ANSWERS = {
+    "age_years": 42,
+    "sex": "female",
+    "fitzpatrick": 2,
+    "blood_pressure_mmhg": [122, 78],
+    "conditions": [],
+}
+
+
+def make_client(actor: Any, **fields: Any) -> Client:
+    values = {
+        "given_name": "Dana",
+        "family_name": "Doe",
+        "date_of_birth": dt.date(1984, 5, 17),
+        "sex": "female",
+        "fitzpatrick_type": 2,
+    }
+    values.update(fields)
+    return clients.create(actor, **values)
+
+
+def make_device(
+    actor: Any,
+    *,
+    modality: str = "cold-air",
+    serial_number: str = "CA-0001",
+    calibrated_days_ago: int | None = 10,
+    serviced_days_ago: int = 20,
+) -> Device:
+    today = dt.date.today()
+    device = devices.register(
+        actor,
+        modality=modality,
+        manufacturer="Example Medical",
+        model_name=f"{modality} unit",
+        serial_number=serial_number,
+        commissioned_on=today - dt.timedelta(days=400),
+        calibration_interval_days=365,
+        service_interval_days=365,
+    )
+    devices.record_maintenance(
+        actor,
+        device,
+        kind="service",
+        performed_on=today - dt.timedelta(days=serviced_days_ago),
+        performed_by="Example Medical service",
+    )
+    if calibrated_days_ago is not None:
+        devices.record_calibration(
+            actor,
+            device,
+            performed_on=today - dt.timedelta(days=calibrated_days_ago),
+            performed_by="Example Metrology",
+            reference_instrument="reference thermometer",
+            max_error_c=0.2,
+            passed=True,
+        )
+    return device
+
+
+def publish_texts(actor: Any) -> None:
+    for scope in ("treatment", "photos", "marketing"):
+        consent.publish_text(
+            actor, scope, title=f"{scope.title()} consent", body=f"I consent to {scope}."
+        )
+
+
+def sign_consent(actor: Any, client: Client, scope: str = "treatment") -> Any:
+    if consent.current_text(scope) is None:
+        publish_texts(actor)
+    return consent.sign(actor, client, scope, signer_name=client.full_name, signature="M0,0 L10,10")
+
+
+def screen(actor: Any, client: Client, answers: dict[str, Any] | None = None, **kw: Any) -> Any:
+    return screening.submit(actor, client, answers or CLEAR_ANSWERS, **kw)
+
+
+def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSession:
+    """A planned session whose every gate is open, run by ``practitioner_user``."""
+    client = make_client(practitioner_user)
+    device = make_device(practitioner_user, **device_options)
+    screen(practitioner_user, client)
+    sign_consent(practitioner_user, client)
+    return session_service.create(
+        practitioner_user,
+        client_id=client.pk,
+        practitioner_id=practitioner_user.practitioner.pk,
+        device_id=device.pk,
+        zones=["forehead", "cheek"],
+    )
+
+
+def make_room(actor: Any, name: str = "Room 1") -> Room:
+    return scheduling.add_room(actor, name)
