@@ -1,0 +1,25 @@
+"""The interlock's errors. Messages name the field, the value and what is allowed."""
+
+from __future__ import annotations
+
+from cryoderm.errors import CryodermError, NotPermitted, UserInputError
+
+
+class InterlockError(CryodermError):
+    """Base of every error the interlock raises on purpose."""
+
+
+class InvalidInterlockInput(InterlockError, UserInputError):
+    """A configuration value, command or message that the interlock cannot accept."""
+
+
+class UnknownSession(InvalidInterlockInput):
+    """A command names a session the interlock is not guarding."""
+
+
+class UnknownAlarm(InvalidInterlockInput):
+    """An acknowledgement names an alarm the session never raised."""
+
+
+class ActionRefused(InterlockError, NotPermitted):
+    """A well-formed action that the session's state forbids (e.g. resume after a stop)."""

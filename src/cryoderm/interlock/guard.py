@@ -1,0 +1,458 @@
+"""The rules of one live session (clinic.md 4.3, IL-2 to IL-4 and IL-6), as a pure state machine.
+
+A :class:`SessionGuard` is fed readings, clock ticks and operator actions, each with the
+current time of the interlock's clock; it answers with an :class:`Outcome`: the command the
+device must get *now* (stop, pause, resume or nothing) and the events to record. It does no
+I/O and reads no clock, so every rule is tested with a controlled clock. The runtime
+(:mod:`cryoderm.interlock.runtime`) sends the command first and records after.
+
+Rules:
+- floor (IL-2): a valid reading at or below ``floor_temp_c`` -> stop, high-priority alarm.
+- predicted floor: the forecast (:mod:`cryoderm.interlock.predict`) reaches the floor within
+  ``predicted_stop_within_s`` -> stop, high-priority alarm; within ``prediction_horizon_s``
+  -> medium-priority warning ahead of the floor.
+- warning temperature: a valid reading at or below ``warning_temp_c`` -> medium warning.
+- exposure timer (IL-4): exposure time (pauses excluded) reaching ``max_exposure_s`` -> stop
+  whatever the temperature, low-priority alarm; the plan's end -> stop ``plan-complete``.
+- no valid reading (IL-3) for ``no_valid_reading_s`` (none at all, NaN, out of range,
+  stale, or stuck while the planned curve must change) -> fail-safe stop, high-priority
+  technical alarm.
+- alarms are acknowledged by a named user; audio pause is limited to ``silence_max_s``;
+  resuming with an unacknowledged alarm is an override; all are recorded (IL-6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cryoderm.interlock.errors import ActionRefused, InvalidInterlockInput, UnknownAlarm
+from cryoderm.interlock.model import (
+    Alarm,
+    AlarmCategory,
+    AlarmPriority,
+    DeviceCommand,
+    Event,
+    InvalidReason,
+    Reading,
+    SessionSpec,
+    SessionState,
+    StopReason,
+)
+from cryoderm.interlock.predict import Forecast, forecast
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer of the guard to one input: a device command to send now, events to record."""
+
+    command: DeviceCommand | None = None
+    events: tuple[Event, ...] = ()
+    stop_reason: StopReason | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one reading was judged: valid, or invalid and why."""
+
+    valid: bool
+    reason: InvalidReason | None = None
+
+
+_NO_CHANGE = Outcome()
+
+
+def _named_user(user: str, action: str) -> str:
+    name = user.strip() if isinstance(user, str) else ""
+    if not name:
+        raise InvalidInterlockInput(f"user = {user!r}: {action} requires a named user")
+    return name
+
+
+class SessionGuard:
+    """The live rules of one session; see the module docstring. Not thread-safe by itself:
+    the runtime serialises every call for a session."""
+
+    def __init__(self, spec: SessionSpec, started_at_s: float) -> None:
+        self.spec = spec
+        self.limits = spec.limits
+        self.started_at_s = started_at_s
+        self.state = SessionState.RUNNING
+        self.stop_reason: StopReason | None = None
+        self.stop_at_s: float | None = None
+        self.last_valid_at_s: float | None = None
+        self.last_seq: int | None = None
+        self.min_valid_temp_c: float | None = None
+        self.readings = 0
+        self.last_forecast: Forecast | None = None
+        self._exposure_before_s = 0.0
+        self._running_since_s: float | None = started_at_s
+        self._recent: deque[tuple[float, float]] = deque()
+        self._alarms: dict[str, Alarm] = {}
+        self._active_by_condition: dict[str, str] = {}
+
+    # -- queries ------------------------------------------------------------------------
+    def t_s(self, now_s: float) -> float:
+        """Session time: seconds since the session started."""
+        return now_s - self.started_at_s
+
+    def exposure_s(self, now_s: float) -> float:
+        """Time the cold has been allowed (pauses and time after a stop excluded)."""
+        running = now_s - self._running_since_s if self._running_since_s is not None else 0.0
+        return self._exposure_before_s + running
+
+    @property
+    def alarms(self) -> tuple[Alarm, ...]:
+        return tuple(self._alarms.values())
+
+    def no_valid_reading_deadline_s(self) -> float:
+        if self.last_valid_at_s is None:
+            return self.started_at_s + self.limits.first_reading_grace_s
+        return self.last_valid_at_s + self.limits.no_valid_reading_s
+
+    # -- inputs ---------------------------------------------------------------------------
+    def judge(self, reading: Reading, now_s: float, age_s: float) -> Verdict:
+        """Is this reading valid? (IL-3: missing, NaN, out of range, stale, stuck.)"""
+        value = reading.skin_temp_c
+        if value is None:
+            return Verdict(False, InvalidReason.MISSING)
+        if math.isnan(value):
+            return Verdict(False, InvalidReason.NOT_A_NUMBER)
+        if not self.limits.valid_min_c <= value <= self.limits.valid_max_c:
+            return Verdict(False, InvalidReason.OUT_OF_RANGE)
+        if age_s > self.limits.no_valid_reading_s:
+            return Verdict(False, InvalidReason.STALE)
+        if self._is_stuck(value, now_s - age_s):
+            return Verdict(False, InvalidReason.STUCK)
+        return Verdict(True)
+
+    def on_reading(self, reading: Reading, now_s: float, age_s: float = 0.0) -> Outcome:
+        """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier."""
+        if self.last_seq is not None and reading.seq <= self.last_seq:
+            return _NO_CHANGE
+        self.last_seq = reading.seq
+        self.readings += 1
+        sampled_at_s = now_s - max(age_s, 0.0)
+        verdict = self.judge(reading, now_s, max(age_s, 0.0))
+        t_s = round(self.t_s(sampled_at_s), 6)
+        payload: dict[str, Any] = {
+            "seq": reading.seq,
+            "skin_temp_c": _json_temp(reading.skin_temp_c),
+            "sampled_wall_time_s": reading.sampled_wall_time_s,
+            "valid": verdict.valid,
+            "invalid_reason": verdict.reason.value if verdict.reason else None,
+            "age_s": round(age_s, 6),
+            "exposure_s": round(self.exposure_s(now_s), 6),
+            "state": self.state.value,
+        }
+        events: list[Event] = []
+        command: DeviceCommand | None = None
+        stop_reason: StopReason | None = None
+        if verdict.valid and reading.skin_temp_c is not None:
+            temp = reading.skin_temp_c
+            self.last_valid_at_s = sampled_at_s
+            self.min_valid_temp_c = (
+                temp if self.min_valid_temp_c is None else min(self.min_valid_temp_c, temp)
+            )
+            self._remember(sampled_at_s, temp)
+            predicted = self._forecast()
+            self.last_forecast = predicted
+            if predicted is not None:
+                payload["predicted_temp_c"] = round(predicted.horizon_temp_c, 4)
+                payload["prediction_horizon_s"] = predicted.horizon_s
+                payload["predicted_floor_in_s"] = predicted.floor_crossing_in_s
+            if self.state is not SessionState.STOPPED:
+                stop_reason, more = self._temperature_rules(temp, predicted, now_s)
+                events += more
+        events.insert(0, Event("reading", self.spec.session_id, self.spec.device_id, t_s, payload))
+        if stop_reason is not None:
+            command = DeviceCommand.STOP
+            events += self._stop(stop_reason, now_s)
+        return Outcome(command, tuple(events), stop_reason)
+
+    def on_tick(self, now_s: float) -> Outcome:
+        """Time passed: the exposure timer, the plan's end and the no-valid-reading timer."""
+        if self.state is SessionState.STOPPED:
+            return _NO_CHANGE
+        limits = self.limits
+        if now_s > self.no_valid_reading_deadline_s():
+            last = (
+                "none since the start"
+                if self.last_valid_at_s is None
+                else f"last at t = {self.t_s(self.last_valid_at_s):.2f} s"
+            )
+            alarm = self._raise(
+                "no-valid-reading",
+                AlarmPriority.HIGH,
+                AlarmCategory.TECHNICAL,
+                f"no valid skin-temperature reading for more than {limits.no_valid_reading_s} s "
+                f"({last}): cold stopped",
+                now_s,
+                latching=True,
+            )
+            return self._stopped_outcome(StopReason.NO_VALID_READING, now_s, alarm)
+        exposure = self.exposure_s(now_s)
+        planned = self.spec.planned_duration_s
+        if planned is not None and planned <= limits.max_exposure_s and exposure >= planned:
+            return self._stopped_outcome(StopReason.PLAN_COMPLETE, now_s, None)
+        if exposure >= limits.max_exposure_s:
+            alarm = self._raise(
+                "timer",
+                AlarmPriority.LOW,
+                AlarmCategory.PHYSIOLOGICAL,
+                f"maximum exposure {limits.max_exposure_s} s for {self.spec.zone} "
+                f"({self.spec.modality}) reached: cold stopped",
+                now_s,
+                latching=True,
+            )
+            return self._stopped_outcome(StopReason.TIMER, now_s, alarm)
+        return _NO_CHANGE
+
+    def operator_stop(self, user: str, now_s: float) -> Outcome:
+        name = _named_user(user, "stop")
+        if self.state is SessionState.STOPPED:
+            return _NO_CHANGE
+        events = self._stop(StopReason.OPERATOR, now_s, by_user=name)
+        return Outcome(DeviceCommand.STOP, tuple(events), StopReason.OPERATOR)
+
+    def pause(self, user: str, now_s: float) -> Outcome:
+        name = _named_user(user, "pause")
+        if self.state is not SessionState.RUNNING:
+            raise ActionRefused(f"pause: the session is {self.state.value}, not running")
+        self._exposure_before_s = self.exposure_s(now_s)
+        self._running_since_s = None
+        self.state = SessionState.PAUSED
+        event = self._event("pause", now_s, {"by_user": name})
+        return Outcome(DeviceCommand.PAUSE, (event,))
+
+    def resume(self, user: str, now_s: float) -> Outcome:
+        name = _named_user(user, "resume")
+        if self.state is not SessionState.PAUSED:
+            raise ActionRefused(f"resume: the session is {self.state.value}, not paused")
+        events = []
+        unacknowledged = [
+            a.alarm_id for a in self._alarms.values() if a.active and not a.acknowledged_by
+        ]
+        if unacknowledged:
+            events.append(
+                self._event(
+                    "override",
+                    now_s,
+                    {"by_user": name, "action": "resume", "alarms": unacknowledged},
+                )
+            )
+        self._running_since_s = now_s
+        self.state = SessionState.RUNNING
+        events.append(self._event("resume", now_s, {"by_user": name}))
+        return Outcome(DeviceCommand.RESUME, tuple(events))
+
+    def acknowledge(self, alarm_id: str, user: str, now_s: float) -> Outcome:
+        """A named user acknowledges an alarm: its audible signal ends; a latching alarm
+        whose condition has cleared is then closed."""
+        name = _named_user(user, "acknowledging an alarm")
+        alarm = self._alarm(alarm_id)
+        if alarm.acknowledged_by is not None:
+            return _NO_CHANGE
+        self._alarms[alarm_id] = replace(
+            alarm, acknowledged_by=name, acknowledged_t_s=self.t_s(now_s)
+        )
+        event = self._event("alarm-ack", now_s, {"alarm_id": alarm_id, "by_user": name})
+        return Outcome(None, (event,))
+
+    def silence(self, alarm_id: str, user: str, duration_s: float, now_s: float) -> Outcome:
+        """Audio pause of one alarm for at most ``silence_max_s``, by a named user."""
+        name = _named_user(user, "silencing an alarm")
+        alarm = self._alarm(alarm_id)
+        limit = self.limits.silence_max_s
+        if not (isinstance(duration_s, int | float) and 0 < duration_s <= limit):
+            raise InvalidInterlockInput(
+                f"duration_s = {duration_s!r} s: an audio pause of more than 0 and at most {limit} s"
+            )
+        until = self.t_s(now_s) + duration_s
+        self._alarms[alarm_id] = replace(alarm, silenced_until_t_s=until)
+        event = self._event(
+            "alarm-silence", now_s, {"alarm_id": alarm_id, "by_user": name, "until_t_s": until}
+        )
+        return Outcome(None, (event,))
+
+    # -- internals ------------------------------------------------------------------------
+    def _temperature_rules(
+        self, temp: float, predicted: Forecast | None, now_s: float
+    ) -> tuple[StopReason | None, list[Event]]:
+        limits = self.limits
+        events: list[Event] = []
+        if temp <= limits.floor_temp_c:
+            self._raise(
+                "floor",
+                AlarmPriority.HIGH,
+                AlarmCategory.PHYSIOLOGICAL,
+                f"skin {temp:.2f} C at or below the floor {limits.floor_temp_c} C for "
+                f"{self.spec.zone} ({self.spec.modality}): cold stopped",
+                now_s,
+                latching=True,
+                events=events,
+            )
+            return StopReason.FLOOR, events
+        crossing = predicted.floor_crossing_in_s if predicted is not None else None
+        cold_on = self.state is SessionState.RUNNING
+        if cold_on and crossing is not None and crossing <= limits.predicted_stop_within_s:
+            self._raise(
+                "predicted-floor",
+                AlarmPriority.HIGH,
+                AlarmCategory.PHYSIOLOGICAL,
+                f"forecast reaches the floor {limits.floor_temp_c} C in {crossing:.2f} s "
+                f"(skin {temp:.2f} C): cold stopped before the floor",
+                now_s,
+                latching=True,
+                events=events,
+            )
+            return StopReason.PREDICTED_FLOOR, events
+        if cold_on and crossing is not None:
+            self._raise(
+                "predicted-floor-warning",
+                AlarmPriority.MEDIUM,
+                AlarmCategory.PHYSIOLOGICAL,
+                f"forecast reaches the floor {limits.floor_temp_c} C in {crossing:.1f} s "
+                f"(skin {temp:.2f} C)",
+                now_s,
+                latching=False,
+                events=events,
+            )
+        else:
+            self._clear("predicted-floor-warning", now_s, events)
+        if temp <= limits.warning_temp_c:
+            self._raise(
+                "warning-temp",
+                AlarmPriority.MEDIUM,
+                AlarmCategory.PHYSIOLOGICAL,
+                f"skin {temp:.2f} C at or below the warning temperature {limits.warning_temp_c} C",
+                now_s,
+                latching=False,
+                events=events,
+            )
+        else:
+            self._clear("warning-temp", now_s, events)
+        return None, events
+
+    def _stopped_outcome(self, reason: StopReason, now_s: float, alarm: Event | None) -> Outcome:
+        events = [alarm] if alarm is not None else []
+        events += self._stop(reason, now_s)
+        return Outcome(DeviceCommand.STOP, tuple(events), reason)
+
+    def _stop(self, reason: StopReason, now_s: float, by_user: str | None = None) -> list[Event]:
+        self._exposure_before_s = self.exposure_s(now_s)
+        self._running_since_s = None
+        self.state = SessionState.STOPPED
+        self.stop_reason = reason
+        self.stop_at_s = now_s
+        payload: dict[str, Any] = {
+            "reason": reason.value,
+            "exposure_s": round(self._exposure_before_s, 6),
+            "last_valid_reading_t_s": (
+                None if self.last_valid_at_s is None else round(self.t_s(self.last_valid_at_s), 6)
+            ),
+        }
+        if by_user is not None:
+            payload["by_user"] = by_user
+        return [self._event("stop", now_s, payload)]
+
+    def _raise(
+        self,
+        condition: str,
+        priority: AlarmPriority,
+        category: AlarmCategory,
+        message: str,
+        now_s: float,
+        *,
+        latching: bool,
+        events: list[Event] | None = None,
+    ) -> Event | None:
+        """Raise an alarm unless one for this condition is already active."""
+        if condition in self._active_by_condition:
+            return None
+        alarm_id = f"{self.spec.session_id}/{len(self._alarms) + 1}"
+        alarm = Alarm(
+            alarm_id,
+            self.spec.session_id,
+            condition,
+            priority,
+            category,
+            message,
+            round(self.t_s(now_s), 6),
+            latching,
+        )
+        self._alarms[alarm_id] = alarm
+        self._active_by_condition[condition] = alarm_id
+        event = self._event("alarm", now_s, alarm.to_json())
+        if events is not None:
+            events.append(event)
+        return event
+
+    def _clear(self, condition: str, now_s: float, events: list[Event]) -> None:
+        """A non-latching alarm whose condition no longer holds stops being active."""
+        alarm_id = self._active_by_condition.get(condition)
+        if alarm_id is None or self._alarms[alarm_id].latching:
+            return
+        del self._active_by_condition[condition]
+        self._alarms[alarm_id] = replace(self._alarms[alarm_id], active=False)
+        events.append(self._event("alarm-cleared", now_s, {"alarm_id": alarm_id}))
+
+    def _alarm(self, alarm_id: str) -> Alarm:
+        try:
+            return self._alarms[alarm_id]
+        except KeyError:
+            raise UnknownAlarm(
+                f"alarm_id = {alarm_id!r}: session {self.spec.session_id} has "
+                f"{sorted(self._alarms) or 'no alarms'}"
+            ) from None
+
+    def _event(self, kind: str, now_s: float, payload: dict[str, Any]) -> Event:
+        return Event(
+            kind, self.spec.session_id, self.spec.device_id, round(self.t_s(now_s), 6), payload
+        )
+
+    def _remember(self, sampled_at_s: float, temp: float) -> None:
+        self._recent.append((sampled_at_s, temp))
+        keep_s = max(self.limits.prediction_window_s, self.limits.stuck_window_s)
+        while self._recent and self._recent[0][0] < sampled_at_s - keep_s:
+            self._recent.popleft()
+
+    def _forecast(self) -> Forecast | None:
+        limits = self.limits
+        newest = self._recent[-1][0]
+        window = [(t, c) for t, c in self._recent if t >= newest - limits.prediction_window_s]
+        if len(window) < limits.prediction_min_readings:
+            return None
+        return forecast(
+            [t for t, _ in window],
+            [c for _, c in window],
+            horizon_s=limits.prediction_horizon_s,
+            floor_temp_c=limits.floor_temp_c,
+        )
+
+    def _is_stuck(self, value: float, sampled_at_s: float) -> bool:
+        """Constant to ``stuck_tolerance_c`` for ``stuck_window_s`` while the planned curve
+        says the surface must change by more than ``stuck_min_expected_change_c``."""
+        curve = self.spec.planned_curve
+        limits = self.limits
+        if curve is None or self.state is not SessionState.RUNNING or not self._recent:
+            return False
+        window_start = sampled_at_s - limits.stuck_window_s
+        if self._recent[0][0] > window_start + 0.1 * limits.stuck_window_s:
+            # Too little history to judge; an invalid (stuck) value is not remembered, so a
+            # frozen sensor keeps being judged against the last values that moved.
+            return False
+        values = [c for t, c in self._recent if t >= window_start] + [value]
+        if max(values) - min(values) > limits.stuck_tolerance_c:
+            return False
+        exposure_now = self._exposure_before_s + (sampled_at_s - (self._running_since_s or 0.0))
+        expected = curve.change_over(max(0.0, exposure_now - limits.stuck_window_s), exposure_now)
+        return expected > limits.stuck_min_expected_change_c
+
+
+def _json_temp(value: float | None) -> float | str | None:
+    if value is not None and math.isnan(value):
+        return "nan"
+    return value

@@ -1,0 +1,236 @@
+"""The interlock's durable local journal: every reading, alarm, acknowledgement and stop.
+
+One SQLite database per interlock (``DIR/journal.sqlite3``) in WAL mode with
+``synchronous=FULL``: :meth:`Journal.append` returns only after the transaction is on disk
+(the WAL is fsynced at each commit), and only then does the interlock acknowledge the
+readings in it. A SIGKILL or a power cut after the acknowledgement therefore loses nothing
+acknowledged; one before it loses at most readings the device was never told were kept.
+
+The journal is also the control channel between processes: another process (the clinic)
+writes a command row with :meth:`Journal.submit_command`; the interlock takes it within a
+loop tick (:mod:`cryoderm.interlock.control`). Readers in other processes use
+:meth:`Journal.read_after` with the last sequence number they have seen.
+
+Only the standard library's sqlite3 is used: the journal is local to the interlock and
+needs neither the clinic's database nor its driver.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.model import Event
+
+JOURNAL_FILE = "journal.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS event (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    session_id TEXT,
+    device_id TEXT,
+    t_s REAL,
+    wall_time_s REAL NOT NULL,
+    device_seq INTEGER,
+    payload TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS event_reading_once
+    ON event(device_id, session_id, device_seq) WHERE kind = 'reading';
+CREATE INDEX IF NOT EXISTS event_session ON event(session_id, seq);
+CREATE TABLE IF NOT EXISTS command (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_wall_time_s REAL NOT NULL,
+    body TEXT NOT NULL,
+    taken INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One recorded event. seq: the journal's own increasing sequence number."""
+
+    seq: int
+    kind: str
+    session_id: str | None
+    device_id: str | None
+    t_s: float | None
+    wall_time_s: float
+    payload: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "session_id": self.session_id,
+            "device_id": self.device_id,
+            "t_s": self.t_s,
+            "wall_time_s": self.wall_time_s,
+            "payload": self.payload,
+        }
+
+
+class Journal:
+    """The journal in directory ``path`` (created if absent). Safe to share between threads;
+    several processes may open the same directory (SQLite locks)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.directory = Path(path)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InvalidInterlockInput(
+                f"journal directory = {str(path)!r}: cannot be created ({error.strerror})"
+            ) from None
+        self.file = self.directory / JOURNAL_FILE
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.file, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, events: Sequence[Event], wall_time_s: float) -> list[int]:
+        """Record events in one transaction, durable on return; the seq of each.
+
+        A reading already recorded (same device, session and device seq, as after a
+        retransmission) is not recorded twice; its seq is the earlier one."""
+        rows = [_row(event, wall_time_s) for event in events]
+        seqs: list[int] = []
+        with self._lock:
+            cursor = self._db.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cursor.execute(
+                        "INSERT OR IGNORE INTO event (kind, session_id, device_id, t_s, "
+                        "wall_time_s, device_seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    if cursor.rowcount == 1:
+                        seqs.append(int(cursor.lastrowid or 0))
+                    else:
+                        found = cursor.execute(
+                            "SELECT seq FROM event WHERE kind = 'reading' AND device_id = ? "
+                            "AND session_id IS ? AND device_seq = ?",
+                            (row[2], row[1], row[5]),
+                        ).fetchone()
+                        seqs.append(int(found[0]))
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        return seqs
+
+    def read_after(
+        self, seq: int = 0, limit: int = 1000, session_id: str | None = None
+    ) -> list[JournalEntry]:
+        """Entries with a seq greater than ``seq``, oldest first, at most ``limit``."""
+        query = (
+            "SELECT seq, kind, session_id, device_id, t_s, wall_time_s, payload FROM event "
+            "WHERE seq > ?"
+        )
+        params: list[Any] = [seq]
+        if session_id is not None:
+            query += " AND session_id = ?"
+            params.append(session_id)
+        query += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        return [
+            JournalEntry(int(r[0]), r[1], r[2], r[3], r[4], float(r[5]), json.loads(r[6]))
+            for r in rows
+        ]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM event").fetchone()
+        return int(row[0])
+
+    def reading_seqs(self, device_id: str) -> set[int]:
+        """The device sequence numbers of every reading recorded for a device."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_seq FROM event WHERE kind = 'reading' AND device_id = ?",
+                (device_id,),
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    # -- control channel ------------------------------------------------------------------
+    def submit_command(self, body: dict[str, Any], wall_time_s: float) -> int:
+        """Queue a command for the interlock (durable on return); its id."""
+        text = json.dumps(body, allow_nan=False)
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO command (created_wall_time_s, body) VALUES (?, ?)", (wall_time_s, text)
+            )
+            return int(cursor.lastrowid or 0)
+
+    def take_commands(self) -> list[tuple[int, dict[str, Any]]]:
+        """Commands not yet taken, oldest first; each is marked taken."""
+        with self._lock:
+            # Cheap check first: the loop polls every tick and usually finds nothing.
+            if self._db.execute("SELECT 1 FROM command WHERE taken = 0 LIMIT 1").fetchone() is None:
+                return []
+            cursor = self._db.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                rows = cursor.execute(
+                    "SELECT id, body FROM command WHERE taken = 0 ORDER BY id"
+                ).fetchall()
+                if rows:
+                    cursor.execute(
+                        "UPDATE command SET taken = 1 WHERE id <= ? AND taken = 0", (rows[-1][0],)
+                    )
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+
+def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:
+    device_seq = event.payload.get("seq") if event.kind == "reading" else None
+    return (
+        event.kind,
+        event.session_id,
+        event.device_id,
+        event.t_s,
+        wall_time_s,
+        device_seq,
+        json.dumps(event.payload, allow_nan=False, default=str),
+    )
+
+
+def entries_of(
+    journal: Journal, session_id: str, kinds: Iterable[str] | None = None
+) -> list[JournalEntry]:
+    """Every entry of a session (optionally only some kinds), oldest first."""
+    wanted = set(kinds) if kinds is not None else None
+    found: list[JournalEntry] = []
+    seq = 0
+    while True:
+        batch = journal.read_after(seq, 5000, session_id=session_id)
+        if not batch:
+            return found
+        found += [e for e in batch if wanted is None or e.kind in wanted]
+        seq = batch[-1].seq

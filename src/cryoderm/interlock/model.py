@@ -1,0 +1,337 @@
+"""The interlock's value objects: readings, stop reasons, alarms, session specs, events.
+
+Time: ``*_s`` fields named ``..._at_s`` are on the interlock's monotonic clock (seconds);
+``*_wall_time_s`` are Unix times; ``t_s`` in a session's record is seconds since the
+session started. Temperatures are skin-surface temperatures in degrees C.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cryoderm.interlock.errors import InvalidInterlockInput
+
+
+class StopReason(StrEnum):
+    """Why a session's cold was stopped (the ``stop_reason`` of a session record)."""
+
+    FLOOR = "floor"
+    PREDICTED_FLOOR = "predicted-floor"
+    TIMER = "timer"
+    NO_VALID_READING = "no-valid-reading"
+    PLAN_COMPLETE = "plan-complete"
+    OPERATOR = "operator"
+
+
+class SessionState(StrEnum):
+    """RUNNING: cold allowed. PAUSED: cold off by the operator, rules still armed.
+    STOPPED: cold off for good (terminal); readings are still recorded."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class AlarmPriority(StrEnum):
+    """IEC 60601-1-8 priorities by urgency: high = immediate response (red, fast flash),
+    medium = prompt response (yellow, slow flash), low = awareness (yellow/cyan, steady)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class AlarmCategory(StrEnum):
+    """IEC 60601-1-8 distinguishes physiological from technical alarm conditions."""
+
+    PHYSIOLOGICAL = "physiological"
+    TECHNICAL = "technical"
+
+
+class DeviceCommand(StrEnum):
+    """What the interlock tells a device. ``stop`` is final for the session."""
+
+    STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+class InvalidReason(StrEnum):
+    """Why a reading does not count as a valid reading (IL-3)."""
+
+    MISSING = "missing"
+    NOT_A_NUMBER = "nan"
+    OUT_OF_RANGE = "out-of-range"
+    STALE = "stale"
+    STUCK = "stuck"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One skin-surface temperature sample from a device.
+
+    device_id: the device's identifier (letters, digits, ``-`` and ``_``).
+    seq: the device's sequence number, strictly increasing per device; a repeated seq is
+        a retransmission and is recorded once.
+    skin_temp_c: the sensor's value in degrees C, or None when the sensor sent none.
+        NaN and values outside the sensor's range are kept as sent and judged invalid.
+    sampled_wall_time_s: Unix time at which the device took the sample (staleness).
+    """
+
+    device_id: str
+    seq: int
+    skin_temp_c: float | None
+    sampled_wall_time_s: float
+
+    def __post_init__(self) -> None:
+        check_device_id(self.device_id)
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 0:
+            raise InvalidInterlockInput(f"seq = {self.seq!r}: a whole number >= 0 is required")
+        if not math.isfinite(self.sampled_wall_time_s):
+            raise InvalidInterlockInput(
+                f"sampled_wall_time_s = {self.sampled_wall_time_s!r} s: a finite Unix time is required"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        value = self.skin_temp_c
+        # JSON has no NaN: a NaN reading travels as the string "nan" so it is not lost.
+        wire: float | str | None = "nan" if value is not None and math.isnan(value) else value
+        return {
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "skin_temp_c": wire,
+            "sampled_wall_time_s": self.sampled_wall_time_s,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Reading:
+        """Parse the JSON payload of a reading; raises InvalidInterlockInput naming the field."""
+        if not isinstance(data, dict):
+            raise InvalidInterlockInput(f"reading = {data!r}: a JSON object is required")
+        for key in ("device_id", "seq", "sampled_wall_time_s"):
+            if key not in data:
+                raise InvalidInterlockInput(f"reading.{key} is missing")
+        raw = data.get("skin_temp_c")
+        value: float | None
+        if raw is None:
+            value = None
+        elif raw == "nan":
+            value = math.nan
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = float(raw)
+        else:
+            raise InvalidInterlockInput(
+                f'reading.skin_temp_c = {raw!r}: a number in C, null, or "nan" is required'
+            )
+        sampled = data["sampled_wall_time_s"]
+        if not isinstance(sampled, int | float) or isinstance(sampled, bool):
+            raise InvalidInterlockInput(
+                f"reading.sampled_wall_time_s = {sampled!r}: a Unix time in s is required"
+            )
+        device_id = data["device_id"]
+        if not isinstance(device_id, str):
+            raise InvalidInterlockInput(f"reading.device_id = {device_id!r}: a string is required")
+        return cls(device_id, data["seq"], value, float(sampled))
+
+
+def check_device_id(device_id: str) -> str:
+    """A device id is used in MQTT topics and file names: keep it to a safe alphabet."""
+    if (
+        not isinstance(device_id, str)
+        or not 0 < len(device_id) <= 64
+        or not all(c.isalnum() or c in "-_" for c in device_id)
+    ):
+        raise InvalidInterlockInput(
+            f"device_id = {device_id!r}: 1-64 letters, digits, '-' or '_' are required"
+        )
+    return device_id
+
+
+@dataclass(frozen=True)
+class GuardLimits:
+    """The thresholds one session is guarded with.
+
+    floor_temp_c: a valid reading at or below it stops the cold (IL-2), from the safety
+        registry for the zone and modality.
+    warning_temp_c: a valid reading at or below it raises a medium-priority warning.
+    max_exposure_s: exposure time (paused time excluded) after which the cold stops
+        whatever the temperature (IL-4), from the safety registry.
+    no_valid_reading_s: longest time without a valid reading before a fail-safe stop (IL-3).
+    first_reading_grace_s: time after the start for the first valid reading.
+    valid_min_c, valid_max_c: plausible sensor range; outside is invalid.
+    stuck_window_s, stuck_tolerance_c, stuck_min_expected_change_c: the stuck-sensor test.
+    prediction_window_s, prediction_horizon_s, prediction_min_readings: the forecast.
+    predicted_stop_within_s: stop when the forecast reaches the floor within this time.
+    silence_max_s: longest audio pause of an acknowledged alarm.
+    sources: where each clinical number came from (name -> source text).
+    Technical parameters and their sources: ``cryoderm/data/interlock.toml``.
+    """
+
+    floor_temp_c: float
+    warning_temp_c: float
+    max_exposure_s: float
+    no_valid_reading_s: float
+    first_reading_grace_s: float
+    valid_min_c: float
+    valid_max_c: float
+    stuck_window_s: float
+    stuck_tolerance_c: float
+    stuck_min_expected_change_c: float
+    prediction_window_s: float
+    prediction_horizon_s: float
+    prediction_min_readings: int
+    predicted_stop_within_s: float
+    silence_max_s: float
+    sources: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.valid_min_c < self.floor_temp_c <= self.warning_temp_c < self.valid_max_c:
+            raise InvalidInterlockInput(
+                f"floor_temp_c = {self.floor_temp_c} C, warning_temp_c = {self.warning_temp_c} C: "
+                f"valid_min_c ({self.valid_min_c}) < floor <= warning < valid_max_c "
+                f"({self.valid_max_c}) is required"
+            )
+        for name in (
+            "max_exposure_s",
+            "no_valid_reading_s",
+            "first_reading_grace_s",
+            "stuck_window_s",
+            "prediction_window_s",
+            "prediction_horizon_s",
+            "silence_max_s",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise InvalidInterlockInput(f"{name} = {value!r} s: a finite time > 0 is required")
+
+
+@dataclass(frozen=True)
+class PlannedCurve:
+    """The planned skin-surface temperature over exposure time, from the engine.
+
+    times_s strictly increasing from 0; temps_c the simulated surface temperature (C).
+    Used by the stuck-sensor test (how much must the surface change in a window?).
+    """
+
+    times_s: tuple[float, ...]
+    temps_c: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times_s) != len(self.temps_c) or len(self.times_s) < 2:
+            raise InvalidInterlockInput("planned curve: at least two (time, temperature) points")
+
+    def temp_at(self, exposure_s: float) -> float:
+        """Linear interpolation; clamped to the ends."""
+        times, temps = self.times_s, self.temps_c
+        if exposure_s <= times[0]:
+            return temps[0]
+        if exposure_s >= times[-1]:
+            return temps[-1]
+        lo, hi = 0, len(times) - 1
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if times[mid] <= exposure_s:
+                lo = mid
+            else:
+                hi = mid
+        frac = (exposure_s - times[lo]) / (times[hi] - times[lo])
+        return temps[lo] + frac * (temps[hi] - temps[lo])
+
+    def change_over(self, start_s: float, end_s: float) -> float:
+        """Largest minus smallest planned temperature in [start_s, end_s] (K)."""
+        points = [self.temp_at(start_s), self.temp_at(end_s)]
+        points += [
+            c for t, c in zip(self.times_s, self.temps_c, strict=True) if start_s < t < end_s
+        ]
+        return max(points) - min(points)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What the interlock guards: one device on one zone with one modality.
+
+    planned_duration_s: the plan's exposure time; at its end the interlock stops the cold
+        with reason ``plan-complete`` (None: only the exposure timer ends the session).
+    planned_curve: the engine's surface curve for the plan (None: no stuck-sensor test).
+    """
+
+    session_id: str
+    device_id: str
+    zone: str
+    modality: str
+    limits: GuardLimits
+    planned_duration_s: float | None = None
+    planned_curve: PlannedCurve | None = None
+
+    def __post_init__(self) -> None:
+        check_device_id(self.device_id)
+        if not self.session_id or len(self.session_id) > 128:
+            raise InvalidInterlockInput(
+                f"session_id = {self.session_id!r}: 1-128 characters are required"
+            )
+        if self.planned_duration_s is not None and not self.planned_duration_s > 0:
+            raise InvalidInterlockInput(
+                f"planned_duration_s = {self.planned_duration_s!r} s: > 0 or None is required"
+            )
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A snapshot of one alarm condition of a session.
+
+    alarm_id: unique within the interlock (``{session_id}/{n}``).
+    condition: what raised it (``floor``, ``predicted-floor``, ``warning-temp``,
+        ``no-valid-reading``, ``timer``).
+    raised_t_s: session time at which it was raised. active: the condition still holds
+    (latching alarms stay active until acknowledged). acknowledged_by / acknowledged_t_s:
+    the named user who acknowledged it. silenced_until_t_s: end of an audio pause.
+    """
+
+    alarm_id: str
+    session_id: str
+    condition: str
+    priority: AlarmPriority
+    category: AlarmCategory
+    message: str
+    raised_t_s: float
+    latching: bool
+    active: bool = True
+    acknowledged_by: str | None = None
+    acknowledged_t_s: float | None = None
+    silenced_until_t_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alarm_id": self.alarm_id,
+            "session_id": self.session_id,
+            "condition": self.condition,
+            "priority": self.priority.value,
+            "category": self.category.value,
+            "message": self.message,
+            "raised_t_s": self.raised_t_s,
+            "latching": self.latching,
+            "active": self.active,
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_t_s": self.acknowledged_t_s,
+            "silenced_until_t_s": self.silenced_until_t_s,
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to record in the journal.
+
+    kind: ``reading``, ``alarm``, ``alarm-cleared``, ``alarm-ack``, ``alarm-silence``,
+        ``stop``, ``pause``, ``resume``, ``override``, ``session-started``,
+        ``device-status``, ``interlock-started``, ``command-rejected``.
+    t_s: session time (s since the session started) or None for interlock-wide events.
+    """
+
+    kind: str
+    session_id: str | None
+    device_id: str | None
+    t_s: float | None
+    payload: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,450 @@
+"""The live interlock: one loop that owns every session guard, its transports and journal.
+
+Order of work for each batch of inbound messages (the fail-safe order of issue 5):
+1. judge every reading against its session's rules (:class:`~.guard.SessionGuard`);
+2. send any stop command to the device at once, before anything is written;
+3. record the batch in the journal, durable on return (one fsync per batch);
+4. only then acknowledge the readings to their transports.
+
+Timers (exposure, plan end, no valid reading) are evaluated every ``tick_s`` on the injected
+clock; heartbeats go to every transport every ``heartbeat_s``. Operator actions (stop, pause,
+resume, acknowledge, silence) may come from any thread (:meth:`Interlock.stop` etc.) or from
+another process through the journal's command table (:mod:`cryoderm.interlock.control`).
+
+The same code runs threaded in real time (:meth:`Interlock.start`) or pumped by hand with a
+:class:`~.clock.ManualClock` (:meth:`Interlock.pump`), as the tests and session-sim do.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryoderm.interlock.clock import Clock, SystemClock
+from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSession
+from cryoderm.interlock.guard import Outcome, SessionGuard
+from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, SessionState, StopReason
+from cryoderm.interlock.transport import Inbound, InboundReading, InboundStatus, Transport
+
+log = logging.getLogger(__name__)
+
+# A stopped device that keeps sending readings is told "stop" again at most this often, in
+# case the first command was lost on the way.
+RESEND_STOP_EVERY_S = 0.5
+
+SessionFactory = Callable[[str, dict[str, Any]], SessionSpec]
+"""Builds a session spec for a device that announces a session itself (device_id, status)."""
+
+
+@dataclass
+class _Live:
+    guard: SessionGuard
+    transport: Transport | None
+    last_stop_sent_s: float = -1e9
+    stop_latency_ms: float | None = None
+
+
+class Interlock:
+    """Guards live sessions; see the module docstring.
+
+    journal: where every event goes before readings are acknowledged.
+    transports: how devices are reached (at least one).
+    clock: the time source of every rule (a ManualClock in tests).
+    session_factory: optional; lets a device start a session with a status message
+        (``{"state": "running", "session_id", "zone", "modality"}``), as device-sim does.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        transports: Sequence[Transport],
+        *,
+        clock: Clock | None = None,
+        tick_s: float = 0.05,
+        heartbeat_s: float = 0.25,
+        session_factory: SessionFactory | None = None,
+        max_batch: int = 500,
+    ) -> None:
+        self.journal = journal
+        self.transports = list(transports)
+        self.clock: Clock = clock or SystemClock()
+        self.tick_s = tick_s
+        self.heartbeat_s = heartbeat_s
+        self.session_factory = session_factory
+        self.max_batch = max_batch
+        self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._lock = threading.RLock()
+        self._sessions: dict[str, _Live] = {}
+        self._by_device: dict[str, str] = {}
+        self._unguarded_stop_sent: dict[str, float] = {}
+        self._last_tick_s = -1e9
+        self._last_heartbeat_s = -1e9
+        self._thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._command_poll: Callable[[], None] | None = None
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def open(self) -> None:
+        """Start the transports and close any session a previous run left open."""
+        if self.started:
+            return
+        self.started = True
+        self._record(
+            [
+                Event(
+                    "interlock-started",
+                    None,
+                    None,
+                    None,
+                    {"transports": [t.name for t in self.transports]},
+                )
+            ]
+        )
+        for transport in self.transports:
+            transport.start(self.deliver)
+        self._close_orphans()
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread (real time)."""
+        self.open()
+        self._thread = threading.Thread(target=self.run_until_halted, name="interlock", daemon=True)
+        self._thread.start()
+
+    def run_until_halted(self) -> None:
+        while not self._halt.is_set():
+            self.pump(wait_s=self.tick_s)
+
+    def shutdown(self) -> None:
+        """Stop the loop and the transports (sessions are not stopped: devices fail safe on
+        missing heartbeats; a restarted interlock closes them)."""
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        for transport in self.transports:
+            transport.close()
+
+    def set_command_poll(self, poll: Callable[[], None]) -> None:
+        """A function called every tick to fetch operator commands from elsewhere."""
+        self._command_poll = poll
+
+    # -- inbound --------------------------------------------------------------------------
+    def deliver(self, message: Inbound) -> None:
+        """Called by transports, from any thread."""
+        self._inbox.put(message)
+
+    def pump(self, wait_s: float = 0.0) -> int:
+        """Process what is waiting (waiting up to ``wait_s`` for the first message), run the
+        timers if a tick is due; the number of inbound messages processed."""
+        batch: list[Inbound] = []
+        try:
+            batch.append(
+                self._inbox.get(timeout=wait_s) if wait_s > 0 else self._inbox.get_nowait()
+            )
+            while len(batch) < self.max_batch:
+                batch.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        events: list[Event] = []
+        receipts: list[InboundReading] = []
+        event_of_receipt: list[int] = []
+        with self._lock:
+            now_s = self.clock.now_s()
+            for message in batch:
+                if isinstance(message, InboundReading):
+                    index = self._on_reading(message, now_s, events)
+                    receipts.append(message)
+                    event_of_receipt.append(index)
+                else:
+                    self._on_status(message, now_s, events)
+            due = now_s - self._last_tick_s >= self.tick_s
+            if due:
+                self._last_tick_s = now_s
+                self._tick(now_s, events)
+        if events:
+            seqs = self._record(events)
+            self._acknowledge(receipts, [seqs[i] for i in event_of_receipt])
+        if due and self._command_poll is not None:
+            self._command_poll()
+        if now_s - self._last_heartbeat_s >= self.heartbeat_s:
+            self._last_heartbeat_s = now_s
+            wall = self.clock.wall_time_s()
+            for transport in self.transports:
+                transport.heartbeat(wall)
+        return len(batch)
+
+    def _on_reading(self, message: InboundReading, now_s: float, events: list[Event]) -> int:
+        reading = message.reading
+        age_s = max(0.0, self.clock.wall_time_s() - reading.sampled_wall_time_s)
+        session_id = self._by_device.get(reading.device_id)
+        if session_id is None:
+            # A device with no session is not guarded: it must not run.
+            last = self._unguarded_stop_sent.get(reading.device_id, -1e9)
+            if now_s - last >= RESEND_STOP_EVERY_S:
+                self._unguarded_stop_sent[reading.device_id] = now_s
+                message.transport.send_command(
+                    reading.device_id, DeviceCommand.STOP, {"reason": "no-session"}
+                )
+            events.append(
+                Event(
+                    "reading",
+                    None,
+                    reading.device_id,
+                    None,
+                    {**reading.to_json(), "valid": False, "invalid_reason": "no-session"},
+                )
+            )
+            return len(events) - 1
+        live = self._sessions[session_id]
+        live.transport = message.transport
+        outcome = live.guard.on_reading(reading, now_s, age_s)
+        if outcome.command is not None:
+            self._send(live, outcome, now_s)
+            live.stop_latency_ms = (time.perf_counter() - message.received_perf_s) * 1e3
+            self._annotate_latency(outcome, live.stop_latency_ms)
+        elif (
+            live.guard.state is SessionState.STOPPED
+            and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S
+        ):
+            self._send_stop_again(live, now_s)
+        index = len(events)
+        events.extend(outcome.events)
+        if not outcome.events:
+            # A retransmission is recorded once (the journal ignores the repeat); a reading
+            # that arrives after a later one is kept but not judged.
+            events.append(
+                Event(
+                    "reading",
+                    session_id,
+                    reading.device_id,
+                    None,
+                    {**reading.to_json(), "valid": False, "invalid_reason": "out-of-order"},
+                )
+            )
+        return index
+
+    def _on_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
+        status = message.status
+        events.append(
+            Event(
+                "device-status",
+                self._by_device.get(message.device_id),
+                message.device_id,
+                None,
+                dict(status),
+            )
+        )
+        if status.get("state") == "running" and self.session_factory is not None:
+            current = self._by_device.get(message.device_id)
+            if (
+                current is not None
+                and self._sessions[current].guard.state is not SessionState.STOPPED
+            ):
+                return
+            try:
+                spec = self.session_factory(message.device_id, status)
+            except InterlockError as error:
+                events.append(
+                    Event(
+                        "command-rejected",
+                        None,
+                        message.device_id,
+                        None,
+                        {"command": "start", "error": str(error)},
+                    )
+                )
+                message.transport.send_command(
+                    message.device_id, DeviceCommand.STOP, {"reason": "session-rejected"}
+                )
+                return
+            events.extend(self._begin(spec, now_s, message.transport))
+
+    def _tick(self, now_s: float, events: list[Event]) -> None:
+        for live in self._sessions.values():
+            outcome = live.guard.on_tick(now_s)
+            if outcome.command is not None:
+                tick_start = time.perf_counter()
+                self._send(live, outcome, now_s)
+                late_s = max(0.0, now_s - self._deadline_of(live.guard, outcome))
+                live.stop_latency_ms = late_s * 1e3 + (time.perf_counter() - tick_start) * 1e3
+                self._annotate_latency(outcome, live.stop_latency_ms)
+            events.extend(outcome.events)
+
+    @staticmethod
+    def _deadline_of(guard: SessionGuard, outcome: Outcome) -> float:
+        if outcome.stop_reason is StopReason.NO_VALID_READING:
+            return guard.no_valid_reading_deadline_s()
+        # Timer and plan end: the moment the exposure reached its limit.
+        limit = guard.limits.max_exposure_s
+        if outcome.stop_reason is StopReason.PLAN_COMPLETE and guard.spec.planned_duration_s:
+            limit = guard.spec.planned_duration_s
+        overshoot = guard.exposure_s(guard.stop_at_s or 0.0) - limit
+        return (guard.stop_at_s or 0.0) - max(0.0, overshoot)
+
+    @staticmethod
+    def _annotate_latency(outcome: Outcome, latency_ms: float) -> None:
+        for event in outcome.events:
+            if event.kind == "stop":
+                event.payload["stop_latency_ms"] = round(latency_ms, 3)
+
+    def _send(self, live: _Live, outcome: Outcome, now_s: float) -> None:
+        command = outcome.command
+        if command is None:
+            return
+        detail: dict[str, Any] = {"session_id": live.guard.spec.session_id}
+        if outcome.stop_reason is not None:
+            detail["reason"] = outcome.stop_reason.value
+        if command is DeviceCommand.STOP:
+            live.last_stop_sent_s = now_s
+        if live.transport is None:
+            for transport in self.transports:
+                transport.send_command(live.guard.spec.device_id, command, detail)
+        else:
+            live.transport.send_command(live.guard.spec.device_id, command, detail)
+
+    def _send_stop_again(self, live: _Live, now_s: float) -> None:
+        reason = live.guard.stop_reason
+        self._send(live, Outcome(DeviceCommand.STOP, (), reason), now_s)
+
+    def _record(self, events: list[Event]) -> list[int]:
+        return self.journal.append(events, self.clock.wall_time_s())
+
+    @staticmethod
+    def _acknowledge(receipts: list[InboundReading], seqs: list[int]) -> None:
+        by_transport: dict[int, tuple[Transport, list[tuple[InboundReading, int]]]] = {}
+        for receipt, seq in zip(receipts, seqs, strict=True):
+            entry = by_transport.setdefault(id(receipt.transport), (receipt.transport, []))
+            entry[1].append((receipt, seq))
+        for transport, items in by_transport.values():
+            transport.acknowledge(items)
+
+    # -- sessions and operator actions (any thread) ----------------------------------------
+    def start_session(self, spec: SessionSpec) -> None:
+        """Guard a new session from now. Refused while the device's current session runs."""
+        with self._lock:
+            events = self._begin(spec, self.clock.now_s(), None)
+        self._record(events)
+
+    def _begin(self, spec: SessionSpec, now_s: float, transport: Transport | None) -> list[Event]:
+        if spec.session_id in self._sessions:
+            raise ActionRefused(f"session {spec.session_id}: already started")
+        current = self._by_device.get(spec.device_id)
+        if current is not None and self._sessions[current].guard.state is not SessionState.STOPPED:
+            raise ActionRefused(
+                f"device {spec.device_id}: session {current} is still "
+                f"{self._sessions[current].guard.state.value}"
+            )
+        guard = SessionGuard(spec, now_s)
+        self._sessions[spec.session_id] = _Live(guard, transport)
+        self._by_device[spec.device_id] = spec.session_id
+        limits = spec.limits
+        return [
+            Event(
+                "session-started",
+                spec.session_id,
+                spec.device_id,
+                0.0,
+                {
+                    "zone": spec.zone,
+                    "modality": spec.modality,
+                    "planned_duration_s": spec.planned_duration_s,
+                    "floor_temp_c": limits.floor_temp_c,
+                    "warning_temp_c": limits.warning_temp_c,
+                    "max_exposure_s": limits.max_exposure_s,
+                    "no_valid_reading_s": limits.no_valid_reading_s,
+                    "sources": dict(limits.sources),
+                },
+            )
+        ]
+
+    def stop(self, session_id: str, by_user: str) -> None:
+        """The operator's stop: the device is told first, the journal after."""
+        self._operator(session_id, lambda g, now: g.operator_stop(by_user, now))
+
+    def pause(self, session_id: str, by_user: str) -> None:
+        self._operator(session_id, lambda g, now: g.pause(by_user, now))
+
+    def resume(self, session_id: str, by_user: str) -> None:
+        self._operator(session_id, lambda g, now: g.resume(by_user, now))
+
+    def acknowledge(self, session_id: str, alarm_id: str, by_user: str) -> None:
+        self._operator(session_id, lambda g, now: g.acknowledge(alarm_id, by_user, now))
+
+    def silence(self, session_id: str, alarm_id: str, by_user: str, duration_s: float) -> None:
+        self._operator(session_id, lambda g, now: g.silence(alarm_id, by_user, duration_s, now))
+
+    def _operator(self, session_id: str, action: Callable[[SessionGuard, float], Outcome]) -> None:
+        with self._lock:
+            live = self._live(session_id)
+            now_s = self.clock.now_s()
+            outcome = action(live.guard, now_s)
+            self._send(live, outcome, now_s)
+        if outcome.events:
+            self._record(list(outcome.events))
+
+    def _live(self, session_id: str) -> _Live:
+        try:
+            return self._sessions[session_id]
+        except KeyError:
+            raise UnknownSession(
+                f"session_id = {session_id!r}: not guarded by this interlock "
+                f"(guarding {sorted(self._sessions) or 'none'})"
+            ) from None
+
+    # -- queries --------------------------------------------------------------------------
+    def guard(self, session_id: str) -> SessionGuard:
+        with self._lock:
+            return self._live(session_id).guard
+
+    def session_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._sessions)
+
+    def stop_latency_ms(self, session_id: str) -> float | None:
+        with self._lock:
+            return self._live(session_id).stop_latency_ms
+
+    def _close_orphans(self) -> None:
+        """Sessions a killed interlock left open: record their end, tell their devices to stop
+        (they have already stopped themselves on the missing heartbeat)."""
+        open_sessions: dict[str, str | None] = {}
+        seq = 0
+        while batch := self.journal.read_after(seq, 5000):
+            for entry in batch:
+                if entry.kind == "session-started" and entry.session_id:
+                    open_sessions[entry.session_id] = entry.device_id
+                elif entry.kind == "stop" and entry.session_id:
+                    open_sessions.pop(entry.session_id, None)
+            seq = batch[-1].seq
+        if not open_sessions:
+            return
+        self._record(
+            [
+                Event(
+                    "stop",
+                    session_id,
+                    device_id,
+                    None,
+                    {
+                        "reason": StopReason.NO_VALID_READING.value,
+                        "detail": "the interlock restarted; the session's guard was lost, so it is "
+                        "closed (the device stops itself when heartbeats stop)",
+                    },
+                )
+                for session_id, device_id in open_sessions.items()
+            ]
+        )
+        for device_id in open_sessions.values():
+            if device_id is None:
+                continue
+            self._unguarded_stop_sent[device_id] = self.clock.now_s()
+            for transport in self.transports:
+                transport.send_command(
+                    device_id, DeviceCommand.STOP, {"reason": "interlock-restarted"}
+                )

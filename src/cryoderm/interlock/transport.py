@@ -1,0 +1,60 @@
+"""What the interlock needs from a transport (embedded, MQTT, HTTP), and what it gets from one.
+
+A transport delivers :class:`Inbound` messages to the interlock (readings and device status)
+and carries the interlock's commands and heartbeats to devices. It acknowledges a reading
+only when the interlock calls :meth:`Transport.acknowledge`, which the interlock does after
+the journal has made the reading durable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cryoderm.interlock.model import DeviceCommand, Reading
+
+
+@dataclass(frozen=True)
+class InboundReading:
+    """A reading as received. received_perf_s: time.perf_counter() at receipt (latency).
+    token: the transport's handle for acknowledging it (opaque to the interlock)."""
+
+    reading: Reading
+    transport: Transport
+    token: Any = None
+    received_perf_s: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(frozen=True)
+class InboundStatus:
+    """A device's status message, e.g. {"state": "running", "zone": "cheek", ...}."""
+
+    device_id: str
+    status: dict[str, Any]
+    transport: Transport
+
+
+Inbound = InboundReading | InboundStatus
+Deliver = Callable[[Inbound], None]
+
+
+class Transport(Protocol):
+    """A way to reach devices. ``start`` wires inbound messages to ``deliver``."""
+
+    name: str
+
+    def start(self, deliver: Deliver) -> None: ...
+
+    def send_command(
+        self, device_id: str, command: DeviceCommand, detail: dict[str, Any]
+    ) -> None: ...
+
+    def heartbeat(self, wall_time_s: float) -> None: ...
+
+    def acknowledge(self, receipts: Sequence[tuple[InboundReading, int]]) -> None:
+        """The readings are durable in the journal under the given journal seqs."""
+        ...
+
+    def close(self) -> None: ...
