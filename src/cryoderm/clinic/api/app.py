@@ -19,7 +19,7 @@ by a clinic rule (a gate, a signed consent, a double booking), 429 account locke
 
 
 def build() -> NinjaAPI:
-    from cryoderm.clinic.api import me
+    from cryoderm.clinic.api import clients, me, screening
 
     api = NinjaAPI(
         title="cryoderm clinic API",
@@ -30,6 +30,8 @@ def build() -> NinjaAPI:
     )
     errors.install(api)
     api.add_router("/me", me.router)
+    api.add_router("/clients", clients.router)
+    api.add_router("/", screening.router)
     return api
 
 

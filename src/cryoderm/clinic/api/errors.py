@@ -7,7 +7,7 @@
 | accounts PermissionRefused / CSRF       | 403    |
 | accounts AccountLocked                  | 429    |
 | cryoderm.errors.NotPermitted (others)   | 409    |
-| not found (Django's ObjectDoesNotExist) | 404    |
+| records RecordNotFound, ObjectDoesNotExist | 404 |
 | not signed in / bad token               | 401    |
 
 Expected business errors are never a 500 (polar's rule: an expected conflict must not page
@@ -26,6 +26,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cryoderm.clinic.accounts.errors import AccountLocked, PermissionRefused
+from cryoderm.clinic.records.errors import RecordNotFound
 from cryoderm.errors import NotPermitted, UserInputError
 
 logger = logging.getLogger("cryoderm.api")
@@ -76,6 +77,8 @@ def render(request: HttpRequest, exc: Exception, api: NinjaAPI) -> HttpResponse:
         status = 403
     elif isinstance(exc, AccountLocked):
         status = 429
+    elif isinstance(exc, RecordNotFound):
+        status = 404
     elif isinstance(exc, UserInputError):
         status = 422
     elif isinstance(exc, NotPermitted):

@@ -1,0 +1,97 @@
+"""Clients: search, register, read, change. Every read and search is audited by the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from cryoderm.clinic.api.auth import principal
+from cryoderm.clinic.api.errors import ERRORS
+from cryoderm.clinic.api.fields import Email, Id, Line, Name, Note, Phone
+from cryoderm.clinic.records.services import clients as client_service
+
+router = Router(tags=["clients"])
+
+Sex = Literal["female", "male", "other", "unknown"]
+Fitzpatrick = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin phototype I-VI")]
+
+
+class ClientIn(Schema):
+    given_name: Name
+    family_name: Name
+    date_of_birth: dt.date
+    sex: Sex = "unknown"
+    email: Email = ""
+    phone: Phone = ""
+    fitzpatrick_type: Fitzpatrick | None = None
+    notes: Note = ""
+
+
+class ClientPatch(Schema):
+    given_name: Name | None = None
+    family_name: Name | None = None
+    date_of_birth: dt.date | None = None
+    sex: Sex | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    fitzpatrick_type: Fitzpatrick | None = None
+    notes: Note | None = None
+    is_archived: bool | None = None
+
+
+class ClientOut(Schema):
+    id: int
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex: str
+    email: str
+    phone: str
+    fitzpatrick_type: int | None
+    notes: str
+    is_archived: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SearchQuery(Schema):
+    q: Line = Field(
+        "", description="words matching the start of a name or e-mail, or part of a phone"
+    )
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+@router.get("", response={200: list[ClientOut], **ERRORS}, summary="Search clients")
+def search(request: HttpRequest, filters: Query[SearchQuery]) -> Any:
+    caller = principal(request)
+    caller.require("client.view")
+    return client_service.search(
+        caller.audit_actor, filters.q, limit=filters.limit, offset=filters.offset
+    )
+
+
+@router.post("", response={201: ClientOut, **ERRORS}, summary="Register a client")
+def create(request: HttpRequest, payload: ClientIn) -> Any:
+    caller = principal(request)
+    caller.require("client.create")
+    return 201, client_service.create(caller.audit_actor, **payload.dict())
+
+
+@router.get("/{client_id}", response={200: ClientOut, **ERRORS}, summary="Read a client")
+def get(request: HttpRequest, client_id: Id) -> Any:
+    caller = principal(request)
+    caller.require("client.view")
+    return client_service.get(caller.audit_actor, client_id)
+
+
+@router.patch("/{client_id}", response={200: ClientOut, **ERRORS}, summary="Change a client")
+def update(request: HttpRequest, client_id: Id, payload: ClientPatch) -> Any:
+    caller = principal(request)
+    caller.require("client.update")
+    changes = payload.dict(exclude_unset=True)
+    return client_service.update(caller.audit_actor, client_id, **changes)

@@ -1,0 +1,51 @@
+"""Field types shared by the API schemas, so that the OpenAPI schema states every limit.
+
+Texts refuse NUL characters (PostgreSQL cannot store them, and no clinical text has one);
+ids are positive 64-bit integers (the databases' key range); numbers are finite."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+MAX_ID = 2**63 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
+def _json_without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _json_without_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _json_without_nul(item)
+    return value
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    """The type of a string of ``min_length`` to ``max_length`` characters without NUL."""
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)
+    ]
+
+
+Name = text(100, 1)
+Label = text(200, 1)
+Line = text(200)
+Email = text(254)
+Phone = text(40)
+Note = text(10_000)
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_without_nul)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]

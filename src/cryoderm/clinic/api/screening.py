@@ -1,0 +1,140 @@
+"""Screening: submit a client's answers for a verdict, list and read verdicts, and sign off
+``refer`` findings (a reason and a second clinician). Reads are audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from cryoderm.clinic import audit
+from cryoderm.clinic.accounts import permissions
+from cryoderm.clinic.api.auth import principal
+from cryoderm.clinic.api.errors import ERRORS
+from cryoderm.clinic.api.fields import Id, JsonObject, Label, Note
+from cryoderm.clinic.records.errors import InvalidRecord
+from cryoderm.clinic.records.models import Client, ScreeningResponse
+from cryoderm.clinic.records.services import _common
+from cryoderm.clinic.records.services import screening as screening_service
+
+router = Router(tags=["screening"])
+
+
+class ScreeningIn(Schema):
+    answers: JsonObject = Field(
+        description="the questionnaire's answers (docs/screening.md); unknown keys are refused"
+    )
+    modality: Label | None = Field(None, description="screen for this modality; null: all")
+    zones: list[Label] | None = Field(None, max_length=20, description="face zones; null: all")
+
+
+class SignOffIn(Schema):
+    rule_id: Label
+    reason: Note = Field(min_length=1)
+    second_clinician: Label = Field(description="username of the second clinician")
+
+
+class SignOffOut(Schema):
+    rule_id: str
+    reason: str
+    signed_by: str
+    second_clinician: str
+    signed_at: dt.datetime
+
+    @staticmethod
+    def resolve_signed_by(obj: Any) -> str:
+        return str(obj.signed_by.get_username())
+
+    @staticmethod
+    def resolve_second_clinician(obj: Any) -> str:
+        return str(obj.second_clinician.get_username())
+
+
+class ScreeningOut(Schema):
+    id: int
+    client_id: int
+    outcome: str
+    policy: str
+    modality: str
+    screened_at: dt.datetime
+    screened_by: str
+    verdict: dict[str, Any]
+    signoffs: list[SignOffOut]
+
+    @staticmethod
+    def resolve_screened_by(obj: Any) -> str:
+        return str(obj.screened_by.get_username())
+
+    @staticmethod
+    def resolve_signoffs(obj: Any) -> list[Any]:
+        return list(obj.signoffs.select_related("signed_by", "second_clinician"))
+
+
+def _read(actor: Any, screenings: list[ScreeningResponse], client_id: int) -> None:
+    audit.record(
+        actor, "screening.read", f"records.client:{client_id}", {"ids": [s.pk for s in screenings]}
+    )
+
+
+@router.post(
+    "/clients/{client_id}/screenings",
+    response={201: ScreeningOut, **ERRORS},
+    summary="Screen a client: answers in, verdict out",
+)
+def submit(request: HttpRequest, client_id: Id, payload: ScreeningIn) -> Any:
+    caller = principal(request)
+    caller.require("screening.submit")
+    return 201, screening_service.submit(
+        caller.user, client_id, payload.answers, modality=payload.modality, zones=payload.zones
+    )
+
+
+@router.get(
+    "/clients/{client_id}/screenings",
+    response={200: list[ScreeningOut], **ERRORS},
+    summary="A client's screenings, newest first",
+)
+def list_for_client(request: HttpRequest, client_id: Id) -> Any:
+    caller = principal(request)
+    caller.require("screening.view")
+    client = _common.load(Client, client_id)
+    screenings = list(
+        ScreeningResponse.objects.filter(client=client)
+        .select_related("screened_by")
+        .order_by("-screened_at", "-id")
+    )
+    _read(caller.audit_actor, screenings, client.pk)
+    return screenings
+
+
+@router.get("/screenings/{screening_id}", response={200: ScreeningOut, **ERRORS})
+def get(request: HttpRequest, screening_id: Id) -> Any:
+    caller = principal(request)
+    caller.require("screening.view")
+    screening = _common.load(ScreeningResponse, screening_id)
+    _read(caller.audit_actor, [screening], screening.client_id)
+    return screening
+
+
+@router.post(
+    "/screenings/{screening_id}/signoffs",
+    response={201: SignOffOut, **ERRORS},
+    summary="Sign off a refer finding (override) with a reason and a second clinician",
+)
+def sign_off(request: HttpRequest, screening_id: Id, payload: SignOffIn) -> Any:
+    caller = principal(request)
+    caller.require("override.sign")
+    second = get_user_model().objects.filter(username=payload.second_clinician).first()
+    if second is None:
+        raise InvalidRecord("second_clinician", f"no user {payload.second_clinician!r}")
+    if not permissions.is_allowed(second, "override.sign"):
+        raise InvalidRecord(
+            "second_clinician", f"{second.get_username()} may not sign off refer findings"
+        )
+    return 201, screening_service.sign_off(
+        caller.user, screening_id, payload.rule_id, reason=payload.reason, second_clinician=second
+    )
