@@ -40,7 +40,7 @@ POSTGRES_UNGUARD = [
 
 def _run(schema_editor, statements):
     for statement in statements:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def guard(apps, schema_editor):
