@@ -19,7 +19,16 @@ by a clinic rule (a gate, a signed consent, a double booking), 429 account locke
 
 
 def build() -> NinjaAPI:
-    from cryoderm.clinic.api import clients, me, screening
+    from cryoderm.clinic.api import (
+        audit_export,
+        clients,
+        devices,
+        me,
+        outcomes,
+        plans,
+        screening,
+        sessions,
+    )
 
     api = NinjaAPI(
         title="cryoderm clinic API",
@@ -32,6 +41,11 @@ def build() -> NinjaAPI:
     api.add_router("/me", me.router)
     api.add_router("/clients", clients.router)
     api.add_router("/", screening.router)
+    api.add_router("/clients", outcomes.router)
+    api.add_router("/plans", plans.router)
+    api.add_router("/sessions", sessions.router)
+    api.add_router("/devices", devices.router)
+    api.add_router("/audit", audit_export.router)
     return api
 
 

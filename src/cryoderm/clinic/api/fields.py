@@ -44,6 +44,9 @@ Line = text(200)
 Email = text(254)
 Phone = text(40)
 Note = text(10_000)
+Sensor = text(40, 1)
+Unit = text(10, 1)
+Signature = text(200_000, 1)
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

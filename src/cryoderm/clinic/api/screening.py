@@ -26,7 +26,7 @@ router = Router(tags=["screening"])
 
 class ScreeningIn(Schema):
     answers: JsonObject = Field(
-        description="the questionnaire's answers (docs/screening.md); unknown keys are refused"
+        description="the screening answers (plain JSON or a FHIR QuestionnaireResponse, docs/screening.md)"
     )
     modality: Label | None = Field(None, description="screen for this modality; null: all")
     zones: list[Label] | None = Field(None, max_length=20, description="face zones; null: all")

@@ -1,0 +1,137 @@
+"""Devices: list, register, read (with due dates), maintenance and calibration records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from cryoderm.clinic.api.auth import principal
+from cryoderm.clinic.api.errors import ERRORS
+from cryoderm.clinic.api.fields import Finite, Id, Label, Line, Note
+from cryoderm.clinic.records.models import Device
+from cryoderm.clinic.records.services import _common
+from cryoderm.clinic.records.services import devices as device_service
+
+router = Router(tags=["devices"])
+
+Modality = Literal["cold-air", "ln2-vapour", "contact"]
+
+
+class DeviceIn(Schema):
+    modality: Modality
+    manufacturer: Label
+    model_name: Label
+    serial_number: Label = Field(max_length=80)
+    commissioned_on: dt.date
+    calibration_interval_days: int = Field(ge=1, le=3650)
+    service_interval_days: int = Field(ge=1, le=3650, description="1 day to 10 years")
+    notes: Note = ""
+
+
+class DeviceOut(Schema):
+    id: int
+    modality: str
+    manufacturer: str
+    model_name: str
+    serial_number: str
+    status: str
+    commissioned_on: dt.date
+    calibration_interval_days: int
+    service_interval_days: int
+    calibration_due_on: dt.date | None
+    service_due_on: dt.date
+    sessions_count: int
+    exposure_s_total: float
+    notes: str
+
+    @staticmethod
+    def resolve_calibration_due_on(obj: Device) -> dt.date | None:
+        return obj.calibration_due_on()
+
+    @staticmethod
+    def resolve_service_due_on(obj: Device) -> dt.date:
+        return obj.service_due_on()
+
+
+class MaintenanceIn(Schema):
+    kind: Literal["service", "repair", "inspection"]
+    performed_on: dt.date
+    performed_by: Label
+    notes: Note = ""
+
+
+class MaintenanceOut(Schema):
+    id: int
+    device_id: int
+    kind: str
+    performed_on: dt.date
+    performed_by: str
+    notes: str
+
+
+class CalibrationIn(Schema):
+    performed_on: dt.date
+    performed_by: Label
+    reference_instrument: Label
+    max_error_c: Finite = Field(
+        ge=0, le=100, description="largest deviation from the reference [K]"
+    )
+    passed: bool
+    certificate_ref: Line = ""
+    notes: Note = ""
+
+
+class CalibrationOut(Schema):
+    id: int
+    device_id: int
+    performed_on: dt.date
+    performed_by: str
+    reference_instrument: str
+    max_error_c: float
+    passed: bool
+    certificate_ref: str
+
+
+@router.get("", response={200: list[DeviceOut], **ERRORS}, summary="Every device")
+def list_devices(request: HttpRequest) -> Any:
+    principal(request).require("device.view")
+    return list(Device.objects.order_by("modality", "serial_number"))
+
+
+@router.post("", response={201: DeviceOut, **ERRORS}, summary="Register a device")
+def register(request: HttpRequest, payload: DeviceIn) -> Any:
+    caller = principal(request)
+    caller.require("device.manage")
+    return 201, device_service.register(caller.user, **payload.dict())
+
+
+@router.get("/{device_id}", response={200: DeviceOut, **ERRORS}, summary="Read a device")
+def get(request: HttpRequest, device_id: Id) -> Any:
+    principal(request).require("device.view")
+    return _common.load(Device, device_id)
+
+
+@router.post(
+    "/{device_id}/maintenance",
+    response={201: MaintenanceOut, **ERRORS},
+    summary="Record a service, repair or inspection",
+)
+def maintenance(request: HttpRequest, device_id: Id, payload: MaintenanceIn) -> Any:
+    caller = principal(request)
+    caller.require("device.maintain")
+    return 201, device_service.record_maintenance(caller.user, device_id, **payload.dict())
+
+
+@router.post(
+    "/{device_id}/calibrations",
+    response={201: CalibrationOut, **ERRORS},
+    summary="Record a calibration",
+)
+def calibration(request: HttpRequest, device_id: Id, payload: CalibrationIn) -> Any:
+    caller = principal(request)
+    caller.require("device.maintain")
+    return 201, device_service.record_calibration(caller.user, device_id, **payload.dict())

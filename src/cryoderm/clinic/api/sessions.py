@@ -1,0 +1,211 @@
+"""Treatment sessions: create, check the gates, start (through the gates), stop, read, and
+the skin-temperature readings (batched ingest by device token; audited reads)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import AwareDatetime, Field
+
+from cryoderm.clinic import audit
+from cryoderm.clinic.api import ingest
+from cryoderm.clinic.api.auth import principal
+from cryoderm.clinic.api.errors import ERRORS
+from cryoderm.clinic.api.fields import Finite, Id, Label, Note, Sensor
+from cryoderm.clinic.records.errors import InvalidRecord
+from cryoderm.clinic.records.models import Practitioner, SkinReading, TreatmentSession
+from cryoderm.clinic.records.services import _common
+from cryoderm.clinic.records.services import sessions as session_service
+from cryoderm.data import load_table
+
+router = Router(tags=["sessions"])
+
+# The plausible range of a skin-surface reading (data/interlock.toml [sensor], with its
+# source): outside it a reading is a sensor fault, refused here as it is by the interlock.
+_SENSOR = load_table("interlock")["sensor"]
+VALID_MIN_C = float(_SENSOR["valid_min_c"])
+VALID_MAX_C = float(_SENSOR["valid_max_c"])
+#: Readings belong to one session; none lasts a day.
+MAX_ELAPSED_S = 86_400.0
+
+
+class SessionIn(Schema):
+    client_id: Id
+    device_id: Id
+    zones: list[Label] = Field(min_length=1, max_length=20)
+    practitioner_id: Id | None = Field(None, description="default: the caller's own record")
+    appointment_id: Id | None = None
+    notes: Note = ""
+
+
+class SessionOut(Schema):
+    id: int
+    client_id: int
+    practitioner_id: int
+    device_id: int
+    appointment_id: int | None
+    zones: list[str]
+    status: str
+    plan: dict[str, Any] | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    exposure_s: float
+    end_reason: str
+    notes: str
+    created_at: dt.datetime
+
+
+class GateOut(Schema):
+    name: str
+    is_open: bool
+    detail: str
+    how_to_clear: str
+
+
+class StopIn(Schema):
+    exposure_s: Finite = Field(ge=0, le=MAX_ELAPSED_S, description="cold exposure delivered [s]")
+    aborted: bool = False
+    reason: Note = Field("", description="required when aborted")
+
+
+class ReadingIn(Schema):
+    zone: Label
+    sensor: Sensor
+    elapsed_s: Finite = Field(ge=0, le=MAX_ELAPSED_S, description="since the start [s]")
+    skin_temp_c: Finite = Field(
+        ge=VALID_MIN_C, le=VALID_MAX_C, description="skin surface temperature [°C]"
+    )
+    recorded_at: AwareDatetime | None = Field(None, description="default: start + elapsed_s")
+
+
+class ReadingBatchIn(Schema):
+    readings: list[ReadingIn] = Field(min_length=1, max_length=session_service.MAX_BATCH)
+
+
+class IngestOut(Schema):
+    accepted: int
+    duplicates: int
+
+
+class ReadingOut(Schema):
+    zone: str
+    sensor: str
+    recorded_at: dt.datetime
+    elapsed_s: float
+    skin_temp_c: float
+
+
+class ReadingQuery(Schema):
+    zone: Label | None = None
+    sensor: Label | None = None
+    after_elapsed_s: Finite = Field(-1.0, ge=-1, le=MAX_ELAPSED_S)
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
+def _own_practitioner(user: Any) -> int:
+    found = Practitioner.objects.filter(user=user).values_list("pk", flat=True).first()
+    if found is None:
+        raise InvalidRecord("practitioner_id", "you have no practitioner record: name one")
+    return int(found)
+
+
+@router.post("", response={201: SessionOut, **ERRORS}, summary="Plan a session")
+def create(request: HttpRequest, payload: SessionIn) -> Any:
+    caller = principal(request)
+    caller.require("session.create")
+    practitioner_id = payload.practitioner_id or _own_practitioner(caller.user)
+    return 201, session_service.create(
+        caller.user,
+        client_id=payload.client_id,
+        practitioner_id=practitioner_id,
+        device_id=payload.device_id,
+        zones=payload.zones,
+        appointment_id=payload.appointment_id,
+        notes=payload.notes,
+    )
+
+
+@router.get("/{session_id}", response={200: SessionOut, **ERRORS}, summary="Read a session")
+def get(request: HttpRequest, session_id: Id) -> Any:
+    caller = principal(request)
+    caller.require("session.view")
+    return session_service.get(caller.audit_actor, session_id)
+
+
+@router.get(
+    "/{session_id}/gates",
+    response={200: list[GateOut], **ERRORS},
+    summary="Every gate of the session, open or closed, with how to clear it",
+)
+def gates(request: HttpRequest, session_id: Id) -> Any:
+    principal(request).require("session.view")
+    return list(session_service.check_gates(session_id).gates)
+
+
+@router.post(
+    "/{session_id}/start",
+    response={200: SessionOut, **ERRORS},
+    summary="Start the session; 409 naming each closed gate",
+)
+def start(request: HttpRequest, session_id: Id) -> Any:
+    caller = principal(request)
+    caller.require("session.start")
+    return session_service.start(caller.user, session_id)
+
+
+@router.post("/{session_id}/stop", response={200: SessionOut, **ERRORS}, summary="End the session")
+def stop(request: HttpRequest, session_id: Id, payload: StopIn) -> Any:
+    caller = principal(request)
+    caller.require("session.stop")
+    return session_service.finish(
+        caller.user,
+        session_id,
+        exposure_s=payload.exposure_s,
+        aborted=payload.aborted,
+        reason=payload.reason,
+    )
+
+
+@router.post(
+    "/{session_id}/readings",
+    response={200: IngestOut, **ERRORS},
+    summary="Ingest a batch of readings (device token of the session's device; idempotent)",
+)
+def ingest_readings(request: HttpRequest, session_id: Id, payload: ReadingBatchIn) -> Any:
+    caller = principal(request)
+    device_id = (
+        TreatmentSession.objects.filter(pk=session_id).values_list("device_id", flat=True).first()
+    )
+    if device_id is None:
+        _common.load(TreatmentSession, session_id)
+    caller.require("reading.ingest", device_id=device_id)
+    readings = [reading.dict() for reading in payload.readings]
+    result = ingest.ingest(caller.audit_actor, session_id, readings)
+    return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
+
+
+@router.get(
+    "/{session_id}/readings",
+    response={200: list[ReadingOut], **ERRORS},
+    summary="A session's readings in time order (audited)",
+)
+def readings(request: HttpRequest, session_id: Id, filters: Query[ReadingQuery]) -> Any:
+    caller = principal(request)
+    caller.require("reading.view")
+    session = _common.load(TreatmentSession, session_id)
+    found = SkinReading.objects.filter(session=session, elapsed_s__gt=filters.after_elapsed_s)
+    if filters.zone:
+        found = found.filter(zone=filters.zone)
+    if filters.sensor:
+        found = found.filter(sensor=filters.sensor)
+    rows = list(found.order_by("elapsed_s", "zone", "sensor", "id")[: filters.limit])
+    audit.record(
+        caller.audit_actor,
+        "reading.read",
+        session,
+        {"client": session.client_id, "count": len(rows)},
+    )
+    return rows
