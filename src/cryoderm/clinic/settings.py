@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "cryoderm.clinic.accounts",
+    "cryoderm.clinic.web",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """The clinic's URLs. The JSON API mounts under ``api/``, the pages under the site root."""
 
-from django.urls import path
+from django.urls import include, path
 
 from cryoderm.clinic import views
 from cryoderm.clinic.api.app import api
@@ -8,5 +8,5 @@ from cryoderm.clinic.api.app import api
 urlpatterns = [
     path("healthz", views.health, name="health"),
     path("api/", api.urls),
-    path("", views.home, name="home"),
+    path("", include("cryoderm.clinic.web.urls")),
 ]

@@ -1,0 +1,229 @@
+"""The interlock guarding this web process's simulated devices.
+
+One :class:`LiveRuntime` per process and journal directory: the interlock runs in a daemon
+thread with the embedded transport (no broker), and a driver thread steps the simulated
+devices in real time. Each zone of a clinic session is one interlock session
+(``c<session pk>-<zone>``). The simulated device's virtual face is the planner's case for
+that zone (:class:`cryoderm.interlock.face.EngineFace`): the thermal engine under what the
+device does, lingering included.
+
+The clinic reads what happened from the journal (:mod:`.forward`), never from the runtime:
+another process (``cryoderm interlock``) writing the same journal is read the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from cryoderm.clinic.live.forward import LiveId, forward
+from cryoderm.clinic.records.errors import InvalidRecord
+from cryoderm.clinic.records.models import TreatmentSession
+from cryoderm.clinic.records.services import sessions as session_service
+from cryoderm.interlock import (
+    EmbeddedTransport,
+    Interlock,
+    Journal,
+    PlannedCurve,
+    SessionSpec,
+    guard_limits,
+)
+from cryoderm.interlock.clock import SystemClock
+from cryoderm.interlock.device import SimulatedDevice
+from cryoderm.interlock.face import EngineFace
+from cryoderm.interlock.faults import FAULT_KINDS, Fault
+from cryoderm.interlock.limits import technical_parameters
+from cryoderm.physics.casefile import parse_case_text
+
+#: The simulated device samples the skin at 10 Hz (the rate of issue 5's benchmark).
+SAMPLE_EVERY_S = 0.1
+#: Faults offered on the live page start after this much exposure (the session is seen
+#: running normally first).
+FAULT_START_S = 3.0
+#: Reasons a zone ends as planned; any other stop aborts the session (with the reason).
+PLANNED_ENDS = ("plan-complete", "timer")
+
+
+def journal_dir() -> Path:
+    """CRYODERM_INTERLOCK_DIR, or ``interlock`` under the clinic's data directory."""
+    return Path(getattr(settings, "CRYODERM_INTERLOCK_DIR", Path(settings.DATA_DIR) / "interlock"))
+
+
+class _LockedDevice:
+    """A simulated device whose steps (driver thread) and commands (interlock thread) take
+    turns: the virtual face is not thread-safe."""
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self.device = device
+        self.device_id = device.device_id
+        self.lock = threading.Lock()
+
+    def step(self) -> None:
+        with self.lock:
+            self.device.step()
+
+    def on_command(self, command: Any, detail: dict[str, Any]) -> None:
+        with self.lock:
+            self.device.on_command(command, detail)
+
+    def on_heartbeat(self, wall_time_s: float) -> None:
+        with self.lock:
+            self.device.on_heartbeat(wall_time_s)
+
+    def on_ack(self, device_seq: int, journal_seq: int) -> None:
+        with self.lock:
+            self.device.on_ack(device_seq, journal_seq)
+
+
+class LiveRuntime:
+    def __init__(self, directory: Path) -> None:
+        tech = technical_parameters()
+        self.directory = directory
+        self.journal = Journal(directory)
+        self.transport = EmbeddedTransport()
+        self.interlock = Interlock(
+            self.journal,
+            [self.transport],
+            tick_s=float(tech["loop"]["tick_s"]),
+            heartbeat_s=float(tech["heartbeat"]["interval_s"]),
+        )
+        self.device_timeout_s = float(tech["heartbeat"]["device_timeout_s"])
+        self.devices: dict[str, _LockedDevice] = {}
+        self._halt = threading.Event()
+        self.interlock.start()
+        self._driver = threading.Thread(target=self._drive, name="simulated-devices", daemon=True)
+        self._driver.start()
+
+    def _drive(self) -> None:
+        while not self._halt.is_set():
+            for device in list(self.devices.values()):
+                device.step()
+            time.sleep(0.01)
+
+    def shutdown(self) -> None:
+        self._halt.set()
+        self._driver.join(timeout=2.0)
+        self.interlock.shutdown()
+        self.journal.close()
+
+    def start_zone(self, session: TreatmentSession, zone: str, fault_kind: str) -> LiveId:
+        """Guard ``zone`` of ``session`` and power on its simulated device (with ``fault_kind``)."""
+        step = next(
+            (s for s in (session.plan or {}).get("steps", []) if s.get("zone") == zone), None
+        )
+        if step is None or not step.get("case_toml"):
+            raise InvalidRecord(
+                "zone", f"{zone!r} has no planned step with a simulation case in this session"
+            )
+        if fault_kind not in FAULT_KINDS:
+            raise InvalidRecord("fault", f"{fault_kind!r} is not one of {', '.join(FAULT_KINDS)}")
+        live_id = LiveId(session.pk, zone)
+        device_id = f"dev{session.device_id}"
+        duration_s = float(step["duration_s"])
+        device = SimulatedDevice(
+            device_id,
+            EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}")),
+            SystemClock(),
+            self.transport.publish_reading,
+            fault=Fault(fault_kind, start_s=FAULT_START_S if fault_kind != "none" else 0.0),
+            sample_every_s=SAMPLE_EVERY_S,
+            heartbeat_timeout_s=self.device_timeout_s,
+            planned_duration_s=duration_s,
+        )
+        curve = step.get("curves") or {}
+        pairs = [
+            (t, c)
+            for t, c in zip(curve.get("time_s", []), curve.get("surface_c", []), strict=False)
+            if t is not None and c is not None and t <= duration_s + 1e-9
+        ]
+        locked = _LockedDevice(device)
+        self.transport.attach(locked)
+        self.interlock.start_session(
+            SessionSpec(
+                str(live_id),
+                device_id,
+                zone,
+                step["modality"],
+                guard_limits(zone, step["modality"]),
+                planned_duration_s=duration_s,
+                planned_curve=PlannedCurve(tuple(t for t, _ in pairs), tuple(c for _, c in pairs))
+                if len(pairs) >= 2
+                else None,
+            )
+        )
+        with locked.lock:
+            device.power_on()
+        self.devices[device_id] = locked
+        return live_id
+
+    def operate(self, live_id: LiveId, action: str, user: str, alarm_id: str = "") -> None:
+        """stop / pause / resume / acknowledge, as ``user`` (the interlock records who)."""
+        actions: dict[str, Callable[[], None]] = {
+            "stop": lambda: self.interlock.stop(str(live_id), by_user=user),
+            "pause": lambda: self.interlock.pause(str(live_id), by_user=user),
+            "resume": lambda: self.interlock.resume(str(live_id), by_user=user),
+            "acknowledge": lambda: self.interlock.acknowledge(str(live_id), alarm_id, by_user=user),
+        }
+        actions[action]()
+
+
+_runtime: LiveRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get() -> LiveRuntime:
+    """This process's runtime for the configured journal directory (started on first use)."""
+    global _runtime
+    with _runtime_lock:
+        directory = journal_dir()
+        if _runtime is not None and _runtime.directory != directory:
+            _runtime.shutdown()
+            _runtime = None
+        if _runtime is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            _runtime = LiveRuntime(directory)
+        return _runtime
+
+
+def zone_states(session: TreatmentSession, journal: Journal) -> dict[str, dict[str, Any]]:
+    """Per zone: started?, stopped (reason, exposure), from the journal."""
+    states: dict[str, dict[str, Any]] = {}
+    for zone in session.zones:
+        live_id = str(LiveId(session.pk, zone))
+        state: dict[str, Any] = {"started": False, "stop_reason": None, "exposure_s": 0.0}
+        for entry in journal.read_after(0, limit=100_000, session_id=live_id):
+            if entry.kind == "session-started":
+                state["started"] = True
+            elif entry.kind == "stop":
+                state["stop_reason"] = entry.payload.get("reason")
+                state["exposure_s"] = float(entry.payload.get("exposure_s") or 0.0)
+        states[zone] = state
+    return states
+
+
+def sync(session: TreatmentSession, actor: Any = None) -> None:
+    """Copy the journal into the records; end the session once every zone has stopped."""
+    directory = journal_dir()
+    if not (directory / "journal.sqlite3").exists():
+        return
+    journal = get().journal
+    forward(journal, session)
+    if session.status != TreatmentSession.Status.IN_PROGRESS:
+        return
+    states = zone_states(session, journal)
+    if all(s["stop_reason"] for s in states.values()):
+        reasons = [f"{zone}: {s['stop_reason']}" for zone, s in states.items()]
+        aborted = any(s["stop_reason"] not in PLANNED_ENDS for s in states.values())
+        session_service.finish(
+            actor or f"interlock:{session.device.serial_number}",
+            session.pk,
+            exposure_s=sum(s["exposure_s"] for s in states.values()),
+            aborted=aborted,
+            reason="; ".join(reasons) if aborted else "",
+        )
+        session.refresh_from_db()

@@ -1,0 +1,1 @@
+"""Printable reports of the clinic (PDF, drawn with fpdf2)."""

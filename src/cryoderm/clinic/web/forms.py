@@ -1,0 +1,337 @@
+"""Forms of the clinic's pages: they parse what the browser sent into the shapes the services
+take, and put every refusal next to the field it concerns, in words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+
+from cryoderm.clinic.records.models import (
+    CalibrationRecord,
+    Client,
+    Device,
+    InstrumentalMeasure,
+    MaintenanceRecord,
+    OutcomeScore,
+)
+from cryoderm.clinic.web.facemap import ZONE_LABELS
+from cryoderm.clinical.limits import load_safety_limits
+from cryoderm.clinical.rules import load_rulebook
+from cryoderm.data import load_table
+
+RECENT_PROCEDURE_ROWS = 3  # rows offered on the screening form; more are rare in one visit
+
+
+def apply_error(form: forms.Form, error: Exception, field_for: Callable[[str], str | None]) -> None:
+    """Attach a service or clinical error to the form field it names (else to the form).
+
+    ``error.field`` is the service's path (``recent_procedures[0].date``); ``field_for`` maps it
+    to a form field name."""
+    path = getattr(error, "field", None)
+    name = field_for(path) if isinstance(path, str) else None
+    message = getattr(error, "message", None) or str(error)
+    if name is not None and name in form.fields:
+        form.add_error(name, message)
+    else:
+        form.add_error(None, message)
+
+
+def zone_choices(zones: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    return [(z, ZONE_LABELS.get(z, z)) for z in zones]
+
+
+class ScreeningForm(forms.Form):
+    """The screening questionnaire, built from the rulebook (data/contraindications.toml)."""
+
+    age_years = forms.FloatField(label="Age (years)", min_value=0, max_value=120)
+    sex = forms.ChoiceField(
+        label="Sex",
+        required=False,
+        choices=[("", "Not given"), ("female", "Female"), ("male", "Male")],
+        help_text="Selects the skin-thickness tables.",
+    )
+    fitzpatrick = forms.TypedChoiceField(
+        label="Fitzpatrick skin type",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Not recorded")] + [(str(n), f"Type {n}") for n in range(1, 7)],
+    )
+    systolic_mmhg = forms.FloatField(
+        label="Systolic blood pressure today (mmHg)", required=False, min_value=50, max_value=300
+    )
+    diastolic_mmhg = forms.FloatField(
+        label="Diastolic blood pressure today (mmHg)", required=False, min_value=20, max_value=200
+    )
+    conditions = forms.MultipleChoiceField(
+        label="Does the client have any of these?",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    modality = forms.ChoiceField(label="Planned modality", required=False)
+    zones = forms.MultipleChoiceField(
+        label="Zones to be treated", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rulebook = load_rulebook()
+        self.rulebook = rulebook
+        self.fields["conditions"].choices = [(r.id, r.label) for r in rulebook.conditions.values()]
+        self.fields["modality"].choices = [("", "Any modality (strictest)")] + [
+            (m, m) for m in rulebook.modalities
+        ]
+        self.fields["zones"].choices = zone_choices(rulebook.zones)
+        self.area_conditions = [r for r in rulebook.conditions.values() if r.scope == "area"]
+        for rule in self.area_conditions:
+            self.fields[f"zones_{rule.id}"] = forms.MultipleChoiceField(
+                label=f"{rule.label}: affected zones (none ticked: all zones count as affected)",
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                choices=zone_choices(rulebook.zones),
+            )
+        kinds = [("", "None")] + [(k, k) for k in rulebook.procedure_kinds]
+        for row in range(RECENT_PROCEDURE_ROWS):
+            self.fields[f"procedure_kind_{row}"] = forms.ChoiceField(
+                label=f"Recent procedure {row + 1}", required=False, choices=kinds
+            )
+            self.fields[f"procedure_date_{row}"] = forms.DateField(
+                label=f"Date of procedure {row + 1}",
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        systolic, diastolic = data.get("systolic_mmhg"), data.get("diastolic_mmhg")
+        if (systolic is None) != (diastolic is None):
+            missing = "diastolic_mmhg" if diastolic is None else "systolic_mmhg"
+            self.add_error(missing, "Give both blood pressure values, or neither.")
+        for row in range(RECENT_PROCEDURE_ROWS):
+            kind, date = data.get(f"procedure_kind_{row}"), data.get(f"procedure_date_{row}")
+            if kind and date is None:
+                self.add_error(f"procedure_date_{row}", "Give the date of this procedure.")
+            if date is not None and not kind:
+                self.add_error(f"procedure_kind_{row}", "Say which procedure was on this date.")
+        return data
+
+    @property
+    def procedure_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"procedure_kind_{row}"], self[f"procedure_date_{row}"])
+            for row in range(RECENT_PROCEDURE_ROWS)
+        ]
+
+    @property
+    def area_zone_fields(self) -> list[forms.BoundField]:
+        return [self[f"zones_{rule.id}"] for rule in self.area_conditions]
+
+    def answers(self) -> dict[str, Any]:
+        """The cleaned form in the plain answers shape of ``clinical.answers.parse_answers``."""
+        data = self.cleaned_data
+        conditions: list[Any] = []
+        for ident in data.get("conditions", []):
+            zones = data.get(f"zones_{ident}") or []
+            conditions.append({"id": ident, "zones": list(zones)} if zones else ident)
+        self.procedure_rows_used = [
+            row
+            for row in range(RECENT_PROCEDURE_ROWS)
+            if data.get(f"procedure_kind_{row}") and data.get(f"procedure_date_{row}")
+        ]
+        procedures = [
+            {
+                "kind": data[f"procedure_kind_{row}"],
+                "date": data[f"procedure_date_{row}"].isoformat(),
+            }
+            for row in self.procedure_rows_used
+        ]
+        age = data["age_years"]
+        answers: dict[str, Any] = {
+            "age_years": int(age) if float(age).is_integer() else age,
+            "conditions": conditions,
+            "recent_procedures": procedures,
+        }
+        if data.get("sex"):
+            answers["sex"] = data["sex"]
+        if data.get("fitzpatrick") is not None:
+            answers["fitzpatrick"] = data["fitzpatrick"]
+        if data.get("systolic_mmhg") is not None and data.get("diastolic_mmhg") is not None:
+            answers["blood_pressure_mmhg"] = [data["systolic_mmhg"], data["diastolic_mmhg"]]
+        return answers
+
+    def screened_for(self) -> tuple[str | None, tuple[str, ...] | None]:
+        """(modality, zones) the verdict is for; None means all of them."""
+        modality = self.cleaned_data.get("modality") or None
+        zones = tuple(self.cleaned_data.get("zones") or ()) or None
+        return modality, zones
+
+    def field_for(self, path: str) -> str | None:
+        """Map an answers path (``blood_pressure_mmhg[0]``) to this form's field."""
+        if path.startswith("blood_pressure_mmhg"):
+            return "diastolic_mmhg" if path.endswith("[1]") else "systolic_mmhg"
+        match = re.match(r"recent_procedures\[(\d+)\](?:\.(kind|date))?", path)
+        if match:
+            used = getattr(self, "procedure_rows_used", [])
+            index = int(match.group(1))
+            row = used[index] if index < len(used) else index
+            return f"procedure_{match.group(2) or 'date'}_{row}"
+        if path.startswith("conditions"):
+            return "conditions"
+        return path if path in ("age_years", "sex", "fitzpatrick", "modality", "zones") else None
+
+
+class ClientForm(forms.ModelForm):
+    """Registering a client: the identity and contact fields of the record."""
+
+    class Meta:
+        model = Client
+        fields = (
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "phone",
+            "fitzpatrick_type",
+        )
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+        labels = {"fitzpatrick_type": "Fitzpatrick skin type", "date_of_birth": "Date of birth"}
+
+
+class MaintenanceForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceRecord
+        fields = ("kind", "performed_on", "performed_by", "notes")
+        widgets = {
+            "performed_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {
+            "performed_on": "Date performed",
+            "performed_by": "Performed by (engineer or company)",
+        }
+
+
+class CalibrationForm(forms.ModelForm):
+    class Meta:
+        model = CalibrationRecord
+        fields = (
+            "performed_on",
+            "performed_by",
+            "reference_instrument",
+            "max_error_c",
+            "passed",
+            "certificate_ref",
+            "notes",
+        )
+        widgets = {
+            "performed_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {
+            "performed_on": "Date performed",
+            "max_error_c": "Largest deviation from the reference (K)",
+            "passed": "Passed",
+            "certificate_ref": "Certificate reference",
+        }
+
+
+class SignOffForm(forms.Form):
+    """Overriding one ``refer`` finding: a reason, and a second clinician who confirms with
+    their own password (two people, not one person clicking twice)."""
+
+    rule_id = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for treating despite the finding", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    second_username = forms.CharField(label="Second clinician's username")
+    second_password = forms.CharField(
+        label="Second clinician's password", widget=forms.PasswordInput, strip=False
+    )
+
+
+class ConsentSignForm(forms.Form):
+    """The client signs the text shown: ``text_sha256`` proves which wording was on screen."""
+
+    text_sha256 = forms.CharField(widget=forms.HiddenInput)
+    signer_name = forms.CharField(label="Client's full name", max_length=200)
+    signature = forms.CharField(
+        widget=forms.HiddenInput(attrs={"id": "id_signature", "data-no-draft": ""}),
+        error_messages={"required": "Please sign in the box above."},
+    )
+    read_confirmed = forms.BooleanField(
+        label="The client has read this text and had the chance to ask questions",
+        error_messages={"required": "Confirm that the client has read the text."},
+    )
+
+    def clean_signature(self) -> str:
+        value: str = self.cleaned_data["signature"]
+        if not value.startswith("data:image/png;base64,") or len(value) > 500_000:
+            raise forms.ValidationError("The signature could not be read; please sign again.")
+        return value
+
+
+def goal_choices() -> list[tuple[str, str]]:
+    """The catalogue's goals with their labels (data/protocols.toml)."""
+    return [(g["id"], g.get("label", g["id"])) for g in load_table("protocols")["goal"]]
+
+
+class PlanForm(forms.Form):
+    """Goals, zones (from the face map), modality and the device to use."""
+
+    goals = forms.MultipleChoiceField(label="Goals", widget=forms.CheckboxSelectMultiple)
+    zones = forms.MultipleChoiceField(
+        label="Zones", error_messages={"required": "Pick at least one zone on the face map."}
+    )
+    modality = forms.ChoiceField(label="Modality")
+    device = forms.ModelChoiceField(label="Device", queryset=Device.objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = load_safety_limits()
+        self.fields["goals"].choices = goal_choices()
+        self.fields["zones"].choices = zone_choices(limits.zones)
+        self.fields["modality"].choices = [(m, m) for m in limits.modalities]
+        self.fields["device"].queryset = Device.objects.filter(status=Device.Status.IN_SERVICE)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        device, modality = data.get("device"), data.get("modality")
+        if device is not None and modality and device.modality != modality:
+            self.add_error("device", f"{device} is a {device.modality} device, not {modality}.")
+        return data
+
+
+class ScoreForm(forms.Form):
+    """A score at follow-up on a named scale, with the scale's bounds."""
+
+    scale = forms.CharField(
+        label="Scale", max_length=80, help_text="e.g. GAIS (1–5) or satisfaction (0–10)"
+    )
+    scale_min = forms.FloatField(label="Lowest point of the scale")
+    scale_max = forms.FloatField(label="Highest point of the scale")
+    score = forms.FloatField(label="Score (scale points)")
+    rater = forms.ChoiceField(label="Rated by", choices=OutcomeScore.Rater.choices)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MeasureForm(forms.Form):
+    """An instrumental skin measure; the unit follows from the quantity."""
+
+    quantity = forms.ChoiceField(
+        label="Quantity",
+        choices=[
+            (q, f"{label} ({InstrumentalMeasure.UNITS[q]})")
+            for q, label in InstrumentalMeasure.Quantity.choices
+        ],
+    )
+    value = forms.FloatField(label="Value (in the unit shown with the quantity)")
+    zone = forms.ChoiceField(label="Zone")
+    instrument = forms.CharField(label="Instrument", required=False, max_length=120)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].choices = zone_choices(load_safety_limits().zones)

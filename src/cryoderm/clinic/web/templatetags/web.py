@@ -1,0 +1,88 @@
+"""Template helpers: the navigation a user's roles allow, numbers with their units."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.urls import reverse
+
+from cryoderm.clinic.accounts import config, permissions
+
+register = template.Library()
+
+# (url name, label, action needed to see the link; None = every signed-in user)
+NAVIGATION = (
+    ("web:dashboard", "Dashboard", None),
+    ("web:clients", "Clients", "client.view"),
+    ("web:devices", "Devices", "device.view"),
+    ("web:staff", "Staff", "staff.manage"),
+    ("web:audit", "Audit log", "audit.export"),
+)
+
+
+@register.simple_tag
+def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
+    items = []
+    for name, label, action in NAVIGATION:
+        if action is not None and not permissions.is_allowed(request.user, action):
+            continue
+        url = reverse(name)
+        current = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": label, "current": current})
+    return items
+
+
+@register.simple_tag
+def idle_timeout_s() -> int:
+    """Seconds without activity before the page signs out: the server's idle-logout limit."""
+    return config.current().idle_logout_minutes * 60
+
+
+@register.simple_tag(takes_context=True)
+def can(context: template.Context, action: str) -> bool:
+    return permissions.is_allowed(context["request"].user, action)
+
+
+def _number(value: Any, digits: int) -> str | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return f"{number:.{digits}f}"
+
+
+@register.filter
+def celsius(value: Any, digits: int = 1) -> str:
+    """``12.34`` -> ``12.3 °C``; a missing value reads "no reading"."""
+    text = _number(value, digits)
+    return "no reading" if text is None else f"{text} °C"
+
+
+@register.filter
+def kelvin(value: Any, digits: int = 1) -> str:
+    text = _number(value, digits)
+    return "—" if text is None else f"{text} K"
+
+
+@register.filter
+def seconds(value: Any) -> str:
+    """``150`` -> ``2 min 30 s``."""
+    text = _number(value, 0)
+    if text is None:
+        return "—"
+    total = int(float(text))
+    minutes, secs = divmod(total, 60)
+    if minutes and secs:
+        return f"{minutes} min {secs} s"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+@register.filter
+def millimetres(value: Any, digits: int = 2) -> str:
+    text = _number(value, digits)
+    return "—" if text is None else f"{text} mm"

@@ -1,0 +1,1 @@
+"""The clinic's page views, one module per group of pages."""

@@ -1,0 +1,132 @@
+"""Screening: the questionnaire with a verdict that updates as it is filled in, the stored
+verdict with its findings and sources, and the two-clinician override of ``refer`` findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from cryoderm.clinic.records.errors import RecordsError
+from cryoderm.clinic.records.models import Client, ClinicPolicy, ScreeningResponse
+from cryoderm.clinic.records.services import screening as screening_service
+from cryoderm.clinic.web.access import allowed, page
+from cryoderm.clinic.web.forms import ScreeningForm, SignOffForm, apply_error
+from cryoderm.clinical.answers import parse_answers
+from cryoderm.clinical.errors import ClinicalError
+from cryoderm.clinical.screening import Verdict, screen
+
+
+def _initial(client: Client) -> dict[str, Any]:
+    today = timezone.localdate()
+    born = client.date_of_birth
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    initial: dict[str, Any] = {"age_years": age}
+    if client.sex in ("female", "male"):
+        initial["sex"] = client.sex
+    if client.fitzpatrick_type:
+        initial["fitzpatrick"] = str(client.fitzpatrick_type)
+    return initial
+
+
+@page("screening.submit")
+def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_object_or_404(Client, pk=pk)
+    form = ScreeningForm(request.POST or None, initial=_initial(client))
+    if request.method == "POST" and form.is_valid():
+        modality, zones = form.screened_for()
+        try:
+            response = screening_service.submit(
+                request.user, client.pk, form.answers(), modality=modality, zones=zones
+            )
+        except (ClinicalError, RecordsError) as error:
+            apply_error(form, error, form.field_for)
+        else:
+            messages.success(request, f"Screening saved: {response.get_outcome_display()}.")
+            return redirect("web:screening", response.pk)
+    return render(request, "web/screening/new.html", {"client": client, "form": form})
+
+
+@page("screening.submit")
+def screening_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The verdict for the answers so far (htmx); nothing is stored."""
+    form = ScreeningForm(request.POST)
+    verdict: Verdict | None = None
+    if form.is_valid():
+        modality, zones = form.screened_for()
+        try:
+            verdict = screen(
+                parse_answers(form.answers()),
+                policy=ClinicPolicy.current().screening_rules(),
+                modality=modality,
+                zones=zones,
+                today=timezone.localdate(),
+            )
+        except ClinicalError as error:
+            apply_error(form, error, form.field_for)
+    return render(request, "web/screening/_verdict.html", {"verdict": verdict, "form": form})
+
+
+@page("screening.view")
+def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    screening = get_object_or_404(ScreeningResponse.objects.select_related("client"), pk=pk)
+    signed = {
+        s.rule_id: s for s in screening.signoffs.select_related("signed_by", "second_clinician")
+    }
+    form = SignOffForm(request.POST or None)
+    if request.method == "POST":
+        refused = _sign_off(request, screening, form)
+        if refused is None:
+            return redirect("web:screening", screening.pk)
+    return render(
+        request,
+        "web/screening/detail.html",
+        {
+            "screening": screening,
+            "verdict": Verdict.from_json_dict(screening.verdict),
+            "signed": signed,
+            "form": form,
+            "open_refer": [r for r in screening.rule_ids("refer") if r not in signed],
+            "screened_on": screening.screened_at.date()
+            if screening.screened_at
+            else dt.date.today(),
+        },
+    )
+
+
+def _sign_off(request: HttpRequest, screening: ScreeningResponse, form: SignOffForm) -> str | None:
+    if not allowed(request, "override.sign"):
+        form.add_error(None, "Your role may not sign off a refer finding.")
+        return "refused"
+    if not form.is_valid():
+        return "invalid"
+    second = authenticate(
+        request,
+        username=form.cleaned_data["second_username"],
+        password=form.cleaned_data["second_password"],
+    )
+    if second is None:
+        form.add_error("second_password", "This username and password do not match a clinician.")
+        return "invalid"
+    try:
+        screening_service.sign_off(
+            request.user,
+            screening.pk,
+            form.cleaned_data["rule_id"],
+            reason=form.cleaned_data["reason"],
+            second_clinician=second,
+        )
+    except RecordsError as error:
+        apply_error(
+            form,
+            error,
+            lambda f: {"signed_by": None, "second_clinician": "second_username"}.get(f, f),
+        )
+        return "invalid"
+    messages.success(request, "The finding is signed off by two clinicians.")
+    return None

@@ -1,0 +1,100 @@
+"""Browser journeys: Playwright drives Debian's chromium against pytest-django's live server.
+
+Never ``playwright install``: the browser is the system's /usr/bin/chromium (``make browser``
+installs it). Without it the journeys skip with the reason, or fail under
+CRYODERM_REQUIRE_SERVICES=1 so that CI never passes by skipping. Every page a journey visits
+is photographed into test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls (set-up,
+# checks) are plain synchronous code and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is not installed (run `make browser`)"
+    if os.environ.get("CRYODERM_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and CRYODERM_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+class Shots:
+    """Numbered full-page screenshots of one test, named after what they show."""
+
+    def __init__(self, test_name: str) -> None:
+        self.prefix = re.sub(r"[^a-z0-9]+", "-", test_name.lower()).strip("-")
+        self.count = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, page: Any, what: str) -> None:
+        self.count += 1
+        name = f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', what.lower())}.png"
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh tablet-sized browser context on the live server (1024 x 768, touch)."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1024, "height": 768}, has_touch=True
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+    )
+    tab.js_errors = errors
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
