@@ -1,0 +1,70 @@
+"""Consent: versioned texts; a signed consent never changes (only its withdrawal is
+recorded); photographs need the photo consent, marketing use the marketing consent."""
+
+from __future__ import annotations
+
+import pytest
+
+from cryoderm.clinic.records.errors import Conflict
+from cryoderm.clinic.records.models import Consent
+from cryoderm.clinic.records.services import consent, outcomes
+
+from . import factories
+
+
+def test_publishing_a_text_adds_a_version_and_keeps_the_old_one(alice) -> None:
+    first = consent.publish_text(alice, "treatment", title="Treatment", body="Version one.")
+    second = consent.publish_text(alice, "treatment", title="Treatment", body="Version two.")
+    assert (first.version, second.version) == (1, 2)
+    assert consent.current_text("treatment") == second
+    first.refresh_from_db()
+    assert first.body == "Version one." and len(first.sha256) == 64
+
+
+def test_a_signed_consent_records_the_text_it_was_signed_under(alice) -> None:
+    client = factories.make_client(alice)
+    signed = factories.sign_consent(alice, client)
+    assert signed.text == consent.current_text("treatment")
+    assert signed.text_sha256 == signed.text.sha256
+    assert signed.witnessed_by == alice
+
+
+def test_a_signed_consent_cannot_be_edited_or_deleted(alice) -> None:
+    signed = factories.sign_consent(alice, factories.make_client(alice))
+    signed.signer_name = "Someone Else"
+    with pytest.raises(Conflict, match="cannot be changed \\(signer_name\\)"):
+        signed.save()
+    with pytest.raises(Conflict, match="cannot be deleted"):
+        Consent.objects.get(pk=signed.pk).delete()
+    assert Consent.objects.get(pk=signed.pk).signer_name == "Dana Doe"
+
+
+def test_withdrawal_is_recorded_once(alice) -> None:
+    signed = factories.sign_consent(alice, factories.make_client(alice))
+    withdrawn = consent.withdraw(alice, signed.pk)
+    assert withdrawn.withdrawn_at is not None and not withdrawn.is_active
+    with pytest.raises(Conflict, match="already withdrawn"):
+        consent.withdraw(alice, signed.pk)
+
+
+def test_signing_needs_a_published_text_and_a_known_scope(alice) -> None:
+    client = factories.make_client(alice)
+    with pytest.raises(Conflict, match="no treatment consent text is published"):
+        consent.sign(alice, client, "treatment", signer_name="Dana Doe", signature="M0,0")
+    with pytest.raises(Exception, match="scope"):
+        consent.sign(alice, client, "tattoos", signer_name="Dana Doe", signature="M0,0")
+
+
+def test_photos_need_photo_consent_and_marketing_use_needs_marketing_consent(alice) -> None:
+    client = factories.make_client(alice)
+    factories.publish_texts(alice)
+    photo = {"image": b"\x89PNG demo", "filename": "front.png", "view": "front", "phase": "before"}
+    with pytest.raises(Conflict, match="clinical photographs"):
+        outcomes.add_photo(alice, client, **photo)
+    factories.sign_consent(alice, client, "photos")
+    stored = outcomes.add_photo(alice, client, **photo)
+    assert stored.use == "clinical" and len(stored.sha256) == 64
+    with pytest.raises(Conflict, match="marketing"):
+        outcomes.add_photo(alice, client, **photo, use="marketing")
+    factories.sign_consent(alice, client, "marketing")
+    assert outcomes.add_photo(alice, client, **photo, use="marketing").use == "marketing"
