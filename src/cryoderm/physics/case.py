@@ -196,6 +196,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Numerics:
+    """Resolution of the solver, as divisors of its default grid spacing and time steps.
+
+    1 is the default (0.01 K on the R1 benchmark, docs/physics.md); 2 halves every cell and
+    every step. Used by convergence studies; values in (0, 64]."""
+
+    space_refinement: float = 1.0
+    time_refinement: float = 1.0
+
+
+@dataclass(frozen=True)
 class Case:
     """One cold exposure of one skin site: everything the solver needs, nothing it must look up."""
 
@@ -206,6 +217,7 @@ class Case:
     initial: Initial = field(default_factory=SteadyInitial)
     output: Output = field(default_factory=Output)
     title: str = ""
+    numerics: Numerics = field(default_factory=Numerics)
 
     @property
     def duration_s(self) -> float:

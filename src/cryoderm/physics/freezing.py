@@ -1,0 +1,79 @@
+"""Freezing of tissue: latent heat and frozen properties by an apparent heat capacity.
+
+Below the freezing point T_f the latent heat is released linearly over a small mushy range
+(``numerics.mushy_range_k`` in data/freezing.toml); the kernel stores enthalpy, so the
+release is exactly conservative. Conductivity and heat capacity blend linearly with the
+frozen fraction; perfusion and metabolic heat stop in frozen tissue (docs/physics.md,
+section 5). This module validates a :class:`~cryoderm.physics.case.Freezing` and gives the
+numbers the kernel needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryoderm.data import load_table
+from cryoderm.physics.case import Freezing
+from cryoderm.physics.errors import InvalidInput
+
+# A freezing point no temperature can reach: turns the phase change off without branching.
+NEVER_C = -300.0
+# A moving freezing front releases its latent heat node by node; cells and steps four times
+# finer than the defaults keep that staircase within 0.11 K of the Neumann solution
+# (docs/physics.md, section 5), where the default resolution gave 0.4 K.
+FREEZING_REFINEMENT = 4.0
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """What the kernel uses. freeze_point_c is NEVER_C when freezing is disabled."""
+
+    enabled: bool
+    freeze_point_c: float
+    latent_heat_j_kg: float
+    frozen_conductivity_w_mk: float
+    frozen_specific_heat_j_kgk: float
+    mushy_range_k: float
+    risk_temp_c: float
+
+
+def mushy_range_k() -> float:
+    return float(load_table("freezing")["numerics"]["mushy_range_k"]["value"])
+
+
+def resolve(freezing: Freezing) -> PhaseChange:
+    """Validated phase-change data; the risk criterion uses freeze_point_c even when disabled."""
+    if not -10.0 <= freezing.freeze_point_c <= 0.0:
+        raise InvalidInput(
+            "freezing.freeze_point_c", freezing.freeze_point_c, "must be within -10 to 0", "C"
+        )
+    if not 0.0 <= freezing.latent_heat_j_kg <= 400000.0:
+        raise InvalidInput(
+            "freezing.latent_heat_j_kg",
+            freezing.latent_heat_j_kg,
+            "must be within 0-400000",
+            "J/kg",
+        )
+    if not 0.05 <= freezing.frozen_conductivity_w_mk <= 10.0:
+        raise InvalidInput(
+            "freezing.frozen_conductivity_w_mk",
+            freezing.frozen_conductivity_w_mk,
+            "must be within 0.05-10",
+            "W/m/K",
+        )
+    if not 100.0 <= freezing.frozen_specific_heat_j_kgk <= 5000.0:
+        raise InvalidInput(
+            "freezing.frozen_specific_heat_j_kgk",
+            freezing.frozen_specific_heat_j_kgk,
+            "must be within 100-5000",
+            "J/kg/K",
+        )
+    return PhaseChange(
+        enabled=freezing.enabled,
+        freeze_point_c=freezing.freeze_point_c if freezing.enabled else NEVER_C,
+        latent_heat_j_kg=freezing.latent_heat_j_kg if freezing.enabled else 0.0,
+        frozen_conductivity_w_mk=freezing.frozen_conductivity_w_mk,
+        frozen_specific_heat_j_kgk=freezing.frozen_specific_heat_j_kgk,
+        mushy_range_k=mushy_range_k(),
+        risk_temp_c=freezing.freeze_point_c,
+    )

@@ -1,0 +1,1022 @@
+"""The compiled kernel family of the thermal engine (numba, cached on disk).
+
+This is the only module that imports numba, so that everything else stays cheap to import.
+The layout follows perf-baselines.md: cases are the fast (SIMD) axis, nodes the slow one;
+every array is ``[node, case]`` and the inner loops of the Thomas sweeps run over 1-D rows.
+
+Discretisation (docs/physics.md): vertex-centred finite volumes in depth; theta scheme in
+time (Crank-Nicolson with backward-Euler start-up steps, both chosen by the caller's step
+schedule); the storage term in enthalpy form so that latent heat is conserved exactly;
+Picard iteration for the temperature-dependent perfusion, conductivity and radiation, with
+kink truncation for the piecewise-linear enthalpy; Thomas algorithm.
+
+Node ``na`` is the skin surface; nodes ``0 .. na-1`` are an optional contact applicator
+(node ``na-1`` its contact face, linked to the skin by the contact conductance); the last
+unknown connects through its conductance to the fixed core temperature.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+KELVIN = 273.15
+
+# Status codes written per case.
+OK = 0
+NOT_CONVERGED = 1
+NOT_FINITE = 2
+
+# Columns of the per-case accumulator ``acc`` (metrics.py reads them).
+A_STORED = 0  # change of tissue enthalpy, J/m2
+A_SURFACE = 1  # heat into the skin through its surface, J/m2
+A_CORE = 2  # heat into the tissue from the core boundary, J/m2
+A_PERFUSION = 3  # heat brought by perfusion, J/m2
+A_METABOLIC = 4  # metabolic heat, J/m2
+A_COLD_DOSE = 5  # integral of max(0, dose_ref - T_surface) dt, K s
+A_FREEZE_TIME = 6  # first time the tissue minimum reaches the freeze criterion, s (-1: never)
+A_MIN_PERF = 7  # minimum perfusion ratio over perfused nodes and time
+A_FROZEN_NODE = 8  # deepest node index below the freeze criterion (-1: none)
+A_ITERATIONS = 9  # total nonlinear iterations
+N_ACC = 10
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _frozen_fraction(t, tf, mush):
+    if t >= tf:
+        return 0.0
+    if t <= tf - mush:
+        return 1.0
+    return (tf - t) / mush
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _enthalpy(t, cl, cs, lat, tf, mush):
+    """Enthalpy per area (J/m2) relative to fully frozen tissue at tf - mush."""
+    ts = tf - mush
+    if t <= ts:
+        return cs * (t - ts)
+    cm = 0.5 * (cl + cs) + lat / mush
+    if t < tf:
+        return cm * (t - ts)
+    return cm * mush + cl * (t - tf)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _capacity(t, cl, cs, lat, tf, mush):
+    if t >= tf:
+        return cl
+    if t <= tf - mush:
+        return cs
+    return 0.5 * (cl + cs) + lat / mush
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _piece(t, tf, mush):
+    if t >= tf:
+        return 2
+    if t <= tf - mush:
+        return 0
+    return 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _local_factor(t, ref, scale, floor):
+    f = 2.0 ** ((t - ref) / scale)
+    if f > 1.0:
+        f = 1.0
+    if f < floor:
+        f = floor
+    return f
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _memory(f, m_old, decay):
+    """Constriction follows the local factor at once; its release is first order."""
+    if f <= m_old:
+        return f
+    return f - (f - m_old) * decay
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _radiative_h(ts, tr, eps_sigma):
+    a = ts + KELVIN
+    b = tr + KELVIN
+    return eps_sigma * (a * a + b * b) * (a + b)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _time_below(a, b, thr, dt):
+    """Time within a step during which the linear interpolant from a to b is below thr."""
+    if a < thr and b < thr:
+        return dt
+    if a >= thr and b >= thr:
+        return 0.0
+    if a < thr:
+        return dt * (thr - a) / (b - a)
+    return dt * (thr - b) / (a - b)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _dose(a, b, ref, dt):
+    """Integral over a step of max(0, ref - T) for T linear from a to b."""
+    da = ref - a
+    db = ref - b
+    if da >= 0.0 and db >= 0.0:
+        return 0.5 * (da + db) * dt
+    if da <= 0.0 and db <= 0.0:
+        return 0.0
+    pos = da if da > 0.0 else db
+    return 0.5 * pos * dt * pos / (abs(da) + abs(db))
+
+
+@njit(cache=True, error_model="numpy")
+def _fill(
+    tt,
+    jt,
+    c,
+    j,
+    stored_memory,
+    decay,
+    n,
+    mem,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    mush,
+    local,
+    ref,
+    scale,
+    floor,
+    cap,
+    hh,
+    w,
+    q,
+    g,
+    mk,
+):
+    """Coefficients of case ``c`` at the temperatures ``tt[:, jt]`` into block column ``j``.
+
+    stored_memory: use the stored vasoconstriction state (level n) instead of advancing it."""
+    mu = mush[c]
+    is_local = local[c] > 0.5
+    for i in range(n):
+        ti = tt[i, jt]
+        phi = _frozen_fraction(ti, tf[i, c], mu)
+        cap[i, j] = _capacity(ti, cl[i, c], cs[i, c], lat[i, c], tf[i, c], mu)
+        hh[i, j] = _enthalpy(ti, cl[i, c], cs[i, c], lat[i, c], tf[i, c], mu)
+        if stored_memory:
+            m = mem[i, c]
+        elif is_local:
+            m = _memory(_local_factor(ti, ref[c], scale[c], floor[c]), mem[i, c], decay)
+        else:
+            m = 1.0
+        mk[i, j] = m
+        w[i, j] = wv[i, c] * m * (1.0 - phi)
+        q[i, j] = qv[i, c] * (1.0 - phi)
+    for i in range(n):
+        pa = _frozen_fraction(tt[i, jt], tf[i, c], mu)
+        pb = pa
+        if i + 1 < n:
+            pb = _frozen_fraction(tt[i + 1, jt], tf[i + 1, c], mu)
+        ph = 0.5 * (pa + pb)
+        g[i, j] = (1.0 - ph) * gl[i, c] + ph * gs[i, c]
+
+
+@njit(cache=True, error_model="numpy")
+def _surface(ts, c, seg, bc_h, bc_gas, bc_eps, bc_rad):
+    """Combined surface conductance and environment temperature (convection + radiation)."""
+    hr = 0.0
+    if bc_eps[c, seg] > 0.0:
+        hr = _radiative_h(ts, bc_rad[c, seg], bc_eps[c, seg])
+    h = bc_h[c, seg] + hr
+    if h > 0.0:
+        return h, (bc_h[c, seg] * bc_gas[c, seg] + hr * bc_rad[c, seg]) / h
+    return 0.0, 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _record(c0, c1, r, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p):
+    n = t.shape[0]
+    for c in range(c0, c1):
+        for p in range(probe_idx.shape[1]):
+            i = probe_idx[c, p]
+            if i < 0:
+                continue
+            wgt = probe_w[c, p]
+            upper = t[i, c]
+            lower = tcore[c] if i + 1 >= n else t[i + 1, c]
+            samples[c, r, p] = (1.0 - wgt) * upper + wgt * lower
+        if field_t.shape[0] > 0:
+            for i in range(na, n):
+                field_t[c, r, i - na] = t[i, c]
+                phi = _frozen_fraction(t[i, c], tf[i, c], mush[c])
+                field_p[c, r, i - na] = mem[i, c] * (1.0 - phi)
+            field_t[c, r, n - na] = tcore[c]
+            field_p[c, r, n - na] = 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def _advance_block(
+    c0,
+    c1,
+    na,
+    nonlinear,
+    tol,
+    max_iter,
+    step_dt,
+    step_theta,
+    step_seg,
+    step_start,
+    step_rec,
+    t,
+    mem,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    perfused,
+    mush,
+    ta,
+    tcore,
+    local,
+    ref,
+    scale,
+    floor,
+    memory_s,
+    bc_h,
+    bc_gas,
+    bc_eps,
+    bc_rad,
+    bc_link,
+    bc_app_t,
+    app_cl,
+    app_cs,
+    app_lat,
+    app_tf,
+    app_gl,
+    app_gs,
+    probe_idx,
+    probe_w,
+    basal_idx,
+    thresholds,
+    dose_ref,
+    freeze_c,
+    samples,
+    field_t,
+    field_p,
+    node_min,
+    below_surf,
+    below_basal,
+    acc,
+    status,
+):
+    n = t.shape[0]
+    nb = c1 - c0
+    ns = na
+    cap = np.empty((n, nb))
+    hk = np.empty((n, nb))
+    w = np.empty((n, nb))
+    q = np.empty((n, nb))
+    g = np.empty((n, nb))
+    mk = np.empty((n, nb))
+    hn = np.empty((n, nb))
+    wn = np.empty((n, nb))
+    qn = np.empty((n, nb))
+    gn = np.empty((n, nb))
+    capn = np.empty((n, nb))
+    mn = np.empty((n, nb))
+    expl = np.zeros((n, nb))
+    tk = np.empty((n, nb))
+    cp = np.empty((n, nb))
+    dp = np.empty((n, nb))
+    hs = np.empty(nb)
+    tenv = np.empty(nb)
+    flux_n = np.zeros((nb, 4))
+    decay = np.zeros(nb)
+    converged = np.empty(nb, dtype=np.bool_)
+    prev_surf = np.empty(nb)
+    prev_basal = np.empty(nb)
+    prev_min = np.empty(nb)
+    nthr = thresholds.shape[0]
+    time = 0.0
+    for j in range(nb):
+        c = c0 + j
+        prev_surf[j] = t[ns, c]
+        prev_basal[j] = t[basal_idx[c], c] if basal_idx[c] >= 0 else 0.0
+        lowest = t[ns, c]
+        for i in range(ns, n):
+            lowest = min(lowest, t[i, c])
+            node_min[i - ns, c] = t[i, c]
+        prev_min[j] = lowest
+        acc[c, A_FREEZE_TIME] = 0.0 if lowest <= freeze_c[c] else -1.0
+        acc[c, A_FROZEN_NODE] = -1.0
+        acc[c, A_MIN_PERF] = 1.0
+        for i in range(ns, n):
+            if perfused[i, c] > 0.5:
+                acc[c, A_MIN_PERF] = min(acc[c, A_MIN_PERF], mem[i, c])
+    _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
+    for k in range(step_dt.shape[0]):
+        dt = step_dt[k]
+        theta = step_theta[k]
+        seg = step_seg[k]
+        dth = dt * theta
+        dte = dt - dth
+        if step_start[k] == 1 and na > 0:
+            # A contact phase starts with a fresh applicator at its own temperature.
+            for j in range(nb):
+                c = c0 + j
+                if bc_link[c, seg] > 0.0:
+                    for i in range(na):
+                        t[i, c] = bc_app_t[c, seg]
+                        cl[i, c] = app_cl[c, seg, i]
+                        cs[i, c] = app_cs[c, seg, i]
+                        lat[i, c] = app_lat[c, seg, i]
+                        tf[i, c] = app_tf[c, seg, i]
+                        gl[i, c] = app_gl[c, seg, i]
+                        gs[i, c] = app_gs[c, seg, i]
+                gl[na - 1, c] = bc_link[c, seg]
+                gs[na - 1, c] = bc_link[c, seg]
+        refresh = k == 0 or step_start[k] == 1
+        if nonlinear:
+            wx, qx, gx = wn, qn, gn
+        else:
+            wx, qx, gx = w, q, g
+        # Level n: enthalpy, explicit tendency for theta < 1, and its energy terms.
+        for j in range(nb):
+            c = c0 + j
+            converged[j] = status[c] != OK
+            if status[c] != OK:
+                continue
+            decay[j] = math.exp(-dt / memory_s[c]) if memory_s[c] > 0.0 else 0.0
+            if nonlinear:
+                _fill(
+                    t,
+                    c,
+                    c,
+                    j,
+                    True,
+                    0.0,
+                    n,
+                    mem,
+                    cl,
+                    cs,
+                    lat,
+                    tf,
+                    gl,
+                    gs,
+                    wv,
+                    qv,
+                    mush,
+                    local,
+                    ref,
+                    scale,
+                    floor,
+                    capn,
+                    hn,
+                    wn,
+                    qn,
+                    gn,
+                    mn,
+                )
+                for i in range(n):
+                    tk[i, j] = t[i, c]
+            else:
+                # Linear: coefficients change only where the boundary condition does.
+                if refresh:
+                    _fill(
+                        t,
+                        c,
+                        c,
+                        j,
+                        True,
+                        0.0,
+                        n,
+                        mem,
+                        cl,
+                        cs,
+                        lat,
+                        tf,
+                        gl,
+                        gs,
+                        wv,
+                        qv,
+                        mush,
+                        local,
+                        ref,
+                        scale,
+                        floor,
+                        cap,
+                        hk,
+                        w,
+                        q,
+                        g,
+                        mk,
+                    )
+                    hs[j], tenv[j] = _surface(t[ns, c], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
+                for i in range(n):
+                    ti = t[i, c]
+                    tk[i, j] = ti
+                    hn[i, j] = cap[i, j] * ti
+                    hk[i, j] = hn[i, j]
+            if theta < 1.0:
+                h_n, te_n = _surface(t[ns, c], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
+                perf = 0.0
+                met = 0.0
+                for i in range(n):
+                    e = wx[i, j] * (ta[c] - t[i, c]) + qx[i, j]
+                    if i >= ns:
+                        perf += wx[i, j] * (ta[c] - t[i, c])
+                        met += qx[i, j]
+                    if i > 0:
+                        e += gx[i - 1, j] * (t[i - 1, c] - t[i, c])
+                    if i + 1 < n:
+                        e += gx[i, j] * (t[i + 1, c] - t[i, c])
+                    else:
+                        e += gx[i, j] * (tcore[c] - t[i, c])
+                    if i == ns:
+                        e += h_n * (te_n - t[i, c])
+                    expl[i, j] = e
+                if na > 0 and gl[na - 1, c] > 0.0:
+                    flux_n[j, 0] = gx[na - 1, j] * (t[na - 1, c] - t[ns, c])
+                else:
+                    flux_n[j, 0] = h_n * (te_n - t[ns, c])
+                flux_n[j, 1] = gx[n - 1, j] * (tcore[c] - t[n - 1, c])
+                flux_n[j, 2] = perf
+                flux_n[j, 3] = met
+        iterations = 0
+        for _ in range(max_iter):
+            iterations += 1
+            for j in range(nb):
+                c = c0 + j
+                if (converged[j] and iterations > 1) or not nonlinear:
+                    continue
+                _fill(
+                    tk,
+                    j,
+                    c,
+                    j,
+                    False,
+                    decay[j],
+                    n,
+                    mem,
+                    cl,
+                    cs,
+                    lat,
+                    tf,
+                    gl,
+                    gs,
+                    wv,
+                    qv,
+                    mush,
+                    local,
+                    ref,
+                    scale,
+                    floor,
+                    cap,
+                    hk,
+                    w,
+                    q,
+                    g,
+                    mk,
+                )
+                hs[j], tenv[j] = _surface(tk[ns, j], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
+            # Thomas forward sweep over the nodes, vectorised over the block's cases.
+            for i in range(n):
+                cap_r = cap[i]
+                g_r = g[i]
+                w_r = w[i]
+                q_r = q[i]
+                tk_r = tk[i]
+                hk_r = hk[i]
+                hn_r = hn[i]
+                ex_r = expl[i]
+                cp_r = cp[i]
+                dp_r = dp[i]
+                last = i + 1 == n
+                if i > 0:
+                    gu_r = g[i - 1]
+                    cpu_r = cp[i - 1]
+                    dpu_r = dp[i - 1]
+                for j in range(nb):
+                    c = c0 + j
+                    diag = cap_r[j] + dth * (g_r[j] + w_r[j])
+                    rhs = (
+                        cap_r[j] * tk_r[j]
+                        - hk_r[j]
+                        + hn_r[j]
+                        + dth * (w_r[j] * ta[c] + q_r[j])
+                        + dte * ex_r[j]
+                    )
+                    if last:
+                        rhs += dth * g_r[j] * tcore[c]
+                    if i == ns:
+                        diag += dth * hs[j]
+                        rhs += dth * hs[j] * tenv[j]
+                    if i > 0:
+                        a = -dth * gu_r[j]
+                        denom = diag + dth * gu_r[j] - a * cpu_r[j]
+                        dp_r[j] = (rhs - a * dpu_r[j]) / denom
+                    else:
+                        denom = diag
+                        dp_r[j] = rhs / denom
+                    cp_r[j] = 0.0 if last else -dth * g_r[j] / denom
+            # Back substitution in place (dp becomes the new iterate), then per-case tests.
+            for ii in range(1, n):
+                i = n - 1 - ii
+                cp_r = cp[i]
+                dp_r = dp[i]
+                below = dp[i + 1]
+                for j in range(nb):
+                    dp_r[j] = dp_r[j] - cp_r[j] * below[j]
+            all_done = True
+            for j in range(nb):
+                c = c0 + j
+                if converged[j] and iterations > 1:
+                    continue
+                change = 0.0
+                mu = mush[c]
+                for i in range(n):
+                    new = dp[i, j]
+                    old = tk[i, j]
+                    if nonlinear:
+                        # Kink truncation: an iterate never jumps across a kink of H(T).
+                        p_old = _piece(old, tf[i, c], mu)
+                        p_new = _piece(new, tf[i, c], mu)
+                        if p_new > p_old:
+                            new = (tf[i, c] - mu if p_old == 0 else tf[i, c]) + 1e-9
+                        elif p_new < p_old:
+                            new = (tf[i, c] if p_old == 2 else tf[i, c] - mu) - 1e-9
+                    tk[i, j] = new
+                    d = abs(new - old)
+                    if not d <= change:
+                        change = d
+                if change != change:
+                    status[c] = NOT_FINITE
+                    converged[j] = True
+                elif not nonlinear or change < tol:
+                    converged[j] = True
+                else:
+                    converged[j] = False
+                    all_done = False
+            if all_done:
+                break
+        # Accept the step: finiteness, energy accounting, vasoconstriction memory, metrics.
+        time_old = time
+        time += dt
+        for j in range(nb):
+            c = c0 + j
+            if status[c] != OK:
+                continue
+            if not converged[j]:
+                status[c] = NOT_CONVERGED
+                continue
+            mu = mush[c]
+            stored = 0.0
+            perf = 0.0
+            met = 0.0
+            finite = True
+            for i in range(n):
+                ti = tk[i, j]
+                if not (ti == ti and abs(ti) < 1e4):
+                    finite = False
+                if i >= ns:
+                    if nonlinear:
+                        stored += (
+                            _enthalpy(ti, cl[i, c], cs[i, c], lat[i, c], tf[i, c], mu) - hn[i, j]
+                        )
+                    else:
+                        stored += cap[i, j] * ti - hn[i, j]
+                    perf += w[i, j] * (ta[c] - ti)
+                    met += q[i, j]
+            if not finite:
+                status[c] = NOT_FINITE
+                continue
+            if na > 0 and gl[na - 1, c] > 0.0:
+                surf = g[na - 1, j] * (tk[na - 1, j] - tk[ns, j])
+            else:
+                surf = hs[j] * (tenv[j] - tk[ns, j])
+            core = g[n - 1, j] * (tcore[c] - tk[n - 1, j])
+            acc[c, A_STORED] += stored
+            acc[c, A_SURFACE] += dth * surf
+            acc[c, A_CORE] += dth * core
+            acc[c, A_PERFUSION] += dth * perf
+            acc[c, A_METABOLIC] += dth * met
+            if theta < 1.0:
+                acc[c, A_SURFACE] += dte * flux_n[j, 0]
+                acc[c, A_CORE] += dte * flux_n[j, 1]
+                acc[c, A_PERFUSION] += dte * flux_n[j, 2]
+                acc[c, A_METABOLIC] += dte * flux_n[j, 3]
+            acc[c, A_ITERATIONS] += iterations
+            lowest = tk[ns, j]
+            deepest = -1
+            for i in range(n):
+                ti = tk[i, j]
+                t[i, c] = ti
+                mem[i, c] = mk[i, j]
+                if i >= ns:
+                    lowest = min(lowest, ti)
+                    node_min[i - ns, c] = min(node_min[i - ns, c], ti)
+                    if ti <= freeze_c[c]:
+                        deepest = i - ns
+                    if perfused[i, c] > 0.5:
+                        ratio = mk[i, j] * (1.0 - _frozen_fraction(ti, tf[i, c], mu))
+                        acc[c, A_MIN_PERF] = min(acc[c, A_MIN_PERF], ratio)
+            acc[c, A_FROZEN_NODE] = max(acc[c, A_FROZEN_NODE], deepest)
+            ts_new = tk[ns, j]
+            for m in range(nthr):
+                below_surf[c, m] += _time_below(prev_surf[j], ts_new, thresholds[m], dt)
+            acc[c, A_COLD_DOSE] += _dose(prev_surf[j], ts_new, dose_ref, dt)
+            prev_surf[j] = ts_new
+            if basal_idx[c] >= 0:
+                tb_new = tk[basal_idx[c], j]
+                for m in range(nthr):
+                    below_basal[c, m] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
+                prev_basal[j] = tb_new
+            if acc[c, A_FREEZE_TIME] < 0.0 and lowest <= freeze_c[c]:
+                frac = 1.0
+                if prev_min[j] > lowest:
+                    frac = (prev_min[j] - freeze_c[c]) / (prev_min[j] - lowest)
+                acc[c, A_FREEZE_TIME] = time_old + frac * dt
+            prev_min[j] = lowest
+        r = step_rec[k]
+        if r >= 0:
+            _record(
+                c0,
+                c1,
+                r,
+                t,
+                mem,
+                tf,
+                mush,
+                tcore,
+                na,
+                probe_idx,
+                probe_w,
+                samples,
+                field_t,
+                field_p,
+            )
+
+
+@njit(cache=True, error_model="numpy")
+def run_serial(
+    block,
+    na,
+    nonlinear,
+    tol,
+    max_iter,
+    step_dt,
+    step_theta,
+    step_seg,
+    step_start,
+    step_rec,
+    t,
+    mem,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    perfused,
+    mush,
+    ta,
+    tcore,
+    local,
+    ref,
+    scale,
+    floor,
+    memory_s,
+    bc_h,
+    bc_gas,
+    bc_eps,
+    bc_rad,
+    bc_link,
+    bc_app_t,
+    app_cl,
+    app_cs,
+    app_lat,
+    app_tf,
+    app_gl,
+    app_gs,
+    probe_idx,
+    probe_w,
+    basal_idx,
+    thresholds,
+    dose_ref,
+    freeze_c,
+    samples,
+    field_t,
+    field_p,
+    node_min,
+    below_surf,
+    below_basal,
+    acc,
+    status,
+):
+    """Advance every case, one block of ``block`` cases after the other, on one thread."""
+    total = t.shape[1]
+    for c0 in range(0, total, block):
+        _advance_block(
+            c0,
+            min(total, c0 + block),
+            na,
+            nonlinear,
+            tol,
+            max_iter,
+            step_dt,
+            step_theta,
+            step_seg,
+            step_start,
+            step_rec,
+            t,
+            mem,
+            cl,
+            cs,
+            lat,
+            tf,
+            gl,
+            gs,
+            wv,
+            qv,
+            perfused,
+            mush,
+            ta,
+            tcore,
+            local,
+            ref,
+            scale,
+            floor,
+            memory_s,
+            bc_h,
+            bc_gas,
+            bc_eps,
+            bc_rad,
+            bc_link,
+            bc_app_t,
+            app_cl,
+            app_cs,
+            app_lat,
+            app_tf,
+            app_gl,
+            app_gs,
+            probe_idx,
+            probe_w,
+            basal_idx,
+            thresholds,
+            dose_ref,
+            freeze_c,
+            samples,
+            field_t,
+            field_p,
+            node_min,
+            below_surf,
+            below_basal,
+            acc,
+            status,
+        )
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def run_parallel(
+    block,
+    na,
+    nonlinear,
+    tol,
+    max_iter,
+    step_dt,
+    step_theta,
+    step_seg,
+    step_start,
+    step_rec,
+    t,
+    mem,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    perfused,
+    mush,
+    ta,
+    tcore,
+    local,
+    ref,
+    scale,
+    floor,
+    memory_s,
+    bc_h,
+    bc_gas,
+    bc_eps,
+    bc_rad,
+    bc_link,
+    bc_app_t,
+    app_cl,
+    app_cs,
+    app_lat,
+    app_tf,
+    app_gl,
+    app_gs,
+    probe_idx,
+    probe_w,
+    basal_idx,
+    thresholds,
+    dose_ref,
+    freeze_c,
+    samples,
+    field_t,
+    field_p,
+    node_min,
+    below_surf,
+    below_basal,
+    acc,
+    status,
+):
+    """As run_serial, with the blocks spread over the threads (cases never share a column)."""
+    total = t.shape[1]
+    n_blocks = (total + block - 1) // block
+    for b in prange(n_blocks):
+        c0 = b * block
+        _advance_block(
+            c0,
+            min(total, c0 + block),
+            na,
+            nonlinear,
+            tol,
+            max_iter,
+            step_dt,
+            step_theta,
+            step_seg,
+            step_start,
+            step_rec,
+            t,
+            mem,
+            cl,
+            cs,
+            lat,
+            tf,
+            gl,
+            gs,
+            wv,
+            qv,
+            perfused,
+            mush,
+            ta,
+            tcore,
+            local,
+            ref,
+            scale,
+            floor,
+            memory_s,
+            bc_h,
+            bc_gas,
+            bc_eps,
+            bc_rad,
+            bc_link,
+            bc_app_t,
+            app_cl,
+            app_cs,
+            app_lat,
+            app_tf,
+            app_gl,
+            app_gs,
+            probe_idx,
+            probe_w,
+            basal_idx,
+            thresholds,
+            dose_ref,
+            freeze_c,
+            samples,
+            field_t,
+            field_p,
+            node_min,
+            below_surf,
+            below_basal,
+            acc,
+            status,
+        )
+
+
+@njit(cache=True, error_model="numpy")
+def steady(
+    na,
+    tol,
+    max_iter,
+    t,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    mush,
+    ta,
+    tcore,
+    local,
+    ref,
+    scale,
+    floor,
+    h_amb,
+    t_amb,
+    mem,
+    status,
+):
+    """Steady state of the skin nodes (na .. n-1) under a convective surface, by Newton.
+
+    The Jacobian is exact for the perfusion law (the local-cold factor's slope) and lags the
+    conductivity of partly frozen tissue (quasi-Newton); steps are limited to 10 K so that the
+    iteration cannot run away from a bad first guess. Writes the converged memory state
+    (equal to the local factor at steady state) into ``mem`` and a status per case."""
+    n = t.shape[0]
+    m = n - na
+    lower = np.empty(m)
+    diag = np.empty(m)
+    upper = np.empty(m)
+    res = np.empty(m)
+    cp = np.empty(m)
+    dp = np.empty(m)
+    ln2 = math.log(2.0)
+    for c in range(t.shape[1]):
+        mu = mush[c]
+        done = False
+        for _ in range(max_iter):
+            for k in range(m):
+                i = na + k
+                ti = t[i, c]
+                phi = _frozen_fraction(ti, tf[i, c], mu)
+                f = 1.0
+                slope = 0.0
+                if local[c] > 0.5:
+                    f = _local_factor(ti, ref[c], scale[c], floor[c])
+                    if floor[c] < f < 1.0:
+                        slope = f * ln2 / scale[c]
+                wi = wv[i, c] * f * (1.0 - phi)
+                dwi = wv[i, c] * slope * (1.0 - phi)
+                r = wi * (ta[c] - ti) + qv[i, c] * (1.0 - phi)
+                jd = -wi + dwi * (ta[c] - ti)
+                pa = phi
+                pb = _frozen_fraction(t[i + 1, c], tf[i + 1, c], mu) if i + 1 < n else phi
+                gd = (1.0 - 0.5 * (pa + pb)) * gl[i, c] + 0.5 * (pa + pb) * gs[i, c]
+                below = tcore[c] if i + 1 >= n else t[i + 1, c]
+                r += gd * (below - ti)
+                jd -= gd
+                upper[k] = gd if i + 1 < n else 0.0
+                if k > 0:
+                    pu = _frozen_fraction(t[i - 1, c], tf[i - 1, c], mu)
+                    gu = (1.0 - 0.5 * (pa + pu)) * gl[i - 1, c] + 0.5 * (pa + pu) * gs[i - 1, c]
+                    r += gu * (t[i - 1, c] - ti)
+                    jd -= gu
+                    lower[k] = gu
+                else:
+                    r += h_amb[c] * (t_amb[c] - ti)
+                    jd -= h_amb[c]
+                    lower[k] = 0.0
+                diag[k] = jd
+                res[k] = -r
+            for k in range(m):
+                denom = diag[k] - (lower[k] * cp[k - 1] if k > 0 else 0.0)
+                cp[k] = upper[k] / denom
+                dp[k] = (res[k] - (lower[k] * dp[k - 1] if k > 0 else 0.0)) / denom
+            for kk in range(1, m):
+                k = m - 1 - kk
+                dp[k] -= cp[k] * dp[k + 1]
+            change = 0.0
+            for k in range(m):
+                if not abs(dp[k]) <= change:
+                    change = abs(dp[k])
+            limit = 1.0 if change <= 10.0 else 10.0 / change
+            for k in range(m):
+                t[na + k, c] += limit * dp[k]
+            if change != change:
+                break
+            if change < tol:
+                done = True
+                break
+        status[c] = OK if done else NOT_CONVERGED
+        for k in range(m):
+            i = na + k
+            mem[i, c] = (
+                _local_factor(t[i, c], ref[c], scale[c], floor[c]) if local[c] > 0.5 else 1.0
+            )
+        for i in range(na):
+            t[i, c] = t[na, c]
+            mem[i, c] = 1.0

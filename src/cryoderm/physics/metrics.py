@@ -1,0 +1,120 @@
+"""Metrics and safety figures of one run, from what the kernel accumulated step by step.
+
+Names are flat, with units (docs/physics.md, section 7 defines each):
+
+- ``min_surface_temp_c``, ``min_<layer>_temp_c`` (layer names lower-cased, non-alphanumerics
+  as ``_``), ``final_surface_temp_c``;
+- ``surface_time_below_<T>c_s`` and ``basal_time_below_<T>c_s`` for T in 15, 13.6 (``13_6``),
+  10, 4, 0; the basal layer is the epidermis/dermis boundary (None without an epidermis);
+- ``surface_cold_dose_k_s``: integral of max(0, 15 C - T_surface) dt;
+- ``min_perfusion_ratio``: lowest local perfusion over its basal value in perfused tissue;
+- ``initial_surface_heat_loss_w_m2``: heat leaving the skin at t = 0 (steady start only);
+- ``energy_*_j_m2`` and ``energy_balance_error_j_m2``: the discrete energy budget of the run.
+
+Safety: ``freeze_risk_time_s`` (first time any tissue reaches the freezing point, None if
+never), ``min_skin_temp_c``, ``max_frozen_depth_mm`` (deepest tissue at or below the freezing
+point, None if none), ``margin_to_frostnip_limit_k`` / ``_numbness_`` / ``_pain_`` (minimum
+surface temperature minus the contact limits 0 / 7 / 15 C; negative means crossed).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from cryoderm.data import load_table
+from cryoderm.physics import kernels
+from cryoderm.physics.case import Case, SteadyInitial
+from cryoderm.physics.grid import Grid
+
+
+@cache
+def thresholds_c() -> tuple[float, ...]:
+    return tuple(float(v) for v in load_table("freezing")["metrics"]["time_below_c"]["values"])
+
+
+@cache
+def dose_reference_c() -> float:
+    return float(load_table("freezing")["metrics"]["cold_dose_reference_c"]["value"])
+
+
+@cache
+def contact_limits_c() -> dict[str, float]:
+    limits = load_table("freezing")["risk"]["contact_limits_c"]
+    return {name: float(limits[name]) for name in ("frostnip", "numbness", "pain")}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def threshold_label(value: float) -> str:
+    return f"{value:g}".replace(".", "_").replace("-", "minus_")
+
+
+def compute(
+    case: Case,
+    grid: Grid,
+    probes: dict[str, np.ndarray],
+    node_min: np.ndarray,
+    below_surface: np.ndarray,
+    below_basal: np.ndarray,
+    accumulators: np.ndarray,
+    initial_temp: np.ndarray,
+    final_surface_c: float,
+    has_basal: bool,
+) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """(metrics, safety) of one successful run."""
+    a = accumulators
+    metrics: dict[str, float | None] = {"min_surface_temp_c": float(node_min[0])}
+    for layer, (first, last) in zip(case.tissue.layers, grid.layer_nodes, strict=True):
+        key = f"min_{_slug(layer.name)}_temp_c"
+        # The core node is fixed: it enters a layer's minimum as its boundary value.
+        lowest = float(node_min[first : min(last, grid.n - 1) + 1].min())
+        if last >= grid.n:
+            lowest = min(lowest, case.tissue.core_temp_c)
+        metrics[key] = min(lowest, metrics.get(key) or lowest)
+    metrics["final_surface_temp_c"] = final_surface_c
+    for k, value in enumerate(thresholds_c()):
+        label = threshold_label(value)
+        metrics[f"surface_time_below_{label}c_s"] = float(below_surface[k])
+        metrics[f"basal_time_below_{label}c_s"] = float(below_basal[k]) if has_basal else None
+    metrics["surface_cold_dose_k_s"] = float(a[kernels.A_COLD_DOSE])
+    metrics["min_perfusion_ratio"] = (
+        float(a[kernels.A_MIN_PERF]) if grid.perfusion_w_m2k.any() else None
+    )
+    initial = case.initial
+    if isinstance(initial, SteadyInitial):
+        metrics["initial_surface_heat_loss_w_m2"] = float(
+            initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c)
+        )
+    else:
+        metrics["initial_surface_heat_loss_w_m2"] = None
+    stored = float(a[kernels.A_STORED])
+    inflow = float(
+        a[kernels.A_SURFACE] + a[kernels.A_CORE] + a[kernels.A_PERFUSION] + a[kernels.A_METABOLIC]
+    )
+    metrics["energy_stored_j_m2"] = stored
+    metrics["energy_surface_j_m2"] = float(a[kernels.A_SURFACE])
+    metrics["energy_core_j_m2"] = float(a[kernels.A_CORE])
+    metrics["energy_perfusion_j_m2"] = float(a[kernels.A_PERFUSION])
+    metrics["energy_metabolic_j_m2"] = float(a[kernels.A_METABOLIC])
+    metrics["energy_balance_error_j_m2"] = stored - inflow
+
+    limits = contact_limits_c()
+    min_surface = float(node_min[0])
+    frozen_node = int(a[kernels.A_FROZEN_NODE])
+    freeze_time = float(a[kernels.A_FREEZE_TIME])
+    safety: dict[str, Any] = {
+        "freeze_risk_time_s": freeze_time if freeze_time >= 0.0 else None,
+        "freeze_criterion_c": case.freezing.freeze_point_c,
+        "min_skin_temp_c": float(node_min.min()),
+        "max_frozen_depth_mm": float(grid.depth_m[frozen_node] * 1e3) if frozen_node >= 0 else None,
+        "margin_to_frostnip_limit_k": min_surface - limits["frostnip"],
+        "margin_to_numbness_limit_k": min_surface - limits["numbness"],
+        "margin_to_pain_limit_k": min_surface - limits["pain"],
+    }
+    return metrics, safety

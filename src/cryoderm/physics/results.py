@@ -1,0 +1,83 @@
+"""The result of one simulation, as a frozen value object mirroring the JSON output.
+
+The JSON form (``to_json_dict``) is the "Output" of shared/case-format.md, format
+``cryoderm-result/1``. No NaN ever reaches a caller: a run that failed is
+``status == "failed"`` with a message and empty series; metrics that do not apply are None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+RESULT_FORMAT = "cryoderm-result/1"
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """The full temperature field, on request (case.output.full_field).
+
+    depth_mm: node depths (surface 0 to the core boundary); temp_c[t, x] at the output
+    times; perfusion_ratio[t, x]: local perfusion over its basal value (1 without a law)."""
+
+    depth_mm: np.ndarray
+    temp_c: np.ndarray
+    perfusion_ratio: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """What one simulation predicts (docs/physics.md, section 7 defines every metric).
+
+    status: "ok", "failed" (the solver did not converge or produced a non-finite value:
+    nothing else is then reported) or "invalid" (the case cannot be simulated; message
+    names the field). time_s: output times (s from the start of phase 1). probes: probe
+    name -> temperature series (C) at time_s. metrics and safety: flat name -> number
+    (None where it does not apply), units in the names.
+    """
+
+    status: Literal["ok", "failed", "invalid"]
+    message: str = ""
+    time_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    probes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+    safety: Mapping[str, Any] = field(default_factory=dict)
+    field: Field | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object of ``cryoderm simulate --format json`` (no NaN, no numpy types)."""
+        out: dict[str, Any] = {
+            "format": RESULT_FORMAT,
+            "status": self.status,
+            "message": self.message,
+            "time_s": _numbers(self.time_s),
+            "probes": {name: _numbers(series) for name, series in self.probes.items()},
+            "metrics": {name: _number(value) for name, value in self.metrics.items()},
+            "safety": {name: _number(value) for name, value in self.safety.items()},
+        }
+        if self.field is not None:
+            out["field"] = {
+                "depth_mm": _numbers(self.field.depth_mm),
+                "temp_c": [_numbers(row) for row in self.field.temp_c],
+                "perfusion_ratio": [_numbers(row) for row in self.field.perfusion_ratio],
+            }
+        return out
+
+
+def _number(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _numbers(values: np.ndarray) -> list[float]:
+    return [float(v) for v in np.round(np.asarray(values, dtype=float), 6)]

@@ -1,0 +1,62 @@
+"""Compile and cache every kernel of the engine: ``python -m cryoderm.physics.warmup``.
+
+numba stores the machine code on disk (cache=True), so later processes load it instead of
+compiling; ``make setup`` runs this once. It runs tiny cases through every kernel path:
+serial and parallel, linear and nonlinear, with and without an applicator and full field.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from cryoderm.physics.case import (
+    Case,
+    ContactPhase,
+    ConvectivePhase,
+    Freezing,
+    Layer,
+    Output,
+    Perfusion,
+    Tissue,
+)
+from cryoderm.physics.engine import simulate, simulate_many
+from cryoderm.physics.solver import PARALLEL_FROM
+
+
+def _cases() -> list[Case]:
+    tissue = Tissue(
+        layers=(
+            Layer("epidermis", 0.1, 0.24, 1200, 3590),
+            Layer("dermis", 1.0, 0.45, 1200, 3300, 1.25e-3, 368.0),
+        )
+    )
+    cold = (ConvectivePhase(gas_temp_c=-30.0, heat_transfer_w_m2k=60.0, duration_s=4.0),)
+    contact = (ContactPhase(applicator="ice", applicator_temp_c=-5.0, duration_s=4.0),)
+    return [
+        Case(tissue=tissue, phases=cold),
+        Case(
+            tissue=tissue,
+            phases=cold,
+            perfusion=Perfusion(model="local-cold"),
+            freezing=Freezing(enabled=True),
+            output=Output(full_field=True),
+        ),
+        Case(tissue=tissue, phases=contact),
+    ]
+
+
+def main() -> int:
+    start = time.perf_counter()
+    for case in _cases():
+        result = simulate(case)
+        if not result.ok:
+            print(f"warm-up case failed: {result.message}", file=sys.stderr)
+            return 1
+        simulate_many([case] * PARALLEL_FROM)
+    print(f"cryoderm kernels compiled and cached in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
