@@ -112,12 +112,21 @@ def apply_command(interlock: Interlock, body: dict[str, Any], build_spec: SpecBu
         )
 
 
-def journal_command_poll(interlock: Interlock, build_spec: SpecBuilder) -> Callable[[], None]:
-    """A poll function for :meth:`Interlock.set_command_poll` reading the journal's commands."""
+def journal_command_poll(
+    interlock: Interlock,
+    build_spec: SpecBuilder,
+    start: Callable[[dict[str, Any]], None] | None = None,
+) -> Callable[[], None]:
+    """A poll function for :meth:`Interlock.set_command_poll` reading the journal's commands.
+
+    start: optional handler for start commands (the embedded fleet plans off the loop)."""
 
     def poll() -> None:
         for command_id, body in interlock.journal.take_commands():
             try:
+                if start is not None and body.get("action") == "start":
+                    start(body)
+                    continue
                 apply_command(interlock, body, build_spec)
             except InterlockError as error:
                 interlock.journal.append(

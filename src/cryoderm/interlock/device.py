@@ -12,6 +12,7 @@ or session-sim can run it in simulated time, and device-sim in real time.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,6 +86,8 @@ class SimulatedDevice:
         self._next_sample_s = 0.0
         self._last_heartbeat_s: float | None = None
         self._lingering = False
+        # step() runs in the device's thread, commands arrive from the link's thread.
+        self._lock = threading.RLock()
 
     def t_s(self) -> float:
         return self.clock.now_s() - self._started_at_s
@@ -99,6 +102,13 @@ class SimulatedDevice:
     def step(self) -> Reading | None:
         """Do what is due at the clock's time: the heartbeat watch, the programme's end, a
         fault's onset, and one reading if a sample is due (returned, after publishing)."""
+        with self._lock:
+            reading = self._step()
+        if reading is not None:
+            self.publish(reading)
+        return reading
+
+    def _step(self) -> Reading | None:
         if self.state == "idle":
             return None
         now = self.clock.now_s()
@@ -130,11 +140,14 @@ class SimulatedDevice:
         self._seq += 1
         reading = Reading(self.device_id, self._seq, value, self.clock.wall_time_s())
         self.log.sent.append(reading)
-        self.publish(reading)
         return reading
 
     # -- what the interlock sends ---------------------------------------------------------
     def on_command(self, command: DeviceCommand, detail: dict[str, Any]) -> None:
+        with self._lock:
+            self._on_command(command, detail)
+
+    def _on_command(self, command: DeviceCommand, detail: dict[str, Any]) -> None:
         t = self.t_s()
         self.log.commands.append((t, command, dict(detail)))
         if command is DeviceCommand.STOP:
@@ -146,11 +159,17 @@ class SimulatedDevice:
             self.state = "running"
             self.face.cold_on(t)
 
+    def on_command_from_link_loss(self) -> None:
+        """The interlock announced it is gone (MQTT last will): stop now, not a second later."""
+        with self._lock:
+            self._stop(self.t_s(), "interlock-offline")
+
     def on_heartbeat(self, wall_time_s: float) -> None:
         self._last_heartbeat_s = self.clock.now_s()
 
     def on_ack(self, device_seq: int, journal_seq: int) -> None:
-        self.log.acked[device_seq] = journal_seq
+        with self._lock:
+            self.log.acked[device_seq] = journal_seq
 
     def _stop(self, t_s: float, by: str) -> None:
         if self.state == "stopped":

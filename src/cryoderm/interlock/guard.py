@@ -10,8 +10,9 @@ Rules:
 - floor (IL-2): a valid reading at or below ``floor_temp_c`` -> stop, high-priority alarm.
 - predicted floor: the forecast (:mod:`cryoderm.interlock.predict`) reaches the floor within
   ``predicted_stop_within_s`` -> stop, high-priority alarm; within ``prediction_horizon_s``
-  -> medium-priority warning ahead of the floor.
+  for ``warning_persist_s`` -> medium-priority warning ahead of the floor.
 - warning temperature: a valid reading at or below ``warning_temp_c`` -> medium warning.
+  Warnings are non-latching: they clear after ``warning_clear_after_s`` without the condition.
 - exposure timer (IL-4): exposure time (pauses excluded) reaching ``max_exposure_s`` -> stop
   whatever the temperature, low-priority alarm; the plan's end -> stop ``plan-complete``.
 - no valid reading (IL-3) for ``no_valid_reading_s`` (none at all, NaN, out of range,
@@ -92,6 +93,8 @@ class SessionGuard:
         self._recent: deque[tuple[float, float]] = deque()
         self._alarms: dict[str, Alarm] = {}
         self._active_by_condition: dict[str, str] = {}
+        self._present_since: dict[str, float] = {}
+        self._absent_since: dict[str, float] = {}
 
     # -- queries ------------------------------------------------------------------------
     def t_s(self, now_s: float) -> float:
@@ -309,7 +312,11 @@ class SessionGuard:
                 events=events,
             )
             return StopReason.PREDICTED_FLOOR, events
-        if cold_on and crossing is not None:
+        if (
+            cold_on
+            and crossing is not None
+            and self._persists("predicted-floor-warning", now_s, limits.warning_persist_s)
+        ):
             self._raise(
                 "predicted-floor-warning",
                 AlarmPriority.MEDIUM,
@@ -320,9 +327,11 @@ class SessionGuard:
                 latching=False,
                 events=events,
             )
-        else:
+        elif not (cold_on and crossing is not None):
+            self._present_since.pop("predicted-floor-warning", None)
             self._clear("predicted-floor-warning", now_s, events)
         if temp <= limits.warning_temp_c:
+            self._absent_since.pop("warning-temp", None)
             self._raise(
                 "warning-temp",
                 AlarmPriority.MEDIUM,
@@ -390,11 +399,23 @@ class SessionGuard:
             events.append(event)
         return event
 
+    def _persists(self, condition: str, now_s: float, persist_s: float) -> bool:
+        """The condition holds now; has it held for ``persist_s``? (A sweeping wand's pass
+        makes the forecast dip for less than a dwell; a lingering jet keeps it down.)"""
+        self._absent_since.pop(condition, None)
+        since = self._present_since.setdefault(condition, now_s)
+        return now_s - since >= persist_s - 1e-9
+
     def _clear(self, condition: str, now_s: float, events: list[Event]) -> None:
-        """A non-latching alarm whose condition no longer holds stops being active."""
+        """A non-latching alarm whose condition has not held for ``warning_clear_after_s``
+        stops being active (the hysteresis keeps a sweep from toggling it)."""
         alarm_id = self._active_by_condition.get(condition)
         if alarm_id is None or self._alarms[alarm_id].latching:
             return
+        absent = self._absent_since.setdefault(condition, now_s)
+        if now_s - absent < self.limits.warning_clear_after_s - 1e-9:
+            return
+        del self._absent_since[condition]
         del self._active_by_condition[condition]
         self._alarms[alarm_id] = replace(self._alarms[alarm_id], active=False)
         events.append(self._event("alarm-cleared", now_s, {"alarm_id": alarm_id}))

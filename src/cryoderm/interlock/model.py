@@ -166,6 +166,8 @@ class GuardLimits:
     prediction_window_s, prediction_horizon_s, prediction_min_readings: the forecast.
     predicted_stop_within_s: stop when the forecast reaches the floor within this time.
     silence_max_s: longest audio pause of an acknowledged alarm.
+    warning_persist_s: how long the forecast must keep reaching the floor before it warns.
+    warning_clear_after_s: how long a warning's condition must be absent before it clears.
     sources: where each clinical number came from (name -> source text).
     Technical parameters and their sources: ``cryoderm/data/interlock.toml``.
     """
@@ -185,6 +187,8 @@ class GuardLimits:
     prediction_min_readings: int
     predicted_stop_within_s: float
     silence_max_s: float
+    warning_persist_s: float = 1.0
+    warning_clear_after_s: float = 3.0
     sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:

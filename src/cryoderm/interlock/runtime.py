@@ -163,7 +163,7 @@ class Interlock:
                     event_of_receipt.append(index)
                 else:
                     self._on_status(message, now_s, events)
-            due = now_s - self._last_tick_s >= self.tick_s
+            due = now_s - self._last_tick_s >= self.tick_s - 1e-9
             if due:
                 self._last_tick_s = now_s
                 self._tick(now_s, events)
@@ -172,7 +172,7 @@ class Interlock:
             self._acknowledge(receipts, [seqs[i] for i in event_of_receipt])
         if due and self._command_poll is not None:
             self._command_poll()
-        if now_s - self._last_heartbeat_s >= self.heartbeat_s:
+        if now_s - self._last_heartbeat_s >= self.heartbeat_s - 1e-9:
             self._last_heartbeat_s = now_s
             wall = self.clock.wall_time_s()
             for transport in self.transports:

@@ -1,0 +1,116 @@
+"""``cryoderm interlock``: run the live interlock (its own process) until SIGTERM.
+
+    cryoderm interlock [--source embedded|mqtt|http] [--journal DIR] [--broker HOST:PORT]
+                       [--topic-prefix P] [--client-id ID] [--http-port N]
+                       [--allow-device-sessions] [--watchdog]
+
+Sessions are started through the journal's control channel (``ControlClient``) or, with
+--allow-device-sessions, by a device's status message. --watchdog runs the interlock as a
+child process and restarts it when it dies. See docs/interlock.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "interlock",
+        help="run the live safety interlock (stops the cold before the skin gets too cold)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--source", choices=("embedded", "mqtt", "http"), default="embedded")
+    parser.add_argument(
+        "--journal",
+        metavar="DIR",
+        type=Path,
+        default=Path(os.environ.get("CRYODERM_DATA_DIR", "var")) / "interlock",
+        help="journal directory (default: $CRYODERM_DATA_DIR/interlock)",
+    )
+    parser.add_argument("--broker", default="127.0.0.1:1883", help="MQTT broker host:port")
+    parser.add_argument("--topic-prefix", default="cryoderm/v1")
+    parser.add_argument(
+        "--client-id",
+        default="cryoderm-interlock",
+        help="MQTT client id; keep it across restarts (persistent session)",
+    )
+    parser.add_argument("--http-port", type=int, default=8765, help="HTTP ingest port on 127.0.0.1")
+    parser.add_argument(
+        "--allow-device-sessions",
+        action="store_true",
+        help="let a device start a session with a status message (demos)",
+    )
+    parser.add_argument(
+        "--watchdog",
+        action="store_true",
+        help="run the interlock as a child process and restart it when it dies",
+    )
+    parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)
+
+
+def _child_args(args: argparse.Namespace) -> list[str]:
+    out = [
+        "interlock",
+        "--source",
+        args.source,
+        "--journal",
+        str(args.journal),
+        "--broker",
+        args.broker,
+        "--topic-prefix",
+        args.topic_prefix,
+        "--client-id",
+        args.client_id,
+        "--http-port",
+        str(args.http_port),
+    ]
+    if args.allow_device_sessions:
+        out.append("--allow-device-sessions")
+    if args.ready_file:
+        out += ["--ready-file", str(args.ready_file)]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+    import threading
+
+    from cryoderm.interlock.service import InterlockService, ServiceConfig
+
+    if args.watchdog:
+        from cryoderm.interlock.watchdog import supervise
+
+        return supervise(_child_args(args), args.journal)
+    config = ServiceConfig(
+        journal_dir=args.journal,
+        source=args.source,
+        broker=args.broker,
+        topic_prefix=args.topic_prefix,
+        client_id=args.client_id,
+        http_port=args.http_port,
+        allow_device_sessions=args.allow_device_sessions,
+    )
+    service = InterlockService(config)
+    halt = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: halt.set())
+    signal.signal(signal.SIGINT, lambda *_: halt.set())
+    service.start()
+    port = getattr(service.transport, "port", None)
+    where = f" on port {port}" if port is not None else ""
+    print(
+        f"cryoderm interlock: {args.source}{where}, journal {args.journal}",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.ready_file:
+        args.ready_file.write_text(str(os.getpid()))
+    halt.wait()
+    service.stop()
+    return 0

@@ -1,0 +1,182 @@
+"""HTTP ingest: a small stdlib HTTP server inside the interlock process (not Django).
+
+``POST /v1/readings`` (one reading, the MQTT payload) answers 200 only once the reading is
+durable in the journal: ``{"acked": {"seq", "journal_seq"}, "commands": [...],
+"heartbeat_wall_time_s"}``. The commands waiting for that device ride on the answer, and
+every answer is a heartbeat for the device. ``POST /v1/status`` takes a status message;
+``GET /v1/devices/{device_id}/commands`` polls. 400 names the bad field; 503 means the
+reading could not be made durable in time and was not acknowledged (send it again).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id
+from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class _Pending:
+    """A reading waiting for its acknowledgement (the journal's fsync)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.journal_seq: int | None = None
+
+
+class HttpTransport:
+    """Serves on ``host:port`` (127.0.0.1 by default; port 0 picks a free port, see
+    :attr:`port` after :meth:`start`). ack_timeout_s: the longest a POST waits for fsync."""
+
+    name = "http"
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 8765, *, ack_timeout_s: float = 2.0
+    ) -> None:
+        self.host, self.port = host, port
+        self.ack_timeout_s = ack_timeout_s
+        self._deliver: Deliver | None = None
+        self._commands: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._last_heartbeat_s = 0.0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        transport = self
+
+        class Handler(_Handler):
+            owner = transport
+
+        try:
+            self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        except OSError as error:
+            raise InvalidInterlockInput(
+                f"http port = {self.port}: cannot listen on {self.host} ({error.strerror})"
+            ) from None
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="http-ingest", daemon=True
+        )
+        self._thread.start()
+
+    # -- Transport ------------------------------------------------------------------------
+    def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
+        with self._lock:
+            self._commands[device_id].append({"command": command.value, **detail})
+
+    def heartbeat(self, wall_time_s: float) -> None:
+        self._last_heartbeat_s = wall_time_s
+
+    def acknowledge(self, receipts: Sequence[tuple[InboundReading, int]]) -> None:
+        for receipt, journal_seq in receipts:
+            pending: _Pending = receipt.token
+            pending.journal_seq = journal_seq
+            pending.done.set()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- used by the handler --------------------------------------------------------------
+    def take_commands(self, device_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._commands.pop(device_id, [])
+
+    def ingest(self, reading: Reading) -> int | None:
+        """Deliver a reading and wait for its acknowledgement; its journal seq or None."""
+        pending = _Pending()
+        if self._deliver is None:
+            return None
+        self._deliver(InboundReading(reading, self, pending))
+        if not pending.done.wait(self.ack_timeout_s):
+            return None
+        return pending.journal_seq
+
+    def status(self, device_id: str, status: dict[str, Any]) -> None:
+        if self._deliver is not None:
+            self._deliver(InboundStatus(device_id, status, self))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: HttpTransport
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the journal is the record."""
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_BODY_BYTES:
+            raise InvalidInterlockInput(f"body: 1 to {MAX_BODY_BYTES} bytes of JSON are required")
+        try:
+            return json.loads(self.rfile.read(length))
+        except ValueError:
+            raise InvalidInterlockInput("body: not valid JSON") from None
+
+    def _commands_for(self, device_id: str) -> dict[str, Any]:
+        return {
+            "commands": self.owner.take_commands(device_id),
+            "heartbeat_wall_time_s": self.owner._last_heartbeat_s,
+        }
+
+    def do_POST(self) -> None:
+        try:
+            body = self._body()
+            if self.path == "/v1/readings":
+                reading = Reading.from_json(body)
+                journal_seq = self.owner.ingest(reading)
+                if journal_seq is None:
+                    self._answer(
+                        503,
+                        {"error": "the reading could not be made durable in time; send it again"},
+                    )
+                    return
+                self._answer(
+                    200,
+                    {
+                        "acked": {"seq": reading.seq, "journal_seq": journal_seq},
+                        **self._commands_for(reading.device_id),
+                    },
+                )
+            elif self.path == "/v1/status":
+                if not isinstance(body, dict):
+                    raise InvalidInterlockInput("status: a JSON object is required")
+                device_id = check_device_id(str(body.get("device_id", "")))
+                self.owner.status(device_id, body)
+                self._answer(200, self._commands_for(device_id))
+            else:
+                self._answer(404, {"error": f"path {self.path!r}: POST /v1/readings or /v1/status"})
+        except InvalidInterlockInput as error:
+            self._answer(400, {"error": str(error)})
+
+    def do_GET(self) -> None:
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 4 and parts[:2] == ["v1", "devices"] and parts[3] == "commands":
+            try:
+                device_id = check_device_id(parts[2])
+            except InvalidInterlockInput as error:
+                self._answer(400, {"error": str(error)})
+                return
+            self._answer(200, self._commands_for(device_id))
+        else:
+            self._answer(404, {"error": f"path {self.path!r}: GET /v1/devices/ID/commands"})

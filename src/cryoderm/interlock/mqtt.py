@@ -1,0 +1,265 @@
+"""MQTT transport (paho-mqtt) for the interlock, and the device side for simulated devices.
+
+Topics (prefix default ``cryoderm/v1``; docs/interlock.md has the payloads):
+
+- ``{prefix}/devices/{device_id}/readings``  device -> interlock, QoS 1
+- ``{prefix}/devices/{device_id}/status``    device -> interlock, QoS 1
+- ``{prefix}/devices/{device_id}/commands``  interlock -> device, QoS 1
+- ``{prefix}/devices/{device_id}/acks``      interlock -> device, QoS 1 (after fsync)
+- ``{prefix}/interlock/heartbeat``           interlock -> devices, QoS 0
+- ``{prefix}/interlock/status``              retained; ``offline`` is the interlock's will
+
+The interlock subscribes with a persistent session and acknowledges each reading to the
+broker (PUBACK, manual) only after the journal has it, so a reading the interlock never
+recorded is redelivered by the broker when a restarted interlock reconnects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cryoderm.interlock.embedded import DeviceEndpoint
+from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id
+from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "cryoderm/v1"
+
+
+def parse_broker(address: str) -> tuple[str, int]:
+    """``host:port`` (port default 1883) -> (host, port)."""
+    host, _, port = address.partition(":")
+    try:
+        number = int(port) if port else 1883
+    except ValueError:
+        number = -1
+    if not host or not 0 < number < 65536:
+        raise InvalidInterlockInput(
+            f"broker = {address!r}: host:port is required, e.g. 127.0.0.1:1883"
+        )
+    return host, number
+
+
+def _connect(client: paho.Client, host: str, port: int, timeout_s: float) -> None:
+    connected = threading.Event()
+    failure: list[str] = []
+
+    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            failure.append(str(reason))
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port, keepalive=10)
+    except OSError as error:
+        raise InvalidInterlockInput(f"broker = {host}:{port}: cannot connect ({error})") from None
+    client.loop_start()
+    if not connected.wait(timeout_s) or failure:
+        client.loop_stop()
+        raise InvalidInterlockInput(
+            f"broker = {host}:{port}: no connection within {timeout_s} s {failure or ''}".strip()
+        )
+
+
+class MqttTransport:
+    """The interlock's side. ``client_id`` must stay the same across restarts so that the
+    broker keeps the persistent session (and its undelivered readings)."""
+
+    name = "mqtt"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        client_id: str = "cryoderm-interlock",
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self.host, self.port, self.prefix = host, port, prefix.rstrip("/")
+        self.interlock_id = client_id
+        self.connect_timeout_s = connect_timeout_s
+        self._deliver: Deliver | None = None
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
+        )
+        self._client.max_inflight_messages_set(1000)
+        self._client.max_queued_messages_set(0)
+        status = f"{self.prefix}/interlock/status"
+        self._client.will_set(
+            status, json.dumps({"state": "offline", "interlock_id": client_id}), qos=1, retain=True
+        )
+
+    def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        self._client.on_message = self._on_message
+        _connect(self._client, self.host, self.port, self.connect_timeout_s)
+        self._client.on_connect = self._on_reconnect
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        self._client.subscribe(
+            [
+                (f"{self.prefix}/devices/+/readings", 1),
+                (f"{self.prefix}/devices/+/status", 1),
+            ]
+        )
+        self._client.publish(
+            f"{self.prefix}/interlock/status",
+            json.dumps({"state": "online", "interlock_id": self.interlock_id}),
+            qos=1,
+            retain=True,
+        )
+
+    def _on_reconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if not reason.is_failure:
+            self._subscribe()
+
+    def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        parts = message.topic.split("/")
+        kind, device_id = parts[-1], parts[-2]
+        try:
+            check_device_id(device_id)
+            data = json.loads(message.payload)
+            if kind == "readings":
+                reading = Reading.from_json(data)
+                if reading.device_id != device_id:
+                    raise InvalidInterlockInput(
+                        f"reading.device_id = {reading.device_id!r}: the topic names {device_id!r}"
+                    )
+                if self._deliver is not None:
+                    self._deliver(InboundReading(reading, self, (message.mid, message.qos)))
+                    return
+            elif kind == "status" and isinstance(data, dict) and self._deliver is not None:
+                self._deliver(InboundStatus(device_id, data, self))
+        except (InvalidInterlockInput, ValueError) as error:
+            log.warning("dropped a malformed message on %s: %s", message.topic, error)
+        self._client.ack(message.mid, message.qos)
+
+    def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
+        body = {"command": command.value, **detail}
+        self._client.publish(f"{self.prefix}/devices/{device_id}/commands", json.dumps(body), qos=1)
+
+    def heartbeat(self, wall_time_s: float) -> None:
+        body = {"interlock_id": self.interlock_id, "wall_time_s": wall_time_s}
+        self._client.publish(f"{self.prefix}/interlock/heartbeat", json.dumps(body), qos=0)
+
+    def acknowledge(self, receipts: Sequence[tuple[InboundReading, int]]) -> None:
+        by_device: dict[str, tuple[list[int], list[int]]] = {}
+        for receipt, journal_seq in receipts:
+            seqs, journal_seqs = by_device.setdefault(receipt.reading.device_id, ([], []))
+            seqs.append(receipt.reading.seq)
+            journal_seqs.append(journal_seq)
+        for device_id, (seqs, journal_seqs) in by_device.items():
+            self._client.publish(
+                f"{self.prefix}/devices/{device_id}/acks",
+                json.dumps({"seqs": seqs, "journal_seqs": journal_seqs}),
+                qos=1,
+            )
+        for receipt, _ in receipts:
+            mid, qos = receipt.token
+            self._client.ack(mid, qos)
+
+    def close(self) -> None:
+        self._client.publish(
+            f"{self.prefix}/interlock/status",
+            json.dumps({"state": "offline", "interlock_id": self.interlock_id}),
+            qos=1,
+            retain=True,
+        ).wait_for_publish(2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class MqttDeviceLink:
+    """A device's side: publishes readings and status; hands commands, heartbeats and acks
+    to the attached :class:`~.embedded.DeviceEndpoint` (from paho's network thread).
+
+    One link may carry several devices (a bench fleet): attach each."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        client_id: str | None = None,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self.prefix = prefix.rstrip("/")
+        self._devices: dict[str, DeviceEndpoint] = {}
+        self.interlock_offline = threading.Event()
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"cryoderm-device-{uuid.uuid4().hex[:12]}",
+        )
+        self._client.max_inflight_messages_set(1000)
+        self._client.on_message = self._on_message
+        _connect(self._client, host, port, connect_timeout_s)
+        subscribed = threading.Event()
+        self._client.on_subscribe = lambda *_: subscribed.set()
+        self._client.subscribe(
+            [
+                (f"{self.prefix}/devices/+/commands", 1),
+                (f"{self.prefix}/devices/+/acks", 1),
+                (f"{self.prefix}/interlock/heartbeat", 0),
+                (f"{self.prefix}/interlock/status", 1),
+            ]
+        )
+        subscribed.wait(connect_timeout_s)
+
+    def attach(self, device: DeviceEndpoint) -> None:
+        self._devices[device.device_id] = device
+
+    def publish_reading(self, reading: Reading) -> None:
+        self._client.publish(
+            f"{self.prefix}/devices/{reading.device_id}/readings",
+            json.dumps(reading.to_json()),
+            qos=1,
+        )
+
+    def publish_status(self, device_id: str, status: dict[str, Any]) -> None:
+        self._client.publish(f"{self.prefix}/devices/{device_id}/status", json.dumps(status), qos=1)
+
+    def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        try:
+            data = json.loads(message.payload)
+        except ValueError:
+            return
+        parts = message.topic.split("/")
+        if parts[-2] == "interlock":
+            if parts[-1] == "heartbeat":
+                for device in list(self._devices.values()):
+                    device.on_heartbeat(float(data.get("wall_time_s", 0.0)))
+            elif parts[-1] == "status" and data.get("state") == "offline":
+                self.interlock_offline.set()
+            return
+        target = self._devices.get(parts[-2])
+        if target is None:
+            return
+        if parts[-1] == "commands":
+            try:
+                command = DeviceCommand(data.get("command"))
+            except ValueError:
+                return
+            target.on_command(command, {k: v for k, v in data.items() if k != "command"})
+        elif parts[-1] == "acks":
+            for seq, journal_seq in zip(
+                data.get("seqs", []), data.get("journal_seqs", []), strict=False
+            ):
+                target.on_ack(int(seq), int(journal_seq))
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,75 @@
+"""The watchdog: runs the interlock as a child process and starts a new one when it dies.
+
+The child is ``python -m cryoderm.cli interlock ...`` with the watchdog's own arguments
+(minus ``--watchdog``). A death (crash, SIGKILL, OOM) is recorded in the journal as
+``watchdog-restart`` with the exit status, and the child is restarted after a short pause
+that grows while it keeps dying (0.2 s doubling to 5 s; reset after 30 s of life). The new
+interlock closes the sessions the dead one left open; their devices have already stopped
+on the missing heartbeat. SIGTERM or SIGINT to the watchdog stops the child and ends.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.model import Event
+
+FIRST_PAUSE_S = 0.2
+MAX_PAUSE_S = 5.0
+HEALTHY_AFTER_S = 30.0
+
+
+def supervise(
+    child_args: Sequence[str], journal_dir: Path, *, max_restarts: int | None = None
+) -> int:
+    """Run ``cryoderm <child_args>`` until told to stop; restart it whenever it dies."""
+    halt = threading.Event()
+    child: subprocess.Popen[bytes] | None = None
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        halt.set()
+        if child is not None and child.poll() is None:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pause, restarts = FIRST_PAUSE_S, 0
+    journal = Journal(journal_dir)
+    try:
+        while not halt.is_set():
+            started = time.monotonic()
+            child = subprocess.Popen([sys.executable, "-m", "cryoderm.cli", *child_args])
+            status = child.wait()
+            if halt.is_set():
+                return 0
+            lived_s = time.monotonic() - started
+            journal.append(
+                [
+                    Event(
+                        "watchdog-restart",
+                        None,
+                        None,
+                        None,
+                        {"exit_status": status, "lived_s": round(lived_s, 3), "pid": child.pid},
+                    )
+                ],
+                time.time(),
+            )
+            restarts += 1
+            if max_restarts is not None and restarts > max_restarts:
+                return 1
+            if lived_s > HEALTHY_AFTER_S:
+                pause = FIRST_PAUSE_S
+            halt.wait(pause)
+            pause = min(pause * 2, MAX_PAUSE_S)
+    finally:
+        journal.close()
+    return 0
