@@ -118,3 +118,14 @@ def test_zones_lists_every_zone_with_sources():
     assert all(layer["thickness_source"] for zone in zones for layer in zone["layers"])
     table = cryoderm("zones")
     assert table.returncode == 0 and "periorbital" in table.stdout
+
+
+def test_full_field_adds_temperature_at_every_depth_and_time():
+    run = cryoderm(
+        "simulate", str(CASES / "rp1a-steady-room.toml"), "--format", "json", "--full-field"
+    )
+    assert run.returncode == 0, run.stderr
+    output = json.loads(run.stdout)
+    field = output["field"]
+    assert len(field["temp_c"]) == len(output["time_s"])
+    assert all(len(row) == len(field["depth_mm"]) for row in field["temp_c"])
