@@ -46,6 +46,8 @@ class Technique:
     applicator_temp_c: float | None = None
 
     def describe(self) -> str:
+        if self.modality == "ln2-vapour" and self.dwell_s == self.sweep_period_s:
+            return f"wand at {self.distance_cm:g} cm, held on the spot"
         if self.modality == "ln2-vapour":
             return (
                 f"wand at {self.distance_cm:g} cm, sweeping: each spot passed every "
@@ -63,9 +65,11 @@ class Technique:
 class Protocol:
     """One catalogue entry: goal x zone x modality.
 
-    band_low_c/band_high_c: the target skin-surface band (C); hold_s: time to hold it (s).
+    band_low_c/band_high_c: the target skin-surface band (C); hold_s: time to hold it (s, 0: reach it).
+    duration_step_s: the grid of stop times the planner searches.
     floor_temp_c: the interlock's stop temperature; max_exposure_s: the zone's per-session
-    maximum. techniques: candidates, the planner picks one. course_sessions: (min, max);
+    maximum. techniques: candidates to reach the band; hold_techniques: lighter candidates
+    to hold it once reached (empty: the approach technique holds it); the planner picks. course_sessions: (min, max);
     min_interval_h: hours between sessions. evidence_grade: "transient" | "low" | "none",
     evidence: the same in plain words. sources: field -> source."""
 
@@ -76,9 +80,11 @@ class Protocol:
     band_low_c: float
     band_high_c: float
     hold_s: float
+    duration_step_s: float
     floor_temp_c: float
     max_exposure_s: float
     techniques: tuple[Technique, ...]
+    hold_techniques: tuple[Technique, ...]
     aftercare: tuple[str, ...]
     course_sessions: tuple[int, int]
     min_interval_h: float
@@ -101,6 +107,7 @@ class Protocol:
             "floor_temp_c": self.floor_temp_c,
             "max_exposure_s": self.max_exposure_s,
             "techniques": [t.to_json_dict() for t in self.techniques],
+            "hold_techniques": [t.to_json_dict() for t in self.hold_techniques],
             "aftercare": list(self.aftercare),
             "course_sessions": list(self.course_sessions),
             "min_interval_h": self.min_interval_h,
@@ -117,12 +124,13 @@ class PlannerSettings:
 
     layer_margin_k: every layer stays this far above the tissue freezing point (K).
     contact_numbness_margin_k: contact steps keep the surface this far above 7 C (K).
-    rewarm_s: simulated room-air rewarming after each step. duration_step_s: search step."""
+    rewarm_s: simulated room-air rewarming after each step.
+    switch_step_s: the grid of the approach-to-hold switch time."""
 
     layer_margin_k: float
     contact_numbness_margin_k: float
     rewarm_s: float
-    duration_step_s: float
+    switch_step_s: float
     sources: Mapping[str, str]
 
 
@@ -162,9 +170,11 @@ def protocol(goal: str, zone: str, modality: str) -> Protocol:
         band_low_c=float(mod["band_low_c"]),
         band_high_c=float(mod["band_high_c"]),
         hold_s=float(mod["hold_s"]),
+        duration_step_s=float(mod["duration_step_s"]),
         floor_temp_c=floor,
         max_exposure_s=exposure.max_exposure_s,
         techniques=tuple(_technique(modality, t) for t in mod["technique"]),
+        hold_techniques=tuple(_technique(modality, t) for t in mod.get("hold_technique", ())),
         aftercare=tuple(mod["aftercare"]),
         course_sessions=(int(course["sessions_min"]), int(course["sessions_max"])),
         min_interval_h=float(course["min_interval_h"]),
@@ -174,6 +184,7 @@ def protocol(goal: str, zone: str, modality: str) -> Protocol:
         sources={
             "target_band": mod["band_source"],
             "hold": mod["hold_source"],
+            "duration_step": mod["duration_step_source"],
             "technique": mod["technique_source"],
             "aftercare": mod["aftercare_source"],
             "floor": limits.modality_limits(modality).floor.source,
@@ -215,11 +226,11 @@ def planner_settings() -> PlannerSettings:
         layer_margin_k=float(row["layer_margin_k"]),
         contact_numbness_margin_k=float(row["contact_numbness_margin_k"]),
         rewarm_s=float(row["rewarm_s"]),
-        duration_step_s=float(row["duration_step_s"]),
+        switch_step_s=float(row["switch_step_s"]),
         sources={
             "layer_margin": row["layer_margin_source"],
             "contact": row["contact_source"],
             "rewarm": row["rewarm_source"],
-            "duration_step": row["duration_step_source"],
+            "switch_step": row["switch_step_source"],
         },
     )

@@ -1,0 +1,726 @@
+"""The planner: goals x zones x modality (+ the client) -> per-zone steps, from the physics.
+
+    plan(PlanRequest(goals=("skin-tone",), zones=("cheek", "forehead"), modality="ln2-vapour",
+                     sex="female", age_years=45, verdict=verdict))
+
+For each zone the catalogue gives the target surface band, the hold time, the zone's
+maximum exposure and candidate techniques. The planner simulates every candidate technique
+once for the zone's maximum exposure (one batched call for all zones), picks per zone the
+shortest duration whose surface reaches the band and holds it while every safety margin
+holds, then re-simulates each chosen step with its rewarming (a second batched call) to
+confirm the margins: that last case is ``PlanStep.case``, the prediction's reproduction.
+
+Margins (data/protocols.toml [planner], thresholds.toml): the surface never below the
+modality's floor; every layer at least ``layer_margin_k`` above the tissue freezing point;
+no freezing risk predicted; contact steps at or above the 7 C numbness criterion.
+When no candidate passes, the step says so with the nearest candidate and why it fails.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from cryoderm.clinical.catalogue import (
+    EVIDENCE_WORDS,
+    PlannerSettings,
+    Protocol,
+    Technique,
+    planner_settings,
+    protocol,
+)
+from cryoderm.clinical.errors import InvalidAnswer, TreatmentNotPermitted
+from cryoderm.clinical.limits import load_safety_limits
+from cryoderm.clinical.screening import Verdict
+from cryoderm.physics.case import (
+    AmbientPhase,
+    Case,
+    ColdAirPhase,
+    ContactPhase,
+    Freezing,
+    Ln2VapourPhase,
+    Output,
+    Perfusion,
+    Phase,
+    Probe,
+    SteadyInitial,
+    Tissue,
+)
+
+#: Output sampling: LN2 pulses last a fraction of a second, so their troughs need fine samples.
+SAMPLE_EVERY_S = {"ln2-vapour": 0.1, "cold-air": 1.0, "contact": 0.5}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one step delivers the cold: ``approach`` for ``approach_s`` seconds, then
+    optionally ``hold`` for ``hold_phase_s`` seconds (a lighter setting that keeps the
+    surface in band, as a device with skin-temperature feedback does)."""
+
+    approach: Technique
+    approach_s: float
+    hold: Technique | None = None
+    hold_phase_s: float = 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.approach_s + self.hold_phase_s
+
+    def phases(self) -> tuple[Phase, ...]:
+        first = _phase(self.approach, self.approach_s)
+        if self.hold is None or self.hold_phase_s <= 0:
+            return (first,)
+        return (first, _phase(self.hold, self.hold_phase_s))
+
+    def describe(self) -> str:
+        text = f"{self.approach.describe()} for {self.approach_s:g} s"
+        if self.hold is not None and self.hold_phase_s > 0:
+            text += f", then {self.hold.describe()} for {self.hold_phase_s:g} s"
+        return text
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "approach": self.approach.to_json_dict(),
+            "approach_s": self.approach_s,
+        }
+        if self.hold is not None and self.hold_phase_s > 0:
+            out["hold"] = self.hold.to_json_dict()
+            out["hold_phase_s"] = self.hold_phase_s
+        return out
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan.
+
+    goals: catalogue goal ids; zones: face zones; modality: cold-air | ln2-vapour | contact.
+    sex, age_years (18-90): refine the zone tissue tables. thickness_overrides_mm: zone ->
+    {layer name -> measured thickness in mm}. verdict: the client's screening verdict
+    (None: not screened, flagged). referral_signed_off: a clinician signed off a "refer"
+    verdict (the sign-off record itself lives in the clinic)."""
+
+    goals: tuple[str, ...]
+    zones: tuple[str, ...]
+    modality: str
+    sex: Literal["female", "male"] | None = None
+    age_years: float | None = None
+    thickness_overrides_mm: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    verdict: Verdict | None = None
+    referral_signed_off: bool = False
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Predicted distances to the limits, in K (positive: on the safe side).
+
+    to_floor_k: coldest surface minus the zone floor. to_freezing_k: coldest point of any
+    layer minus the tissue freezing point. to_numbness_k: coldest surface minus the 7 C
+    contact numbness criterion (contact steps only). freeze_risk_time_s: when the model
+    predicts a freezing risk (None: never)."""
+
+    to_floor_k: float
+    to_freezing_k: float
+    to_numbness_k: float | None
+    freeze_risk_time_s: float | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {k: _round(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One simulated candidate, judged. failures: why it does not qualify (empty: it does)."""
+
+    delivery: Delivery
+    time_in_band_s: float
+    reached_band_at_s: float | None
+    min_temp_c_by_layer: Mapping[str, float]
+    margins: Margins
+    failures: tuple[str, ...]
+    case: Case
+    time_s: tuple[float, ...] = ()
+    surface_c: tuple[float, ...] = ()
+    basal_c: tuple[float, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def duration_s(self) -> float:
+        return self.delivery.duration_s
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """The plan for one zone.
+
+    status: "planned", or "no-safe-protocol" (then ``prediction`` is the nearest candidate
+    and ``failures`` says why it fails). evidence: goal -> plain words. precautions: from
+    the screening verdict and the zone."""
+
+    zone: str
+    modality: str
+    goals: tuple[str, ...]
+    status: Literal["planned", "no-safe-protocol"]
+    band_c: tuple[float, float]
+    hold_s: float
+    max_exposure_s: float
+    floor_temp_c: float
+    prediction: Prediction
+    evidence: Mapping[str, str]
+    precautions: tuple[str, ...]
+    aftercare: tuple[str, ...]
+    course_sessions: tuple[int, int]
+    min_interval_h: float
+    sources: Mapping[str, str]
+
+    @property
+    def case(self) -> Case:
+        """The physics case that reproduces this step's prediction."""
+        return self.prediction.case
+
+    @property
+    def duration_s(self) -> float:
+        return self.prediction.duration_s
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.prediction.delivery
+
+    def to_json_dict(self, curves: bool = True) -> dict[str, Any]:
+        p = self.prediction
+        out: dict[str, Any] = {
+            "zone": self.zone,
+            "modality": self.modality,
+            "goals": list(self.goals),
+            "status": self.status,
+            "technique": p.delivery.to_json_dict(),
+            "technique_text": p.delivery.describe(),
+            "duration_s": p.duration_s,
+            "target_band_c": list(self.band_c),
+            "hold_s": self.hold_s,
+            "time_in_band_s": _round(p.time_in_band_s),
+            "reached_band_at_s": _round(p.reached_band_at_s),
+            "max_exposure_s": self.max_exposure_s,
+            "floor_temp_c": self.floor_temp_c,
+            "min_temp_c_by_layer": {k: _round(v) for k, v in p.min_temp_c_by_layer.items()},
+            "margins": p.margins.to_json_dict(),
+            "failures": list(p.failures),
+            "evidence": dict(self.evidence),
+            "precautions": list(self.precautions),
+            "aftercare": list(self.aftercare),
+            "course_sessions": list(self.course_sessions),
+            "min_interval_h": self.min_interval_h,
+            "sources": dict(self.sources),
+        }
+        if curves:
+            out["curves"] = {
+                "time_s": [_round(t) for t in p.time_s],
+                "surface_c": [_round(t) for t in p.surface_c],
+                "basal_c": [_round(t) for t in p.basal_c],
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan: one step per requested zone.
+
+    screening: the verdict's outcome, or "not screened". pending_sign_off: a "refer" verdict
+    not yet signed off: the plan must not be run until a clinician signs it off."""
+
+    steps: tuple[PlanStep, ...]
+    goals: tuple[str, ...]
+    modality: str
+    screening: str
+    pending_sign_off: bool
+    notes: tuple[str, ...]
+
+    @property
+    def feasible(self) -> bool:
+        return all(step.status == "planned" for step in self.steps)
+
+    @property
+    def total_exposure_s(self) -> float:
+        return sum(step.duration_s for step in self.steps if step.status == "planned")
+
+    def to_json_dict(self, curves: bool = True) -> dict[str, Any]:
+        return {
+            "format": "cryoderm-plan/1",
+            "goals": list(self.goals),
+            "modality": self.modality,
+            "screening": self.screening,
+            "pending_sign_off": self.pending_sign_off,
+            "feasible": self.feasible,
+            "total_exposure_s": self.total_exposure_s,
+            "notes": list(self.notes),
+            "steps": [step.to_json_dict(curves) for step in self.steps],
+        }
+
+
+def _round(value: float | None) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return round(number, 3) if math.isfinite(number) else None
+
+
+def _phase(technique: Technique, duration_s: float) -> Phase:
+    if technique.modality == "ln2-vapour":
+        assert technique.distance_cm and technique.sweep_period_s and technique.dwell_s
+        return Ln2VapourPhase(
+            distance_cm=technique.distance_cm,
+            sweep_period_s=technique.sweep_period_s,
+            dwell_s=technique.dwell_s,
+            duration_s=duration_s,
+        )
+    if technique.modality == "cold-air":
+        assert technique.gas_temp_c is not None and technique.air_speed_m_s is not None
+        return ColdAirPhase(
+            gas_temp_c=technique.gas_temp_c,
+            air_speed_m_s=technique.air_speed_m_s,
+            duration_s=duration_s,
+        )
+    assert technique.applicator is not None and technique.applicator_temp_c is not None
+    return ContactPhase(
+        applicator=technique.applicator,
+        applicator_temp_c=technique.applicator_temp_c,
+        duration_s=duration_s,
+    )
+
+
+def _probes(tissue: Tissue) -> tuple[tuple[Probe, ...], dict[str, str]]:
+    """A probe at the top of every layer (where a layer is coldest under surface cooling),
+    named "surface" and "basal" for the first two; and layer name -> probe name."""
+    probes, by_layer, depth = [], {}, 0.0
+    for index, layer in enumerate(tissue.layers):
+        name = "surface" if index == 0 else "basal" if index == 1 else f"top of {layer.name}"
+        probes.append(Probe(name, round(depth, 6)))
+        by_layer[layer.name] = name
+        depth += layer.thickness_mm
+    return tuple(probes), by_layer
+
+
+def _case(tissue: Tissue, delivery: Delivery, rewarm_s: float, title: str = "") -> Case:
+    phases = delivery.phases()
+    if rewarm_s > 0:
+        phases += (AmbientPhase(duration_s=rewarm_s),)
+    probes, _ = _probes(tissue)
+    return Case(
+        tissue=tissue,
+        phases=phases,
+        perfusion=Perfusion(model="local-cold"),
+        freezing=Freezing(enabled=True),
+        initial=SteadyInitial(),
+        output=Output(sample_every_s=SAMPLE_EVERY_S[delivery.approach.modality], probes=probes),
+        title=title,
+    )
+
+
+@dataclass(frozen=True)
+class _ZoneJob:
+    zone: str
+    protocol: Protocol
+    tissue: Tissue
+    goals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Judgement of a run stopped at each of ``stops_s`` (arrays over the stops)."""
+
+    stops_s: np.ndarray
+    time_in_band_s: np.ndarray
+    reached_at_s: np.ndarray  # NaN where the band is not reached
+    layer_min_c: dict[str, np.ndarray]
+    freeze_risk: np.ndarray
+    misses_band: np.ndarray
+    breaks_limit: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return ~(self.misses_band | self.breaks_limit)
+
+
+def _limits_c(job: _ZoneJob, settings: PlannerSettings) -> tuple[float, float, float | None]:
+    """(surface floor, coldest allowed layer temperature, contact surface minimum or None)."""
+    limits = load_safety_limits()
+    coldest = limits.threshold("tissue-freezing-point").value + settings.layer_margin_k
+    contact = None
+    if job.protocol.modality == "contact":
+        contact = limits.threshold("contact-numbness").value + settings.contact_numbness_margin_k
+    return job.protocol.floor_temp_c, coldest, contact
+
+
+def _score(
+    job: _ZoneJob, result: Any, stops_s: Sequence[float], rewarm_s: float, settings: PlannerSettings
+) -> _Scores:
+    """Judge ``result`` as if the exposure stopped at each stop time (then ``rewarm_s`` of
+    room air, which ``result`` must contain when rewarm_s > 0). The run is the same up to
+    every stop, so one run judges them all (prefix minima and counts)."""
+    p = job.protocol
+    floor, coldest_allowed, contact_min = _limits_c(job, settings)
+    _, by_layer = _probes(job.tissue)
+    time = np.asarray(result.time_s, dtype=float)
+    stops = np.asarray(stops_s, dtype=float)
+    surface = np.asarray(result.probes["surface"], dtype=float)
+    dt = float(time[1] - time[0]) if len(time) > 1 else 0.0
+    exposed_end = np.searchsorted(time, stops + 1e-9, side="right") - 1
+    window_end = np.searchsorted(time, stops + rewarm_s + 1e-9, side="right") - 1
+    in_band = (surface >= p.band_low_c) & (surface <= p.band_high_c)
+    in_band_count = np.concatenate(([0], np.cumsum(in_band[1:])))
+    time_in_band = in_band_count[exposed_end] * dt
+    reached = np.nonzero(surface <= p.band_high_c)[0]
+    first = int(reached[0]) if len(reached) else len(time)
+    reached_at = np.where(exposed_end >= first, time[min(first, len(time) - 1)], np.nan)
+    layer_min = {
+        layer: np.minimum.accumulate(np.asarray(result.probes[probe], dtype=float))[window_end]
+        for layer, probe in by_layer.items()
+    }
+    freeze_time = result.safety.get("freeze_risk_time_s")
+    freeze = (
+        np.zeros(len(stops), dtype=bool)
+        if freeze_time is None
+        else freeze_time <= stops + rewarm_s + 1e-9
+    )
+    surface_min = layer_min[job.tissue.layers[0].name]
+    all_min = np.min(np.vstack(list(layer_min.values())), axis=0)
+    misses = np.isnan(reached_at) | (time_in_band < p.hold_s - 1e-9) | (time_in_band <= 0)
+    breaks = (surface_min < floor) | (all_min < coldest_allowed) | freeze
+    if contact_min is not None:
+        breaks |= surface_min < contact_min
+    return _Scores(stops, time_in_band, reached_at, layer_min, freeze, misses, breaks)
+
+
+def _judge(
+    job: _ZoneJob,
+    delivery: Delivery,
+    result: Any,
+    rewarm_s: float,
+    settings: PlannerSettings,
+    keep_curves: bool = False,
+) -> Prediction:
+    """The full judgement, with reasons in words, of ``delivery`` (then ``rewarm_s`` of
+    room air) from ``result``, a run that is exactly that up to its end."""
+    p = job.protocol
+    scores = _score(job, result, [delivery.duration_s], rewarm_s, settings)
+    floor, coldest_allowed, contact_min = _limits_c(job, settings)
+    limits = load_safety_limits()
+    freezing_point = limits.threshold("tissue-freezing-point").value
+    minima = {layer: float(values[0]) for layer, values in scores.layer_min_c.items()}
+    surface_min = minima[job.tissue.layers[0].name]
+    freeze_time = result.safety.get("freeze_risk_time_s") if scores.freeze_risk[0] else None
+    numbness = limits.threshold("contact-numbness").value
+    margins = Margins(
+        to_floor_k=surface_min - floor,
+        to_freezing_k=min(minima.values()) - freezing_point,
+        to_numbness_k=surface_min - numbness if contact_min is not None else None,
+        freeze_risk_time_s=freeze_time,
+    )
+    in_band = float(scores.time_in_band_s[0])
+    reached_at = None if np.isnan(scores.reached_at_s[0]) else float(scores.reached_at_s[0])
+    duration = delivery.duration_s
+    failures = []
+    if reached_at is None or in_band <= 0:
+        failures.append(
+            f"the surface does not reach the band {p.band_low_c:g}-{p.band_high_c:g} C "
+            f"within {duration:g} s (coldest {surface_min:.1f} C)"
+        )
+    elif in_band < p.hold_s - 1e-9:
+        failures.append(
+            f"the surface holds the band {in_band:.1f} s of the {p.hold_s:g} s needed "
+            f"within the {duration:g} s exposure"
+        )
+    if surface_min < floor:
+        failures.append(f"the surface falls to {surface_min:.2f} C, below the {floor:g} C floor")
+    if min(minima.values()) < coldest_allowed:
+        failures.append(
+            f"a layer falls to {min(minima.values()):.2f} C, within "
+            f"{settings.layer_margin_k:g} K of the tissue freezing point ({freezing_point:g} C)"
+        )
+    if freeze_time is not None:
+        failures.append(f"the model predicts a freezing risk at {freeze_time:g} s")
+    if contact_min is not None and surface_min < contact_min:
+        failures.append(
+            f"the surface falls to {surface_min:.2f} C, below the {numbness:g} C contact "
+            "numbness criterion"
+        )
+    time = np.asarray(result.time_s, dtype=float)
+    window = time <= duration + rewarm_s + 1e-9
+    basal_probe = "basal" if "basal" in result.probes else "surface"
+
+    def curve(values: Any) -> tuple[float, ...]:
+        return tuple(np.asarray(values, dtype=float)[window].tolist()) if keep_curves else ()
+
+    return Prediction(
+        delivery=delivery,
+        time_in_band_s=in_band,
+        reached_band_at_s=reached_at,
+        min_temp_c_by_layer=minima,
+        margins=margins,
+        failures=tuple(failures),
+        case=_case(job.tissue, delivery, rewarm_s),
+        time_s=curve(time),
+        surface_c=curve(result.probes["surface"]),
+        basal_c=curve(result.probes[basal_probe]),
+    )
+
+
+def _grid(step: float, start: float, stop: float) -> list[float]:
+    """start + k * step for k >= 1 up to stop, and stop itself (s)."""
+    count = math.floor((stop - start) / step + 1e-9)
+    values = [round(start + step * k, 6) for k in range(1, count + 1)]
+    if not values or values[-1] < stop - 1e-9:
+        values.append(stop)
+    return values
+
+
+def _simulate(runs: Sequence[tuple[_ZoneJob, Delivery]], rewarm_s: float = 0.0) -> list[Any]:
+    """One batched engine call; a failed run is an error, never a silent half-result."""
+    from cryoderm.physics.engine import simulate_many
+
+    if not runs:
+        return []
+    results = simulate_many([_case(job.tissue, delivery, rewarm_s) for job, delivery in runs])
+    for (job, _), result in zip(runs, results, strict=True):
+        if not result.ok:
+            raise RuntimeError(f"the physics engine failed on {job.zone}: {result.message}")
+    return results
+
+
+@dataclass(frozen=True)
+class _Option:
+    """The best stop time of one run: its shortest qualifying one, or its nearest miss.
+
+    key orders near misses: those that keep every limit first, then the most time in
+    band, then the coldest surface reached (nearest the band), then the shortest."""
+
+    delivery: Delivery
+    ok: bool
+    key: tuple[float, ...]
+
+
+def _option(
+    job: _ZoneJob,
+    run: Delivery,
+    result: Any,
+    start_s: float,
+    step_s: float,
+    settings: PlannerSettings,
+) -> _Option:
+    stops = _grid(step_s, start_s, job.protocol.max_exposure_s)
+    scores = _score(job, result, stops, 0.0, settings)
+
+    def delivery_at(index: int) -> Delivery:
+        stop = float(scores.stops_s[index])
+        if run.hold is None:
+            return replace(run, approach_s=stop)
+        return replace(run, hold_phase_s=round(stop - run.approach_s, 6))
+
+    qualifying = np.nonzero(scores.ok)[0]
+    if len(qualifying):
+        index = int(qualifying[0])
+        return _Option(delivery_at(index), True, (float(scores.stops_s[index]),))
+    surface_min = scores.layer_min_c[job.tissue.layers[0].name]
+    keys = [
+        (
+            float(scores.breaks_limit[i]),
+            -float(scores.time_in_band_s[i]),
+            float(surface_min[i]),
+            float(scores.stops_s[i]),
+        )
+        for i in range(len(stops))
+    ]
+    index = min(range(len(stops)), key=keys.__getitem__)
+    return _Option(delivery_at(index), False, keys[index])
+
+
+def _switch_time(result: Any, job: _ZoneJob, settings: PlannerSettings) -> float | None:
+    """When this run first brings the surface to the band's upper edge, rounded up to the
+    switch grid, if every limit holds until then; None otherwise."""
+    time = np.asarray(result.time_s, dtype=float)
+    surface = np.asarray(result.probes["surface"], dtype=float)
+    reached = np.nonzero(surface <= job.protocol.band_high_c)[0]
+    if not len(reached):
+        return None
+    step = settings.switch_step_s
+    switch = math.ceil(float(time[reached[0]]) / step - 1e-9) * step
+    if not 0 < switch < job.protocol.max_exposure_s:
+        return None
+    return None if _score(job, result, [switch], 0.0, settings).breaks_limit[0] else switch
+
+
+def _search(jobs: Sequence[_ZoneJob], settings: PlannerSettings) -> dict[str, _Option]:
+    """Per zone, the shortest qualifying delivery or the nearest miss, from at most two
+    batched engine calls."""
+    # Batch 1: every setting of every zone, exposed for the zone's maximum; every stop time
+    # on the zone's grid is judged from the same run.
+    runs = [
+        (job, Delivery(technique, job.protocol.max_exposure_s))
+        for job in jobs
+        for technique in job.protocol.techniques
+    ]
+    options: dict[str, list[_Option]] = {job.zone: [] for job in jobs}
+    switches: dict[str, list[tuple[float, Technique]]] = {job.zone: [] for job in jobs}
+    for (job, run), result in zip(runs, _simulate(runs), strict=True):
+        step = job.protocol.duration_step_s
+        options[job.zone].append(_option(job, run, result, 0.0, step, settings))
+        switch = _switch_time(result, job, settings)
+        if switch is not None:
+            switches[job.zone].append((switch, run.approach))
+
+    # Batch 2: where no single setting qualifies, approach with the fastest safe setting
+    # until the band is reached, then continue with each other (lighter) setting.
+    holds = []
+    for job in jobs:
+        if any(o.ok for o in options[job.zone]) or not switches[job.zone]:
+            continue
+        switch, approach = min(switches[job.zone], key=lambda pair: pair[0])
+        rest = round(job.protocol.max_exposure_s - switch, 6)
+        for hold in (*job.protocol.techniques, *job.protocol.hold_techniques):
+            if hold != approach:
+                holds.append((job, Delivery(approach, switch, hold, rest)))
+    for (job, run), result in zip(holds, _simulate(holds), strict=True):
+        step = settings.switch_step_s
+        options[job.zone].append(_option(job, run, result, run.approach_s, step, settings))
+
+    best = {}
+    for job in jobs:
+        ok = [o for o in options[job.zone] if o.ok]
+        best[job.zone] = (
+            min(ok, key=lambda o: o.delivery.duration_s)
+            if ok
+            else min(options[job.zone], key=lambda o: o.key)
+        )
+    return best
+
+
+def plan(request: PlanRequest) -> Plan:
+    """Plan every zone of the request; raises TreatmentNotPermitted for a do-not-treat verdict
+    and InvalidAnswer for an unknown goal, zone, modality or tissue refinement."""
+    screening, pending, precautions, notes = _screening(request)
+    modalities = load_safety_limits().modalities
+    if request.modality not in modalities:
+        raise InvalidAnswer("modality", request.modality, "one of " + ", ".join(modalities))
+    settings = planner_settings()
+    jobs = _jobs(request)
+    best = _search(jobs, settings)
+
+    # Batch 3: each zone's pick re-simulated with its rewarming: that run is the
+    # prediction, and its case reproduces it.
+    chosen = [(job, best[job.zone].delivery) for job in jobs]
+    steps = []
+    for (job, delivery), result in zip(chosen, _simulate(chosen, settings.rewarm_s), strict=True):
+        prediction = _judge(job, delivery, result, settings.rewarm_s, settings, keep_curves=True)
+        title = f"{job.zone}, {request.modality}: {delivery.describe()} (cryoderm plan: {', '.join(job.goals)})"
+        prediction = replace(prediction, case=replace(prediction.case, title=title))
+        steps.append(_step(job, request, prediction, precautions, settings))
+    return Plan(
+        steps=tuple(steps),
+        goals=request.goals,
+        modality=request.modality,
+        screening=screening,
+        pending_sign_off=pending,
+        notes=tuple(notes),
+    )
+
+
+def _jobs(request: PlanRequest) -> list[_ZoneJob]:
+    from cryoderm.physics.zones import tissue_for_zone
+
+    if not request.goals:
+        raise InvalidAnswer("goals", [], "at least one goal")
+    if not request.zones:
+        raise InvalidAnswer("zones", [], "at least one zone")
+    if len(set(request.zones)) != len(request.zones):
+        raise InvalidAnswer("zones", list(request.zones), "each zone once")
+    unknown = set(request.thickness_overrides_mm) - set(request.zones)
+    if unknown:
+        raise InvalidAnswer(
+            "thickness_overrides_mm",
+            sorted(unknown)[0],
+            "a zone of this plan: " + ", ".join(request.zones),
+        )
+    jobs = []
+    for zone in request.zones:
+        protocols = [protocol(goal, zone, request.modality) for goal in request.goals]
+        # Goals share one exposure per zone: the band all of them aim at, the longest hold.
+        low = max(p.band_low_c for p in protocols)
+        high = min(p.band_high_c for p in protocols)
+        if low >= high:
+            raise InvalidAnswer(
+                "goals", list(request.goals), f"their target bands do not overlap on {zone}"
+            )
+        merged = replace(
+            protocols[0], band_low_c=low, band_high_c=high, hold_s=max(p.hold_s for p in protocols)
+        )
+        tissue = tissue_for_zone(
+            zone,
+            sex=request.sex,
+            age_years=request.age_years,
+            thickness_overrides_mm=request.thickness_overrides_mm.get(zone),
+        )
+        jobs.append(_ZoneJob(zone, merged, tissue, request.goals))
+    return jobs
+
+
+def _screening(request: PlanRequest) -> tuple[str, bool, tuple[str, ...], list[str]]:
+    verdict = request.verdict
+    notes: list[str] = []
+    if verdict is None:
+        notes.append("The client has not been screened: screen before treating.")
+        return "not screened", False, (), notes
+    if verdict.outcome == "do-not-treat":
+        raise TreatmentNotPermitted(
+            tuple(
+                f"{f.condition} ({f.rule_id}): {f.reason}"
+                for f in verdict.findings
+                if f.grade == "do-not-treat"
+            )
+        )
+    pending = verdict.outcome == "refer" and not request.referral_signed_off
+    if pending:
+        notes.append(
+            "Pending sign-off: a clinician must sign off the referral, with a reason, before treatment."
+        )
+    if verdict.modality is not None and verdict.modality != request.modality:
+        notes.append(
+            f"The verdict was screened for {verdict.modality}, this plan uses {request.modality}: screen again."
+        )
+    return verdict.outcome, pending, verdict.precautions, notes
+
+
+def _step(
+    job: _ZoneJob,
+    request: PlanRequest,
+    prediction: Prediction,
+    precautions: tuple[str, ...],
+    settings: PlannerSettings,
+) -> PlanStep:
+    p = job.protocol
+    evidence = {}
+    for goal in job.goals:
+        entry = protocol(goal, job.zone, request.modality)
+        evidence[goal] = f"{EVIDENCE_WORDS[entry.evidence_grade]}. {entry.evidence}"
+    return PlanStep(
+        zone=job.zone,
+        modality=request.modality,
+        goals=job.goals,
+        status="planned" if prediction.ok else "no-safe-protocol",
+        band_c=(p.band_low_c, p.band_high_c),
+        hold_s=p.hold_s,
+        max_exposure_s=p.max_exposure_s,
+        floor_temp_c=p.floor_temp_c,
+        prediction=prediction,
+        evidence=evidence,
+        precautions=precautions,
+        aftercare=p.aftercare,
+        course_sessions=p.course_sessions,
+        min_interval_h=p.min_interval_h,
+        sources={**p.sources, **{f"planner {k}": v for k, v in settings.sources.items()}},
+    )
