@@ -50,7 +50,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="run the interlock as a child process and restart it when it dies",
     )
-    parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        metavar="FILE",
+        help='write {"pid", "port"} as JSON here once running (supervisors, tests)',
+    )
     parser.set_defaults(handler=run)
 
 
@@ -110,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     if args.ready_file:
-        args.ready_file.write_text(str(os.getpid()))
+        import json
+
+        ready = args.ready_file.with_name(args.ready_file.name + ".tmp")
+        ready.write_text(json.dumps({"pid": os.getpid(), "port": port}))
+        ready.replace(args.ready_file)
     halt.wait()
     service.stop()
     return 0

@@ -180,3 +180,47 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, self._commands_for(device_id))
         else:
             self._answer(404, {"error": f"path {self.path!r}: GET /v1/devices/ID/commands"})
+
+
+class HttpDeviceLink:
+    """A device's side of the HTTP ingest: each reading is POSTed; the answer carries the
+    acknowledgement, the device's pending commands and counts as a heartbeat. A failed POST
+    (interlock gone) gives none of these, so the device's heartbeat watch stops it."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 0.5) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.device: Any = None
+        self.timeout_s = timeout_s
+        self.failures = 0
+
+    def attach(self, device: Any) -> None:
+        self.device = device
+
+    def publish_reading(self, reading: Reading) -> None:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.base_url}/v1/readings",
+            data=json.dumps(reading.to_json()).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                answer = json.loads(response.read())
+        except (OSError, urllib.error.URLError, ValueError):
+            self.failures += 1
+            return
+        if self.device is None:
+            return
+        self.device.on_heartbeat(float(answer.get("heartbeat_wall_time_s") or 0.0))
+        acked = answer.get("acked") or {}
+        if "seq" in acked:
+            self.device.on_ack(int(acked["seq"]), int(acked["journal_seq"]))
+        for command in answer.get("commands", []):
+            try:
+                kind = DeviceCommand(command.get("command"))
+            except ValueError:
+                continue
+            self.device.on_command(kind, {k: v for k, v in command.items() if k != "command"})

@@ -1,0 +1,187 @@
+"""Independence and durability (issue 5 item 3): a SIGKILLed interlock loses no acknowledged
+reading and its device stops itself; the watchdog starts a new interlock, which closes the
+orphaned session; the clinic's database being down changes nothing for the interlock.
+
+These tests run the real ``cryoderm interlock`` process (HTTP ingest, no broker needed) with
+its journal on a real disk, and a simulated device in the test process in real time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cryoderm.interlock.clock import SystemClock
+from cryoderm.interlock.control import ControlClient
+from cryoderm.interlock.device import SimulatedDevice
+from cryoderm.interlock.http_ingest import HttpDeviceLink
+from cryoderm.interlock.journal import Journal, entries_of
+
+from .helpers import LumpedFace
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate, timeout_s=15.0, every_s=0.02):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError("condition not met in time")
+
+
+def read_ready(path: Path, not_pid: int | None = None):
+    def ready():
+        if not path.exists():
+            return None
+        info = json.loads(path.read_text())
+        return info if info["pid"] != not_pid else None
+
+    return wait_for(ready)
+
+
+def start_interlock(journal_dir: Path, ready: Path, *extra: str, env: dict | None = None):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cryoderm.cli",
+            "interlock",
+            "--source",
+            "http",
+            "--http-port",
+            "0",
+            "--journal",
+            str(journal_dir),
+            "--ready-file",
+            str(ready),
+            *extra,
+        ],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+class RealTimeDevice:
+    """A simulated device posting to the HTTP ingest at 10 Hz in a thread of the test."""
+
+    def __init__(self, port: int, device_id: str, face: LumpedFace) -> None:
+        self.link = HttpDeviceLink(f"http://127.0.0.1:{port}", timeout_s=0.3)
+        self.device = SimulatedDevice(device_id, face, SystemClock(), self.link.publish_reading)
+        self.link.attach(self.device)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.device.power_on()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._halt.wait(0.01):
+            self.device.step()
+
+    def halt(self) -> None:
+        self._halt.set()
+        self._thread.join(5.0)
+
+
+def start_session(journal_dir: Path, session_id: str, device_id: str, **kwargs) -> None:
+    control = ControlClient(journal_dir)
+    control.start(session_id, device_id, "cheek", "cold-air", **kwargs)
+    control.close()
+    with Journal(journal_dir) as journal:
+        wait_for(lambda: entries_of(journal, session_id, ["session-started"]))
+
+
+def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_path):
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    process = start_interlock(journal_dir, ready)
+    try:
+        port = read_ready(ready)["port"]
+        start_session(journal_dir, "s-kill", "dev-k")
+        rig = RealTimeDevice(port, "dev-k", LumpedFace(cold_temp_c=20.0, tau_s=60.0))
+        rig.start()
+        wait_for(lambda: len(rig.device.log.acked) >= 15)
+        process.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        process.wait(5)
+        wait_for(lambda: rig.device.state == "stopped", timeout_s=3.0)
+        stopped_after_s = time.monotonic() - killed_at
+        rig.halt()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert rig.device.log.stopped_by == "heartbeat-lost"
+    assert stopped_after_s < 1.5  # heartbeat timeout 1 s, plus a reading interval
+    acked = dict(rig.device.log.acked)
+    with Journal(journal_dir) as journal:
+        recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-kill", ["reading"])}
+    assert acked and all(recorded.get(seq) == journal_seq for seq, journal_seq in acked.items())
+
+
+def test_the_watchdog_restarts_a_killed_interlock_which_closes_the_orphaned_session(tmp_path):
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    watchdog = start_interlock(journal_dir, ready, "--watchdog")
+    try:
+        first = read_ready(ready)
+        start_session(journal_dir, "s-orphan", "dev-w")
+        os.kill(first["pid"], signal.SIGKILL)
+        second = read_ready(ready, not_pid=first["pid"])
+        assert second["pid"] != first["pid"]
+        with Journal(journal_dir) as journal:
+            stops = wait_for(lambda: entries_of(journal, "s-orphan", ["stop"]))
+            kinds = [e.kind for e in journal.read_after(0, 1000)]
+        assert stops[0].payload["reason"] == "no-valid-reading"
+        assert "restarted" in stops[0].payload["detail"]
+        assert "watchdog-restart" in kinds and kinds.count("interlock-started") == 2
+    finally:
+        watchdog.send_signal(signal.SIGTERM)
+        assert watchdog.wait(10) == 0
+
+
+def test_with_the_clinic_database_down_the_interlock_still_stops_and_journals(tmp_path):
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    # The clinic's database points at a closed port: nothing in the interlock may need it.
+    down = {
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/test",
+        "CRYODERM_TEST_DATABASE": "postgres",
+    }
+    process = start_interlock(journal_dir, ready, env=down)
+    try:
+        port = read_ready(ready)["port"]
+        start_session(journal_dir, "s-db", "dev-db")
+        rig = RealTimeDevice(port, "dev-db", LumpedFace(cold_temp_c=-20.0, tau_s=3.0))
+        rig.start()
+        wait_for(lambda: rig.device.state == "stopped", timeout_s=10.0)
+        rig.halt()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+    assert rig.device.log.stopped_by == "interlock"
+    with Journal(journal_dir) as journal:
+        (stop,) = entries_of(journal, "s-db", ["stop"])
+        readings = entries_of(journal, "s-db", ["reading"])
+    assert stop.payload["reason"] in ("floor", "predicted-floor")
+    assert len(readings) >= len(rig.device.log.acked) > 0
+
+
+def test_the_interlock_process_loads_no_web_framework_or_database_driver():
+    code = (
+        "import sys; import cryoderm.interlock.service, cryoderm.interlock.mqtt, "
+        "cryoderm.interlock.http_ingest, cryoderm.interlock.watchdog, cryoderm.commands.interlock; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'psycopg', 'ninja') "
+        "or m == 'cryoderm.clinic' or m.startswith('cryoderm.clinic.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

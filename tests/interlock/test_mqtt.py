@@ -1,0 +1,135 @@
+"""The MQTT transport against the real Mosquitto broker (127.0.0.1:1883), unique topics per test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from cryoderm.interlock.journal import Journal, entries_of
+from cryoderm.interlock.model import DeviceCommand, Reading, SessionSpec, StopReason
+from cryoderm.interlock.mqtt import MqttDeviceLink, MqttTransport
+from cryoderm.interlock.runtime import Interlock
+from cryoderm.interlock.service import spec_from_body
+
+from .helpers import limits
+
+pytestmark = pytest.mark.mqtt
+
+
+class Recorder:
+    """A device endpoint that remembers what the interlock sent it."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.commands: list[tuple[DeviceCommand, dict]] = []
+        self.acked: dict[int, int] = {}
+        self.heartbeats = 0
+        self.stopped = threading.Event()
+
+    def on_command(self, command, detail):
+        self.commands.append((command, detail))
+        if command is DeviceCommand.STOP:
+            self.stopped.set()
+
+    def on_heartbeat(self, wall_time_s):
+        self.heartbeats += 1
+
+    def on_ack(self, device_seq, journal_seq):
+        self.acked[device_seq] = journal_seq
+
+
+def wait_for(predicate, timeout_s=5.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def mqtt_rig(mqtt_broker, ram_dir):
+    host, port = mqtt_broker
+    prefix = f"test-{uuid.uuid4().hex[:10]}/cryoderm/v1"
+    journal = Journal(ram_dir / "journal")
+    transport = MqttTransport(host, port, prefix=prefix, client_id=f"il-{uuid.uuid4().hex[:10]}")
+    interlock = Interlock(
+        journal, [transport], session_factory=lambda d, s: spec_from_body({**s, "device_id": d})
+    )
+    interlock.start()
+    link = MqttDeviceLink(host, port, prefix=prefix)
+    yield interlock, link, journal, prefix
+    link.close()
+    interlock.shutdown()
+    journal.close()
+
+
+def test_a_floor_reading_over_mqtt_is_stopped_acknowledged_after_the_journal_and_recorded(mqtt_rig):
+    interlock, link, journal, _ = mqtt_rig
+    device = Recorder("dev-a")
+    link.attach(device)
+    interlock.start_session(
+        SessionSpec("s-a", "dev-a", "cheek", "ln2-vapour", limits(), planned_duration_s=30.0)
+    )
+    for seq, temp in enumerate([30.0, 25.0, 1.5], start=1):
+        link.publish_reading(Reading("dev-a", seq, temp, time.time()))
+    assert device.stopped.wait(5.0)
+    assert device.commands[0] == (DeviceCommand.STOP, {"session_id": "s-a", "reason": "floor"})
+    assert wait_for(lambda: set(device.acked) == {1, 2, 3})
+    recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-a", ["reading"])}
+    assert recorded == device.acked
+    assert interlock.guard("s-a").stop_reason is StopReason.FLOOR
+    assert wait_for(lambda: device.heartbeats >= 1)
+
+
+def test_a_device_may_announce_its_session_when_the_interlock_allows_it(mqtt_rig):
+    interlock, link, _, _ = mqtt_rig
+    device = Recorder("dev-b")
+    link.attach(device)
+    link.publish_status(
+        "dev-b",
+        {
+            "state": "running",
+            "session_id": "s-b",
+            "zone": "forehead",
+            "modality": "cold-air",
+            "planned_duration_s": 0.5,
+        },
+    )
+    assert wait_for(lambda: "s-b" in interlock.session_ids())
+    for seq in range(1, 6):
+        link.publish_reading(Reading("dev-b", seq, 30.0, time.time()))
+        time.sleep(0.1)
+    assert device.stopped.wait(5.0)
+    assert interlock.guard("s-b").stop_reason is StopReason.PLAN_COMPLETE
+
+
+def test_a_malformed_message_is_dropped_and_the_interlock_goes_on(mqtt_rig):
+    interlock, link, journal, prefix = mqtt_rig
+    device = Recorder("dev-c")
+    link.attach(device)
+    interlock.start_session(SessionSpec("s-c", "dev-c", "cheek", "cold-air", limits()))
+    link._client.publish(f"{prefix}/devices/dev-c/readings", b"{not json", qos=1)
+    link._client.publish(
+        f"{prefix}/devices/dev-c/readings",
+        json.dumps(
+            {"device_id": "dev-x", "seq": 1, "skin_temp_c": 1.0, "sampled_wall_time_s": time.time()}
+        ),
+        qos=1,
+    )
+    link.publish_reading(Reading("dev-c", 1, 1.0, time.time()))
+    assert device.stopped.wait(5.0)
+    assert [e.payload["seq"] for e in entries_of(journal, "s-c", ["reading"])] == [1]
+
+
+def test_a_device_without_a_session_is_told_to_stop(mqtt_rig):
+    _, link, _, _ = mqtt_rig
+    device = Recorder("dev-d")
+    link.attach(device)
+    link.publish_reading(Reading("dev-d", 1, 30.0, time.time()))
+    assert device.stopped.wait(5.0)
+    assert device.commands[0][1] == {"reason": "no-session"}
