@@ -103,6 +103,10 @@ depth_mm = 0.0
 [[output.probe]]
 name = "dermis-fat"
 depth_mm = 1.1
+
+[numerics]
+space_refinement = 2.0
+time_refinement = 4.0
 """
 
 EXPLICIT_LAYERS = """
@@ -150,6 +154,7 @@ def test_every_documented_key_parses_into_the_case_it_describes():
     assert case.duration_s == 1020.0
     assert [p.name for p in case.output.probes] == ["surface", "dermis-fat"]
     assert case.output.full_field
+    assert case.numerics.space_refinement == 2.0 and case.numerics.time_refinement == 4.0
 
 
 def test_explicit_layers_take_defaults_for_what_they_omit():
@@ -178,7 +183,7 @@ BAD = [
         "unknown key",
         _with(EVERY_KEY, "gas_temp_c = -30.0\nheat", "gas_tmp_c = -30.0\nheat"),
         "phase[1].gas_tmp_c",
-        ["did you mean 'gas_temp_c'"],
+        ["did you mean 'gas_temp_c' (in C)"],
     ),
     (
         "unknown section",

@@ -34,6 +34,7 @@ from cryoderm.physics.case import (
     Initial,
     Layer,
     Ln2VapourPhase,
+    Numerics,
     Output,
     Perfusion,
     Phase,
@@ -61,7 +62,17 @@ SPECIFIC_HEAT_J_KGK = (0.0, 10000.0)
 PERFUSION_PER_S = (0.0, 0.1)  # maximal skin blood flow is about 0.05-0.07 1/s (physics.md 1.4)
 METABOLIC_W_M3 = (0.0, 1.0e5)
 
-ROOT_KEYS = ("format", "title", "tissue", "perfusion", "freezing", "initial", "phase", "output")
+ROOT_KEYS = (
+    "format",
+    "title",
+    "tissue",
+    "perfusion",
+    "freezing",
+    "initial",
+    "phase",
+    "output",
+    "numerics",
+)
 TISSUE_KEYS = (
     "zone",
     "sex",
@@ -121,6 +132,8 @@ PHASE_KEYS = {
     "ambient": ("modality", "ambient_temp_c", "heat_transfer_w_m2k", "duration_s"),
 }
 OUTPUT_KEYS = ("sample_every_s", "probe", "full_field")
+NUMERICS_KEYS = ("space_refinement", "time_refinement")
+REFINEMENT = (0.0, 64.0)
 PROBE_KEYS = ("name", "depth_mm")
 CUSTOM_APPLICATOR = "custom"
 
@@ -140,12 +153,37 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+# The unit a key's name carries, for hints about misspelt keys (longest suffix first).
+UNIT_SUFFIXES = (
+    ("_w_m2k", "W/(m2 K)"),
+    ("_w_mk", "W/(m K)"),
+    ("_j_kgk", "J/(kg K)"),
+    ("_kg_m3", "kg/m3"),
+    ("_j_kg", "J/kg"),
+    ("_w_m3", "W/m3"),
+    ("_per_s", "1/s"),
+    ("_m_s", "m/s"),
+    ("_mm", "mm"),
+    ("_cm", "cm"),
+    ("_c", "C"),
+    ("_k", "K"),
+    ("_s", "s"),
+)
+
+
+def _unit_hint(key: str) -> str:
+    for suffix, unit in UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            return f" (in {unit})"
+    return ""
+
+
 def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], path: str) -> None:
     for key, value in table.items():
         if key in allowed:
             continue
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = f"did you mean {close[0]!r}{_unit_hint(close[0])}? " if close else ""
         raise InvalidInput(
             _join(path, key), value, f"unknown key; {hint}valid keys here: {', '.join(allowed)}"
         )
@@ -596,6 +634,27 @@ def _output(doc: Mapping[str, Any], depth_mm: float, duration_s: float) -> Outpu
     )
 
 
+def _numerics(doc: Mapping[str, Any]) -> Numerics:
+    path = "numerics"
+    table = _table(doc, path, "")
+    _check_keys(table, NUMERICS_KEYS, path)
+    base = Numerics()
+    space = _number(
+        table,
+        "space_refinement",
+        path,
+        "",
+        REFINEMENT,
+        default=base.space_refinement,
+        low_open=True,
+    )
+    steps = _number(
+        table, "time_refinement", path, "", REFINEMENT, default=base.time_refinement, low_open=True
+    )
+    assert space is not None and steps is not None  # defaults given
+    return Numerics(space_refinement=space, time_refinement=steps)
+
+
 # ---------------------------------------------------------------- public API
 def parse_case(doc: Mapping[str, Any], source: str = "<case>") -> Case:
     """Validate a decoded case document and build the :class:`Case` the solver consumes.
@@ -622,6 +681,7 @@ def parse_case(doc: Mapping[str, Any], source: str = "<case>") -> Case:
         initial=_initial(doc),
         output=_output(doc, tissue.depth_mm, duration),
         title=title,
+        numerics=_numerics(doc),
     )
 
 
@@ -674,4 +734,5 @@ def case_to_toml(case: Case) -> str:
     lines += ["", "[output]", *_pairs(case.output, skip=("probes",))]
     for probe in case.output.probes:
         lines += ["", "[[output.probe]]", *_pairs(probe)]
+    lines += ["", "[numerics]", *_pairs(case.numerics)]
     return "\n".join(lines) + "\n"
