@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
@@ -79,7 +79,7 @@ def search(request: HttpRequest, filters: Query[SearchQuery]) -> Any:
 def create(request: HttpRequest, payload: ClientIn) -> Any:
     caller = principal(request)
     caller.require("client.create")
-    return 201, client_service.create(caller.audit_actor, **payload.dict())
+    return Status(201, client_service.create(caller.audit_actor, **payload.dict()))
 
 
 @router.get("/{client_id}", response={200: ClientOut, **ERRORS}, summary="Read a client")

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
@@ -106,7 +106,7 @@ def list_devices(request: HttpRequest) -> Any:
 def register(request: HttpRequest, payload: DeviceIn) -> Any:
     caller = principal(request)
     caller.require("device.manage")
-    return 201, device_service.register(caller.user, **payload.dict())
+    return Status(201, device_service.register(caller.user, **payload.dict()))
 
 
 @router.get("/{device_id}", response={200: DeviceOut, **ERRORS}, summary="Read a device")
@@ -123,7 +123,7 @@ def get(request: HttpRequest, device_id: Id) -> Any:
 def maintenance(request: HttpRequest, device_id: Id, payload: MaintenanceIn) -> Any:
     caller = principal(request)
     caller.require("device.maintain")
-    return 201, device_service.record_maintenance(caller.user, device_id, **payload.dict())
+    return Status(201, device_service.record_maintenance(caller.user, device_id, **payload.dict()))
 
 
 @router.post(
@@ -134,4 +134,4 @@ def maintenance(request: HttpRequest, device_id: Id, payload: MaintenanceIn) -> 
 def calibration(request: HttpRequest, device_id: Id, payload: CalibrationIn) -> Any:
     caller = principal(request)
     caller.require("device.maintain")
-    return 201, device_service.record_calibration(caller.user, device_id, **payload.dict())
+    return Status(201, device_service.record_calibration(caller.user, device_id, **payload.dict()))

@@ -2,6 +2,7 @@
 
 | error                                   | status |
 |-----------------------------------------|--------|
+| request body not JSON at all            | 400    |
 | request body/query not of the schema    | 422    |
 | cryoderm.errors.UserInputError          | 422    |
 | accounts PermissionRefused / CSRF       | 403    |
@@ -40,7 +41,7 @@ class ErrorOut(Schema):
 
 
 ERRORS: dict[int | frozenset[int], type[ErrorOut]] = {
-    frozenset({401, 403, 404, 409, 422}): ErrorOut
+    frozenset({400, 401, 403, 404, 409, 422}): ErrorOut
 }
 
 

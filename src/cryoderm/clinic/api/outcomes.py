@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from cryoderm.clinic import audit
@@ -93,7 +93,7 @@ class ConsentOut(Schema):
 def record_score(request: HttpRequest, client_id: Id, payload: ScoreIn) -> Any:
     caller = principal(request)
     caller.require("outcome.record")
-    return 201, outcome_service.record_score(caller.user, client_id, **payload.dict())
+    return Status(201, outcome_service.record_score(caller.user, client_id, **payload.dict()))
 
 
 @router.post(
@@ -104,7 +104,7 @@ def record_score(request: HttpRequest, client_id: Id, payload: ScoreIn) -> Any:
 def record_measure(request: HttpRequest, client_id: Id, payload: MeasureIn) -> Any:
     caller = principal(request)
     caller.require("outcome.record")
-    return 201, outcome_service.record_measure(caller.user, client_id, **payload.dict())
+    return Status(201, outcome_service.record_measure(caller.user, client_id, **payload.dict()))
 
 
 @router.get("/{client_id}/outcomes", response={200: OutcomesOut, **ERRORS})
@@ -133,7 +133,7 @@ def outcomes(request: HttpRequest, client_id: Id) -> Any:
 def sign_consent(request: HttpRequest, client_id: Id, payload: ConsentIn) -> Any:
     caller = principal(request)
     caller.require("consent.record")
-    return 201, consent_service.sign(
+    created = consent_service.sign(
         caller.user,
         client_id,
         payload.scope,
@@ -142,3 +142,4 @@ def sign_consent(request: HttpRequest, client_id: Id, payload: ConsentIn) -> Any
         ip_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("User-Agent", ""),
     )
+    return Status(201, created)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from cryoderm.clinic import audit
@@ -88,9 +88,10 @@ def _read(actor: Any, screenings: list[ScreeningResponse], client_id: int) -> No
 def submit(request: HttpRequest, client_id: Id, payload: ScreeningIn) -> Any:
     caller = principal(request)
     caller.require("screening.submit")
-    return 201, screening_service.submit(
+    created = screening_service.submit(
         caller.user, client_id, payload.answers, modality=payload.modality, zones=payload.zones
     )
+    return Status(201, created)
 
 
 @router.get(
@@ -135,6 +136,7 @@ def sign_off(request: HttpRequest, screening_id: Id, payload: SignOffIn) -> Any:
         raise InvalidRecord(
             "second_clinician", f"{second.get_username()} may not sign off refer findings"
         )
-    return 201, screening_service.sign_off(
+    created = screening_service.sign_off(
         caller.user, screening_id, payload.rule_id, reason=payload.reason, second_clinician=second
     )
+    return Status(201, created)

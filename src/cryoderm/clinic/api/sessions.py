@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
 from cryoderm.clinic import audit
@@ -117,7 +117,7 @@ def create(request: HttpRequest, payload: SessionIn) -> Any:
     caller = principal(request)
     caller.require("session.create")
     practitioner_id = payload.practitioner_id or _own_practitioner(caller.user)
-    return 201, session_service.create(
+    created = session_service.create(
         caller.user,
         client_id=payload.client_id,
         practitioner_id=practitioner_id,
@@ -126,6 +126,7 @@ def create(request: HttpRequest, payload: SessionIn) -> Any:
         appointment_id=payload.appointment_id,
         notes=payload.notes,
     )
+    return Status(201, created)
 
 
 @router.get("/{session_id}", response={200: SessionOut, **ERRORS}, summary="Read a session")
