@@ -45,6 +45,8 @@ SAMPLE_EVERY_S = 0.1
 #: Faults offered on the live page start after this much exposure (the session is seen
 #: running normally first).
 FAULT_START_S = 3.0
+#: A stopped device keeps reporting the rewarming skin this long, then is let go.
+OBSERVE_AFTER_STOP_S = 5.0
 #: Reasons a zone ends as planned; any other stop aborts the session (with the reason).
 PLANNED_ENDS = ("plan-complete", "timer")
 
@@ -101,9 +103,19 @@ class LiveRuntime:
 
     def _drive(self) -> None:
         while not self._halt.is_set():
-            for device in list(self.devices.values()):
+            for device_id, device in list(self.devices.items()):
                 device.step()
+                stopped_at = device.device.log.stopped_at_s
+                if (
+                    stopped_at is not None
+                    and device.device.t_s() - stopped_at > OBSERVE_AFTER_STOP_S
+                ):
+                    del self.devices[device_id]
             time.sleep(0.01)
+
+    def idle(self) -> bool:
+        """True when no simulated device is running or observing its rewarming."""
+        return not self.devices
 
     def shutdown(self) -> None:
         self._halt.set()
@@ -125,9 +137,13 @@ class LiveRuntime:
         live_id = LiveId(session.pk, zone)
         device_id = f"dev{session.device_id}"
         duration_s = float(step["duration_s"])
+        face = EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}"))
+        # The first engine run (and, in a fresh process, its compilation) happens here, not
+        # between two readings: a device that cannot sample in time is failed by the interlock.
+        face.temp_c(0.0)
         device = SimulatedDevice(
             device_id,
-            EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}")),
+            face,
             SystemClock(),
             self.transport.publish_reading,
             fault=Fault(fault_kind, start_s=FAULT_START_S if fault_kind != "none" else 0.0),

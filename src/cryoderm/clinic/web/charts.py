@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.utils.html import escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#0b5cad", "#a4161a", "#1e6b33", "#8a5300", "#5b2a86", "#00707a", "#444444")
@@ -71,6 +71,13 @@ class Chart:
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 64, 16, 28, 64
 
 
+def _html(template: str, *args: object) -> str:
+    """``str.format`` with every text argument escaped (numbers keep their format specs)."""
+    return template.format(
+        *(a if isinstance(a, int | float | SafeString) else escape(str(a)) for a in args)
+    )
+
+
 def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round tick values covering [low, high] (1, 2 or 5 times a power of ten apart)."""
     if not math.isfinite(low) or not math.isfinite(high) or high <= low:
@@ -126,7 +133,7 @@ def render(chart: Chart) -> SafeString:
     for band in chart.bands:
         top, bottom = sorted((py(band.y_low), py(band.y_high)))
         parts.append(
-            format_html(
+            _html(
                 '<rect class="band" x="{}" y="{:.1f}" width="{}" height="{:.1f}" fill="{}">'
                 "<title>{}</title></rect>",
                 MARGIN_L,
@@ -139,7 +146,7 @@ def render(chart: Chart) -> SafeString:
         )
     for tick in nice_ticks(y0, y1):
         parts.append(
-            format_html(
+            _html(
                 '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#e3e7eb"/>'
                 '<text x="{}" y="{:.1f}" text-anchor="end">{}</text>',
                 MARGIN_L,
@@ -153,7 +160,7 @@ def render(chart: Chart) -> SafeString:
         )
     for tick in nice_ticks(x0, x1):
         parts.append(
-            format_html(
+            _html(
                 '<line x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}" stroke="#e3e7eb"/>'
                 '<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>',
                 px(tick),
@@ -167,7 +174,7 @@ def render(chart: Chart) -> SafeString:
         )
     for rule in chart.rules:
         parts.append(
-            format_html(
+            _html(
                 '<line class="rule" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="{}" '
                 'stroke-width="2" stroke-dasharray="6 4"><title>{}</title></line>'
                 '<text x="{}" y="{:.1f}" text-anchor="end" fill="{}">{}</text>',
@@ -192,7 +199,7 @@ def render(chart: Chart) -> SafeString:
             if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
         )
         parts.append(
-            format_html(
+            _html(
                 '<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2.5"{}>'
                 "<title>{}</title></polyline>",
                 s.key or s.label,
@@ -205,7 +212,7 @@ def render(chart: Chart) -> SafeString:
         lx = MARGIN_L + (i % 3) * (pw // 3)
         ly = h - 22 + (i // 3) * 14
         legend.append(
-            format_html(
+            _html(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"{}/>'
                 '<text x="{}" y="{}">{}</text>',
                 lx,
@@ -219,7 +226,7 @@ def render(chart: Chart) -> SafeString:
                 s.label,
             )
         )
-    frame = format_html(
+    frame = _html(
         '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#6b7785"/>'
         '<text x="{}" y="{}" text-anchor="middle">{}</text>'
         '<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">{}</text>'
