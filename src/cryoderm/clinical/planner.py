@@ -19,6 +19,7 @@ When no candidate passes, the step says so with the nearest candidate and why it
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -397,6 +398,11 @@ def _score(
     return _Scores(stops, time_in_band, reached_at, layer_min, freeze, misses, breaks)
 
 
+def _metric_key(layer: str) -> str:
+    """The engine's metric name for a layer's minimum temperature (physics.metrics)."""
+    return "min_" + re.sub(r"[^a-z0-9]+", "_", layer.lower()).strip("_") + "_temp_c"
+
+
 def _judge(
     job: _ZoneJob,
     delivery: Delivery,
@@ -412,7 +418,12 @@ def _judge(
     floor, coldest_allowed, contact_min = _limits_c(job, settings)
     limits = load_safety_limits()
     freezing_point = limits.threshold("tissue-freezing-point").value
-    minima = {layer: float(values[0]) for layer, values in scores.layer_min_c.items()}
+    # The run is exactly this case: the engine's per-layer minima (every node, every
+    # internal step) also catch a trough between output samples.
+    minima = {
+        layer: min(float(values[0]), result.metrics.get(_metric_key(layer)) or math.inf)
+        for layer, values in scores.layer_min_c.items()
+    }
     surface_min = minima[job.tissue.layers[0].name]
     freeze_time = result.safety.get("freeze_risk_time_s") if scores.freeze_risk[0] else None
     numbness = limits.threshold("contact-numbness").value
@@ -603,7 +614,7 @@ def _search(jobs: Sequence[_ZoneJob], settings: PlannerSettings) -> dict[str, _O
 def plan(request: PlanRequest) -> Plan:
     """Plan every zone of the request; raises TreatmentNotPermitted for a do-not-treat verdict
     and InvalidAnswer for an unknown goal, zone, modality or tissue refinement."""
-    screening, pending, precautions, notes = _screening(request)
+    screening, pending, notes = _screening(request)
     modalities = load_safety_limits().modalities
     if request.modality not in modalities:
         raise InvalidAnswer("modality", request.modality, "one of " + ", ".join(modalities))
@@ -619,6 +630,7 @@ def plan(request: PlanRequest) -> Plan:
         prediction = _judge(job, delivery, result, settings.rewarm_s, settings, keep_curves=True)
         title = f"{job.zone}, {request.modality}: {delivery.describe()} (cryoderm plan: {', '.join(job.goals)})"
         prediction = replace(prediction, case=replace(prediction.case, title=title))
+        precautions = request.verdict.precautions_for(job.zone) if request.verdict else ()
         steps.append(_step(job, request, prediction, precautions, settings))
     return Plan(
         steps=tuple(steps),
@@ -669,12 +681,12 @@ def _jobs(request: PlanRequest) -> list[_ZoneJob]:
     return jobs
 
 
-def _screening(request: PlanRequest) -> tuple[str, bool, tuple[str, ...], list[str]]:
+def _screening(request: PlanRequest) -> tuple[str, bool, list[str]]:
     verdict = request.verdict
     notes: list[str] = []
     if verdict is None:
         notes.append("The client has not been screened: screen before treating.")
-        return "not screened", False, (), notes
+        return "not screened", False, notes
     if verdict.outcome == "do-not-treat":
         raise TreatmentNotPermitted(
             tuple(
@@ -692,7 +704,7 @@ def _screening(request: PlanRequest) -> tuple[str, bool, tuple[str, ...], list[s
         notes.append(
             f"The verdict was screened for {verdict.modality}, this plan uses {request.modality}: screen again."
         )
-    return verdict.outcome, pending, verdict.precautions, notes
+    return verdict.outcome, pending, notes
 
 
 def _step(

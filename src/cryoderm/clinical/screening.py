@@ -90,10 +90,15 @@ class Verdict:
     @property
     def precautions(self) -> tuple[str, ...]:
         """One line per precaution or referral the practitioner must see."""
+        return self.precautions_for(None)
+
+    def precautions_for(self, zone: str | None) -> tuple[str, ...]:
+        """The precautions and referrals that concern ``zone`` (None: all of them)."""
         return tuple(
             f"{f.condition}: {f.reason}"
             for f in self.findings
             if f.grade in ("precautions", "refer")
+            and (zone is None or not f.zones or zone in f.zones)
         )
 
     def summary(self) -> str:
@@ -309,6 +314,8 @@ def _answer_findings(
             what += [f"modality = {modality}"] if rule.modalities else []
             triggered.append((rule, "; ".join(what)))
     return [
-        _finding(rule, policy.grade(rule, modality), rule.grade_for(modality), trigger)
+        _finding(
+            rule, policy.grade(rule, modality), rule.grade_for(modality), trigger, zones=rule.zones
+        )
         for rule, trigger in triggered
     ]
