@@ -40,7 +40,10 @@ def target_label(target: object) -> str:
 
 def _canonical(detail: Mapping[str, Any] | None) -> str:
     return json.dumps(
-        dict(detail or {}), cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"),
+        dict(detail or {}),
+        cls=DjangoJSONEncoder,
+        sort_keys=True,
+        separators=(",", ":"),
         ensure_ascii=False,
     )
 
@@ -115,19 +118,25 @@ def verify() -> Verification:
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
         if entry.seq != expected_seq:
             return Verification(
-                False, expected_seq - 1, expected_seq,
+                False,
+                expected_seq - 1,
+                expected_seq,
                 f"entry #{expected_seq} is missing (the next entry present is #{entry.seq}): "
                 "entries were deleted",
             )
         if entry.prev_hash != expected_prev:
             return Verification(
-                False, expected_seq - 1, entry.seq,
+                False,
+                expected_seq - 1,
+                entry.seq,
                 f"it does not link to entry #{entry.seq - 1}: an earlier entry was altered "
                 "and re-hashed, or replaced",
             )
         if digest(entry) != entry.entry_hash:
             return Verification(
-                False, expected_seq - 1, entry.seq,
+                False,
+                expected_seq - 1,
+                entry.seq,
                 f"its content does not match its hash: entry #{entry.seq} was edited",
             )
         expected_prev = entry.entry_hash
@@ -137,7 +146,9 @@ def verify() -> Verification:
     head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
     if head_seq != count or head_hash != expected_prev:
         return Verification(
-            False, count, count + 1 if head_seq > count else head_seq,
+            False,
+            count,
+            count + 1 if head_seq > count else head_seq,
             f"the chain ends at entry #{count} but the head records #{head_seq}: "
             "the newest entries were deleted or the head was altered",
         )
@@ -146,8 +157,8 @@ def verify() -> Verification:
 
 def entries(since_seq: int = 0) -> Iterator[dict[str, Any]]:
     """Entries after ``since_seq`` as plain dicts (``detail`` parsed), oldest first."""
-    for entry in AuditEntry.objects.filter(seq__gt=since_seq).order_by("seq").iterator(
-        chunk_size=2000
+    for entry in (
+        AuditEntry.objects.filter(seq__gt=since_seq).order_by("seq").iterator(chunk_size=2000)
     ):
         yield {
             "seq": entry.seq,

@@ -19,7 +19,9 @@ class AuditEntry(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField()
-    actor = models.CharField(max_length=200, help_text="user:<id>:<username>, device:<serial>, or system")
+    actor = models.CharField(
+        max_length=200, help_text="user:<id>:<username>, device:<serial>, or system"
+    )
     action = models.CharField(max_length=80, help_text="e.g. client.read, session.start")
     target = models.CharField(max_length=200, blank=True, help_text="<model>:<id>, or empty")
     detail = models.TextField(help_text="Canonical JSON (sorted keys); hashed as stored")

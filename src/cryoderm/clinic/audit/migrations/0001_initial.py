@@ -4,49 +4,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='GuardSuspension',
+            name="GuardSuspension",
             fields=[
-                ('id', models.IntegerField(primary_key=True, serialize=False)),
-                ('reason', models.CharField(max_length=200)),
+                ("id", models.IntegerField(primary_key=True, serialize=False)),
+                ("reason", models.CharField(max_length=200)),
             ],
             options={
-                'db_table': 'audit_guardsuspension',
-                'managed': False,
+                "db_table": "audit_guardsuspension",
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(default=0)),
-                ('entry_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(default=0)),
+                (
+                    "entry_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('actor', models.CharField(help_text='user:<id>:<username>, device:<serial>, or system', max_length=200)),
-                ('action', models.CharField(help_text='e.g. client.read, session.start', max_length=80)),
-                ('target', models.CharField(blank=True, help_text='<model>:<id>, or empty', max_length=200)),
-                ('detail', models.TextField(help_text='Canonical JSON (sorted keys); hashed as stored')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('entry_hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="user:<id>:<username>, device:<serial>, or system", max_length=200
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(help_text="e.g. client.read, session.start", max_length=80),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        blank=True, help_text="<model>:<id>, or empty", max_length=200
+                    ),
+                ),
+                (
+                    "detail",
+                    models.TextField(help_text="Canonical JSON (sorted keys); hashed as stored"),
+                ),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("entry_hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['target', 'seq'], name='audit_target_idx')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["seq"],
+                "indexes": [models.Index(fields=["target", "seq"], name="audit_target_idx")],
             },
         ),
     ]

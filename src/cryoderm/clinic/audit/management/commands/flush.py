@@ -18,8 +18,6 @@ class Command(FlushCommand):
     def handle(self, **options: Any) -> None:
         database = options["database"]
         with transaction.atomic(using=database), connections[database].cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'flush')"
-            )
+            cursor.execute("INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'flush')")
             super().handle(**options)
             cursor.execute("DELETE FROM audit_guardsuspension")
