@@ -55,8 +55,11 @@ BODY_TEMP_C = (20.0, 45.0)  # core and arterial blood of a living person
 TISSUE_TEMP_C = (-50.0, 45.0)  # a uniform starting state of tissue
 HEAT_TRANSFER_W_M2K = (0.0, 1.0e8)  # up to an effectively fixed surface temperature
 DURATION_S = (0.0, 86400.0)
-LAYER_MM = (0.0, 1000.0)
-CONDUCTIVITY_W_MK = (0.0, 1000.0)  # aluminium is 237
+LAYER_MM = (0.0, 200.0)
+TISSUE_CONDUCTIVITY_W_MK = (0.0, 10.0)  # frozen tissue is about 2
+TISSUE_DENSITY_KG_M3 = (0.0, 5000.0)
+APPLICATOR_MM = (0.0, 1000.0)
+CONDUCTIVITY_W_MK = (0.0, 1000.0)  # applicators: aluminium is 237
 DENSITY_KG_M3 = (0.0, 25000.0)
 SPECIFIC_HEAT_J_KGK = (0.0, 10000.0)
 PERFUSION_PER_S = (0.0, 0.1)  # maximal skin blood flow is about 0.05-0.07 1/s (physics.md 1.4)
@@ -294,10 +297,10 @@ def _layer(table: Mapping[str, Any], path: str) -> Layer:
         name=name,
         thickness_mm=_required(table, "thickness_mm", path, "mm", LAYER_MM, low_open=True),
         conductivity_w_mk=_required(
-            table, "conductivity_w_mk", path, "W/(m K)", CONDUCTIVITY_W_MK, low_open=True
+            table, "conductivity_w_mk", path, "W/(m K)", TISSUE_CONDUCTIVITY_W_MK, low_open=True
         ),
         density_kg_m3=_required(
-            table, "density_kg_m3", path, "kg/m3", DENSITY_KG_M3, low_open=True
+            table, "density_kg_m3", path, "kg/m3", TISSUE_DENSITY_KG_M3, low_open=True
         ),
         specific_heat_j_kgk=_required(
             table, "specific_heat_j_kgk", path, "J/(kg K)", SPECIFIC_HEAT_J_KGK, low_open=True
@@ -318,7 +321,7 @@ def _blood(tissue: Mapping[str, Any]) -> Blood:
         "density_kg_m3",
         "tissue.blood",
         "kg/m3",
-        DENSITY_KG_M3,
+        TISSUE_DENSITY_KG_M3,
         default=default.density_kg_m3,
         low_open=True,
     )
@@ -541,7 +544,7 @@ def _contact(table: Mapping[str, Any], path: str, duration: float) -> ContactPha
         conductivity_w_mk=props["conductivity_w_mk"],
         density_kg_m3=props["density_kg_m3"],
         specific_heat_j_kgk=props["specific_heat_j_kgk"],
-        thickness_mm=_number(table, "thickness_mm", path, "mm", LAYER_MM, low_open=True),
+        thickness_mm=_number(table, "thickness_mm", path, "mm", APPLICATOR_MM, low_open=True),
         contact_conductance_w_m2k=_number(
             table,
             "contact_conductance_w_m2k",
