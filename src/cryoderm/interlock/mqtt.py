@@ -9,9 +9,11 @@ Topics (prefix default ``cryoderm/v1``; docs/interlock.md has the payloads):
 - ``{prefix}/interlock/heartbeat``           interlock -> devices, QoS 0
 - ``{prefix}/interlock/status``              retained; ``offline`` is the interlock's will
 
-The interlock subscribes with a persistent session and acknowledges each reading to the
-broker (PUBACK, manual) only after the journal has it, so a reading the interlock never
-recorded is redelivered by the broker when a restarted interlock reconnects.
+The interlock connects with MQTT 5, a persistent session (kept SESSION_EXPIRY_S) and a
+Receive Maximum of 65535, and acknowledges each reading to the broker (PUBACK, manual) only
+after the journal has it, so a reading the interlock never recorded is redelivered by the
+broker when a restarted interlock reconnects (up to the broker's queue limit: Mosquitto's
+max_queued_messages, 1000 by default). Devices talk MQTT 3.1.1 or 5.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from cryoderm.interlock.embedded import DeviceEndpoint
 from cryoderm.interlock.errors import InvalidInterlockInput
@@ -34,6 +38,9 @@ from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "cryoderm/v1"
+# The broker keeps the interlock's session (subscriptions, unacknowledged readings) this long
+# while it is disconnected (a restart by the watchdog takes about a second).
+SESSION_EXPIRY_S = 3600
 
 
 def parse_broker(address: str) -> tuple[str, int]:
@@ -50,7 +57,13 @@ def parse_broker(address: str) -> tuple[str, int]:
     return host, number
 
 
-def _connect(client: paho.Client, host: str, port: int, timeout_s: float) -> None:
+def _connect(
+    client: paho.Client,
+    host: str,
+    port: int,
+    timeout_s: float,
+    properties: Properties | None = None,
+) -> None:
     connected = threading.Event()
     failure: list[str] = []
 
@@ -61,7 +74,10 @@ def _connect(client: paho.Client, host: str, port: int, timeout_s: float) -> Non
 
     client.on_connect = on_connect
     try:
-        client.connect(host, port, keepalive=10)
+        if properties is None:
+            client.connect(host, port, keepalive=10)
+        else:
+            client.connect(host, port, keepalive=10, clean_start=False, properties=properties)
     except OSError as error:
         raise InvalidInterlockInput(f"broker = {host}:{port}: cannot connect ({error})") from None
     client.loop_start()
@@ -91,8 +107,11 @@ class MqttTransport:
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
+        # MQTT 5: with manual acknowledgements the broker may only have "Receive Maximum"
+        # readings in flight to us; MQTT 3.1.1 leaves that to the broker (Mosquitto: 20),
+        # which would cap the interlock at 20 readings per fsync.
         self._client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=True
         )
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
@@ -104,7 +123,10 @@ class MqttTransport:
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
         self._client.on_message = self._on_message
-        _connect(self._client, self.host, self.port, self.connect_timeout_s)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = 65535
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        _connect(self._client, self.host, self.port, self.connect_timeout_s, properties)
         self._client.on_connect = self._on_reconnect
         self._subscribe()
 

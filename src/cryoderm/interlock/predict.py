@@ -20,11 +20,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 # Below this |b| (1/s) the response is treated as a straight line: exp(b t) - 1 ~ b t to
 # better than 1 % over a 5 s horizon.
 _LINEAR_B_PER_S = 0.004
+# 1 - r^2 between time and the integral of the readings below which they are collinear.
+_COLLINEAR = 1e-9
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,23 @@ def forecast(
 
     Returns None with fewer than 3 readings or a window shorter than 0.2 s (no fit).
     """
-    t = np.asarray(times_s, dtype=float)
-    y = np.asarray(temps_c, dtype=float)
-    if t.size < 3 or t[-1] - t[0] < 0.2:
+    n = len(times_s)
+    if n != len(temps_c) or n < 3 or times_s[-1] - times_s[0] < 0.2:
         return None
-    dt = t - t[0]
-    integral = np.concatenate(([0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * np.diff(t))))
-    design = np.column_stack((np.ones_like(dt), dt, integral))
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    c, a, b = (float(v) for v in coef)
-    current = c + a * dt[-1] + b * integral[-1]
+    # Plain Python over a window of ~20 readings: cheaper than numpy's set-up per call,
+    # and the interlock fits once per reading for every session.
+    t0, y0 = times_s[0], temps_c[0]
+    dts = [t - t0 for t in times_s]
+    ys = [y - y0 for y in temps_c]
+    integral = [0.0]
+    for i in range(1, n):
+        integral.append(integral[-1] + 0.5 * (temps_c[i] + temps_c[i - 1]) * (dts[i] - dts[i - 1]))
+    solved = _least_squares(dts, integral, ys)
+    if solved is None:
+        return None
+    c0, a, b = solved
+    c = c0 + y0
+    current = c + a * dts[-1] + b * integral[-1]
     if not math.isfinite(current):
         return None
     return Forecast(
@@ -77,6 +84,33 @@ def forecast(
         relax_rate_per_s=b,
         equilibrium_temp_c=-a / b if b < 0 else None,
     )
+
+
+def _least_squares(
+    x1: list[float], x2: list[float], y: list[float]
+) -> tuple[float, float, float] | None:
+    """Least squares for y = c + a x1 + b x2 by the normal equations on centred data."""
+    n = len(y)
+    m1, m2, my = sum(x1) / n, sum(x2) / n, sum(y) / n
+    s11 = s12 = s22 = s1y = s2y = 0.0
+    for u, v, w in zip(x1, x2, y, strict=True):
+        du, dv, dw = u - m1, v - m2, w - my
+        s11 += du * du
+        s12 += du * dv
+        s22 += dv * dv
+        s1y += du * dw
+        s2y += dv * dw
+    if s11 <= 0.0:
+        return None
+    det = s11 * s22 - s12 * s12
+    if det <= _COLLINEAR * s11 * s22:
+        # The integral is proportional to time (a flat series): no relaxation to fit, so
+        # the straight line through the readings (b = 0).
+        a = s1y / s11
+        return my - a * m1, a, 0.0
+    a = (s1y * s22 - s2y * s12) / det
+    b = (s2y * s11 - s1y * s12) / det
+    return my - a * m1 - b * m2, a, b
 
 
 def _solve(temp0_c: float, a: float, b: float, elapsed_s: float) -> float:

@@ -3,8 +3,10 @@
 Order of work for each batch of inbound messages (the fail-safe order of issue 5):
 1. judge every reading against its session's rules (:class:`~.guard.SessionGuard`);
 2. send any stop command to the device at once, before anything is written;
-3. record the batch in the journal, durable on return (one fsync per batch);
+3. record the batch in the journal, durable on return (one fsync per group of batches);
 4. only then acknowledge the readings to their transports.
+When running threaded, 3 and 4 happen in a writer thread, so a slow fsync never delays the
+judging of the next readings; operator actions are recorded in the same order.
 
 Timers (exposure, plan end, no valid reading) are evaluated every ``tick_s`` on the injected
 clock; heartbeats go to every transport every ``heartbeat_s``. Operator actions (stop, pause,
@@ -40,6 +42,9 @@ RESEND_STOP_EVERY_S = 0.5
 
 SessionFactory = Callable[[str, dict[str, Any]], SessionSpec]
 """Builds a session spec for a device that announces a session itself (device_id, status)."""
+
+
+_Batch = tuple[list[Event], list[InboundReading], list[int]]
 
 
 @dataclass
@@ -88,6 +93,8 @@ class Interlock:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._command_poll: Callable[[], None] | None = None
+        self._writer: queue.SimpleQueue[_Batch | None] | None = None
+        self._writer_thread: threading.Thread | None = None
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -112,8 +119,13 @@ class Interlock:
         self._close_orphans()
 
     def start(self) -> None:
-        """Run the loop in a daemon thread (real time)."""
+        """Run the loop in a daemon thread (real time), with a writer thread for the journal."""
         self.open()
+        self._writer = queue.SimpleQueue()
+        self._writer_thread = threading.Thread(
+            target=self._write_batches, name="interlock-journal", daemon=True
+        )
+        self._writer_thread.start()
         self._thread = threading.Thread(target=self.run_until_halted, name="interlock", daemon=True)
         self._thread.start()
 
@@ -127,6 +139,9 @@ class Interlock:
         self._halt.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+        if self._writer is not None and self._writer_thread is not None:
+            self._writer.put(None)
+            self._writer_thread.join(timeout=10.0)
         for transport in self.transports:
             transport.close()
 
@@ -168,8 +183,7 @@ class Interlock:
                 self._last_tick_s = now_s
                 self._tick(now_s, events)
         if events:
-            seqs = self._record(events)
-            self._acknowledge(receipts, [seqs[i] for i in event_of_receipt])
+            self._commit(events, receipts, event_of_receipt)
         if due and self._command_poll is not None:
             self._command_poll()
         if now_s - self._last_heartbeat_s >= self.heartbeat_s - 1e-9:
@@ -314,6 +328,45 @@ class Interlock:
 
     def _record(self, events: list[Event]) -> list[int]:
         return self.journal.append(events, self.clock.wall_time_s())
+
+    def _commit(
+        self, events: list[Event], receipts: list[InboundReading], index: list[int]
+    ) -> None:
+        """Record a batch, then acknowledge its readings: at once when pumped by hand, or in
+        the writer thread when running, so that the next readings are judged (and stops
+        sent) while this batch is being fsynced."""
+        if self._writer is None:
+            seqs = self._record(events)
+            self._acknowledge(receipts, [seqs[i] for i in index])
+        else:
+            self._writer.put((events, receipts, index))
+
+    def _write_batches(self) -> None:
+        """The writer thread: group commit of everything queued, then the acknowledgements."""
+        assert self._writer is not None
+        while True:
+            first = self._writer.get()
+            if first is None:
+                return
+            batches = [first]
+            stop = False
+            while True:
+                try:
+                    more = self._writer.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batches.append(more)
+            events = [event for batch in batches for event in batch[0]]
+            seqs = self._record(events)
+            offset = 0
+            for batch_events, receipts, index in batches:
+                self._acknowledge(receipts, [seqs[offset + i] for i in index])
+                offset += len(batch_events)
+            if stop:
+                return
 
     @staticmethod
     def _acknowledge(receipts: list[InboundReading], seqs: list[int]) -> None:

@@ -1,0 +1,267 @@
+"""The live interlock under load: 100 concurrent sessions at 10 Hz over MQTT on loopback.
+
+Set-up: the real ``cryoderm interlock --source mqtt`` process (journal on disk, fsync per
+batch) and the Mosquitto broker at 127.0.0.1:1883; in this process, 100 simulated devices on
+4 MQTT connections, each sending a reading every 100 ms (phases staggered). Each device runs
+short sessions: it announces one (status message), sends normal readings (30 C) for 1.5-3 s,
+then one reading below the floor (1 C), and waits for the interlock's stop before it
+announces the next session.
+
+Measured (issue 5 targets): reading-to-stop latency, from just before the device publishes
+the floor reading to the moment the stop command reaches the device (device -> broker ->
+interlock -> broker -> device), p50 and p99 (target p99 < 20 ms); readings per second
+acknowledged by the interlock (after fsync); readings lost: sent but not acknowledged, or
+acknowledged but not in the journal (target 0). Also the reading-to-acknowledgement time.
+Bounded: CRYODERM_BENCH_INTERLOCK_S seconds of load (default 30), about 45 s in all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.report import Report
+
+DEVICES = 100
+RATE_HZ = 10.0
+LINKS = 4
+BROKER = ("127.0.0.1", 1883)
+FLOOR_READING_C = 1.0
+NORMAL_READING_C = 30.0
+SEED = 20261123
+
+
+class BenchDevice:
+    """One device of the fleet: sessions, readings, and what came back."""
+
+    def __init__(self, device_id: str, phase_s: float, rng: random.Random) -> None:
+        self.device_id = device_id
+        self.rng = rng
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.session_n = 0
+        self.session_id = ""
+        self.next_reading_s = phase_s
+        self.floor_at_s = 0.0
+        self.floor_sent_perf: float | None = None
+        self.needs_session = True
+        self.sent_at: dict[int, float] = {}
+        self.acked: dict[int, int] = {}
+        self.ack_delays_ms: list[float] = []
+        self.stop_latencies_ms: list[float] = []
+
+    # endpoint callbacks (paho network threads)
+    def on_command(self, command, detail) -> None:
+        now = time.perf_counter()
+        with self.lock:
+            if (
+                command.value == "stop"
+                and detail.get("session_id") == self.session_id
+                and self.floor_sent_perf
+            ):
+                self.stop_latencies_ms.append((now - self.floor_sent_perf) * 1e3)
+                self.floor_sent_perf = None
+                self.needs_session = True
+
+    def on_heartbeat(self, wall_time_s: float) -> None:
+        return
+
+    def on_ack(self, device_seq: int, journal_seq: int) -> None:
+        now = time.perf_counter()
+        with self.lock:
+            if device_seq not in self.acked:
+                self.acked[device_seq] = journal_seq
+                sent = self.sent_at.get(device_seq)
+                if sent is not None:
+                    self.ack_delays_ms.append((now - sent) * 1e3)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _broker_up() -> bool:
+    try:
+        with socket.create_connection(BROKER, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_file(path: Path, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        time.sleep(0.05)
+    raise RuntimeError(f"the interlock did not start within {timeout_s} s")
+
+
+def main() -> Report:
+    from cryoderm.interlock.journal import Journal
+    from cryoderm.interlock.model import Reading
+    from cryoderm.interlock.mqtt import MqttDeviceLink
+
+    columns = ["measure", "value", "unit"]
+    if not _broker_up():
+        return Report(
+            title="Interlock under load (MQTT)",
+            columns=columns,
+            notes=[f"skipped: no MQTT broker at {BROKER[0]}:{BROKER[1]}"],
+        )
+    duration_s = float(os.environ.get("CRYODERM_BENCH_INTERLOCK_S", "30"))
+    prefix = f"bench-{uuid.uuid4().hex[:8]}/cryoderm/v1"
+    workdir = Path(tempfile.mkdtemp(prefix="cryoderm-bench-interlock-"))
+    journal_dir, ready = workdir / "journal", workdir / "ready.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cryoderm.cli",
+            "interlock",
+            "--source",
+            "mqtt",
+            "--broker",
+            f"{BROKER[0]}:{BROKER[1]}",
+            "--topic-prefix",
+            prefix,
+            "--client-id",
+            f"bench-interlock-{uuid.uuid4().hex[:8]}",
+            "--allow-device-sessions",
+            "--journal",
+            str(journal_dir),
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rng = random.Random(SEED)
+    links = []
+    try:
+        _wait_file(ready, 30.0)
+        links = [MqttDeviceLink(*BROKER, prefix=prefix) for _ in range(LINKS)]
+        period = 1.0 / RATE_HZ
+        devices = [BenchDevice(f"bench-{i:03d}", period * i / DEVICES, rng) for i in range(DEVICES)]
+        for i, device in enumerate(devices):
+            links[i % LINKS].attach(device)
+        start = time.perf_counter()
+        while (now := time.perf_counter() - start) < duration_s:
+            for i, device in enumerate(devices):
+                link = links[i % LINKS]
+                if device.next_reading_s > now:
+                    continue
+                with device.lock:
+                    if device.needs_session:
+                        device.needs_session = False
+                        device.session_n += 1
+                        device.session_id = f"{device.device_id}-s{device.session_n}"
+                        device.floor_at_s = now + rng.uniform(1.5, 3.0)
+                        link.publish_status(
+                            device.device_id,
+                            {
+                                "state": "running",
+                                "session_id": device.session_id,
+                                "zone": "cheek",
+                                "modality": "cold-air",
+                            },
+                        )
+                    floor = device.floor_sent_perf is None and now >= device.floor_at_s
+                    device.seq += 1
+                    seq = device.seq
+                    device.sent_at[seq] = time.perf_counter()
+                    if floor:
+                        device.floor_sent_perf = device.sent_at[seq]
+                    device.next_reading_s += period
+                link.publish_reading(
+                    Reading(
+                        device.device_id,
+                        seq,
+                        FLOOR_READING_C if floor else NORMAL_READING_C,
+                        time.time(),
+                    )
+                )
+            time.sleep(0.002)
+        settle = time.monotonic() + 5.0
+        while time.monotonic() < settle and any(len(d.acked) < d.seq for d in devices):
+            time.sleep(0.05)
+        load_s = time.perf_counter() - start
+    finally:
+        for link in links:
+            link.close()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    with Journal(journal_dir) as journal:
+        recorded = {d.device_id: journal.reading_seqs(d.device_id) for d in devices}
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    sent = sum(d.seq for d in devices)
+    acked = sum(len(d.acked) for d in devices)
+    unacked = sent - acked
+    missing_in_journal = sum(len(set(d.acked) - recorded[d.device_id]) for d in devices)
+    latencies = [v for d in devices for v in d.stop_latencies_ms]
+    ack_delays = [v for d in devices for v in d.ack_delays_ms]
+    p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
+    rate = acked / load_s
+    rows = [
+        ["sessions stopped at the floor", len(latencies), "stops"],
+        ["reading-to-stop p50", p50, "ms"],
+        ["reading-to-stop p99", p99, "ms"],
+        ["reading-to-stop max", max(latencies) if latencies else None, "ms"],
+        ["readings sent", sent, "readings"],
+        ["readings acknowledged (after fsync)", acked, "readings"],
+        ["readings per second acknowledged", rate, "1/s"],
+        ["reading-to-ack p50", _percentile(ack_delays, 0.50), "ms"],
+        ["reading-to-ack p99", _percentile(ack_delays, 0.99), "ms"],
+        ["sent but not acknowledged", unacked, "readings"],
+        ["acknowledged but not in the journal", missing_in_journal, "readings"],
+    ]
+    return Report(
+        title=f"Interlock under load: {DEVICES} sessions at {RATE_HZ:g} Hz over MQTT on loopback, {duration_s:g} s",
+        columns=columns,
+        rows=rows,
+        targets=[
+            {
+                "name": "reading-to-stop p99",
+                "measured": p99,
+                "unit": "ms",
+                "target": "< 20",
+                "met": p99 is not None and p99 < 20.0,
+            },
+            {
+                "name": "readings lost",
+                "measured": unacked + missing_in_journal,
+                "unit": "readings",
+                "target": "0",
+                "met": unacked + missing_in_journal == 0,
+            },
+        ],
+        notes=[
+            "latency is end to end: device publish -> broker -> interlock (rules, stop sent "
+            "before the journal write) -> broker -> device; the machine's 2 cores are shared "
+            "with the broker, the interlock and these 100 devices",
+            f"median load offered {DEVICES * RATE_HZ:g} readings/s; stdev of stop latency "
+            f"{statistics.pstdev(latencies):.2f} ms"
+            if latencies
+            else "no stops measured",
+        ],
+        data={"stop_latencies_ms": latencies[:2000], "sent": sent, "acked": acked},
+    )
