@@ -22,6 +22,8 @@ import pytest
 
 from conftest import require_service
 
+# One worker runs the module: its migrated clinic is shared (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("clinic-commands")
 ON_POSTGRES = os.environ.get("CRYODERM_TEST_DATABASE") == "postgres"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

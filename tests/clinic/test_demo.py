@@ -27,7 +27,8 @@ def seeded(django_db_setup, django_db_blocker):
         call_command("flush", interactive=False, verbosity=0)
 
 
-pytestmark = pytest.mark.django_db
+# One worker seeds once for the whole module (make test runs with --dist loadgroup).
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("clinic-demo")]
 
 
 def test_the_staff_log_in_with_the_given_password_and_hold_their_roles(seeded) -> None:
