@@ -52,7 +52,9 @@ def planned_step(zone: str, modality: str, goal: str | None) -> tuple[str, PlanS
             return candidate, step
         first = first or (candidate, step)
     if first is None:
-        raise InvalidInterlockInput("goal: the catalogue has no goals")
+        raise InvalidInterlockInput(
+            f"goal: the protocol catalogue has no goal for zone {zone!r} with {modality!r}"
+        )
     return first
 
 
@@ -84,8 +86,8 @@ def run_session(
 ) -> dict[str, Any]:
     """Run the session to its stop (and ``observe_after_stop_s`` beyond); its record."""
     settings = settings or SimulationSettings()
-    chosen_goal, step = planned_step(zone, modality, goal)
     limits = guard_limits(zone, modality)
+    chosen_goal, step = planned_step(zone, modality, goal)
     tech = technical_parameters()
     clock = ManualClock()
     transport = EmbeddedTransport()
