@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
         from cryoderm.interlock.watchdog import supervise
 
         return supervise(_child_args(args), args.journal)
+    # The interlock's threads (transport, rules, journal) hand the GIL over within 1 ms rather
+    # than Python's default 5 ms: a reading that must stop the device should not wait.
+    sys.setswitchinterval(0.001)
     config = ServiceConfig(
         journal_dir=args.journal,
         source=args.source,
