@@ -66,7 +66,8 @@ class Protocol:
     """One catalogue entry: goal x zone x modality.
 
     band_low_c/band_high_c: the target skin-surface band (C); hold_s: time to hold it (s, 0: reach it).
-    duration_step_s: the grid of stop times the planner searches.
+    duration_step_s: the grid of stop times the planner searches; search_horizon_s: how
+    far its first search looks (the full maximum only when nothing qualifies by then).
     floor_temp_c: the interlock's stop temperature; max_exposure_s: the zone's per-session
     maximum. techniques: candidates to reach the band; hold_techniques: lighter candidates
     to hold it once reached (empty: the approach technique holds it); the planner picks. course_sessions: (min, max);
@@ -81,6 +82,7 @@ class Protocol:
     band_high_c: float
     hold_s: float
     duration_step_s: float
+    search_horizon_s: float
     floor_temp_c: float
     max_exposure_s: float
     techniques: tuple[Technique, ...]
@@ -171,6 +173,7 @@ def protocol(goal: str, zone: str, modality: str) -> Protocol:
         band_high_c=float(mod["band_high_c"]),
         hold_s=float(mod["hold_s"]),
         duration_step_s=float(mod["duration_step_s"]),
+        search_horizon_s=float(mod["search_horizon_s"]),
         floor_temp_c=floor,
         max_exposure_s=exposure.max_exposure_s,
         techniques=tuple(_technique(modality, t) for t in mod["technique"]),
@@ -185,6 +188,7 @@ def protocol(goal: str, zone: str, modality: str) -> Protocol:
             "target_band": mod["band_source"],
             "hold": mod["hold_source"],
             "duration_step": mod["duration_step_source"],
+            "search_horizon": mod["search_horizon_source"],
             "technique": mod["technique_source"],
             "aftercare": mod["aftercare_source"],
             "floor": limits.modality_limits(modality).floor.source,

@@ -52,8 +52,9 @@ from cryoderm.physics.case import (
     Tissue,
 )
 
-#: Output sampling: LN2 pulses last a fraction of a second, so their troughs need fine samples.
-SAMPLE_EVERY_S = {"ln2-vapour": 0.1, "cold-air": 1.0, "contact": 0.5}
+#: Output sampling: LN2 pulses last a fraction of a second; their troughs fall at the end of
+#: each dwell, which the catalogue's dwell and period values put on this grid.
+SAMPLE_EVERY_S = {"ln2-vapour": 0.2, "cold-air": 1.0, "contact": 0.5}
 
 
 @dataclass(frozen=True)
@@ -524,7 +525,7 @@ def _option(
     step_s: float,
     settings: PlannerSettings,
 ) -> _Option:
-    stops = _grid(step_s, start_s, job.protocol.max_exposure_s)
+    stops = _grid(step_s, start_s, run.duration_s)
     scores = _score(job, result, stops, 0.0, settings)
 
     def delivery_at(index: int) -> Delivery:
@@ -566,24 +567,58 @@ def _switch_time(result: Any, job: _ZoneJob, settings: PlannerSettings) -> float
     return None if _score(job, result, [switch], 0.0, settings).breaks_limit[0] else switch
 
 
-def _search(jobs: Sequence[_ZoneJob], settings: PlannerSettings) -> dict[str, _Option]:
-    """Per zone, the shortest qualifying delivery or the nearest miss, from at most two
-    batched engine calls."""
-    # Batch 1: every setting of every zone, exposed for the zone's maximum; every stop time
-    # on the zone's grid is judged from the same run.
-    runs = [
-        (job, Delivery(technique, job.protocol.max_exposure_s))
-        for job in jobs
-        for technique in job.protocol.techniques
-    ]
-    options: dict[str, list[_Option]] = {job.zone: [] for job in jobs}
-    switches: dict[str, list[tuple[float, Technique]]] = {job.zone: [] for job in jobs}
+def _singles(
+    runs: Sequence[tuple[_ZoneJob, Delivery]],
+    settings: PlannerSettings,
+    options: dict[str, list[_Option]],
+    switches: dict[str, list[tuple[float, Technique]]],
+) -> None:
+    """One batched call of single-setting runs; every stop time on the zone's grid up to
+    the run's end is judged from the same run."""
     for (job, run), result in zip(runs, _simulate(runs), strict=True):
         step = job.protocol.duration_step_s
         options[job.zone].append(_option(job, run, result, 0.0, step, settings))
         switch = _switch_time(result, job, settings)
         if switch is not None:
             switches[job.zone].append((switch, run.approach))
+
+
+def _search(jobs: Sequence[_ZoneJob], settings: PlannerSettings) -> dict[str, _Option]:
+    """Per zone, the shortest qualifying delivery or the nearest miss, in a few batched
+    engine calls.
+
+    The catalogue lists each modality's settings from the strongest cooling to the
+    lightest, and a lighter setting cannot bring the surface to the band sooner; so the
+    settings are tried in rounds, strongest first, up to the modality's search horizon,
+    and a zone leaves the search at the first setting that qualifies."""
+    options: dict[str, list[_Option]] = {job.zone: [] for job in jobs}
+    switches: dict[str, list[tuple[float, Technique]]] = {job.zone: [] for job in jobs}
+    horizon = {j.zone: min(j.protocol.max_exposure_s, j.protocol.search_horizon_s) for j in jobs}
+    rounds = max(len(job.protocol.techniques) for job in jobs)
+    for index in range(rounds):
+        runs = [
+            (job, Delivery(job.protocol.techniques[index], horizon[job.zone]))
+            for job in jobs
+            if index < len(job.protocol.techniques) and not any(o.ok for o in options[job.zone])
+        ]
+        if not runs:
+            break
+        _singles(runs, settings, options, switches)
+    # The zones with nothing qualifying: every setting again, up to the zone's maximum.
+    longer = [
+        job
+        for job in jobs
+        if not any(o.ok for o in options[job.zone])
+        and horizon[job.zone] < job.protocol.max_exposure_s
+    ]
+    for job in longer:
+        options[job.zone], switches[job.zone] = [], []
+    runs = [
+        (job, Delivery(technique, job.protocol.max_exposure_s))
+        for job in longer
+        for technique in job.protocol.techniques
+    ]
+    _singles(runs, settings, options, switches)
 
     # Batch 2: where no single setting qualifies, approach with the fastest safe setting
     # until the band is reached, then continue with each other (lighter) setting.
