@@ -67,47 +67,59 @@ def test_json_output_has_the_documented_fields(results):
 
 
 @pytest.fixture(scope="module")
-def bad_case(tmp_path_factory) -> Path:
+def bad_run(tmp_path_factory) -> subprocess.CompletedProcess[str]:
     text = (CASES / "rp2b-transient-unperfused.toml").read_text()
     path = tmp_path_factory.mktemp("bad") / "bad.toml"
     path.write_text(text.replace("heat_transfer_w_m2k = 60.0", "heat_transfer_w_m2k = -60.0"))
-    return path
+    return cryoderm("simulate", str(path), "--format", "json")
 
 
-def test_a_bad_case_exits_2_with_one_line_naming_key_value_unit_and_allowed(bad_case):
-    run = cryoderm("simulate", str(bad_case))
-    assert run.returncode == 2
-    lines = run.stderr.strip().splitlines()
+def test_a_bad_case_exits_2_with_one_line_naming_key_value_unit_and_allowed(bad_run):
+    assert bad_run.returncode == 2
+    lines = bad_run.stderr.strip().splitlines()
     assert len(lines) == 1
     line = lines[0]
     assert "phase[1].heat_transfer_w_m2k" in line and "-60.0" in line
     assert "W/(m2 K)" in line and ">= 0" in line
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in bad_run.stderr
 
 
-def test_a_bad_case_with_json_also_prints_an_invalid_status(bad_case):
-    run = cryoderm("simulate", str(bad_case), "--format", "json")
-    assert run.returncode == 2
-    output = json.loads(run.stdout)
+def test_a_bad_case_with_json_also_prints_an_invalid_status(bad_run):
+    output = json.loads(bad_run.stdout)
     assert output["status"] == "invalid"
     assert "phase[1].heat_transfer_w_m2k" in output["message"]
 
 
-def test_plot_writes_a_png_and_an_html_page(tmp_path):
-    case = str(CASES / "rp2b-transient-unperfused.toml")
-    png, html = tmp_path / "r.png", tmp_path / "r.html"
-    for path in (png, html):
-        run = cryoderm("simulate", case, "--plot", str(path))
-        assert run.returncode == 0, run.stderr
+@pytest.fixture(scope="module")
+def plots(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess[str], dict]:
+    """One table run writing a PNG, one full-field JSON run writing an HTML page."""
+    folder = tmp_path_factory.mktemp("plots")
+    png, html = folder / "r.png", folder / "r.html"
+    case = str(CASES / "rp1a-steady-room.toml")
+    table = cryoderm("simulate", case, "--plot", str(png))
+    full = cryoderm("simulate", case, "--format", "json", "--full-field", "--plot", str(html))
+    assert full.returncode == 0, full.stderr
+    return png, html, table, json.loads(full.stdout)
+
+
+def test_plot_writes_a_png_and_an_html_page(plots):
+    png, html, _, _ = plots
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = html.read_text()
     assert "<html>" in page and "plotly" in page.lower()
 
 
-def test_table_format_prints_a_readable_summary():
-    run = cryoderm("simulate", str(CASES / "rp1a-steady-room.toml"))
-    assert run.returncode == 0, run.stderr
-    assert "status: ok" in run.stdout and "surface" in run.stdout
+def test_table_format_prints_a_readable_summary(plots):
+    _, _, table, _ = plots
+    assert table.returncode == 0, table.stderr
+    assert "status: ok" in table.stdout and "surface" in table.stdout
+
+
+def test_full_field_adds_temperature_at_every_depth_and_time(plots):
+    output = plots[3]
+    field = output["field"]
+    assert len(field["temp_c"]) == len(output["time_s"])
+    assert all(len(row) == len(field["depth_mm"]) for row in field["temp_c"])
 
 
 def test_zones_lists_every_zone_with_sources():
@@ -118,14 +130,3 @@ def test_zones_lists_every_zone_with_sources():
     assert all(layer["thickness_source"] for zone in zones for layer in zone["layers"])
     table = cryoderm("zones")
     assert table.returncode == 0 and "periorbital" in table.stdout
-
-
-def test_full_field_adds_temperature_at_every_depth_and_time():
-    run = cryoderm(
-        "simulate", str(CASES / "rp1a-steady-room.toml"), "--format", "json", "--full-field"
-    )
-    assert run.returncode == 0, run.stderr
-    output = json.loads(run.stdout)
-    field = output["field"]
-    assert len(field["temp_c"]) == len(output["time_s"])
-    assert all(len(row) == len(field["depth_mm"]) for row in field["temp_c"])
