@@ -46,6 +46,10 @@ def load_case(path: str | PathLike[str]) -> Case:
         from cryoderm.physics.errors import InvalidInput
 
         raise InvalidInput("case file", str(path), f"cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        from cryoderm.physics.errors import InvalidInput
+
+        raise InvalidInput("case file", str(path), "must be UTF-8 text (TOML)") from None
     return parse_case_text(text, source=str(path))
 
 
