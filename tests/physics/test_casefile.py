@@ -304,3 +304,14 @@ def test_every_shipped_example_is_a_valid_case(path):
     case = parse_case_text(path.read_text(), str(path))
     assert case.tissue.zone is not None and case.phases
     assert parse_case_text(case_to_toml(case)) == case
+
+
+def test_load_case_names_the_file_it_cannot_read(tmp_path):
+    import cryoderm
+
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b'format = "\xff\xfe"\n')
+    for path, words in ((binary, "UTF-8"), (tmp_path / "absent.toml", "cannot be read")):
+        with pytest.raises(InvalidInput, match=words) as caught:
+            cryoderm.load_case(path)
+        assert caught.value.field == "case file"
