@@ -104,6 +104,15 @@ def _broker_up() -> bool:
         return False
 
 
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), in s."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_file(path: Path, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -163,6 +172,7 @@ def main() -> Report:
         devices = [BenchDevice(f"bench-{i:03d}", period * i / DEVICES, rng) for i in range(DEVICES)]
         for i, device in enumerate(devices):
             links[i % LINKS].attach(device)
+        cpu_before = _cpu_s(process.pid)
         start = time.perf_counter()
         while (now := time.perf_counter() - start) < duration_s:
             for i, device in enumerate(devices):
@@ -215,6 +225,7 @@ def main() -> Report:
                 break
             time.sleep(0.05)
         drain_s = time.perf_counter() - start - load_s
+        cpu_after = _cpu_s(process.pid)
     finally:
         for link in links:
             link.close()
@@ -235,6 +246,10 @@ def main() -> Report:
     ack_delays = [v for d in devices for v in d.ack_delays_ms]
     p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
     rate = acked / (load_s + drain_s)
+    cpu_ms = (
+        None if cpu_before is None or cpu_after is None or not acked
+        else (cpu_after - cpu_before) / acked * 1e3
+    )
     rows = [
         ["sessions stopped at the floor", len(latencies), "stops"],
         ["reading-to-stop p50", p50, "ms"],
@@ -244,10 +259,13 @@ def main() -> Report:
         ["readings acknowledged (after fsync)", acked, "readings"],
         ["readings per second acknowledged", rate, "1/s"],
         ["time to drain the backlog after the load", drain_s, "s"],
+        ["interlock CPU per reading (MQTT, rules, journal, acks)", cpu_ms, "ms"],
+        ["machine load average at the end", os.getloadavg()[0], "runnable"],
         ["reading-to-ack p50", _percentile(ack_delays, 0.50), "ms"],
         ["reading-to-ack p99", _percentile(ack_delays, 0.99), "ms"],
         ["sent but not acknowledged", unacked, "readings"],
         ["acknowledged but not in the journal", missing_in_journal, "readings"],
+        ["in the journal", sum(len(r) for r in recorded.values()), "readings"],
     ]
     return Report(
         title=f"Interlock under load: {DEVICES} sessions at {RATE_HZ:g} Hz over MQTT on loopback, {duration_s:g} s",

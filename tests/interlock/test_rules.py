@@ -294,3 +294,31 @@ def test_a_stopped_device_that_keeps_sending_is_told_to_stop_again(ram_dir):
     rig.run_for(1.0)
     assert rig.device.state == "stopped"
     assert sum(1 for _, c, _ in rig.device.log.commands if c is DeviceCommand.STOP) >= 2
+
+
+def test_a_fault_while_handling_a_message_stops_that_device_and_the_loop_goes_on(ram_dir):
+    rig = make_rig(ram_dir, face=LumpedFace(cold_temp_c=20.0))
+
+    def broken_factory(device_id, status):
+        raise RuntimeError("planner exploded")
+
+    rig.interlock.session_factory = broken_factory
+    stray = []
+    rig.transport.attach(
+        type(
+            "Stray",
+            (),
+            {
+                "device_id": "dev-7",
+                "on_command": lambda self, c, d: stray.append((c, d)),
+                "on_heartbeat": lambda self, w: None,
+                "on_ack": lambda self, s, j: None,
+            },
+        )()
+    )
+    rig.transport.publish_status("dev-7", {"state": "running", "session_id": "s7"})
+    rig.run_for(1.0)
+    assert stray[0] == (DeviceCommand.STOP, {"reason": "interlock-fault"})
+    (fault,) = [e for e in rig.journal.read_after(0, 10_000) if e.kind == "interlock-fault"]
+    assert "planner exploded" in fault.payload["error"]
+    assert rig.interlock.guard("s1").stop_reason is None  # the other session runs on

@@ -18,6 +18,7 @@ needs neither the clinic's database nor its driver.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -217,8 +218,19 @@ def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:
         event.t_s,
         wall_time_s,
         device_seq,
-        json.dumps(event.payload, allow_nan=False, default=str),
+        json.dumps(_finite(event.payload), allow_nan=False, default=str),
     )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: a non-finite number is recorded as its name."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def entries_of(

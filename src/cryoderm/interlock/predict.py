@@ -74,12 +74,17 @@ def forecast(
     c0, a, b = solved
     c = c0 + y0
     current = c + a * dts[-1] + b * integral[-1]
-    if not math.isfinite(current):
+    if b > 0:
+        # Growth away from an equilibrium is not how a surface under a steady exposure
+        # behaves (it always relaxes): keep only the present rate, as a straight line.
+        a, b = a + b * current, 0.0
+    horizon_temp = _solve(current, a, b, horizon_s)
+    if not (math.isfinite(current) and math.isfinite(horizon_temp)):
         return None
     return Forecast(
         current_temp_c=current,
         horizon_s=horizon_s,
-        horizon_temp_c=_solve(current, a, b, horizon_s),
+        horizon_temp_c=horizon_temp,
         floor_crossing_in_s=_crossing(current, a, b, floor_temp_c, horizon_s),
         relax_rate_per_s=b,
         equilibrium_temp_c=-a / b if b < 0 else None,

@@ -96,6 +96,7 @@ class Interlock:
         self._writer: queue.SimpleQueue[_Batch | None] | None = None
         self._writer_thread: threading.Thread | None = None
         self.started = False
+        self.journal_failed = False
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> None:
@@ -131,7 +132,11 @@ class Interlock:
 
     def run_until_halted(self) -> None:
         while not self._halt.is_set():
-            self.pump(wait_s=self.tick_s)
+            try:
+                self.pump(wait_s=self.tick_s)
+            except Exception:
+                # Never let the loop die: its timers are what stop a silent device.
+                log.exception("interlock loop fault; continuing")
 
     def shutdown(self) -> None:
         """Stop the loop and the transports (sessions are not stopped: devices fail safe on
@@ -172,12 +177,17 @@ class Interlock:
         with self._lock:
             now_s = self.clock.now_s()
             for message in batch:
-                if isinstance(message, InboundReading):
-                    index = self._on_reading(message, now_s, events)
-                    receipts.append(message)
-                    event_of_receipt.append(index)
-                else:
-                    self._on_status(message, now_s, events)
+                try:
+                    if isinstance(message, InboundReading):
+                        index = self._on_reading(message, now_s, events)
+                        receipts.append(message)
+                        event_of_receipt.append(index)
+                    else:
+                        self._on_status(message, now_s, events)
+                except Exception as error:
+                    # The loop must outlive any fault in handling one message: that
+                    # message's device is stopped and the fault recorded.
+                    self._fault(message, error, events)
             due = now_s - self._last_tick_s >= self.tick_s - 1e-9
             if due:
                 self._last_tick_s = now_s
@@ -242,6 +252,22 @@ class Interlock:
                 )
             )
         return index
+
+    def _fault(self, message: Inbound, error: Exception, events: list[Event]) -> None:
+        log.exception("interlock fault while handling a message; stopping its device")
+        device_id = (
+            message.reading.device_id if isinstance(message, InboundReading) else message.device_id
+        )
+        message.transport.send_command(device_id, DeviceCommand.STOP, {"reason": "interlock-fault"})
+        events.append(
+            Event(
+                "interlock-fault",
+                self._by_device.get(device_id),
+                device_id,
+                None,
+                {"error": f"{type(error).__name__}: {error}"},
+            )
+        )
 
     def _on_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
         status = message.status
@@ -322,6 +348,13 @@ class Interlock:
         else:
             live.transport.send_command(live.guard.spec.device_id, command, detail)
 
+    def _stop_everything(self, reason: str) -> None:
+        with self._lock:
+            devices = {live.guard.spec.device_id for live in self._sessions.values()}
+        for device_id in devices:
+            for transport in self.transports:
+                transport.send_command(device_id, DeviceCommand.STOP, {"reason": reason})
+
     def _send_stop_again(self, live: _Live, now_s: float) -> None:
         reason = live.guard.stop_reason
         self._send(live, Outcome(DeviceCommand.STOP, (), reason), now_s)
@@ -360,7 +393,15 @@ class Interlock:
                     break
                 batches.append(more)
             events = [event for batch in batches for event in batch[0]]
-            seqs = self._record(events)
+            try:
+                seqs = self._record(events)
+            except Exception:
+                # The journal cannot record: nothing more is acknowledged and every device
+                # is stopped, since nothing the interlock sees could be kept.
+                log.critical("the journal failed; stopping every device", exc_info=True)
+                self.journal_failed = True
+                self._stop_everything("journal-failure")
+                continue
             offset = 0
             for batch_events, receipts, index in batches:
                 self._acknowledge(receipts, [seqs[offset + i] for i in index])
