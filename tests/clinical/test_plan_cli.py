@@ -77,3 +77,10 @@ def test_bad_input_exits_2_naming_the_field() -> None:
         "--zone", "cheek", "--goal", "skin-tone", "--modality", "contact", "--thickness", "cheek=1"
     )
     assert bad_thickness.returncode == 2 and "--thickness" in bad_thickness.stderr
+
+
+def test_impossible_age_exits_2() -> None:
+    result = cryoderm_cli(
+        "--zone", "cheek", "--goal", "skin-tone", "--modality", "contact", "--age", "200"
+    )
+    assert result.returncode == 2 and "--age = 200.0 years" in result.stderr

@@ -249,3 +249,20 @@ def test_adding_a_condition_never_makes_a_verdict_less_strict(
     )
     assert strictness(after.outcome) >= strictness(before.outcome)
     assert after.outcome in GRADES
+
+
+def test_policy_from_a_clinic_mapping() -> None:
+    policy = ScreeningPolicy.from_mapping(
+        {
+            "name": "Clinic C",
+            "grade_overrides": {"pregnancy": "refer"},
+            "waiting_period_days": {"laser": 14},
+        }
+    )
+    assert policy.grade(load_rulebook().rules["pregnancy"], None) == "refer"
+    assert policy.waiting_days("laser") == 14 and policy.waiting_days("filler") == 28
+    assert ScreeningPolicy.from_mapping(policy.to_json_dict()) == policy
+    with pytest.raises(InvalidAnswer, match="allowed keys"):
+        ScreeningPolicy.from_mapping({"name": "x", "grades": {}})
+    with pytest.raises(InvalidAnswer):
+        ScreeningPolicy(waiting_period_days={"laser": -1})

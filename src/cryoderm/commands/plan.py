@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         sex = sex or answers.sex
         if age is None:
             age = answers.age_years
+    if args.age is not None and not 0.0 <= args.age <= 120.0:
+        raise InvalidAnswer("--age", args.age, "from 0 to 120", "years")
     if age is not None and not 18.0 <= age <= 90.0:
         # The zone tissue tables are from adults (data/tissue.toml [age]).
         notes.append(
