@@ -266,3 +266,22 @@ def test_policy_from_a_clinic_mapping() -> None:
         ScreeningPolicy.from_mapping({"name": "x", "grades": {}})
     with pytest.raises(InvalidAnswer):
         ScreeningPolicy(waiting_period_days={"laser": -1})
+
+
+def test_a_rule_may_grade_one_modality_differently() -> None:
+    from cryoderm.clinical.rules import build_rulebook
+    from cryoderm.data import load_table
+
+    table = load_table("contraindications")
+    rows = [dict(row) for row in table["condition"]]
+    for row in rows:
+        if row["id"] == "recent-procedure":
+            # A clinic's data edit: Zimmer uses cold air during laser and injections.
+            row["modality_grades"] = {"cold-air": "precautions"}
+    rulebook = build_rulebook(
+        {**table, "condition": rows}, load_rulebook().zones, load_rulebook().modalities
+    )
+    rule = rulebook.rules["recent-procedure"]
+    assert rule.grade_for("cold-air") == "precautions"
+    assert rule.grade_for("contact") == "do-not-treat"
+    assert rule.grade_for(None) == "do-not-treat"
