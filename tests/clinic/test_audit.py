@@ -63,6 +63,22 @@ def test_the_database_refuses_update_and_delete(alice) -> None:
     assert audit.verify().ok
 
 
+def test_the_database_refuses_to_roll_back_or_delete_the_head(alice) -> None:
+    three_entries(alice)
+    for statement in (
+        "UPDATE audit_chainhead SET seq = seq - 1",
+        "UPDATE audit_chainhead SET seq = seq + 5",
+        "DELETE FROM audit_chainhead",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="audit head"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert audit.verify().ok
+
+
 def test_an_edit_is_detected_at_the_edited_entry(alice) -> None:
     entry = three_entries(alice)[1]
     tamper("UPDATE audit_auditentry SET detail = %s WHERE seq = %s", ['{"n":99}', entry.seq])
