@@ -703,7 +703,8 @@ def _toml_value(value: object) -> str:
     if isinstance(value, int | float):
         return repr(float(value))
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # JSON escapes every control character TOML forbids except DEL.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     raise TypeError(f"cannot write {value!r} to a case file")
 
 
