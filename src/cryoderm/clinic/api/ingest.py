@@ -42,6 +42,7 @@ def _stored(session: TreatmentSession, keys: set[Key]) -> dict[Key, float]:
     elapsed = [key[2] for key in keys]
     rows = SkinReading.objects.filter(
         session=session,
+        zone__in={key[0] for key in keys},
         sensor__in={key[1] for key in keys},
         elapsed_s__gte=min(elapsed),
         elapsed_s__lte=max(elapsed),
