@@ -5,7 +5,7 @@ Topics (prefix default ``cryoderm/v1``; docs/interlock.md has the payloads):
 - ``{prefix}/devices/{device_id}/readings``  device -> interlock, QoS 1
 - ``{prefix}/devices/{device_id}/status``    device -> interlock, QoS 1
 - ``{prefix}/devices/{device_id}/commands``  interlock -> device, QoS 1
-- ``{prefix}/devices/{device_id}/acks``      interlock -> device, QoS 1 (after fsync)
+- ``{prefix}/devices/{device_id}/acks``      interlock -> device, QoS 0 (after fsync)
 - ``{prefix}/interlock/heartbeat``           interlock -> devices, QoS 0
 - ``{prefix}/interlock/status``              retained; ``offline`` is the interlock's will
 
@@ -184,10 +184,12 @@ class MqttTransport:
             seqs.append(receipt.reading.seq)
             journal_seqs.append(journal_seq)
         for device_id, (seqs, journal_seqs) in by_device.items():
+            # QoS 0: a lost acknowledgement only makes the device send the reading again,
+            # which the journal records once; QoS 1 would double the interlock's messages.
             self._client.publish(
                 f"{self.prefix}/devices/{device_id}/acks",
                 json.dumps({"seqs": seqs, "journal_seqs": journal_seqs}),
-                qos=1,
+                qos=0,
             )
         for receipt, _ in receipts:
             mid, qos = receipt.token
@@ -234,7 +236,7 @@ class MqttDeviceLink:
         self._client.subscribe(
             [
                 (f"{self.prefix}/devices/+/commands", 1),
-                (f"{self.prefix}/devices/+/acks", 1),
+                (f"{self.prefix}/devices/+/acks", 0),
                 (f"{self.prefix}/interlock/heartbeat", 0),
                 (f"{self.prefix}/interlock/status", 1),
             ]
