@@ -399,3 +399,14 @@ def test_any_valid_case_survives_writing_and_reading_back():
         assert parse_case_text(case_to_toml(case)) == case
 
     check()
+
+
+def test_invalid_input_passes_through_context_managers_unchanged():
+    from contextlib import contextmanager
+
+    @contextmanager
+    def nothing():
+        yield
+
+    with pytest.raises(InvalidInput, match=r"tissue\.zone"), nothing():
+        parse_case_text(EVERY_KEY.replace('zone = "cheek"', 'zone = "elbow"'))

@@ -14,7 +14,9 @@ class PhysicsError(CryodermError):
     """Base of every error the physics layer raises on purpose."""
 
 
-@dataclass(frozen=True, eq=False)
+# Not frozen: Python sets __traceback__ on exceptions from Python code (contextlib's
+# @contextmanager does), which a frozen dataclass turns into FrozenInstanceError.
+@dataclass(eq=False)
 class InvalidInput(PhysicsError, UserInputError):
     """An input that cannot be simulated: names the field, the value, its unit and what is allowed.
 

@@ -120,7 +120,8 @@ def _zones() -> dict[str, ZoneInfo]:
             _thickness_layer("epidermis", defaults["epidermis_mm"], "epidermis"),
             _thickness_layer("dermis", row["dermis_mm"], "dermis"),
             _thickness_layer("fat", row["fat_mm"], "fat"),
-            _thickness_layer(deep, defaults["deep_mm"], deep),
+            # A zone may calibrate its own deep depth (tissue.toml, e.g. the cheek on V4).
+            _thickness_layer(deep, row.get("deep_mm", defaults["deep_mm"]), deep),
         )
         zones[name] = ZoneInfo(
             name=name,

@@ -1,0 +1,156 @@
+"""Building case documents for the measured conditions, and reading results back.
+
+Cases are written as ``cryoderm-case/1`` documents and parsed by the public parser, so
+every comparison is something a user could run with ``cryoderm simulate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cryoderm.data import load_table
+from cryoderm.physics.case import Case
+from cryoderm.physics.casefile import parse_case
+from cryoderm.physics.results import SimulationResult
+
+FORMAT = "cryoderm-case/1"
+CORE_TEMP_C = 37.0
+
+
+def measurements() -> dict[str, Any]:
+    return load_table("measurements")
+
+
+def target(target_id: str) -> dict[str, Any]:
+    """The measured target ``target_id`` of data/measurements.toml."""
+    for entry in measurements()["target"]:
+        if entry["id"] == target_id:
+            return dict(entry)
+    raise KeyError(target_id)
+
+
+def limb_tissue(fat_mm: float) -> dict[str, Any]:
+    """Explicit limb layers of measurements.toml [site.limb] with ``fat_mm`` of fat."""
+    site = measurements()["site"]["limb"]
+    layers = []
+    for name in ("epidermis", "dermis", "fat", "muscle"):
+        layer = {"name": name, **site[name]}
+        if name == "fat":
+            layer["thickness_mm"] = fat_mm
+        if name == "muscle":
+            layer["thickness_mm"] = site["muscle_to_core_mm"]
+        layers.append(layer)
+    return {"layer": layers, "core_temp_c": CORE_TEMP_C, "arterial_temp_c": CORE_TEMP_C}
+
+
+def itis_tissue() -> dict[str, Any]:
+    """Homogeneous IT'IS skin, semi-infinite in effect (measurements.toml [site.itis-skin])."""
+    site = measurements()["site"]["itis-skin"]
+    return {
+        "layer": [{"name": "skin", **site["skin"]}],
+        "blood": dict(site["blood"]),
+        "core_temp_c": site["core_temp_c"],
+        "arterial_temp_c": CORE_TEMP_C,
+    }
+
+
+def zone_tissue(zone: str) -> dict[str, Any]:
+    return {"zone": zone}
+
+
+def clamp_initial(temp_c: float, h_w_m2k: float) -> dict[str, Any]:
+    """A steady start with the skin held near ``temp_c`` (a local heating/cooling unit)."""
+    return {"state": "steady", "ambient_temp_c": temp_c, "heat_transfer_w_m2k": h_w_m2k}
+
+
+ROOM_INITIAL = {"state": "steady", "ambient_temp_c": 22.0, "heat_transfer_w_m2k": 10.0}
+
+
+def build(
+    tissue: Mapping[str, Any],
+    phases: Sequence[Mapping[str, Any]],
+    *,
+    initial: Mapping[str, Any] = ROOM_INITIAL,
+    perfusion: str | Mapping[str, Any] = "local-cold",
+    sample_every_s: float = 1.0,
+    probes: Sequence[tuple[str, float]] = (("surface", 0.0),),
+    full_field: bool = False,
+    title: str = "",
+) -> Case:
+    """A Case from the parts of a case document (see shared/case-format.md)."""
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "title": title,
+        "tissue": dict(tissue),
+        "perfusion": {"model": perfusion} if isinstance(perfusion, str) else dict(perfusion),
+        "initial": dict(initial),
+        "phase": [dict(phase) for phase in phases],
+        "output": {
+            "sample_every_s": sample_every_s,
+            "full_field": full_field,
+            "probe": [{"name": name, "depth_mm": depth} for name, depth in probes],
+        },
+    }
+    return parse_case(doc, source=title or "<validation>")
+
+
+def convective(gas_temp_c: float, h_w_m2k: float, duration_s: float) -> dict[str, Any]:
+    return {
+        "modality": "convective",
+        "gas_temp_c": gas_temp_c,
+        "heat_transfer_w_m2k": h_w_m2k,
+        "duration_s": duration_s,
+    }
+
+
+def ambient(duration_s: float, temp_c: float = 22.0, h_w_m2k: float = 10.0) -> dict[str, Any]:
+    return {
+        "modality": "ambient",
+        "ambient_temp_c": temp_c,
+        "heat_transfer_w_m2k": h_w_m2k,
+        "duration_s": duration_s,
+    }
+
+
+def layer_span_mm(case: Case, name: str) -> tuple[float, float]:
+    """Depth range (mm) of the first layer called ``name``."""
+    top = 0.0
+    for layer in case.tissue.layers:
+        if layer.name == name:
+            return top, top + layer.thickness_mm
+        top += layer.thickness_mm
+    raise KeyError(name)
+
+
+def dermal_perfusion_ratio(case: Case, result: SimulationResult) -> np.ndarray:
+    """Perfusion over basal, averaged over the dermis nodes, at every output time.
+
+    Laser-Doppler and LSCI sample the upper ~1 mm of skin, i.e. the dermis."""
+    if result.field is None:
+        raise ValueError("the case must ask for the full field")
+    low, high = layer_span_mm(case, "dermis")
+    depth = result.field.depth_mm
+    nodes = (depth > low) & (depth < high)
+    return np.asarray(result.field.perfusion_ratio[:, nodes].mean(axis=1))
+
+
+def value_at(result: SimulationResult, probe: str, time_s: float) -> float:
+    """The probe's value at ``time_s`` (linear interpolation on the output grid)."""
+    return float(np.interp(time_s, result.time_s, result.probes[probe]))
+
+
+def first_time_at_or_below(result: SimulationResult, probe: str, level_c: float) -> float | None:
+    """First time (s) the probe reaches ``level_c``, interpolated; None if never."""
+    series = np.asarray(result.probes[probe])
+    below = np.nonzero(series <= level_c)[0]
+    if below.size == 0:
+        return None
+    k = int(below[0])
+    if k == 0:
+        return float(result.time_s[0])
+    t0, t1 = result.time_s[k - 1], result.time_s[k]
+    y0, y1 = series[k - 1], series[k]
+    return float(t0 + (level_c - y0) * (t1 - t0) / (y1 - y0))
