@@ -112,6 +112,7 @@ def test_ln2_steps_target_the_fda_cleared_band() -> None:
     step = result.steps[0]
     assert step.band_c == (2.0, 4.0) and step.floor_temp_c == 2.0
     assert result.screening == "not screened" and "not been screened" in result.notes[0]
+    assert any("No evidence supports the goal 'pores'" in note for note in result.notes)
 
 
 def test_do_not_treat_gets_no_plan() -> None:

@@ -655,6 +655,12 @@ def plan(request: PlanRequest) -> Plan:
         raise InvalidAnswer("modality", request.modality, "one of " + ", ".join(modalities))
     settings = planner_settings()
     jobs = _jobs(request)
+    for goal in request.goals:
+        if protocol(goal, jobs[0].zone, request.modality).evidence_grade == "none":
+            notes.append(
+                f"No evidence supports the goal {goal!r}: this plan delivers cooling only "
+                "(see the evidence for each step)."
+            )
     best = _search(jobs, settings)
 
     # Batch 3: each zone's pick re-simulated with its rewarming: that run is the
