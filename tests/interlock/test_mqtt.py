@@ -133,3 +133,46 @@ def test_a_device_without_a_session_is_told_to_stop(mqtt_rig):
     link.publish_reading(Reading("dev-d", 1, 30.0, time.time()))
     assert device.stopped.wait(5.0)
     assert device.commands[0][1] == {"reason": "no-session"}
+
+
+def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(mqtt_rig, mqtt_broker):
+    import subprocess
+    import sys
+
+    interlock, _, journal, prefix = mqtt_rig
+    host, port = mqtt_broker
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cryoderm.cli",
+            "device-sim",
+            "--zone",
+            "cheek",
+            "--modality",
+            "cold-air",
+            "--device-id",
+            "dev-sim",
+            "--session-id",
+            "s-sim",
+            "--fault",
+            "nan",
+            "--fault-start-s",
+            "0.5",
+            "--broker",
+            f"{host}:{port}",
+            "--topic-prefix",
+            prefix,
+            "--observe-s",
+            "0.3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["stopped_by"] == "interlock"
+    assert report["readings_acknowledged"] > 0
+    assert interlock.guard("s-sim").stop_reason is StopReason.NO_VALID_READING
+    assert entries_of(journal, "s-sim", ["reading"])

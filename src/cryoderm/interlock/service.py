@@ -178,6 +178,10 @@ class EmbeddedFleet:
             self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
+        # Import the planner and the engine now (seconds on a busy machine), not when the
+        # first session is asked for.
+        from cryoderm.interlock import face, simulation  # noqa: F401
+
         while not self._halt.wait(0.01):
             while True:
                 try:
@@ -227,6 +231,7 @@ class EmbeddedFleet:
             planned_duration_s=spec.planned_duration_s,
         )
         self.transport.attach(device)
+        device.face.temp_c(0.0)  # run the engine once before the first-reading clock starts
         self._interlock.start_session(spec)
         device.power_on()
         self.devices[device_id] = device
