@@ -203,9 +203,14 @@ def _text(result: Any) -> str:
             if p.reached_band_at_s is None
             else f"reached at {p.reached_band_at_s:g} s"
         )
+        hold = (
+            f"{p.time_in_band_s:.1f} s in band (hold {step.hold_s:g} s)"
+            if step.hold_s > 0
+            else "then move on (the band is reached, not held)"
+        )
         lines.append(
-            f"    target surface {step.band_c[0]:g}-{step.band_c[1]:g} C: {reached}, "
-            f"{p.time_in_band_s:.1f} s in band (hold {step.hold_s:g} s); max exposure {step.max_exposure_s:g} s"
+            f"    target surface {step.band_c[0]:g}-{step.band_c[1]:g} C: {reached}, {hold}; "
+            f"max exposure {step.max_exposure_s:g} s"
         )
         lines.append(f"    coldest per layer: {layers}")
         m = p.margins
