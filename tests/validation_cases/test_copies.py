@@ -31,3 +31,11 @@ def test_no_shared_case_is_missing_here():
         pytest.skip(f"{SHARED} is not beside the repository")
     shared = sorted(p.name for p in SHARED.iterdir() if p.suffix in {".toml", ".json"})
     assert shared == _copied()
+
+
+def test_the_benchmark_case_equals_the_shared_one():
+    shared = HERE.parents[2] / "shared" / "bench" / "r1-cold-air.toml"
+    if not shared.exists():
+        pytest.skip(f"{shared} is not beside the repository")
+    copy = HERE.parents[1] / "benchmarks" / "cases" / "r1-cold-air.toml"
+    assert copy.read_bytes() == shared.read_bytes()
