@@ -26,6 +26,10 @@ class BadOption(UserInputError):
     """A command-line option that cannot be honoured (exit 2)."""
 
 
+class InvalidCase(UserInputError):
+    """The engine found the case impossible to simulate (status "invalid"): exit 2."""
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "simulate",
@@ -65,6 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
     result = cryoderm.simulate(case)
     document = result.to_json_dict()
+    if document.get("status") == "invalid":
+        raise InvalidCase(document.get("message", ""))
     if args.format == "json":
         json.dump(document, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
