@@ -496,6 +496,29 @@ class Interlock:
         with self._lock:
             return self._live(session_id).guard
 
+    def session_status(self, session_id: str) -> dict[str, Any]:
+        """A JSON-ready snapshot of one session for a live view (in-process callers)."""
+        with self._lock:
+            live = self._live(session_id)
+            guard = live.guard
+            now_s = self.clock.now_s()
+            forecast = guard.last_forecast
+            return {
+                "session_id": session_id,
+                "device_id": guard.spec.device_id,
+                "zone": guard.spec.zone,
+                "modality": guard.spec.modality,
+                "state": guard.state.value,
+                "t_s": round(guard.t_s(now_s), 3),
+                "exposure_s": round(guard.exposure_s(now_s), 3),
+                "stop_reason": guard.stop_reason.value if guard.stop_reason else None,
+                "readings": guard.readings,
+                "min_skin_temp_c": guard.min_valid_temp_c,
+                "predicted_temp_c": None if forecast is None else round(forecast.horizon_temp_c, 3),
+                "alarms": [alarm.to_json() for alarm in guard.alarms],
+                "stop_latency_ms": live.stop_latency_ms,
+            }
+
     def session_ids(self) -> list[str]:
         with self._lock:
             return list(self._sessions)
