@@ -270,6 +270,12 @@ BAD = [
         ["epidermis, dermis, fat, muscle"],
     ),
     (
+        "unknown applicator",
+        _with(EVERY_KEY, 'applicator = "custom"', 'applicator = "copper"'),
+        "phase[4].applicator",
+        ["'copper'", "stainless-steel", "custom"],
+    ),
+    (
         "custom applicator without properties",
         _with(EVERY_KEY, "conductivity_w_mk = 14.9\n", ""),
         "phase[4].conductivity_w_mk",

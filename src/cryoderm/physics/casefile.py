@@ -495,18 +495,11 @@ def _initial(doc: Mapping[str, Any]) -> Initial:
 
 
 @cache
-def known_applicators() -> tuple[str, ...] | None:
-    """Named applicator materials of data/exposures.toml (None while that table is absent)."""
+def known_applicators() -> tuple[str, ...]:
+    """The named applicator materials of data/exposures.toml."""
     from cryoderm.data import load_table
 
-    try:
-        table = load_table("exposures")
-    except FileNotFoundError:
-        return None
-    for key in ("applicator", "applicators"):
-        if isinstance(table.get(key), Mapping):
-            return tuple(table[key])
-    return None
+    return tuple(load_table("exposures")["applicator"])
 
 
 def _contact(table: Mapping[str, Any], path: str, duration: float) -> ContactPhase:
@@ -516,7 +509,7 @@ def _contact(table: Mapping[str, Any], path: str, duration: float) -> ContactPha
             _join(path, "applicator"), MISSING, 'required: a named material or "custom"'
         )
     known = known_applicators()
-    if known is not None and applicator not in (*known, CUSTOM_APPLICATOR):
+    if applicator not in (*known, CUSTOM_APPLICATOR):
         raise InvalidInput(
             _join(path, "applicator"),
             applicator,
