@@ -98,9 +98,6 @@ TAMPER = (
 
 def test_a_restored_backup_verifies_and_a_tampered_log_does_not(migrated, tmp_path) -> None:
     before = int(shell(migrated, ADD_CLIENT.format(given="Ann")))
-    intact = cli(migrated, "audit", "verify")
-    assert intact.returncode == 0, intact.stderr
-    assert "audit chain intact" in intact.stdout
     backup_file = tmp_path / "clinic.backup"
     done = cli(migrated, "backup", str(backup_file))
     assert done.returncode == 0, done.stderr
@@ -108,8 +105,7 @@ def test_a_restored_backup_verifies_and_a_tampered_log_does_not(migrated, tmp_pa
     restored = cli(migrated, "restore", str(backup_file))
     assert restored.returncode == 0, restored.stderr
     assert "audit chain intact" in restored.stdout
-    assert int(shell(migrated, COUNT)) == before
-    shell(migrated, TAMPER)
+    assert int(shell(migrated, COUNT + "; " + TAMPER)) == before
     broken = cli(migrated, "audit", "verify")
     assert broken.returncode == 1
     assert "broken at entry #2" in broken.stderr
