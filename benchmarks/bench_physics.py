@@ -251,6 +251,8 @@ def main() -> Report:
         "(the published values have 3 decimals)",
         f"matched accuracy (every checked output within {TOLERANCE_K} K): "
         + ("yes" if accurate else "NO: see the error columns"),
+        "the engine's times include its metrics, safety summary and result object; the "
+        "peers return only the 8 outputs",
         "scikit-fem times exclude mesh and matrix assembly (done once, as a user would); "
         "its batch reuses them and factorises once per phase",
         f"fresh process: {fresh_s:.2f} s wall, {fresh_cpu_s:.2f} s CPU (user + system; "
