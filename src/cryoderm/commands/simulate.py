@@ -64,6 +64,8 @@ def _run(args: argparse.Namespace) -> int:
     plot = Path(args.plot) if args.plot else None
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise BadOption(f"--plot = {args.plot!r}: a file name ending in .png or .html")
+    if plot is not None and not plot.parent.is_dir():
+        raise BadOption(f"--plot = {args.plot!r}: a file in an existing folder")
     case = cryoderm.load_case(args.case)
     if args.full_field:
         case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
@@ -79,7 +81,12 @@ def _run(args: argparse.Namespace) -> int:
     if plot is not None:
         from cryoderm.viz import write_plot
 
-        write_plot(document, case, plot)
+        try:
+            write_plot(document, case, plot)
+        except OSError as error:
+            raise BadOption(
+                f"--plot = {args.plot!r}: cannot be written ({error.strerror})"
+            ) from None
     return 0 if document.get("status") == "ok" else 1
 
 
