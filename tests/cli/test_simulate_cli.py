@@ -130,3 +130,12 @@ def test_zones_lists_every_zone_with_sources():
     assert all(layer["thickness_source"] for zone in zones for layer in zone["layers"])
     table = cryoderm("zones")
     assert table.returncode == 0 and "periorbital" in table.stdout
+
+
+@pytest.mark.parametrize("target", ["plot.pdf", "no-such-folder/plot.png"])
+def test_a_plot_that_cannot_be_written_is_refused_before_simulating(tmp_path, target):
+    run = cryoderm(
+        "simulate", str(CASES / "rp1a-steady-room.toml"), "--plot", str(tmp_path / target)
+    )
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "--plot" in run.stderr
