@@ -104,6 +104,13 @@ def _broker_up() -> bool:
         return False
 
 
+def _all_entries(journal):
+    seq = 0
+    while batch := journal.read_after(seq, 5000):
+        yield from batch
+        seq = batch[-1].seq
+
+
 def _cpu_s(pid: int) -> float | None:
     """User + system CPU time of a process (Linux /proc), in s."""
     try:
@@ -238,6 +245,11 @@ def main() -> Report:
             process.kill()
     with Journal(journal_dir) as journal:
         recorded = {d.device_id: journal.reading_seqs(d.device_id) for d in devices}
+        internal = [
+            e.payload["stop_latency_ms"]
+            for e in _all_entries(journal)
+            if e.kind == "stop" and e.payload.get("reason") == "floor" and "stop_latency_ms" in e.payload
+        ]
     shutil.rmtree(workdir, ignore_errors=True)
 
     sent = sum(d.seq for d in devices)
@@ -257,6 +269,8 @@ def main() -> Report:
         ["reading-to-stop p50", p50, "ms"],
         ["reading-to-stop p99", p99, "ms"],
         ["reading-to-stop max", max(latencies) if latencies else None, "ms"],
+        ["inside the interlock: receipt to stop sent, p50", _percentile(internal, 0.50), "ms"],
+        ["inside the interlock: receipt to stop sent, p99", _percentile(internal, 0.99), "ms"],
         ["readings sent", sent, "readings"],
         ["readings acknowledged (after fsync)", acked, "readings"],
         ["readings per second acknowledged", rate, "1/s"],
