@@ -89,3 +89,19 @@ def test_unknown_or_inapplicable_entries_are_errors(
     with pytest.raises(InvalidAnswer) as caught:
         protocol(goal, zone, modality)
     assert caught.value.field == field
+
+
+def test_every_catalogued_technique_is_a_valid_case() -> None:
+    from cryoderm.clinical.planner import Delivery, build_case
+    from cryoderm.physics.casefile import case_to_toml, parse_case_text
+    from cryoderm.physics.zones import tissue_for_zone
+
+    tissue = tissue_for_zone("cheek")
+    seen = set()
+    for p in all_protocols():
+        for technique in (*p.techniques, *p.hold_techniques):
+            if technique in seen:
+                continue
+            seen.add(technique)
+            case = build_case(tissue, Delivery(technique, 10.0), 5.0)
+            assert parse_case_text(case_to_toml(case)) == case, technique.describe()

@@ -308,7 +308,9 @@ def _probes(tissue: Tissue) -> tuple[tuple[Probe, ...], dict[str, str]]:
     return tuple(probes), by_layer
 
 
-def _case(tissue: Tissue, delivery: Delivery, rewarm_s: float, title: str = "") -> Case:
+def build_case(tissue: Tissue, delivery: Delivery, rewarm_s: float, title: str = "") -> Case:
+    """The physics case of ``delivery`` on ``tissue``, then ``rewarm_s`` of room air: local
+    cold perfusion and freezing on, steady start in the room, a probe at every layer's top."""
     phases = delivery.phases()
     if rewarm_s > 0:
         phases += (AmbientPhase(duration_s=rewarm_s),)
@@ -476,7 +478,7 @@ def _judge(
         min_temp_c_by_layer=minima,
         margins=margins,
         failures=tuple(failures),
-        case=_case(job.tissue, delivery, rewarm_s),
+        case=build_case(job.tissue, delivery, rewarm_s),
         time_s=curve(time),
         surface_c=curve(result.probes["surface"]),
         basal_c=curve(result.probes[basal_probe]),
@@ -498,7 +500,7 @@ def _simulate(runs: Sequence[tuple[_ZoneJob, Delivery]], rewarm_s: float = 0.0) 
 
     if not runs:
         return []
-    results = simulate_many([_case(job.tissue, delivery, rewarm_s) for job, delivery in runs])
+    results = simulate_many([build_case(job.tissue, delivery, rewarm_s) for job, delivery in runs])
     for (job, _), result in zip(runs, results, strict=True):
         if not result.ok:
             raise RuntimeError(f"the physics engine failed on {job.zone}: {result.message}")
