@@ -70,6 +70,15 @@ def test_a_screening_older_than_the_clinic_setting_must_be_repeated(alice) -> No
     assert session_service.start(alice, session.pk).status == "in-progress"
 
 
+def test_a_screening_for_other_zones_does_not_count(alice) -> None:
+    session = factories.ready_session(alice)
+    session.client.screenings.all().delete()
+    factories.screen(alice, session.client, zones=["chin"])
+    refused(session, "screening-current")
+    factories.screen(alice, session.client, zones=["forehead", "cheek", "chin"])
+    assert session_service.start(alice, session.pk).status == "in-progress"
+
+
 def test_do_not_treat_closes_the_verdict_gate(alice) -> None:
     session = factories.ready_session(alice)
     factories.screen(

@@ -7,8 +7,8 @@ checked on the day the session starts.
 gate                          open when
 ============================  ====================================================
 ``screening-current``         the client's newest screening for this modality (or for
-                              every modality) is younger than the clinic's
-                              ``screening_validity_days``
+                              every modality) and the session's zones (or every zone)
+                              is younger than the clinic's ``screening_validity_days``
 ``screening-verdict``         that screening's verdict is not ``do-not-treat``
 ``referrals-signed-off``      every ``refer`` finding of it has a sign-off
 ``consent-signed``            the client's treatment consent is signed under the current
@@ -100,14 +100,24 @@ class Evaluation:
         return not self.closed
 
 
+def covers_zones(screening: ScreeningResponse, zones: list[str]) -> bool:
+    """True when the screening was for every zone (zones None) or for all of ``zones``."""
+    screened = screening.verdict.get("zones") if isinstance(screening.verdict, dict) else None
+    return screened is None or set(zones) <= set(screened)
+
+
 def latest_screening(session: TreatmentSession) -> ScreeningResponse | None:
-    """The client's newest screening that covers the device's modality."""
-    return (
+    """The client's newest screening that covers the device's modality and the session's
+    zones (a screening for some zones says nothing about area conditions elsewhere)."""
+    candidates = (
         ScreeningResponse.objects.filter(client_id=session.client_id)
         .filter(modality__in=("", session.device.modality))
         .order_by("-screened_at", "-id")
-        .first()
     )
+    for screening in candidates.iterator(chunk_size=20):
+        if covers_zones(screening, list(session.zones)):
+            return screening
+    return None
 
 
 def _screening_gates(
@@ -118,8 +128,8 @@ def _screening_gates(
             Gate(
                 "screening-current",
                 False,
-                "the client has no screening for this modality",
-                "screen the client (answers and verdict) before the session",
+                "the client has no screening for this modality and these zones",
+                "screen the client (answers and verdict) for this modality and zones",
             ),
             Gate(
                 "screening-verdict",
