@@ -55,3 +55,25 @@ def test_sensor_noise_of_a_tenth_of_a_degree_costs_a_few_kelvin_at_five_seconds(
 
 def test_too_few_readings_give_no_forecast():
     assert forecast([0.0, 0.1], [30.0, 29.0], horizon_s=5.0, floor_temp_c=2.0) is None
+
+
+@pytest.mark.parametrize(
+    ("modality", "lingering"), [("cold-air", False), ("contact", False), ("ln2-vapour", True)]
+)
+def test_the_forecast_follows_the_engine_five_seconds_ahead_under_a_steady_exposure(
+    modality, lingering
+):
+    # The reduced model against the thermal engine itself (the virtual face on the plan's
+    # case): a steady exposure, 2 s of 10 Hz readings, a forecast 5 s ahead. A lingering
+    # LN2 wand is a stationary jet, the steadiest and fastest of the three.
+    from cryoderm.interlock.face import EngineFace
+    from cryoderm.interlock.simulation import planned_step
+
+    _, step = planned_step("cheek", modality, None)
+    face = EngineFace(step.case)
+    if lingering:
+        face.linger(0.0)
+    for t0 in (10.0, 20.0):
+        times = [t0 - 2.0 + 0.1 * i for i in range(21)]
+        result = forecast(times, [face.temp_c(t) for t in times], horizon_s=5.0, floor_temp_c=2.0)
+        assert result.horizon_temp_c == pytest.approx(face.temp_c(t0 + 5.0), abs=0.3)
