@@ -4,11 +4,12 @@
                      sex="female", age_years=45, verdict=verdict))
 
 For each zone the catalogue gives the target surface band, the hold time, the zone's
-maximum exposure and candidate techniques. The planner simulates every candidate technique
-once for the zone's maximum exposure (one batched call for all zones), picks per zone the
-shortest duration whose surface reaches the band and holds it while every safety margin
-holds, then re-simulates each chosen step with its rewarming (a second batched call) to
-confirm the margins: that last case is ``PlanStep.case``, the prediction's reproduction.
+maximum exposure and candidate settings, strongest first. The planner searches in a few
+batched engine calls (see :func:`_search`): each run is judged at every stop time on a
+grid, and the shortest stop whose surface reaches the band (and holds it) with every
+margin kept is picked; where no single setting can, an approach-then-hold is tried. Each
+pick is re-simulated with its rewarming (one more batched call): that run is the
+prediction, and ``PlanStep.case`` reproduces it with ``cryoderm simulate``.
 
 Margins (data/protocols.toml [planner], thresholds.toml): the surface never below the
 modality's floor; every layer at least ``layer_margin_k`` above the tissue freezing point;
@@ -135,7 +136,13 @@ class Margins:
 
 @dataclass(frozen=True)
 class Prediction:
-    """One simulated candidate, judged. failures: why it does not qualify (empty: it does)."""
+    """A step's simulated prediction, judged.
+
+    time_s, surface_c, basal_c: the predicted curves (s, C) from the start of the exposure
+    through the rewarming. min_temp_c_by_layer: each layer's coldest temperature (C) over
+    that run. reached_band_at_s: first time the surface is at or below the band's upper
+    edge. failures: why it does not qualify, in words (empty: it does). case: the physics
+    case that reproduces it."""
 
     delivery: Delivery
     time_in_band_s: float
