@@ -1,0 +1,70 @@
+"""``cryoderm fhir``: export a client's record as a FHIR Bundle (R5 by default, or R4B).
+
+cryoderm fhir export --client ID [--version R5|R4B] [--out FILE]
+
+The Bundle (type collection) holds the Patient, the Practitioners and Devices of their
+sessions, Consents, DetectedIssues (contraindication findings), Procedures, every skin
+reading as an Observation (LOINC 61008-9, UCUM Cel) and the AuditEvents about these
+records; it is validated by fhir.resources before it is written. The export itself is
+recorded in the audit log. See docs/fhir.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+VERSIONS = ("R5", "R4B")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "fhir",
+        help="export a client's record as a FHIR Bundle",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="fhir_action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="write one client's record as a FHIR Bundle (JSON)")
+    export.add_argument("--client", required=True, help="the client's id")
+    export.add_argument("--version", default="R5", help="FHIR version: R5 (default) or R4B")
+    export.add_argument("--out", "-o", help="file to write (default: standard output)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cryoderm.errors import UserInputError
+
+    if args.version not in VERSIONS:
+        raise UserInputError(f"--version = {args.version!r}: one of {', '.join(VERSIONS)}")
+    try:
+        client_id = int(args.client)
+    except ValueError:
+        raise UserInputError(f"--client = {args.client!r}: a client id (a whole number)") from None
+
+    from cryoderm.clinic import runtime
+
+    runtime.setup()
+    runtime.require_ready()
+    from cryoderm.clinic import audit, fhir
+    from cryoderm.clinic.records.models import Client
+
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None:
+        raise UserInputError(f"--client = {client_id}: no client with this id")
+    bundle = fhir.client_bundle(client, args.version)
+    text = bundle.model_dump_json(exclude_none=True, indent=2)
+    audit.record(
+        "cli:fhir-export",
+        "client.export_fhir",
+        client,
+        {"version": args.version, "resources": len(bundle.entry or [])},
+    )
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as stream:
+            stream.write(text + "\n")
+        print(f"{len(bundle.entry or [])} resources written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
