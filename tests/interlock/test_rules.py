@@ -322,3 +322,16 @@ def test_a_fault_while_handling_a_message_stops_that_device_and_the_loop_goes_on
     (fault,) = [e for e in rig.journal.read_after(0, 10_000) if e.kind == "interlock-fault"]
     assert "planner exploded" in fault.payload["error"]
     assert rig.interlock.guard("s1").stop_reason is None  # the other session runs on
+
+
+def test_sensor_noise_on_skin_far_from_the_floor_raises_nothing_and_the_plan_ends(ram_dir):
+    rig = make_rig(
+        ram_dir,
+        face=LumpedFace(cold_temp_c=15.0, tau_s=10.0),
+        fault=Fault("noise", start_s=0.0, magnitude=0.3, seed=3),
+        planned_duration_s=40.0,
+    )
+    rig.run_until_stopped()
+    guard = rig.interlock.guard("s1")
+    assert guard.stop_reason is StopReason.PLAN_COMPLETE
+    assert guard.alarms == ()
