@@ -261,3 +261,13 @@ class TestTokens:
         assert out.strip().startswith("cdt_")
         assert "cannot be shown again" in err
         assert ApiToken.objects.get().device.serial_number == "SN-TOKEN-1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "cookie", ["abc\x00defghijklmnop", "x" * 5000, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"]
+)
+def test_a_malformed_session_cookie_is_treated_as_signed_out(cookie: str) -> None:
+    browser = Client()
+    browser.cookies["cryoderm_session"] = cookie
+    assert browser.get("/api/me").status_code == 401

@@ -48,6 +48,7 @@ def middleware_present(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         "django.middleware.csrf.CsrfViewMiddleware",
         "csp.middleware.CSPMiddleware",
         "cryoderm.clinic.accounts.middleware.IdleLogoutMiddleware",
+        "cryoderm.clinic.accounts.middleware.SessionCookieShapeMiddleware",
     )
     return [
         Error(f"{name} is missing from MIDDLEWARE", id="cryoderm.accounts.E004")

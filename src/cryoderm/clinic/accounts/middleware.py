@@ -1,4 +1,6 @@
-"""Idle logout: a UI session with no user activity for CRYODERM_IDLE_LOGOUT_MINUTES ends.
+"""Idle logout, and a guard on the session cookie's shape.
+
+Idle logout: a UI session with no user activity for CRYODERM_IDLE_LOGOUT_MINUTES ends.
 
 The clock is kept server-side in the session, so a page left open cannot keep it alive by
 itself: requests carrying the header ``X-Cryoderm-Passive: 1`` (background polling such as a
@@ -8,6 +10,7 @@ keep-alive must not extend a session forever). Each response to a signed-in user
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -20,6 +23,7 @@ from cryoderm.clinic.accounts import config
 
 LAST_ACTIVITY_KEY = "cryoderm_last_activity_s"
 PASSIVE_HEADER = "X-Cryoderm-Passive"
+_SESSION_KEY = re.compile(r"[a-z0-9]{32}")
 
 
 class IdleLogoutMiddleware:
@@ -51,3 +55,21 @@ class IdleLogoutMiddleware:
             return JsonResponse({"detail": message, "field": None}, status=401)
         query = urlencode({"next": request.get_full_path(), "idle": "1"})
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?{query}")
+
+
+class SessionCookieShapeMiddleware:
+    """Drops a session cookie that cannot be a session key before Django looks it up.
+
+    Django's keys are 32 characters of ``[a-z0-9]``; anything else (a NUL byte, say) is no
+    session at all, and sent to PostgreSQL it would raise an error (a 500) instead of
+    treating the caller as signed out. Placed before SessionMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = settings.SESSION_COOKIE_NAME
+        key = request.COOKIES.get(name)
+        if key is not None and not _SESSION_KEY.fullmatch(key):
+            del request.COOKIES[name]
+        return self.get_response(request)
