@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from fhir.resources.questionnaire import Questionnaire
 from fhir.resources.questionnaireresponse import QuestionnaireResponse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cryoderm.clinical.answers import ConditionAnswer, RecentProcedure, parse_answers
 from cryoderm.clinical.errors import InvalidAnswer
@@ -179,4 +181,48 @@ def test_an_unanswered_condition_is_an_error_not_a_no() -> None:
         [{"linkId": "raynauds", "answer": [{"valueBoolean": False}]}], answer_the_rest=False
     )
     with pytest.raises(InvalidAnswer, match="required"):
+        parse_answers(response)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-10, 400)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    field=st.sampled_from(
+        [
+            "age_years",
+            "sex",
+            "fitzpatrick",
+            "blood_pressure_mmhg",
+            "conditions",
+            "recent_procedures",
+        ]
+    ),
+    value=json_values,
+)
+def test_any_malformed_answer_is_an_invalid_answer_never_a_crash(field: str, value: object) -> None:
+    try:
+        parsed = parse_answers({**ISSUE_EXAMPLE, field: value})
+    except InvalidAnswer:
+        return
+    # Whatever was accepted is a well-formed answer set.
+    assert parse_answers(parsed.to_json_dict()) == parsed
+
+
+def test_fhir_item_without_a_string_link_id_is_an_error() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "item": [{"linkId": "blood_pressure_mmhg", "item": [{"linkId": []}]}],
+    }
+    with pytest.raises(InvalidAnswer, match="string linkId"):
         parse_answers(response)

@@ -124,10 +124,12 @@ def _value(answer: Any, field: str) -> Any:
 
 def _items(node: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
     items = node.get("item", [])
-    if not isinstance(items, Sequence) or not all(
-        isinstance(i, Mapping) and "linkId" in i for i in items
+    if (
+        isinstance(items, str | bytes)
+        or not isinstance(items, Sequence)
+        or not all(isinstance(i, Mapping) and isinstance(i.get("linkId"), str) for i in items)
     ):
-        raise InvalidAnswer(field, items, "a list of items, each with a linkId")
+        raise InvalidAnswer(field, items, "a list of items, each with a string linkId")
     return list(items)
 
 
