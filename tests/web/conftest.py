@@ -76,7 +76,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1024, "height": 768}, has_touch=True
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))

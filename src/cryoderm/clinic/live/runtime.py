@@ -82,6 +82,34 @@ class _LockedDevice:
             self.device.on_ack(device_seq, journal_seq)
 
 
+class _PreparedFace:
+    """The engine face with a linger fault scheduled before the start.
+
+    The face re-runs the engine at each change; on a busy machine a run can outlast the
+    interlock's no-valid-reading limit (1 s), which then (rightly) fails the session safe.
+    A simulated practitioner's lingering is known in advance, so it is applied before the
+    device powers on and the device's own call at the fault's onset changes nothing."""
+
+    def __init__(self, face: EngineFace, linger_at_s: float | None) -> None:
+        self.face = face
+        self.linger_at_s = linger_at_s
+        if linger_at_s is not None:
+            face.linger(linger_at_s)
+
+    def temp_c(self, t_s: float) -> float:
+        return self.face.temp_c(t_s)
+
+    def cold_off(self, t_s: float) -> None:
+        self.face.cold_off(t_s)
+
+    def cold_on(self, t_s: float) -> None:
+        self.face.cold_on(t_s)
+
+    def linger(self, t_s: float) -> None:
+        if self.linger_at_s is None or t_s < self.linger_at_s:
+            self.face.linger(t_s)
+
+
 class LiveRuntime:
     def __init__(self, directory: Path) -> None:
         tech = technical_parameters()
@@ -137,7 +165,11 @@ class LiveRuntime:
         live_id = LiveId(session.pk, zone)
         device_id = f"dev{session.device_id}"
         duration_s = float(step["duration_s"])
-        face = EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}"))
+        fault = Fault(fault_kind, start_s=FAULT_START_S if fault_kind != "none" else 0.0)
+        face = _PreparedFace(
+            EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}")),
+            fault.start_s if fault_kind == "linger" else None,
+        )
         # The first engine run (and, in a fresh process, its compilation) happens here, not
         # between two readings: a device that cannot sample in time is failed by the interlock.
         face.temp_c(0.0)
@@ -146,7 +178,7 @@ class LiveRuntime:
             face,
             SystemClock(),
             self.transport.publish_reading,
-            fault=Fault(fault_kind, start_s=FAULT_START_S if fault_kind != "none" else 0.0),
+            fault=fault,
             sample_every_s=SAMPLE_EVERY_S,
             heartbeat_timeout_s=self.device_timeout_s,
             planned_duration_s=duration_s,

@@ -4,7 +4,9 @@ The stream sends the journal entries of the session's zones as events named by t
 (``reading`` with the prediction, ``alarm``, ``alarm-ack``, ``alarm-cleared``, ``stop``,
 ``pause``, ``resume``, ``session-started``), each with its journal seq as the event id, so a
 reconnecting browser resumes where it left off (Last-Event-ID). Each stream lasts at most
-``STREAM_S``; the browser reconnects by itself.
+``STREAM_S``; the browser reconnects by itself. The stream only reads the journal: the
+records are brought up to date by the page loads and the actions (:func:`runtime.sync`), so
+a long-lived stream holds no database transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from cryoderm.interlock.faults import FAULT_KINDS
 
 STREAM_S = 30.0
 POLL_S = 0.2
-SYNC_EVERY_S = 1.0
 
 
 def _session(pk: int) -> TreatmentSession:
@@ -74,7 +75,6 @@ def _events(session: TreatmentSession, after: int) -> Iterator[str]:
     journal = runtime.get().journal
     live_ids = [str(LiveId(session.pk, zone)) for zone in session.zones]
     deadline = time.monotonic() + STREAM_S
-    next_sync = time.monotonic()
     last_sent = time.monotonic()
     yield "retry: 1000\n\n"
     while time.monotonic() < deadline:
@@ -90,9 +90,6 @@ def _events(session: TreatmentSession, after: int) -> Iterator[str]:
             after = entry.seq
             yield f"id: {entry.seq}\nevent: {entry.kind}\ndata: {json.dumps(entry.to_json())}\n\n"
             last_sent = time.monotonic()
-        if time.monotonic() >= next_sync:
-            runtime.sync(session)
-            next_sync = time.monotonic() + SYNC_EVERY_S
         if time.monotonic() - last_sent > 5.0:
             yield ": still here\n\n"
             last_sent = time.monotonic()

@@ -39,7 +39,10 @@
       text("temp-now", "no valid reading (" + (p.invalid_reason || "invalid") + ")");
     }
     if (typeof p.exposure_s === "number") text("exposure-now", p.exposure_s.toFixed(1) + " s");
-    if (typeof p.predicted_floor_in_s === "number") {
+    // The forecast concerns the cold: once it is off (paused, stopped) there is nothing to predict.
+    if (p.state && p.state !== "running") {
+      text("prediction-now", "cold off");
+    } else if (typeof p.predicted_floor_in_s === "number") {
       text("prediction-now", "floor reached in " + p.predicted_floor_in_s.toFixed(1) + " s");
     } else if (typeof p.predicted_temp_c === "number") {
       text("prediction-now", p.predicted_temp_c.toFixed(1) + " °C in " + (p.prediction_horizon_s || 0).toFixed(0) + " s; no floor crossing predicted");
@@ -102,7 +105,14 @@
     text("live-status", "Stopped by the interlock: " + entry.payload.reason + " at " + (entry.t_s || 0).toFixed(1) + " s");
     setRunning(false);
     var section = root.querySelector('[data-live-id="' + entry.session_id + '"]');
-    if (section) section.dataset.stopped = entry.payload.reason;
+    if (section) {
+      section.dataset.stopped = entry.payload.reason;
+      var badge = section.querySelector("h3 .badge");
+      if (badge) {
+        badge.textContent = "stopped: " + entry.payload.reason;
+        badge.className = "badge " + (entry.payload.reason === "plan-complete" || entry.payload.reason === "timer" ? "ok" : "bad");
+      }
+    }
     root.dataset.lastStop = entry.payload.reason;
   });
 })();
