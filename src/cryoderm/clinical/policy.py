@@ -66,6 +66,8 @@ class ScreeningPolicy:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ScreeningPolicy:
         """From a clinic's configuration: {"name", "grade_overrides", "waiting_period_days"}."""
+        if not isinstance(data, Mapping):
+            raise InvalidAnswer("policy", data, "a JSON object")
         extra = set(data) - {"name", "grade_overrides", "waiting_period_days"}
         if extra:
             raise InvalidAnswer(
@@ -73,6 +75,9 @@ class ScreeningPolicy:
                 data,
                 "allowed keys: name, grade_overrides, waiting_period_days",
             )
+        for key in ("grade_overrides", "waiting_period_days"):
+            if not isinstance(data.get(key, {}), Mapping):
+                raise InvalidAnswer(f"policy.{key}", data[key], "a JSON object")
         return cls(
             name=str(data.get("name", "clinic policy")),
             grade_overrides=dict(data.get("grade_overrides", {})),
