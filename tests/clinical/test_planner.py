@@ -172,3 +172,12 @@ def test_bad_requests_are_user_errors(changes: dict[str, object], field: str) ->
     with pytest.raises(InvalidAnswer) as caught:
         plan(PlanRequest(**{**base, **changes}))  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_a_minor_is_planned_on_the_mean_adult_tables_with_a_note() -> None:
+    result = plan(
+        PlanRequest(goals=("skin-tone",), zones=("cheek",), modality="contact", age_years=16)
+    )
+    assert result.feasible
+    assert any("outside the adult skin-thickness tables" in note for note in result.notes)
+    assert result.steps[0].case.tissue.age_years is None

@@ -101,7 +101,8 @@ class PlanRequest:
     """What to plan.
 
     goals: catalogue goal ids; zones: face zones; modality: cold-air | ln2-vapour | contact.
-    sex, age_years (18-90): refine the zone tissue tables. thickness_overrides_mm: zone ->
+    sex, age_years: refine the zone tissue tables (an age outside their adult range uses
+    the mean adult, with a note). thickness_overrides_mm: zone ->
     {layer name -> measured thickness in mm}. verdict: the client's screening verdict
     (None: not screened, flagged). referral_signed_off: a clinician signed off a "refer"
     verdict (the sign-off record itself lives in the clinic)."""
@@ -664,6 +665,11 @@ def plan(request: PlanRequest) -> Plan:
         raise InvalidAnswer("modality", request.modality, "one of " + ", ".join(modalities))
     settings = planner_settings()
     jobs = _jobs(request)
+    if request.age_years is not None and _tissue_age(request.age_years) is None:
+        notes.append(
+            f"Age {request.age_years:g} is outside the adult skin-thickness tables: "
+            "the tables' mean adult is used."
+        )
     for goal in request.goals:
         if protocol(goal, jobs[0].zone, request.modality).evidence_grade == "none":
             notes.append(
@@ -724,11 +730,25 @@ def _jobs(request: PlanRequest) -> list[_ZoneJob]:
         tissue = tissue_for_zone(
             zone,
             sex=request.sex,
-            age_years=request.age_years,
+            age_years=_tissue_age(request.age_years),
             thickness_overrides_mm=request.thickness_overrides_mm.get(zone),
         )
         jobs.append(_ZoneJob(zone, merged, tissue, request.goals))
     return jobs
+
+
+def _tissue_age(age_years: float | None) -> float | None:
+    """The age the zone tables can refine for (adults, data/tissue.toml [age]); None (the
+    table's mean adult) outside it."""
+    from cryoderm.physics.zones import age_rule
+
+    rule = age_rule()
+    if (
+        age_years is None
+        or not rule["min_age_years"].value <= age_years <= rule["max_age_years"].value
+    ):
+        return None
+    return age_years
 
 
 def _screening(request: PlanRequest) -> tuple[str, bool, list[str]]:

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from cryoderm.commands.screen import read_json
 
     zones, goals = _split(args.zone), _split(args.goal)
-    sex, age, verdict, notes = args.sex, args.age, None, []
+    sex, age, verdict = args.sex, args.age, None
     if args.answers:
         answers = parse_answers(read_json(args.answers, "--answers"))
         policy = (
@@ -109,12 +109,6 @@ def run(args: argparse.Namespace) -> int:
             age = answers.age_years
     if args.age is not None and not 0.0 <= args.age <= 120.0:
         raise InvalidAnswer("--age", args.age, "from 0 to 120", "years")
-    if age is not None and not 18.0 <= age <= 90.0:
-        # The zone tissue tables are from adults (data/tissue.toml [age]).
-        notes.append(
-            f"Age {age:g} is outside the adult tissue tables (18-90 y): the mean adult is used."
-        )
-        age = None
     request = PlanRequest(
         goals=goals,
         zones=zones,
@@ -126,10 +120,6 @@ def run(args: argparse.Namespace) -> int:
         referral_signed_off=args.signed_off,
     )
     result = plan(request)
-    if notes:
-        from dataclasses import replace
-
-        result = replace(result, notes=(*result.notes, *notes))
     if args.export_cases:
         _export(result, Path(args.export_cases))
     if args.plot:
