@@ -30,6 +30,9 @@ def test_list_prints_every_identifier_with_its_source() -> None:
     ):
         assert ident in result.stdout
     assert "source:" in result.stdout
+    listed = json.loads(cryoderm("screen", "--list", "--format", "json").stdout)
+    assert all(rule["source"] for rule in listed["rules"])
+    assert {p["kind"] for p in listed["waiting_periods"]} >= {"filler", "toxin", "laser"}
 
 
 @pytest.mark.parametrize(
