@@ -2,7 +2,8 @@
 
 The database is chosen by the settings at start-up: SQLite (in memory for tests) by
 default, the local PostgreSQL server with CRYODERM_TEST_DATABASE=postgres (pytest-django
-creates ``test_test``, suffixed per xdist worker). When PostgreSQL is asked for but not
+creates ``test_cryoderm_<pid>``, suffixed per xdist worker, so that concurrent
+runs on one server never collide). When PostgreSQL is asked for but not
 listening, every database test skips with the reason (or fails under
 CRYODERM_REQUIRE_SERVICES=1).
 

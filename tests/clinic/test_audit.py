@@ -150,3 +150,29 @@ def test_flushing_the_whole_database_empties_the_log_and_restores_the_guard() ->
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.all().delete()
     assert audit.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_unbroken_chain() -> None:
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises every writer (IMMEDIATE transactions); shown on PostgreSQL")
+
+    def append(worker: int) -> None:
+        try:
+            for n in range(15):
+                audit.record(f"device:SN{worker}", "reading.ingest", None, {"n": n})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = audit.verify()
+    assert result.ok, str(result)
+    assert result.entries == 45

@@ -4,6 +4,7 @@ refused at start-up with a message naming the variable."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 
@@ -43,6 +44,7 @@ def test_database_url_selects_postgresql(tmp_path) -> None:
 def test_the_test_switch_selects_the_local_postgresql(tmp_path) -> None:
     config = storage.database(tmp_path, env={"CRYODERM_TEST_DATABASE": "postgres"})
     assert (config["HOST"], config["NAME"], config["USER"]) == ("127.0.0.1", "test", "postgres")
+    assert config["TEST"]["NAME"] == f"test_cryoderm_{os.getpid()}"
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,10 @@ def database(directory: Path, env: Mapping[str, str] = os.environ) -> dict[str, 
         )
     if config["ENGINE"].endswith("sqlite3"):
         return sqlite_database(Path(config["NAME"]))
+    if env.get("CRYODERM_TEST_DATABASE") == "postgres":
+        # One test database per test process, so that two test runs on one server (several
+        # developers, or CI beside a developer) never collide; xdist adds its worker suffix.
+        config["TEST"] = {"NAME": f"test_cryoderm_{os.getpid()}"}
     return config
 
 
