@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
+from cryoderm.clinic import audit
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Id, Label
@@ -34,12 +35,14 @@ class PlanIn(Schema):
     session_id: Id | None = Field(None, description="store the plan on this planned session")
 
 
-def _verdict(screening_id: int | None) -> tuple[Verdict | None, bool]:
+def _verdict(actor: Any, screening_id: int | None) -> tuple[Verdict | None, bool]:
+    """The stored verdict (its read audited) and whether every refer finding is signed off."""
     if screening_id is None:
         return None, False
     screening = _common.load(ScreeningResponse, screening_id)
     refer = set(screening.rule_ids("refer"))
     signed = set(screening.signoffs.values_list("rule_id", flat=True))
+    audit.record(actor, "screening.read", screening, {"client": screening.client_id, "for": "plan"})
     return Verdict.from_json_dict(screening.verdict), refer <= signed
 
 
@@ -47,7 +50,7 @@ def _verdict(screening_id: int | None) -> tuple[Verdict | None, bool]:
 def create(request: HttpRequest, payload: PlanIn) -> Any:
     caller = principal(request)
     caller.require("plan.create")
-    verdict, signed_off = _verdict(payload.screening_id)
+    verdict, signed_off = _verdict(caller.audit_actor, payload.screening_id)
     result = plan(
         PlanRequest(
             goals=tuple(payload.goals),

@@ -142,8 +142,11 @@ def get(request: HttpRequest, session_id: Id) -> Any:
     summary="Every gate of the session, open or closed, with how to clear it",
 )
 def gates(request: HttpRequest, session_id: Id) -> Any:
-    principal(request).require("session.view")
-    return list(session_service.check_gates(session_id).gates)
+    caller = principal(request)
+    caller.require("session.view")
+    evaluation = session_service.check_gates(session_id)
+    audit.record(caller.audit_actor, "session.gates", f"records.treatmentsession:{session_id}")
+    return list(evaluation.gates)
 
 
 @router.post(
