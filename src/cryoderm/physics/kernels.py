@@ -74,6 +74,18 @@ def _capacity(t, cl, cs, lat, tf, mush):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _temperature(h, cl, cs, lat, tf, mush):
+    """The inverse of _enthalpy."""
+    ts = tf - mush
+    if h <= 0.0:
+        return ts + h / cs
+    cm = 0.5 * (cl + cs) + lat / mush
+    if h < cm * mush:
+        return ts + h / cm
+    return tf + (h - cm * mush) / cl
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _piece(t, tf, mush):
     if t >= tf:
         return 2
@@ -541,6 +553,8 @@ def _advance_block(
                 for j in range(nb):
                     dp_r[j] = dp_r[j] - cp_r[j] * below[j]
             all_done = True
+            # Under-relax after many iterations: breaks a cycle of two nodes around a kink.
+            relax = 1.0 if iterations <= 20 else 0.5
             for j in range(nb):
                 c = c0 + j
                 if converged[j] and iterations > 1:
@@ -551,13 +565,11 @@ def _advance_block(
                     new = dp[i, j]
                     old = tk[i, j]
                     if nonlinear:
-                        # Kink truncation: an iterate never jumps across a kink of H(T).
-                        p_old = _piece(old, tf[i, c], mu)
-                        p_new = _piece(new, tf[i, c], mu)
-                        if p_new > p_old:
-                            new = (tf[i, c] - mu if p_old == 0 else tf[i, c]) + 1e-9
-                        elif p_new < p_old:
-                            new = (tf[i, c] if p_old == 2 else tf[i, c] - mu) - 1e-9
+                        # Enthalpy update (Voller and Swaminathan 1991): the linear solve
+                        # predicts the enthalpy; the next iterate is the temperature that
+                        # has exactly that enthalpy, so kinks of H(T) need no special case.
+                        predicted = hk[i, j] + relax * cap[i, j] * (new - old)
+                        new = _temperature(predicted, cl[i, c], cs[i, c], lat[i, c], tf[i, c], mu)
                     tk[i, j] = new
                     d = abs(new - old)
                     if not d <= change:
@@ -670,6 +682,453 @@ def _advance_block(
             )
 
 
+@njit(cache=True, error_model="numpy", fastmath=True)
+def _advance_block_linear(
+    c0,
+    c1,
+    na,
+    step_dt,
+    step_theta,
+    step_seg,
+    step_start,
+    step_rec,
+    t,
+    mem,
+    cl,
+    gl,
+    wv,
+    qv,
+    tf,
+    mush,
+    ta,
+    tcore,
+    bc_h,
+    bc_gas,
+    bc_link,
+    bc_app_t,
+    app_cl,
+    app_gl,
+    probe_idx,
+    probe_w,
+    basal_idx,
+    thresholds,
+    dose_ref,
+    freeze_c,
+    samples,
+    field_t,
+    field_p,
+    node_min,
+    below_surf,
+    below_basal,
+    acc,
+    status,
+):
+    """The linear fast path (constant perfusion, no phase change, no radiation).
+
+    Same scheme and bookkeeping as _advance_block, written for SIMD across the block: the
+    state is copied into padded block arrays (row 0 above the top node, row n + 1 the core)
+    so that every node row runs the same branch-free loop over the cases."""
+    n = t.shape[0]
+    nb = c1 - c0
+    ns = na
+    tb = np.zeros((n + 2, nb))
+    gb = np.zeros((n + 1, nb))
+    cap = np.empty((n, nb))
+    w = np.empty((n, nb))
+    q = np.empty((n, nb))
+    cp = np.zeros((n + 1, nb))
+    dp = np.zeros((n + 1, nb))
+    tnew = np.empty(nb)
+    hs = np.zeros(nb)
+    tenv = np.zeros(nb)
+    tav = np.empty(nb)
+    stored = np.zeros(nb)
+    surf_acc = np.zeros(nb)
+    perf_acc = np.zeros(nb)
+    met_acc = np.zeros(nb)
+    core_acc = np.zeros(nb)
+    prev_surf = np.empty(nb)
+    prev_basal = np.zeros(nb)
+    prev_min = np.empty(nb)
+    lowest = np.empty(nb)
+    deepest = np.empty(nb)
+    nthr = thresholds.shape[0]
+    for j in range(nb):
+        c = c0 + j
+        tav[j] = ta[c]
+        tb[n + 1, j] = tcore[c]
+        for i in range(n):
+            tb[i + 1, j] = t[i, c]
+            cap[i, j] = cl[i, c]
+            gb[i + 1, j] = gl[i, c]
+            w[i, j] = wv[i, c]
+            q[i, j] = qv[i, c]
+        prev_surf[j] = t[ns, c]
+        if basal_idx[c] >= 0:
+            prev_basal[j] = t[basal_idx[c], c]
+        low = t[ns, c]
+        for i in range(ns, n):
+            low = min(low, t[i, c])
+            node_min[i - ns, c] = t[i, c]
+        prev_min[j] = low
+        acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
+        acc[c, A_FROZEN_NODE] = -1.0
+        acc[c, A_MIN_PERF] = 1.0
+    _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
+    start_state = tb.copy()
+    met_sum = 0.0
+    for i in range(ns, n):
+        met_sum += q[i, 0]
+    time = 0.0
+    for k in range(step_dt.shape[0]):
+        dt = step_dt[k]
+        theta = step_theta[k]
+        seg = step_seg[k]
+        dth = dt * theta
+        dte = dt - dth
+        if k == 0 or step_start[k] == 1:
+            for j in range(nb):
+                c = c0 + j
+                linked = na > 0 and bc_link[c, seg] > 0.0
+                hs[j] = 0.0 if linked else bc_h[c, seg]
+                tenv[j] = bc_gas[c, seg]
+                if na > 0:
+                    if linked:
+                        # A contact phase starts with a fresh applicator at its own temperature.
+                        for i in range(na):
+                            tb[i + 1, j] = bc_app_t[c, seg]
+                            cap[i, j] = app_cl[c, seg, i]
+                            gb[i + 1, j] = app_gl[c, seg, i]
+                    gb[na, j] = bc_link[c, seg]
+        # Forward sweep: assemble (CN or backward Euler) and eliminate, row by row. The
+        # applicator rows and the surface row carry per-case coefficients; below the
+        # surface every case of the group shares the grid, so those rows use scalars.
+        for i in range(n):
+            r = i + 1
+            tu_r = tb[r - 1]
+            t_r = tb[r]
+            td_r = tb[r + 1]
+            cpu_r = cp[r - 1]
+            dpu_r = dp[r - 1]
+            cp_r = cp[r]
+            dp_r = dp[r]
+            keep = 0.0 if i + 1 == n else 1.0
+            if i <= ns:
+                sflag = 1.0 if i == ns else 0.0
+                cap_r = cap[i]
+                w_r = w[i]
+                q_r = q[i]
+                gu_r = gb[r - 1]
+                gd_r = gb[r]
+                for j in range(nb):
+                    ti = t_r[j]
+                    hsj = sflag * hs[j]
+                    expl = (
+                        w_r[j] * (tav[j] - ti)
+                        + q_r[j]
+                        + gu_r[j] * (tu_r[j] - ti)
+                        + gd_r[j] * (td_r[j] - ti)
+                        + hsj * (tenv[j] - ti)
+                    )
+                    rhs = (
+                        cap_r[j] * ti
+                        + dte * expl
+                        + dth * (w_r[j] * tav[j] + q_r[j] + hsj * tenv[j])
+                    )
+                    rhs += (1.0 - keep) * dth * gd_r[j] * td_r[j]
+                    a = -dth * gu_r[j]
+                    denom = cap_r[j] + dth * (gu_r[j] + gd_r[j] + w_r[j] + hsj) - a * cpu_r[j]
+                    inv = 1.0 / denom
+                    dp_r[j] = (rhs - a * dpu_r[j]) * inv
+                    cp_r[j] = -keep * dth * gd_r[j] * inv
+            else:
+                ci = cap[i, 0]
+                wi = w[i, 0]
+                qi = q[i, 0]
+                gu = gb[r - 1, 0]
+                gd = gb[r, 0]
+                a = -dth * gu
+                diag = ci + dth * (gu + gd + wi)
+                self_w = ci - dte * (gu + gd + wi)
+                up_w = dte * gu
+                down_w = dte * gd + (1.0 - keep) * dth * gd
+                art_w = dt * wi
+                src = dt * qi
+                upper = -keep * dth * gd
+                for j in range(nb):
+                    rhs = self_w * t_r[j] + up_w * tu_r[j] + down_w * td_r[j] + art_w * tav[j] + src
+                    inv = 1.0 / (diag - a * cpu_r[j])
+                    dp_r[j] = (rhs - a * dpu_r[j]) * inv
+                    cp_r[j] = upper * inv
+        # Energy of level n (the explicit half of each flux), before the state changes.
+        for j in range(nb):
+            if na > 0 and gb[na, j] > 0.0:
+                surf_acc[j] += dte * gb[na, j] * (tb[na, j] - tb[ns + 1, j])
+            else:
+                surf_acc[j] += dte * hs[j] * (tenv[j] - tb[ns + 1, j])
+            core_acc[j] += dte * gb[n, j] * (tb[n + 1, j] - tb[n, j])
+        # Back substitution into the state, with the perfusion integral and node minima.
+        # (Stored energy is the change of sum(cap T), taken once at the end of the run.)
+        for j in range(nb):
+            tnew[j] = 0.0
+            lowest[j] = 1e300
+            deepest[j] = -1.0
+        for ii in range(n):
+            i = n - 1 - ii
+            r = i + 1
+            t_r = tb[r]
+            cp_r = cp[r]
+            dp_r = dp[r]
+            w_r = w[i]
+            for j in range(nb):
+                value = dp_r[j] - cp_r[j] * tnew[j]
+                old = t_r[j]
+                perf_acc[j] += w_r[j] * (dth * value + dte * old)
+                t_r[j] = value
+                tnew[j] = value
+            if i >= ns:
+                nm = node_min[i - ns]
+                depth_index = float(i - ns)
+                for j in range(nb):
+                    value = t_r[j]
+                    nm[c0 + j] = min(nm[c0 + j], value)
+                    lowest[j] = min(lowest[j], value)
+                    frozen = value <= freeze_c[c0 + j]
+                    deepest[j] = max(deepest[j], depth_index if frozen else -1.0)
+        for j in range(nb):
+            met_acc[j] += dt * met_sum
+        time_old = time
+        time += dt
+        for j in range(nb):
+            c = c0 + j
+            if na > 0 and gb[na, j] > 0.0:
+                surf_acc[j] += dth * gb[na, j] * (tb[na, j] - tb[ns + 1, j])
+            else:
+                surf_acc[j] += dth * hs[j] * (tenv[j] - tb[ns + 1, j])
+            core_acc[j] += dth * gb[n, j] * (tb[n + 1, j] - tb[n, j])
+            acc[c, A_FROZEN_NODE] = max(acc[c, A_FROZEN_NODE], deepest[j])
+            ts_new = tb[ns + 1, j]
+            for m in range(nthr):
+                below_surf[c, m] += _time_below(prev_surf[j], ts_new, thresholds[m], dt)
+            acc[c, A_COLD_DOSE] += _dose(prev_surf[j], ts_new, dose_ref, dt)
+            prev_surf[j] = ts_new
+            if basal_idx[c] >= 0:
+                tb_new = tb[basal_idx[c] + 1, j]
+                for m in range(nthr):
+                    below_basal[c, m] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
+                prev_basal[j] = tb_new
+            if acc[c, A_FREEZE_TIME] < 0.0 and lowest[j] <= freeze_c[c]:
+                frac = 1.0
+                if prev_min[j] > lowest[j]:
+                    frac = (prev_min[j] - freeze_c[c]) / (prev_min[j] - lowest[j])
+                acc[c, A_FREEZE_TIME] = time_old + frac * dt
+            prev_min[j] = lowest[j]
+        r = step_rec[k]
+        if r >= 0:
+            for j in range(nb):
+                for i in range(n):
+                    t[i, c0 + j] = tb[i + 1, j]
+            _record(
+                c0,
+                c1,
+                r,
+                t,
+                mem,
+                tf,
+                mush,
+                tcore,
+                na,
+                probe_idx,
+                probe_w,
+                samples,
+                field_t,
+                field_p,
+            )
+    for j in range(nb):
+        c = c0 + j
+        finite = True
+        for i in range(n):
+            value = tb[i + 1, j]
+            t[i, c] = value
+            if not (value == value and abs(value) < 1e4):
+                finite = False
+        if not finite:
+            status[c] = NOT_FINITE
+        w_sum = 0.0
+        for i in range(ns, n):
+            stored[j] += cap[i, j] * (tb[i + 1, j] - start_state[i + 1, j])
+            w_sum += w[i, j]
+        perf_acc[j] = time * tav[j] * w_sum - perf_acc[j]
+        acc[c, A_STORED] += stored[j]
+        acc[c, A_SURFACE] += surf_acc[j]
+        acc[c, A_CORE] += core_acc[j]
+        acc[c, A_PERFUSION] += perf_acc[j]
+        acc[c, A_METABOLIC] += met_acc[j]
+        acc[c, A_ITERATIONS] += step_dt.shape[0]
+
+
+@njit(cache=True, error_model="numpy")
+def _advance(
+    c0,
+    c1,
+    na,
+    nonlinear,
+    tol,
+    max_iter,
+    step_dt,
+    step_theta,
+    step_seg,
+    step_start,
+    step_rec,
+    t,
+    mem,
+    cl,
+    cs,
+    lat,
+    tf,
+    gl,
+    gs,
+    wv,
+    qv,
+    perfused,
+    mush,
+    ta,
+    tcore,
+    local,
+    ref,
+    scale,
+    floor,
+    memory_s,
+    bc_h,
+    bc_gas,
+    bc_eps,
+    bc_rad,
+    bc_link,
+    bc_app_t,
+    app_cl,
+    app_cs,
+    app_lat,
+    app_tf,
+    app_gl,
+    app_gs,
+    probe_idx,
+    probe_w,
+    basal_idx,
+    thresholds,
+    dose_ref,
+    freeze_c,
+    samples,
+    field_t,
+    field_p,
+    node_min,
+    below_surf,
+    below_basal,
+    acc,
+    status,
+):
+    """One block of cases, on the linear fast path where the physics allows it."""
+    if nonlinear:
+        _advance_block(
+            c0,
+            c1,
+            na,
+            nonlinear,
+            tol,
+            max_iter,
+            step_dt,
+            step_theta,
+            step_seg,
+            step_start,
+            step_rec,
+            t,
+            mem,
+            cl,
+            cs,
+            lat,
+            tf,
+            gl,
+            gs,
+            wv,
+            qv,
+            perfused,
+            mush,
+            ta,
+            tcore,
+            local,
+            ref,
+            scale,
+            floor,
+            memory_s,
+            bc_h,
+            bc_gas,
+            bc_eps,
+            bc_rad,
+            bc_link,
+            bc_app_t,
+            app_cl,
+            app_cs,
+            app_lat,
+            app_tf,
+            app_gl,
+            app_gs,
+            probe_idx,
+            probe_w,
+            basal_idx,
+            thresholds,
+            dose_ref,
+            freeze_c,
+            samples,
+            field_t,
+            field_p,
+            node_min,
+            below_surf,
+            below_basal,
+            acc,
+            status,
+        )
+    else:
+        _advance_block_linear(
+            c0,
+            c1,
+            na,
+            step_dt,
+            step_theta,
+            step_seg,
+            step_start,
+            step_rec,
+            t,
+            mem,
+            cl,
+            gl,
+            wv,
+            qv,
+            tf,
+            mush,
+            ta,
+            tcore,
+            bc_h,
+            bc_gas,
+            bc_link,
+            bc_app_t,
+            app_cl,
+            app_gl,
+            probe_idx,
+            probe_w,
+            basal_idx,
+            thresholds,
+            dose_ref,
+            freeze_c,
+            samples,
+            field_t,
+            field_p,
+            node_min,
+            below_surf,
+            below_basal,
+            acc,
+            status,
+        )
+
+
 @njit(cache=True, error_model="numpy")
 def run_serial(
     block,
@@ -731,7 +1190,7 @@ def run_serial(
     """Advance every case, one block of ``block`` cases after the other, on one thread."""
     total = t.shape[1]
     for c0 in range(0, total, block):
-        _advance_block(
+        _advance(
             c0,
             min(total, c0 + block),
             na,
@@ -854,7 +1313,7 @@ def run_parallel(
     n_blocks = (total + block - 1) // block
     for b in prange(n_blocks):
         c0 = b * block
-        _advance_block(
+        _advance(
             c0,
             min(total, c0 + block),
             na,

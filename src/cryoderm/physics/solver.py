@@ -29,11 +29,11 @@ STEP_GROWTH = 1.6
 MAX_STEP_S = 3.0
 # Nonlinear iteration: temperature change below which an iterate is accepted, and the cap.
 TOLERANCE_K = 1e-7
-MAX_ITERATIONS = 60
+MAX_ITERATIONS = 200
 STEADY_TOLERANCE_K = 1e-9
 STEADY_MAX_ITERATIONS = 200
 # Cases per SIMD block, and the batch size from which the blocks go to the thread pool.
-BLOCK = 32
+BLOCK = 64
 PARALLEL_FROM = 2 * BLOCK
 
 
