@@ -97,6 +97,8 @@ class Interlock:
         self._writer_thread: threading.Thread | None = None
         self.started = False
         self.journal_failed = False
+        self._inline = False
+        self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> None:
@@ -127,6 +129,7 @@ class Interlock:
             target=self._write_batches, name="interlock-journal", daemon=True
         )
         self._writer_thread.start()
+        self._inline = True
         self._thread = threading.Thread(target=self.run_until_halted, name="interlock", daemon=True)
         self._thread.start()
 
@@ -156,8 +159,24 @@ class Interlock:
 
     # -- inbound --------------------------------------------------------------------------
     def deliver(self, message: Inbound) -> None:
-        """Called by transports, from any thread."""
-        self._inbox.put(message)
+        """Called by transports, from any thread. When running threaded, a reading is judged
+        at once in the caller's thread (the transport's), so a stop goes out without waiting
+        for another thread to be scheduled; everything else goes through the loop."""
+        if not (self._inline and isinstance(message, InboundReading)):
+            self._inbox.put(message)
+            return
+        events: list[Event] = []
+        receipts: list[InboundReading] = []
+        index: list[int] = []
+        with self._lock:
+            try:
+                index.append(self._on_reading(message, self.clock.now_s(), events))
+                receipts.append(message)
+            except Exception as error:
+                self._fault(message, error, events)
+        self._flush()
+        if events:
+            self._commit(events, receipts, index)
 
     def pump(self, wait_s: float = 0.0) -> int:
         """Process what is waiting (waiting up to ``wait_s`` for the first message), run the
@@ -174,9 +193,9 @@ class Interlock:
         events: list[Event] = []
         receipts: list[InboundReading] = []
         event_of_receipt: list[int] = []
-        with self._lock:
-            now_s = self.clock.now_s()
-            for message in batch:
+        now_s = self.clock.now_s()
+        for message in batch:
+            with self._lock:
                 try:
                     if isinstance(message, InboundReading):
                         index = self._on_reading(message, now_s, events)
@@ -188,10 +207,14 @@ class Interlock:
                     # The loop must outlive any fault in handling one message: that
                     # message's device is stopped and the fault recorded.
                     self._fault(message, error, events)
+            if self._outbox:
+                self._flush()  # a stop leaves before the rest of the batch is judged
+        with self._lock:
             due = now_s - self._last_tick_s >= self.tick_s - 1e-9
             if due:
                 self._last_tick_s = now_s
                 self._tick(now_s, events)
+        self._flush()
         if events:
             self._commit(events, receipts, event_of_receipt)
         if due and self._command_poll is not None:
@@ -212,8 +235,11 @@ class Interlock:
             last = self._unguarded_stop_sent.get(reading.device_id, -1e9)
             if now_s - last >= RESEND_STOP_EVERY_S:
                 self._unguarded_stop_sent[reading.device_id] = now_s
-                message.transport.send_command(
-                    reading.device_id, DeviceCommand.STOP, {"reason": "no-session"}
+                self._post(
+                    message.transport,
+                    reading.device_id,
+                    DeviceCommand.STOP,
+                    {"reason": "no-session"},
                 )
             events.append(
                 Event(
@@ -258,7 +284,7 @@ class Interlock:
         device_id = (
             message.reading.device_id if isinstance(message, InboundReading) else message.device_id
         )
-        message.transport.send_command(device_id, DeviceCommand.STOP, {"reason": "interlock-fault"})
+        self._post(message.transport, device_id, DeviceCommand.STOP, {"reason": "interlock-fault"})
         events.append(
             Event(
                 "interlock-fault",
@@ -299,8 +325,11 @@ class Interlock:
                         {"command": "start", "error": str(error)},
                     )
                 )
-                message.transport.send_command(
-                    message.device_id, DeviceCommand.STOP, {"reason": "session-rejected"}
+                self._post(
+                    message.transport,
+                    message.device_id,
+                    DeviceCommand.STOP,
+                    {"reason": "session-rejected"},
                 )
                 return
             events.extend(self._begin(spec, now_s, message.transport))
@@ -344,9 +373,23 @@ class Interlock:
             live.last_stop_sent_s = now_s
         if live.transport is None:
             for transport in self.transports:
-                transport.send_command(live.guard.spec.device_id, command, detail)
+                self._post(transport, live.guard.spec.device_id, command, detail)
         else:
-            live.transport.send_command(live.guard.spec.device_id, command, detail)
+            self._post(live.transport, live.guard.spec.device_id, command, detail)
+
+    def _post(
+        self, transport: Transport, device_id: str, command: DeviceCommand, detail: dict[str, Any]
+    ) -> None:
+        """Queue a command decided under the lock; :meth:`_flush` sends it once the lock is
+        released. A transport's thread may hold its own locks while it calls :meth:`deliver`
+        (paho does, during a callback), so sending under our lock could deadlock."""
+        self._outbox.append((transport, device_id, command, detail))
+
+    def _flush(self) -> None:
+        with self._lock:
+            pending, self._outbox = self._outbox, []
+        for transport, device_id, command, detail in pending:
+            transport.send_command(device_id, command, detail)
 
     def _stop_everything(self, reason: str) -> None:
         with self._lock:
@@ -479,6 +522,7 @@ class Interlock:
             now_s = self.clock.now_s()
             outcome = action(live.guard, now_s)
             self._send(live, outcome, now_s)
+        self._flush()
         if outcome.events:
             self._record(list(outcome.events))
 
