@@ -105,3 +105,16 @@ def test_every_catalogued_technique_is_a_valid_case() -> None:
             seen.add(technique)
             case = build_case(tissue, Delivery(technique, 10.0), 5.0)
             assert parse_case_text(case_to_toml(case)) == case, technique.describe()
+
+
+def test_catalogue_entries_serialise_with_their_sources() -> None:
+    import json
+
+    data = json.loads(json.dumps(protocol("inflammation", "chin", "contact").to_json_dict()))
+    assert data["target_band_c"] == [8.0, 12.0]
+    assert data["techniques"][0] == {
+        "modality": "contact",
+        "applicator": "stainless-steel",
+        "applicator_temp_c": 4.0,
+    }
+    assert "Bugaj" in data["sources"]["target_band"]

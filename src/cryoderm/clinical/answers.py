@@ -25,8 +25,6 @@ from typing import Any, Literal
 from cryoderm.clinical.errors import InvalidAnswer
 from cryoderm.clinical.rules import load_rulebook
 
-SEXES = ("female", "male")
-
 
 @dataclass(frozen=True)
 class ConditionAnswer:

@@ -28,7 +28,6 @@ from typing import Any, Literal
 import numpy as np
 
 from cryoderm.clinical.catalogue import (
-    EVIDENCE_WORDS,
     PlannerSettings,
     Protocol,
     Technique,
@@ -788,7 +787,7 @@ def _step(
     evidence = {}
     for goal in job.goals:
         entry = protocol(goal, job.zone, request.modality)
-        evidence[goal] = f"{EVIDENCE_WORDS[entry.evidence_grade]}. {entry.evidence}"
+        evidence[goal] = entry.evidence_words
     return PlanStep(
         zone=job.zone,
         modality=request.modality,
