@@ -56,10 +56,15 @@ class TestPasswordHashing:
 @pytest.mark.django_db
 class TestLoginLockout:
     @pytest.fixture(autouse=True)
-    def policy(self, settings) -> None:
+    def policy(self, settings, alice) -> None:
         settings.CRYODERM_LOCKOUT_FAILURES = 3
         settings.CRYODERM_LOCKOUT_WINDOW_S = 600
         settings.CRYODERM_LOCKOUT_DURATION_S = 600
+        # The lockout does not depend on the hasher; a fast one keeps these tests fast
+        # (Argon2 itself is checked in TestPasswordHashing).
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        alice.set_password(PASSWORD)
+        alice.save()
 
     def fail(self, username: str, times: int) -> None:
         for _ in range(times):
