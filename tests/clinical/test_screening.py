@@ -195,7 +195,8 @@ def test_area_condition_outside_the_treated_zones_becomes_a_precaution() -> None
     assert verdict_for(data, zones=["chin", "cheek"]).outcome == "do-not-treat"
     spared = verdict_for(data, zones=["forehead"])
     assert spared.outcome == "precautions"
-    assert "keep the cold away" in spared.findings[0].reason
+    assert "chin not treated: keep the cold away" in spared.findings[0].reason
+    assert spared.precautions_for("forehead") == spared.precautions
     assert verdict_for(data).outcome == "do-not-treat"
 
 

@@ -232,8 +232,10 @@ def _condition_findings(
                         grade,
                         default,
                         trigger,
-                        reason=f"{rule.reason}; the affected zones are not treated: keep the cold away from them",
-                        zones=answer.zones,
+                        reason=f"{rule.reason}; {', '.join(answer.zones)} not treated: "
+                        "keep the cold away from it",
+                        # A precaution for the whole session, whatever zone is being treated.
+                        zones=(),
                     )
                 )
                 continue
