@@ -236,19 +236,23 @@ def main() -> Report:
         cpu_after = _cpu_s(process.pid)
         own_cpu_s = time.process_time() - own_before
     finally:
-        for link in links:
-            link.close()
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if links:
+            links[0].clear_retained()  # leave nothing of this run on the broker
+        for link in links:
+            link.close()
     with Journal(journal_dir) as journal:
         recorded = {d.device_id: journal.reading_seqs(d.device_id) for d in devices}
         internal = [
             e.payload["stop_latency_ms"]
             for e in _all_entries(journal)
-            if e.kind == "stop" and e.payload.get("reason") == "floor" and "stop_latency_ms" in e.payload
+            if e.kind == "stop"
+            and e.payload.get("reason") == "floor"
+            and "stop_latency_ms" in e.payload
         ]
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -261,7 +265,8 @@ def main() -> Report:
     p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
     rate = acked / (load_s + drain_s)
     cpu_ms = (
-        None if cpu_before is None or cpu_after is None or not acked
+        None
+        if cpu_before is None or cpu_after is None or not acked
         else (cpu_after - cpu_before) / acked * 1e3
     )
     rows = [

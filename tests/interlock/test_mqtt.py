@@ -56,15 +56,18 @@ def mqtt_rig(mqtt_broker, ram_dir):
     host, port = mqtt_broker
     prefix = f"test-{uuid.uuid4().hex[:10]}/cryoderm/v1"
     journal = Journal(ram_dir / "journal")
-    transport = MqttTransport(host, port, prefix=prefix, client_id=f"il-{uuid.uuid4().hex[:10]}")
+    transport = MqttTransport(
+        host, port, prefix=prefix, client_id=f"il-{uuid.uuid4().hex[:10]}", session_expiry_s=5
+    )
     interlock = Interlock(
         journal, [transport], session_factory=lambda d, s: spec_from_body({**s, "device_id": d})
     )
     interlock.start()
     link = MqttDeviceLink(host, port, prefix=prefix)
     yield interlock, link, journal, prefix
-    link.close()
     interlock.shutdown()
+    link.clear_retained()
+    link.close()
     journal.close()
 
 

@@ -102,8 +102,10 @@ class MqttTransport:
         prefix: str = DEFAULT_PREFIX,
         client_id: str = "cryoderm-interlock",
         connect_timeout_s: float = 5.0,
+        session_expiry_s: int = SESSION_EXPIRY_S,
     ) -> None:
         self.host, self.port, self.prefix = host, port, prefix.rstrip("/")
+        self.session_expiry_s = session_expiry_s
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
@@ -125,7 +127,7 @@ class MqttTransport:
         self._client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.ReceiveMaximum = 65535
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.SessionExpiryInterval = self.session_expiry_s
         _connect(self._client, self.host, self.port, self.connect_timeout_s, properties)
         self._client.on_connect = self._on_reconnect
         self._subscribe()
@@ -252,6 +254,12 @@ class MqttDeviceLink:
             json.dumps(reading.to_json()),
             qos=1,
         )
+
+    def clear_retained(self) -> None:
+        """Remove the interlock's retained status under this prefix (tests, benchmarks)."""
+        self._client.publish(
+            f"{self.prefix}/interlock/status", b"", qos=1, retain=True
+        ).wait_for_publish(2.0)
 
     def publish_status(self, device_id: str, status: dict[str, Any]) -> None:
         self._client.publish(f"{self.prefix}/devices/{device_id}/status", json.dumps(status), qos=1)
