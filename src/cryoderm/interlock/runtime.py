@@ -5,8 +5,11 @@ Order of work for each batch of inbound messages (the fail-safe order of issue 5
 2. send any stop command to the device at once, before anything is written;
 3. record the batch in the journal, durable on return (one fsync per group of batches);
 4. only then acknowledge the readings to their transports.
-When running threaded, 3 and 4 happen in a writer thread, so a slow fsync never delays the
-judging of the next readings; operator actions are recorded in the same order.
+When running threaded (:meth:`Interlock.start`), a reading is judged in the thread of the
+transport that received it, and 3 and 4 happen in a writer thread, so neither a thread
+hand-off nor a slow fsync delays a stop. Operator actions are recorded when they are taken
+(durable when the call returns). Commands decided under the interlock's lock are sent once
+it is released (a transport may hold its own locks while it delivers a reading).
 
 Timers (exposure, plan end, no valid reading) are evaluated every ``tick_s`` on the injected
 clock; heartbeats go to every transport every ``heartbeat_s``. Operator actions (stop, pause,
