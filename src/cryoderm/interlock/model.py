@@ -330,7 +330,8 @@ class Event:
 
     kind: ``reading``, ``alarm``, ``alarm-cleared``, ``alarm-ack``, ``alarm-silence``,
         ``stop``, ``pause``, ``resume``, ``override``, ``session-started``,
-        ``device-status``, ``interlock-started``, ``command-rejected``.
+        ``device-status``, ``interlock-started``, ``command-rejected``, ``interlock-fault``,
+        ``watchdog-restart``.
     t_s: session time (s since the session started) or None for interlock-wide events.
     """
 
