@@ -185,3 +185,76 @@ def test_the_interlock_process_loads_no_web_framework_or_database_driver():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.mqtt
+def test_readings_sent_while_the_interlock_is_dead_reach_the_journal_after_its_restart(
+    tmp_path, mqtt_broker
+):
+    import uuid
+
+    from cryoderm.interlock.model import Reading
+    from cryoderm.interlock.mqtt import MqttDeviceLink
+
+    host, port = mqtt_broker
+    prefix = f"test-{uuid.uuid4().hex[:10]}/cryoderm/v1"
+    journal_dir = tmp_path / "journal"
+    args = [
+        "--source",
+        "mqtt",
+        "--broker",
+        f"{host}:{port}",
+        "--topic-prefix",
+        prefix,
+        "--client-id",
+        f"il-{uuid.uuid4().hex[:10]}",
+    ]
+
+    def interlock(ready: Path) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cryoderm.cli",
+                "interlock",
+                "--journal",
+                str(journal_dir),
+                "--ready-file",
+                str(ready),
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    first = interlock(tmp_path / "ready-1.json")
+    link = MqttDeviceLink(host, port, prefix=prefix)
+    second = None
+    try:
+        read_ready(tmp_path / "ready-1.json")
+        start_session(journal_dir, "s-mq", "dev-mq")
+        for seq in range(1, 6):
+            link.publish_reading(Reading("dev-mq", seq, 30.0, time.time()))
+        with Journal(journal_dir) as journal:
+            wait_for(lambda: len(entries_of(journal, "s-mq", ["reading"])) == 5)
+        first.send_signal(signal.SIGKILL)
+        first.wait(5)
+        for seq in range(6, 16):  # the broker keeps these for the interlock's session
+            link.publish_reading(Reading("dev-mq", seq, 30.0, time.time()))
+        time.sleep(0.3)
+        second = interlock(tmp_path / "ready-2.json")
+        read_ready(tmp_path / "ready-2.json")
+        with Journal(journal_dir) as journal:
+            seqs = wait_for(
+                lambda: (s := journal.reading_seqs("dev-mq")) >= set(range(1, 16)) and s
+            )
+            (closed,) = entries_of(journal, "s-mq", ["stop"])
+        assert seqs == set(range(1, 16))
+        assert "restarted" in closed.payload["detail"]
+    finally:
+        link.clear_retained()
+        link.close()
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(10)
