@@ -13,6 +13,8 @@ another process (``cryoderm interlock``) writing the same journal is read the sa
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +42,8 @@ from cryoderm.interlock.faults import FAULT_KINDS, Fault
 from cryoderm.interlock.limits import technical_parameters
 from cryoderm.physics.casefile import parse_case_text
 
+logger = logging.getLogger(__name__)
+
 #: The simulated device samples the skin at 10 Hz (the rate of issue 5's benchmark).
 SAMPLE_EVERY_S = 0.1
 #: Faults offered on the live page start after this much exposure (the session is seen
@@ -56,30 +60,36 @@ def journal_dir() -> Path:
     return Path(getattr(settings, "CRYODERM_INTERLOCK_DIR", Path(settings.DATA_DIR) / "interlock"))
 
 
-class _LockedDevice:
-    """A simulated device whose steps (driver thread) and commands (interlock thread) take
-    turns: the virtual face is not thread-safe."""
+class _LinkedDevice:
+    """A simulated device behind a link: what the interlock sends is queued and applied by
+    the device's own thread before its next step.
+
+    A command can make the virtual face re-run the engine (the cold goes off), which takes
+    time; the interlock's thread only hands the command over and goes on (as over MQTT).
+    Heartbeats and acknowledgements only note a time or a number, so they are noted at once."""
 
     def __init__(self, device: SimulatedDevice) -> None:
         self.device = device
         self.device_id = device.device_id
-        self.lock = threading.Lock()
+        self.inbox: queue.SimpleQueue[tuple[Any, dict[str, Any]]] = queue.SimpleQueue()
 
     def step(self) -> None:
-        with self.lock:
-            self.device.step()
+        while True:
+            try:
+                command, detail = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            self.device.on_command(command, detail)
+        self.device.step()
 
     def on_command(self, command: Any, detail: dict[str, Any]) -> None:
-        with self.lock:
-            self.device.on_command(command, detail)
+        self.inbox.put((command, dict(detail)))
 
     def on_heartbeat(self, wall_time_s: float) -> None:
-        with self.lock:
-            self.device.on_heartbeat(wall_time_s)
+        self.device.on_heartbeat(wall_time_s)
 
     def on_ack(self, device_seq: int, journal_seq: int) -> None:
-        with self.lock:
-            self.device.on_ack(device_seq, journal_seq)
+        self.device.on_ack(device_seq, journal_seq)
 
 
 class _PreparedFace:
@@ -123,7 +133,7 @@ class LiveRuntime:
             heartbeat_s=float(tech["heartbeat"]["interval_s"]),
         )
         self.device_timeout_s = float(tech["heartbeat"]["device_timeout_s"])
-        self.devices: dict[str, _LockedDevice] = {}
+        self.devices: dict[str, _LinkedDevice] = {}
         self._halt = threading.Event()
         self.interlock.start()
         self._driver = threading.Thread(target=self._drive, name="simulated-devices", daemon=True)
@@ -132,7 +142,14 @@ class LiveRuntime:
     def _drive(self) -> None:
         while not self._halt.is_set():
             for device_id, device in list(self.devices.items()):
-                device.step()
+                try:
+                    device.step()
+                except Exception:
+                    # A device that fails stops sending; the interlock's no-valid-reading rule
+                    # then stops its session (fail-safe), and the failure is in the log.
+                    logger.exception("simulated device %s failed; it is switched off", device_id)
+                    del self.devices[device_id]
+                    continue
                 stopped_at = device.device.log.stopped_at_s
                 if (
                     stopped_at is not None
@@ -189,8 +206,8 @@ class LiveRuntime:
             for t, c in zip(curve.get("time_s", []), curve.get("surface_c", []), strict=False)
             if t is not None and c is not None and t <= duration_s + 1e-9
         ]
-        locked = _LockedDevice(device)
-        self.transport.attach(locked)
+        linked = _LinkedDevice(device)
+        self.transport.attach(linked)
         self.interlock.start_session(
             SessionSpec(
                 str(live_id),
@@ -204,9 +221,8 @@ class LiveRuntime:
                 else None,
             )
         )
-        with locked.lock:
-            device.power_on()
-        self.devices[device_id] = locked
+        device.power_on()
+        self.devices[device_id] = linked
         return live_id
 
     def operate(self, live_id: LiveId, action: str, user: str, alarm_id: str = "") -> None:
