@@ -126,3 +126,19 @@ def test_without_signing_in_the_api_answers_401(db) -> None:
         "detail": "sign in, or send 'Authorization: Bearer <token>'",
         "field": None,
     }
+
+
+def test_an_unexpected_failure_is_a_500_with_a_reference_and_no_traceback(
+    alice, monkeypatch, caplog
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("cryoderm.clinic.api.clients.client_service.search", broken)
+    response = Api(alice).get("/clients")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["detail"].startswith("something went wrong (ref ")
+    assert "secret internals" not in body["detail"]
+    reference = body["detail"].split("ref ")[1].split(")")[0]
+    assert reference in caplog.text

@@ -276,3 +276,10 @@ def test_a_malformed_session_cookie_is_treated_as_signed_out(cookie: str) -> Non
     browser = Client()
     browser.cookies["cryoderm_session"] = cookie
     assert browser.get("/api/me").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_login_form_needs_its_csrf_token(alice) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 403
