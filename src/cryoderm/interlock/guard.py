@@ -252,15 +252,21 @@ class SessionGuard:
         return Outcome(DeviceCommand.RESUME, tuple(events))
 
     def acknowledge(self, alarm_id: str, user: str, now_s: float) -> Outcome:
-        """A named user acknowledges an alarm: its audible signal ends; a latching alarm
-        whose condition has cleared is then closed."""
+        """A named user acknowledges an alarm: its audible signal ends. A latching alarm
+        (each comes with a stop, which ended its hazard) is then closed; a warning stays
+        active, silent, while its condition lasts."""
         name = _named_user(user, "acknowledging an alarm")
         alarm = self._alarm(alarm_id)
         if alarm.acknowledged_by is not None:
             return _NO_CHANGE
         self._alarms[alarm_id] = replace(
-            alarm, acknowledged_by=name, acknowledged_t_s=self.t_s(now_s)
+            alarm,
+            acknowledged_by=name,
+            acknowledged_t_s=round(self.t_s(now_s), 6),
+            active=alarm.active and not alarm.latching,
         )
+        if alarm.latching:
+            self._active_by_condition.pop(alarm.condition, None)
         event = self._event("alarm-ack", now_s, {"alarm_id": alarm_id, "by_user": name})
         return Outcome(None, (event,))
 
