@@ -339,15 +339,16 @@ def test_sensor_noise_on_skin_far_from_the_floor_raises_nothing_and_the_plan_end
 
 def test_acknowledging_a_stop_alarm_closes_it_but_a_warning_stays_active_while_it_lasts(ram_dir):
     rig = make_rig(
-        ram_dir, face=LumpedFace(cold_temp_c=2.5, tau_s=5.0), session_limits=limits(**NO_FORECAST)
+        ram_dir,
+        face=LumpedFace(cold_temp_c=2.5, tau_s=5.0),
+        session_limits=limits(**NO_FORECAST),
+        fault=Fault("nan", start_s=25.5),
     )
     rig.run_for(25.0)
     (warning,) = alarms_of(rig, "warning-temp")
     rig.interlock.acknowledge("s1", warning.alarm_id, by_user="alice")
     (warning,) = alarms_of(rig, "warning-temp")
     assert warning.active and warning.acknowledged_by == "alice"
-    rig.device.fault = Fault("nan")
-    rig.device.sensor = type(rig.device.sensor)(Fault("nan"))
     rig.run_until_stopped()
     (technical,) = alarms_of(rig, "no-valid-reading")
     rig.interlock.acknowledge("s1", technical.alarm_id, by_user="bob")
