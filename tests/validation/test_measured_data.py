@@ -23,6 +23,9 @@ from validation.runner import run  # noqa: E402
 
 from validation import model  # noqa: E402
 
+# One worker runs the whole module, so the batched comparison runs once per test session.
+pytestmark = pytest.mark.xdist_group("validation-measured-data")
+
 TARGETS = [entry["id"] for entry in model.measurements()["target"]]
 CLAIMED = [
     entry["id"] for entry in model.measurements()["target"] if entry["claim"] != "documented"
