@@ -123,7 +123,8 @@ def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_p
         if process.poll() is None:
             process.kill()
     assert rig.device.log.stopped_by == "heartbeat-lost"
-    assert stopped_after_s < 1.5  # heartbeat timeout 1 s, plus a reading interval
+    # Heartbeat timeout 1 s after the last answer, plus scheduling on a busy machine.
+    assert stopped_after_s < 2.0
     acked = dict(rig.device.log.acked)
     with Journal(journal_dir) as journal:
         recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-kill", ["reading"])}
