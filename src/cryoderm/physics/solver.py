@@ -24,8 +24,8 @@ from cryoderm.physics.freezing import NEVER_C, PhaseChange
 from cryoderm.physics.grid import Grid
 from cryoderm.physics.perfusion import PerfusionLaw
 
-FIRST_STEP_S = 0.25
-STEP_GROWTH = 1.6
+FIRST_STEP_S = 0.05
+STEP_GROWTH = 1.5
 MAX_STEP_S = 3.0
 # Nonlinear iteration: temperature change below which an iterate is accepted, and the cap.
 TOLERANCE_K = 1e-7
