@@ -119,7 +119,8 @@ CLIENTS: tuple[dict[str, Any], ...] = (
         "name": ("Oliver", "Haddad"),
         "sex": "male",
         "born": 1982,
-        "answers": {"sex": "male", "recent_procedures": "filler-10"},
+        "answers": {"sex": "male"},
+        "procedure_days_ago": ("filler", 10),
         "consents": ("treatment",),
         "screen_days_ago": 1,
     },
@@ -174,15 +175,13 @@ def is_empty() -> bool:
     return not Client.objects.exists() and not get_user_model().objects.exists()
 
 
-def _answers(spec: dict[str, Any], born: int, on: dt.date) -> dict[str, Any]:
-    answers: dict[str, Any] = {**BASE, "age_years": on.year - born}
-    extra = dict(spec)
-    procedure = extra.pop("recent_procedures", None)
-    answers.update(extra)
-    if procedure:
-        kind, days = procedure.split("-")
+def _answers(spec: dict[str, Any], on: dt.date) -> dict[str, Any]:
+    """The client's screening answers as given on ``on`` (age and procedure dates then)."""
+    answers: dict[str, Any] = {**BASE, "age_years": on.year - spec["born"], **spec["answers"]}
+    if "procedure_days_ago" in spec:
+        kind, days = spec["procedure_days_ago"]
         answers["recent_procedures"] = [
-            {"kind": kind, "date": (on - dt.timedelta(days=int(days))).isoformat()}
+            {"kind": kind, "date": (on - dt.timedelta(days=days)).isoformat()}
         ]
     return answers
 
@@ -473,7 +472,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
                 at=_at(first_visit, 9, now),
             )
         for days_ago, modality, zones in history:
-            answers = _answers(spec["answers"], spec["born"], today - dt.timedelta(days=days_ago))
+            answers = _answers(spec, today - dt.timedelta(days=days_ago))
             _, count = _session(
                 users,
                 client,
@@ -492,7 +491,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
             screening.submit(
                 users["practitioner"],
                 client.pk,
-                _answers(spec["answers"], spec["born"], today - dt.timedelta(days=days)),
+                _answers(spec, today - dt.timedelta(days=days)),
                 at=_at(days, 11, now),
             )
         if spec.get("adverse"):
