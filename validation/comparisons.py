@@ -7,6 +7,7 @@ cases of every plan in one ``simulate_many`` call.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -1218,15 +1219,133 @@ def plan_exposure_map() -> Plan:
     return Plan(t["id"], tuple(cases), evaluate)
 
 
-def plan_tyler() -> Plan:
-    t = m.target("tyler-2015-civd")
+def _not_simulated(target_id: str) -> Plan:
+    t = m.target(target_id)
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
-        return _outcome(
-            t, [shown("not simulated (no CIVD term)", None, None, "")], [t["limitation"]]
-        )
+        return _outcome(t, [shown("not simulated", None, None, "")], [t["limitation"]])
 
     return Plan(t["id"], (), evaluate)
+
+
+def plan_tyler() -> Plan:
+    return _not_simulated("tyler-2015-civd")
+
+
+def plan_not_simulated() -> Plan:
+    return _not_simulated("not-simulated")
+
+
+def plan_erdmann() -> Plan:
+    t = m.target("erdmann-2023-ln2-spray")
+    p = t["model"]
+    case = m.build(
+        m.zone_tissue("cheek"),
+        [
+            m.convective(p["spray_temp_c"], p["spray_w_m2k"], p["spray_s"]),
+            m.ambient(p["recovery_s"]),
+        ],
+        sample_every_s=0.1,
+        probes=(("surface", 0.0), ("0.5 mm", 0.5)),
+        title=t["id"],
+    )
+    case = dataclasses.replace(case, freezing=dataclasses.replace(case.freezing, enabled=True))
+
+    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+        (result,) = results
+        surface = np.asarray(result.probes["surface"])
+        after = result.time_s > p["spray_s"]
+        back = result.time_s[after & (surface >= 0.0)]
+        checks = [
+            shown(
+                "surface at the end of the 5 s spray",
+                m.value_at(result, "surface", p["spray_s"]),
+                t["value"],
+                "C",
+            ),
+            shown(
+                "0.5 mm deep at the end of the spray",
+                m.value_at(result, "0.5 mm", p["spray_s"]),
+                t["value"],
+                "C",
+            ),
+            shown(
+                "time after the spray until the surface is back at 0 C",
+                float(back[0] - p["spray_s"]) if back.size else None,
+                p["recovery_s"],
+                "s",
+            ),
+        ]
+        lines = (
+            _line("surface", result.time_s, surface),
+            _line("0.5 mm", result.time_s, np.asarray(result.probes["0.5 mm"])),
+        )
+        points = (
+            Point("Erdmann 2023: -60 C at 5 s", p["spray_s"], t["value"]),
+            Point("back to 0 C", p["spray_s"] + p["recovery_s"], 0.0),
+        )
+        return _outcome(
+            t,
+            checks,
+            [t["limitation"]],
+            Plot("time (s)", "temperature (C)", lines=lines, points=points),
+        )
+
+    return Plan(t["id"], (case,), evaluate)
+
+
+def plan_cold_water() -> Plan:
+    t = m.target("costello-cold-water-immersion")
+    p = t["model"]
+    sites = (("thigh", p["thigh_fat_mm"]), ("knee", p["knee_fat_mm"]))
+    cases = tuple(
+        m.build(
+            m.limb_tissue(fat),
+            [m.convective(p["water_temp_c"], p["water_w_m2k"], p["duration_s"]), m.ambient(180.0)],
+            sample_every_s=5.0,
+            title=f"{t['id']} {site}",
+        )
+        for site, fat in sites
+    )
+
+    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+        thigh, knee = results
+        exit_s = p["duration_s"]
+        checks = []
+        for delay in (0.0, 60.0, 120.0):
+            checks.append(
+                shown(
+                    f"thigh drop, {delay:g} s after leaving the water",
+                    _drop(thigh, exit_s + delay),
+                    t["value"],
+                    "K",
+                )
+            )
+            checks.append(
+                shown(
+                    f"knee skin, {delay:g} s after leaving the water",
+                    m.value_at(knee, "surface", exit_s + delay),
+                    p["knee_value_c"],
+                    "C",
+                )
+            )
+        lines = tuple(
+            _line(site, r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            for (site, _), r in zip(sites, results, strict=True)
+        )
+        return _outcome(
+            t,
+            checks,
+            [t["limitation"]],
+            Plot(
+                "time (min)",
+                "skin (C)",
+                lines=lines,
+                hlines=(("knee measured 20.5 C", p["knee_value_c"]),),
+            ),
+        )
+
+    return Plan(t["id"], cases, evaluate)
 
 
 PLANS: tuple[Callable[[], Plan], ...] = (
@@ -1248,5 +1367,8 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     plan_janwantanakul,
     plan_contact_interface,
     plan_exposure_map,
+    plan_erdmann,
+    plan_cold_water,
     plan_tyler,
+    plan_not_simulated,
 )
