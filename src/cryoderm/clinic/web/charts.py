@@ -68,7 +68,7 @@ class Chart:
     extra_attrs: dict[str, str] = field(default_factory=dict)
 
 
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 64, 16, 28, 64
+MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 64, 16, 28, 76
 
 
 def _html(template: str, *args: object) -> str:
@@ -210,7 +210,7 @@ def render(chart: Chart) -> SafeString:
             )
         )
         lx = MARGIN_L + (i % 3) * (pw // 3)
-        ly = h - 22 + (i // 3) * 14
+        ly = h - 24 + (i // 3) * 14
         legend.append(
             _html(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"{}/>'
@@ -236,7 +236,7 @@ def render(chart: Chart) -> SafeString:
         pw,
         ph,
         MARGIN_L + pw / 2,
-        MARGIN_T + ph + 34,
+        MARGIN_T + ph + 32,
         chart.x_label,
         MARGIN_T + ph / 2,
         chart.y_label,

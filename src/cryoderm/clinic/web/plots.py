@@ -30,7 +30,12 @@ def step_chart(
             key="planned",
         ),
         Series(
-            "Planned basal layer", time_s, curves.get("basal_c") or [], dashed=True, key="basal"
+            "Planned basal layer",
+            time_s,
+            curves.get("basal_c") or [],
+            dashed=True,
+            colour="#1e6b33",
+            key="basal",
         ),
         Series(
             "Measured skin",
