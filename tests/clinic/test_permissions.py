@@ -244,3 +244,13 @@ def test_every_endpoint_answers_each_role_as_the_matrix_says(
         assert (status == 403) is expected_refusal, f"{role} {method} {path} -> {status}"
         assert status < 500
         client.logout()
+
+
+@pytest.mark.django_db
+def test_a_role_is_granted_with_a_command(charlie, capsys) -> None:
+    from django.core.management import call_command
+
+    call_command("grant_role", "charlie", FRONT_DESK)
+    assert "charlie now holds: front_desk" in capsys.readouterr().out
+    charlie.__dict__.pop("_cryoderm_roles", None)
+    assert permissions.roles_of(charlie) == (FRONT_DESK,)

@@ -1,0 +1,26 @@
+"""``cryoderm manage grant_role USERNAME ROLE``: give a user one of the clinic's roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cryoderm.clinic.accounts import permissions
+
+
+class Command(BaseCommand):
+    help = f"Give USERNAME the clinic role ROLE ({', '.join(permissions.ROLES)})."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("role", choices=permissions.ROLES)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = get_user_model().objects.filter(username=options["username"]).first()
+        if user is None:
+            raise CommandError(f"username = {options['username']!r}: no such user")
+        permissions.grant_role(user, options["role"])
+        roles = ", ".join(permissions.roles_of(user))
+        self.stdout.write(f"{user.get_username()} now holds: {roles}")
