@@ -9,6 +9,7 @@ against a user of each role."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 
 from cryoderm.clinic.accounts import permissions
 from cryoderm.clinic.accounts.errors import PermissionRefused
@@ -248,8 +249,6 @@ def test_every_endpoint_answers_each_role_as_the_matrix_says(
 
 @pytest.mark.django_db
 def test_a_role_is_granted_with_a_command(charlie, capsys) -> None:
-    from django.core.management import call_command
-
     call_command("grant_role", "charlie", FRONT_DESK)
     assert "charlie now holds: front_desk" in capsys.readouterr().out
     charlie.__dict__.pop("_cryoderm_roles", None)
