@@ -216,6 +216,12 @@ class MaintenanceForm(forms.ModelForm):
 
 
 class CalibrationForm(forms.ModelForm):
+    max_error_c = forms.FloatField(
+        label="Largest deviation from the reference (K)",
+        min_value=0,
+        help_text="The absolute value of the largest difference from the reference instrument.",
+    )
+
     class Meta:
         model = CalibrationRecord
         fields = (
