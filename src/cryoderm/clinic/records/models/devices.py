@@ -110,7 +110,9 @@ class CalibrationRecord(models.Model):
         ordering = ["device", "-performed_on", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(max_error_c__gte=0), name="calibration_error_not_negative"
+                condition=models.Q(max_error_c__gte=0),
+                name="calibration_error_not_negative",
+                violation_error_message="max_error_c: the largest deviation is 0 K or more",
             )
         ]
 

@@ -42,6 +42,7 @@ class OutcomeScore(models.Model):
                 condition=models.Q(score__gte=models.F("scale_min"))
                 & models.Q(score__lte=models.F("scale_max")),
                 name="score_within_scale",
+                violation_error_message="score: must lie within scale_min and scale_max",
             )
         ]
 

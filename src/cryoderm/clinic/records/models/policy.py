@@ -34,6 +34,7 @@ class ClinicPolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(screening_validity_days__gte=1),
                 name="screening_validity_at_least_a_day",
+                violation_error_message="screening_validity_days: at least 1 day",
             )
         ]
 

@@ -48,6 +48,7 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")),
                 name="appointment_ends_after_start",
+                violation_error_message="ends_at: must be after starts_at",
             )
         ]
         # Serve the overlap queries of the booking service.

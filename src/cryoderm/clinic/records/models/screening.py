@@ -73,5 +73,6 @@ class ReferralSignOff(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(signed_by=models.F("second_clinician")),
                 name="signoff_needs_two_clinicians",
+                violation_error_message="second_clinician: must differ from the signing clinician",
             ),
         ]

@@ -59,6 +59,7 @@ class Qualification(models.Model):
             models.CheckConstraint(
                 condition=models.Q(expires_on__gt=models.F("issued_on")),
                 name="qualification_expires_after_issue",
+                violation_error_message="expires_on: must be after issued_on",
             )
         ]
 

@@ -23,8 +23,14 @@ def validated(instance: M, *, exclude: list[str] | None = None) -> M:
         instance.full_clean(exclude=exclude, validate_unique=True)
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
-        name = "record" if field == "__all__" else field
-        raise InvalidRecord(name, " ".join(messages)) from error
+        message = " ".join(messages)
+        if field == "__all__":
+            # Constraint messages start with the field they concern ("ends_at: must be ...").
+            field, _, rest = message.partition(": ")
+            if not rest:
+                field, rest = "record", message
+            message = rest
+        raise InvalidRecord(field, message) from error
     return instance
 
 
