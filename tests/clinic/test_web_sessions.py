@@ -148,3 +148,19 @@ def test_front_desk_is_refused_the_live_view_and_its_stream(alice: Any, bob: Any
     )
     for name in ("web:session_live", "web:session_stream", "web:session"):
         assert signed_in(bob).get(reverse(name, args=[session.pk])).status_code == 403
+
+
+def test_ending_a_session_early_names_the_zones_not_treated(alice: Any, journal: Path) -> None:
+    client = ready_client(alice)
+    session = TreatmentSession.objects.create(
+        client=client,
+        practitioner=alice.practitioner,
+        device=world.device(),
+        zones=["cheek", "forehead"],
+        status=TreatmentSession.Status.IN_PROGRESS,
+    )
+    response = signed_in(alice).post(reverse("web:session_end", args=[session.pk]))
+    assert response["Location"] == reverse("web:session", args=[session.pk])
+    session.refresh_from_db()
+    assert session.status == TreatmentSession.Status.ABORTED
+    assert session.end_reason == "ended by alice; not treated: cheek, forehead"

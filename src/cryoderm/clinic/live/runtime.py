@@ -270,6 +270,30 @@ def zone_states(session: TreatmentSession, journal: Journal) -> dict[str, dict[s
     return states
 
 
+def end_early(session: TreatmentSession, actor: Any) -> None:
+    """The practitioner ends the session before every zone was treated: zones still running
+    are stopped first (by the interlock); the session ends aborted, naming what was not done."""
+    live = get()
+    states = zone_states(session, live.journal)
+    for zone, state in states.items():
+        if state["started"] and not state["stop_reason"]:
+            live.operate(LiveId(session.pk, zone), "stop", actor.get_username())
+    forward(live.journal, session)
+    states = zone_states(session, live.journal)
+    untreated = [zone for zone, state in states.items() if not state["started"]]
+    done = [
+        f"{zone}: {s['stop_reason'] or 'stopped'}" for zone, s in states.items() if s["started"]
+    ]
+    reason = f"ended by {actor.get_username()}; not treated: {', '.join(untreated) or 'none'}"
+    session_service.finish(
+        actor,
+        session.pk,
+        exposure_s=sum(s["exposure_s"] for s in states.values()),
+        aborted=True,
+        reason="; ".join([*done, reason]),
+    )
+
+
 def sync(session: TreatmentSession, actor: Any = None) -> None:
     """Copy the journal into the records; end the session once every zone has stopped."""
     directory = journal_dir()

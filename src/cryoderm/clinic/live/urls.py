@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.live_page, name="session_live"),
     path("stream/", views.live_stream, name="session_stream"),
     path("start-zone/", views.live_start_zone, name="session_start_zone"),
+    path("end/", views.live_end, name="session_end"),
     path("<str:action>/", views.live_action, name="session_action"),
 ]

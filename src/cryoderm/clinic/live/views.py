@@ -155,3 +155,19 @@ def live_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return _done(request, pk, str(refused))
     runtime.sync(session, request.user)
     return _done(request, pk)
+
+
+@page("session.stop")
+def live_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End the session now (zones not yet treated are left untreated, and named)."""
+    session = _session(pk)
+    if request.method != "POST":
+        return redirect("web:session_live", pk)
+    if session.status != TreatmentSession.Status.IN_PROGRESS:
+        return redirect("web:session", pk)
+    try:
+        runtime.end_early(session, request.user)
+    except (RecordsError, InterlockError) as refused:
+        return _done(request, pk, str(refused))
+    messages.success(request, "The session is ended.")
+    return redirect("web:session", pk)
