@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from cryoderm.physics.case import Case, SteadyInitial, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.results import Field, SimulationResult
-from cryoderm.physics.solver import Job, RawOutput, output_times, run_group
+from cryoderm.physics.solver import Job, Prepared, RawOutput, execute, output_times, prepare_group
 
 FAILURES = {
     1: "the nonlinear iteration did not converge (freezing front or perfusion law too stiff "
@@ -191,21 +192,37 @@ def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
             continue
         groups.setdefault(prepared.key, []).append((index, prepared))
     for members in groups.values():
-        first = members[0][1]
-        raws = run_group(
-            [p.job for _, p in members],
-            first.boundaries,
-            first.times_s,
-            first.time_refinement,
-            first.applicator_cells,
-            np.asarray(metrics.thresholds_c()),
-            metrics.dose_reference_c(),
-        )
+        raws = execute(_inputs([p for _, p in members]))
         for (index, prepared), raw in zip(members, raws, strict=True):
             results[index] = _result(prepared, raw)
     return [r for r in results if r is not None]
 
 
+def _inputs(members: list[_Prepared]) -> Prepared:
+    first = members[0]
+    return prepare_group(
+        [p.job for p in members],
+        first.boundaries,
+        first.times_s,
+        first.time_refinement,
+        first.applicator_cells,
+        np.asarray(metrics.thresholds_c()),
+        metrics.dose_reference_c(),
+    )
+
+
+@lru_cache(maxsize=256)
+def _single(case: Case) -> tuple[_Prepared, Prepared]:
+    """A case's preparation and kernel inputs, steady state included: pure functions of
+    the (immutable) case, kept so that repeated single runs pay only for the time stepping."""
+    prepared = _prepare(case)
+    return prepared, _inputs([prepared])
+
+
 def simulate(case: Case) -> SimulationResult:
     """Simulate one case (see the module docstring)."""
-    return simulate_many([case])[0]
+    try:
+        prepared, inputs = _single(case)
+    except InvalidInput as error:
+        return SimulationResult(status="invalid", message=str(error))
+    return _result(prepared, execute(inputs)[0])

@@ -805,15 +805,15 @@ def _advance_block_linear(
         # surface every case of the group shares the grid, so those rows use scalars.
         for i in range(n):
             r = i + 1
-            tu_r = tb[r - 1]
-            t_r = tb[r]
-            td_r = tb[r + 1]
-            cpu_r = cp[r - 1]
-            dpu_r = dp[r - 1]
-            cp_r = cp[r]
-            dp_r = dp[r]
             keep = 0.0 if i + 1 == n else 1.0
             if i <= ns:
+                tu_r = tb[r - 1]
+                t_r = tb[r]
+                td_r = tb[r + 1]
+                cpu_r = cp[r - 1]
+                dpu_r = dp[r - 1]
+                cp_r = cp[r]
+                dp_r = dp[r]
                 sflag = 1.0 if i == ns else 0.0
                 cap_r = cap[i]
                 w_r = w[i]
@@ -856,10 +856,16 @@ def _advance_block_linear(
                 src = dt * qi
                 upper = -keep * dth * gd
                 for j in range(nb):
-                    rhs = self_w * t_r[j] + up_w * tu_r[j] + down_w * td_r[j] + art_w * tav[j] + src
-                    inv = 1.0 / (diag - a * cpu_r[j])
-                    dp_r[j] = (rhs - a * dpu_r[j]) * inv
-                    cp_r[j] = upper * inv
+                    rhs = (
+                        self_w * tb[r, j]
+                        + up_w * tb[r - 1, j]
+                        + down_w * tb[r + 1, j]
+                        + art_w * tav[j]
+                        + src
+                    )
+                    inv = 1.0 / (diag - a * cp[r - 1, j])
+                    dp[r, j] = (rhs - a * dp[r - 1, j]) * inv
+                    cp[r, j] = upper * inv
         # Energy of level n (the explicit half of each flux), before the state changes.
         for j in range(nb):
             if na > 0 and gb[na, j] > 0.0:
@@ -876,22 +882,17 @@ def _advance_block_linear(
         for ii in range(n):
             i = n - 1 - ii
             r = i + 1
-            t_r = tb[r]
-            cp_r = cp[r]
-            dp_r = dp[r]
-            w_r = w[i]
             for j in range(nb):
-                value = dp_r[j] - cp_r[j] * tnew[j]
-                old = t_r[j]
-                perf_acc[j] += w_r[j] * (dth * value + dte * old)
-                t_r[j] = value
+                value = dp[r, j] - cp[r, j] * tnew[j]
+                old = tb[r, j]
+                perf_acc[j] += w[i, j] * (dth * value + dte * old)
+                tb[r, j] = value
                 tnew[j] = value
             if i >= ns:
-                nm = node_min[i - ns]
                 depth_index = float(i - ns)
                 for j in range(nb):
-                    value = t_r[j]
-                    nm[c0 + j] = min(nm[c0 + j], value)
+                    value = tb[r, j]
+                    node_min[i - ns, c0 + j] = min(node_min[i - ns, c0 + j], value)
                     lowest[j] = min(lowest[j], value)
                     frozen = value <= freeze_c[c0 + j]
                     deepest[j] = max(deepest[j], depth_index if frozen else -1.0)

@@ -148,6 +148,49 @@ class RawOutput:
     field_perfusion: np.ndarray | None
 
 
+# Positions in the kernel's argument list of the arrays it writes (execute copies them).
+_T, _SAMPLES, _FIELD_T, _FIELD_P, _NODE_MIN, _BELOW_S, _BELOW_B, _ACC, _STATUS = (
+    10,
+    47,
+    48,
+    49,
+    50,
+    51,
+    52,
+    53,
+    54,
+)
+_MUTABLE = (10, 11, 12, 13, 14, 15, 16, 17, 47, 48, 49, 50, 51, 52, 53, 54)
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """The kernel's arguments for one group, ready to run any number of times."""
+
+    jobs: list[Job]
+    na: int
+    parallel: bool
+    args: tuple[Any, ...]
+    initial: np.ndarray
+
+
+def run_group(
+    jobs: list[Job],
+    boundaries: tuple[float, ...],
+    times_s: np.ndarray,
+    time_refinement: float,
+    applicator_cells: int,
+    thresholds: np.ndarray,
+    dose_ref_c: float,
+) -> list[RawOutput]:
+    """Solve every job of one group."""
+    return execute(
+        prepare_group(
+            jobs, boundaries, times_s, time_refinement, applicator_cells, thresholds, dose_ref_c
+        )
+    )
+
+
 def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
     """Vertex nodes of the applicator slab, back face first, finest at the contact face."""
     weights = 1.5 ** np.arange(cells)[::-1]
@@ -175,7 +218,7 @@ def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
     }
 
 
-def run_group(
+def prepare_group(
     jobs: list[Job],
     boundaries: tuple[float, ...],
     times_s: np.ndarray,
@@ -183,8 +226,8 @@ def run_group(
     applicator_cells: int,
     thresholds: np.ndarray,
     dose_ref_c: float,
-) -> list[RawOutput]:
-    """Solve every job of one group (shared grid, schedule and applicator slot)."""
+) -> Prepared:
+    """Kernel inputs of one group (shared grid, schedule and applicator slot), steady state included."""
     from cryoderm.physics import kernels
 
     schedule = build_schedule(boundaries, times_s, time_refinement)
@@ -320,8 +363,7 @@ def run_group(
             for segment in job.segments
         )
     )
-    runner: Any = kernels.run_parallel if cases >= PARALLEL_FROM else kernels.run_serial
-    runner(
+    args = (
         BLOCK,
         na,
         nonlinear,
@@ -378,6 +420,26 @@ def run_group(
         acc,
         status,
     )
+    return Prepared(jobs=jobs, na=na, parallel=cases >= PARALLEL_FROM, args=args, initial=initial)
+
+
+def execute(prepared: Prepared) -> list[RawOutput]:
+    """Run the kernel on fresh copies of the prepared state (the inputs stay reusable)."""
+    from cryoderm.physics import kernels
+
+    args = list(prepared.args)
+    for index in _MUTABLE:
+        args[index] = args[index].copy()
+    args[3], args[4] = TOLERANCE_K, MAX_ITERATIONS
+    runner: Any = kernels.run_parallel if prepared.parallel else kernels.run_serial
+    runner(*args)
+    t, samples, field_t, field_p, node_min, below_s, below_b, acc, status = (
+        args[i]
+        for i in (_T, _SAMPLES, _FIELD_T, _FIELD_P, _NODE_MIN, _BELOW_S, _BELOW_B, _ACC, _STATUS)
+    )
+    na = prepared.na
+    initial = prepared.initial
+    jobs = prepared.jobs
     return [
         RawOutput(
             status=int(status[c]),
