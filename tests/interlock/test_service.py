@@ -43,3 +43,43 @@ def test_a_session_started_through_the_journal_runs_on_a_simulated_device_and_ob
     finally:
         control.close()
         service.stop()
+
+
+def test_a_start_command_carries_the_plan_curve_and_bad_starts_are_rejected_on_record(ram_dir):
+    from cryoderm.interlock.clock import ManualClock
+    from cryoderm.interlock.control import journal_command_poll
+    from cryoderm.interlock.embedded import EmbeddedTransport
+    from cryoderm.interlock.journal import Journal
+    from cryoderm.interlock.model import PlannedCurve
+    from cryoderm.interlock.runtime import Interlock
+    from cryoderm.interlock.service import spec_from_body
+
+    journal = Journal(ram_dir / "journal")
+    interlock = Interlock(journal, [EmbeddedTransport()], clock=ManualClock())
+    interlock.set_command_poll(journal_command_poll(interlock, spec_from_body))
+    interlock.open()
+    control = ControlClient(ram_dir / "journal")
+    curve = PlannedCurve((0.0, 30.0, 60.0), (34.0, 12.0, 8.0))
+    control.start("s-c", "dev-c", "cheek", "cold-air", planned_duration_s=60.0, planned_curve=curve)
+    control.start("s-bad", "dev-b", "elbow", "cold-air")
+    interlock.clock.advance(0.1)
+    interlock.pump()
+    assert interlock.guard("s-c").spec.planned_curve == curve
+    (rejected,) = [e for e in journal.read_after(0, 100) if e.kind == "command-rejected"]
+    assert "zone = 'elbow'" in rejected.payload["error"]
+    control.close()
+    journal.close()
+
+
+def test_an_embedded_start_that_cannot_be_planned_is_rejected_on_record(ram_dir):
+    service = InterlockService(ServiceConfig(journal_dir=ram_dir / "journal", source="embedded"))
+    service.start()
+    control = ControlClient(ram_dir / "journal")
+    try:
+        control.start("s-x", "dev-x", "elbow", "cold-air")
+        (rejected,) = wait_for(lambda: entries_of(service.journal, "s-x", ["command-rejected"]))
+        assert "elbow" in rejected.payload["error"]
+        assert "s-x" not in service.interlock.session_ids()
+    finally:
+        control.close()
+        service.stop()

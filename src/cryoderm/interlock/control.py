@@ -22,7 +22,7 @@ from typing import Any
 
 from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
-from cryoderm.interlock.model import Event, SessionSpec
+from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
 
 SpecBuilder = Callable[[dict[str, Any]], SessionSpec]
@@ -48,7 +48,13 @@ class ControlClient:
         zone: str,
         modality: str,
         planned_duration_s: float | None = None,
+        planned_curve: PlannedCurve | None = None,
     ) -> int:
+        """Guard a session (the clinic has checked its gates). planned_curve: the plan's
+        surface curve, which enables the stuck-sensor test."""
+        curve = None
+        if planned_curve is not None:
+            curve = {"times_s": list(planned_curve.times_s), "temps_c": list(planned_curve.temps_c)}
         return self._submit(
             {
                 "action": "start",
@@ -57,6 +63,7 @@ class ControlClient:
                 "zone": zone,
                 "modality": modality,
                 "planned_duration_s": planned_duration_s,
+                "planned_curve": curve,
             }
         )
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from cryoderm.interlock.clock import SystemClock
 from cryoderm.interlock.control import journal_command_poll
-from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput
+from cryoderm.interlock.errors import InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import guard_limits, technical_parameters
-from cryoderm.interlock.model import PlannedCurve, SessionSpec
+from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
 from cryoderm.interlock.transport import Transport
 
@@ -190,12 +190,31 @@ class EmbeddedFleet:
                     break
                 try:
                     self._spawn(body)
-                except InterlockError as error:
+                except Exception as error:
+                    # Any failure (planner, engine, a refused start) is recorded where the
+                    # clinic looks, and the fleet goes on serving other sessions.
                     log.warning(
                         "embedded device for %s not started: %s", body.get("session_id"), error
                     )
+                    self._reject(body, error)
             for device in list(self.devices.values()):
                 device.step()
+
+    def _reject(self, body: dict[str, Any], error: Exception) -> None:
+        assert self._interlock is not None
+        session_id = body.get("session_id")
+        self._interlock.journal.append(
+            [
+                Event(
+                    "command-rejected",
+                    str(session_id) if session_id else None,
+                    None,
+                    None,
+                    {"command": body, "error": f"{type(error).__name__}: {error}"},
+                )
+            ],
+            self._interlock.clock.wall_time_s(),
+        )
 
     def _spawn(self, body: dict[str, Any]) -> None:
         from cryoderm.interlock.device import SimulatedDevice
