@@ -7,6 +7,7 @@ can add points to a named polyline with the same mapping.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -190,6 +191,18 @@ def render(chart: Chart) -> SafeString:
                 rule.label,
             )
         )
+    # Lines are clipped to the plot area (a fixed x range may end before the data does).
+    clip_id = "clip-" + hashlib.sha1(f"{chart.chart_id}|{chart.title}".encode()).hexdigest()[:10]
+    parts.append(
+        _html(
+            '<clipPath id="{}"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath>',
+            SafeString(clip_id),
+            MARGIN_L,
+            MARGIN_T,
+            pw,
+            ph,
+        )
+    )
     legend: list[str] = []
     for i, s in enumerate(chart.series):
         colour = s.colour or PALETTE[i % len(PALETTE)]
@@ -200,11 +213,12 @@ def render(chart: Chart) -> SafeString:
         )
         parts.append(
             _html(
-                '<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2.5"{}>'
-                "<title>{}</title></polyline>",
+                '<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2.5"'
+                ' clip-path="url(#{})"{}><title>{}</title></polyline>',
                 s.key or s.label,
                 points,
                 colour,
+                SafeString(clip_id),
                 mark_safe(' stroke-dasharray="8 5"') if s.dashed else "",
                 s.label,
             )
