@@ -16,7 +16,7 @@ import numpy as np
 
 from cryoderm.data import load_table
 from cryoderm.physics import exposures, freezing, metrics, perfusion
-from cryoderm.physics.case import Case, SteadyInitial, UniformInitial
+from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.results import Field, SimulationResult
@@ -46,8 +46,8 @@ def _check(field: str, value: float, low: float, high: float, unit: str) -> None
         raise InvalidInput(field, value, f"must be within {low:g} to {high:g}", unit)
 
 
-def _validate_tissue(case: Case) -> None:
-    tissue = case.tissue
+@lru_cache(maxsize=256)
+def _validate_tissue(tissue: Tissue) -> None:
     if not tissue.layers:
         raise InvalidInput("tissue.layer", "[]", "at least one layer is required")
     for k, layer in enumerate(tissue.layers, start=1):
@@ -71,7 +71,7 @@ def _validate_tissue(case: Case) -> None:
 
 
 def _prepare(case: Case) -> _Prepared:
-    _validate_tissue(case)
+    _validate_tissue(case.tissue)
     law = perfusion.resolve(case.perfusion)
     phase = freezing.resolve(case.freezing)
     segments = exposures.segments(case.phases)

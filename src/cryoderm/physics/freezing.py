@@ -11,6 +11,7 @@ numbers the kernel needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryoderm.data import load_table
 from cryoderm.physics.case import Freezing
@@ -41,6 +42,7 @@ def mushy_range_k() -> float:
     return float(load_table("freezing")["numerics"]["mushy_range_k"]["value"])
 
 
+@lru_cache(maxsize=64)
 def resolve(freezing: Freezing) -> PhaseChange:
     """Validated phase-change data; the risk criterion uses freeze_point_c even when disabled."""
     if not -10.0 <= freezing.freeze_point_c <= 0.0:

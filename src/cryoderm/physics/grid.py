@@ -115,6 +115,7 @@ def build_grid(tissue: Tissue, refinement: float = 1.0) -> Grid:
     )
 
 
+@lru_cache(maxsize=4096)
 def probe_weights(grid: Grid, depth_mm: float) -> tuple[int, float]:
     """Node index and linear weight of the node below for a probe at ``depth_mm``.
 

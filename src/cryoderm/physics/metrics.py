@@ -20,14 +20,14 @@ surface temperature minus the contact limits 0 / 7 / 15 C; negative means crosse
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 
 from cryoderm.data import load_table
 from cryoderm.physics import kernels
-from cryoderm.physics.case import Case, SteadyInitial
+from cryoderm.physics.case import Case, SteadyInitial, Tissue
 from cryoderm.physics.grid import Grid
 
 
@@ -47,6 +47,25 @@ def contact_limits_c() -> dict[str, float]:
     return {name: float(limits[name]) for name in ("frostnip", "numbness", "pain")}
 
 
+@cache
+def _labels() -> tuple[str, ...]:
+    return tuple(threshold_label(value) for value in thresholds_c())
+
+
+@lru_cache(maxsize=256)
+def _layer_ranges(tissue: Tissue, grid: Grid) -> tuple[tuple[str, int, int, bool], ...]:
+    """(metric name, first node, last unknown node, reaches the core node) per layer."""
+    return tuple(
+        (f"min_{_slug(layer.name)}_temp_c", first, min(last, grid.n - 1), last >= grid.n)
+        for layer, (first, last) in zip(tissue.layers, grid.layer_nodes, strict=True)
+    )
+
+
+def _perfused(grid: Grid) -> bool:
+    return bool(grid.perfusion_w_m2k.any())
+
+
+@cache
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
@@ -68,24 +87,25 @@ def compute(
     has_basal: bool,
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
     """(metrics, safety) of one successful run."""
-    a = accumulators
-    metrics: dict[str, float | None] = {"min_surface_temp_c": float(node_min[0])}
-    for layer, (first, last) in zip(case.tissue.layers, grid.layer_nodes, strict=True):
-        key = f"min_{_slug(layer.name)}_temp_c"
-        # The core node is fixed: it enters a layer's minimum as its boundary value.
-        lowest = float(node_min[first : min(last, grid.n - 1) + 1].min())
-        if last >= grid.n:
+    a = accumulators.tolist()
+    minima = node_min.tolist()
+    min_surface = minima[0]
+    metrics: dict[str, float | None] = {"min_surface_temp_c": min_surface}
+    for key, first, last, touches_core in _layer_ranges(case.tissue, grid):
+        lowest = min(minima[first : last + 1])
+        if touches_core:
+            # The fixed core node bounds the deepest layer: its value enters the minimum.
             lowest = min(lowest, case.tissue.core_temp_c)
-        metrics[key] = min(lowest, metrics.get(key) or lowest)
+        previous = metrics.get(key)
+        metrics[key] = lowest if previous is None else min(lowest, previous)
     metrics["final_surface_temp_c"] = final_surface_c
-    for k, value in enumerate(thresholds_c()):
-        label = threshold_label(value)
-        metrics[f"surface_time_below_{label}c_s"] = float(below_surface[k])
-        metrics[f"basal_time_below_{label}c_s"] = float(below_basal[k]) if has_basal else None
-    metrics["surface_cold_dose_k_s"] = float(a[kernels.A_COLD_DOSE])
-    metrics["min_perfusion_ratio"] = (
-        float(a[kernels.A_MIN_PERF]) if grid.perfusion_w_m2k.any() else None
-    )
+    surface_times = below_surface.tolist()
+    basal_times = below_basal.tolist()
+    for k, label in enumerate(_labels()):
+        metrics[f"surface_time_below_{label}c_s"] = surface_times[k]
+        metrics[f"basal_time_below_{label}c_s"] = basal_times[k] if has_basal else None
+    metrics["surface_cold_dose_k_s"] = a[kernels.A_COLD_DOSE]
+    metrics["min_perfusion_ratio"] = a[kernels.A_MIN_PERF] if _perfused(grid) else None
     initial = case.initial
     if isinstance(initial, SteadyInitial):
         metrics["initial_surface_heat_loss_w_m2"] = float(
@@ -105,13 +125,12 @@ def compute(
     metrics["energy_balance_error_j_m2"] = stored - inflow
 
     limits = contact_limits_c()
-    min_surface = float(node_min[0])
     frozen_node = int(a[kernels.A_FROZEN_NODE])
     freeze_time = float(a[kernels.A_FREEZE_TIME])
     safety: dict[str, Any] = {
         "freeze_risk_time_s": freeze_time if freeze_time >= 0.0 else None,
         "freeze_criterion_c": case.freezing.freeze_point_c,
-        "min_skin_temp_c": float(node_min.min()),
+        "min_skin_temp_c": min(minima),
         "max_frozen_depth_mm": float(grid.depth_m[frozen_node] * 1e3) if frozen_node >= 0 else None,
         "margin_to_frostnip_limit_k": min_surface - limits["frostnip"],
         "margin_to_numbness_limit_k": min_surface - limits["numbness"],

@@ -14,6 +14,7 @@ against the sourced defaults of ``data/perfusion.toml`` and validates it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryoderm.data import load_table
 from cryoderm.physics.case import Perfusion
@@ -47,6 +48,7 @@ def default_value(name: str) -> float:
     return float(load_table("perfusion")["local_cold"][name]["value"])
 
 
+@lru_cache(maxsize=64)
 def resolve(perfusion: Perfusion) -> PerfusionLaw:
     """The law of ``perfusion`` with every unset parameter taken from data/perfusion.toml."""
 
