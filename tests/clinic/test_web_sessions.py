@@ -74,6 +74,8 @@ def test_a_plan_is_shown_with_its_curves_margins_and_evidence(alice: Any, journa
     page = browser.get(response["Location"]).content.decode()
     assert "Cheek: temperature against time" in page
     assert "Target band" in page and "Floor 2 °C" in page
+    assert "Cheek: coldest temperature against depth" in page
+    assert "Depth below the surface (mm): epidermis 0, dermis" in page
     assert "Evidence, in plain words" in page
     assert "consent-signed" in page  # the gates checklist before the start
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.safestring import SafeString
 
 from cryoderm.clinic.web.charts import Band, Chart, Rule, Series, render
+from cryoderm.physics.casefile import parse_case_text
 
 
 def step_chart(
@@ -70,21 +71,38 @@ def step_chart(
     )
 
 
+def layer_depths_mm(step: Mapping[str, Any]) -> dict[str, float]:
+    """Depth of the top of each tissue layer (mm), from the step's physics case."""
+    if not step.get("case_toml"):
+        return {}
+    case = parse_case_text(step["case_toml"], f"plan step {step.get('zone')}")
+    depths, depth = {}, 0.0
+    for layer in case.tissue.layers:
+        depths[layer.name] = round(depth, 3)
+        depth += layer.thickness_mm
+    return depths
+
+
 def depth_chart(step: Mapping[str, Any]) -> SafeString:
-    """Coldest predicted temperature in each tissue layer, from the surface down."""
-    layers = list((step.get("min_temp_c_by_layer") or {}).items())
-    depth_index = list(range(len(layers)))
+    """Coldest predicted temperature against depth: at the top of each tissue layer, where
+    the planner's probes are (a layer is coldest at its top under surface cooling)."""
+    coldest = dict(step.get("min_temp_c_by_layer") or {})
+    depths = layer_depths_mm(step)
+    layers = [name for name in coldest if name in depths] if depths else list(coldest)
+    xs = [depths[name] for name in layers] if depths else list(range(len(layers)))
+    where = ", ".join(f"{name} {x:g}" for name, x in zip(layers, xs, strict=True))
     return render(
         Chart(
-            title=f"{str(step.get('zone', '')).capitalize()}: coldest temperature by depth",
-            x_label="Layer, from the surface (0) down: "
-            + ", ".join(f"{i} {name}" for i, (name, _) in enumerate(layers)),
+            title=f"{str(step.get('zone', '')).capitalize()}: coldest temperature against depth",
+            x_label=f"Depth below the surface (mm): {where}" if depths else f"Layer: {where}",
             y_label="Coldest temperature (°C)",
-            series=[Series("Coldest predicted", depth_index, [v for _, v in layers], key="depth")],
+            series=[
+                Series("Coldest predicted", xs, [coldest[name] for name in layers], key="depth")
+            ],
             rules=[Rule("Floor", step["floor_temp_c"])]
             if step.get("floor_temp_c") is not None
             else [],
-            description="Coldest predicted temperature of each tissue layer during the step.",
+            description="Coldest predicted temperature at the top of each tissue layer during the step.",
             height=260,
         )
     )
