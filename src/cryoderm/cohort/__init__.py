@@ -1,7 +1,8 @@
 """Virtual cohorts: protocol risk over a population of faces, on Dask (docs/cohort.md).
 
-``population.sample(zone, size, seed)`` draws subjects whose tissue varies within sourced
-spreads (data/cohort.toml); ``risk.protocol_risk(case, size)`` runs the case for each of them
-on a Dask LocalCluster (or a given scheduler) and reports the fraction with a freezing risk
-and the fraction below the modality's floor.
+- ``population.VirtualPopulation(zone, sex, age range, seed).sample(n)``: subjects whose
+  dermis, fat and dermal perfusion vary within sourced spreads (data/cohort.toml);
+- ``risk.protocol_risk(case, population, n, client=...)``: the case run on every subject in
+  blocks of ``simulate_many`` on Dask workers, reduced to a frozen ``CohortRisk``;
+- ``cluster.client_for(address)``: a LocalCluster by default, or a scheduler's address.
 """

@@ -1,92 +1,210 @@
-"""Virtual subjects: one facial zone's tissue, varied person to person within sourced spreads.
+"""Virtual populations: one facial zone's tissue, varied person to person within sourced spreads.
 
-A subject's tissue is the built-in zone refined by sex and age (data/tissue.toml), with its
-dermis and fat thickness and dermal perfusion scaled by lognormal factors whose spreads are
-in data/cohort.toml. Sampling is deterministic for a given seed.
+A :class:`VirtualPopulation` names the zone, the sex mix, the age range and the seed. Its
+:meth:`~VirtualPopulation.sample` draws, for every subject:
+
+- sex (female / male, or a mix) and age (whole years, uniform within the range);
+- dermis and fat thickness from normals truncated at mean +/- 2 SD, the mean being the zone's
+  sex- and age-refined value of data/tissue.toml and the SD its coefficient of variation in
+  data/cohort.toml (Meng 2022 for the dermis, Kim 2019 for the fat);
+- the dermal basal perfusion, log-uniform over the 1-5e-3 1/s range of physics.md 1.4.
+
+The epidermis and the deep layer keep the zone's values (no spread is sourced for them).
+Sampling is vectorised and deterministic for a seed (numpy's default Generator).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
+from cryoderm.cohort.errors import InvalidCohort
 from cryoderm.data import load_table
 from cryoderm.physics.case import Tissue
 from cryoderm.physics.zones import age_rule, tissue_for_zone, zone_names
 
-MAX_SIZE = 100_000
+SEX_MIXES = ("female", "male", "mixed")
+#: The most subjects one call may draw (memory stays under ~50 MB).
+MAX_SUBJECTS = 1_000_000
+
+SexMix = Literal["female", "male", "mixed"]
 
 
-@dataclass(frozen=True)
-class Subject:
-    """One virtual person.
-
-    dermis_mm, fat_mm: layer thicknesses (mm); perfusion_scale: dermal perfusion over the
-    table's default (1 = 2e-3 1/s)."""
-
-    index: int
-    sex: Literal["female", "male"]
-    age_years: float
-    dermis_mm: float
-    fat_mm: float
-    perfusion_scale: float
+@cache
+def _spread() -> dict[str, Any]:
+    return load_table("cohort")
 
 
 def _value(section: str, key: str) -> float:
-    return float(load_table("cohort")[section][key]["value"])
+    return float(_spread()[section][key]["value"])
 
 
-def sample(zone: str, size: int, seed: int = 0) -> tuple[Subject, ...]:
-    """``size`` subjects for ``zone``; ValueError for an unknown zone or a size out of range."""
-    if zone not in zone_names():
-        raise ValueError(f"zone {zone!r}: one of {', '.join(zone_names())}")
-    if not 1 <= size <= MAX_SIZE:
-        raise ValueError(f"size {size}: between 1 and {MAX_SIZE}")
-    rng = np.random.default_rng(seed)
+def adult_age_range_years() -> tuple[int, int]:
+    """The ages (years) the zone tables support (data/tissue.toml [age]), as whole years."""
     rule = age_rule()
-    female = rng.random(size) < _value("sex", "female_fraction")
-    ages = rng.uniform(rule["min_age_years"].value, rule["max_age_years"].value, size)
-    dermis_factor = np.exp(rng.normal(0.0, _value("dermis", "log_sd"), size))
-    fat_factor = np.exp(rng.normal(0.0, _value("fat", "log_sd"), size))
-    perfusion = np.exp(rng.normal(0.0, _value("perfusion", "log_sd"), size))
-    low, high = _value("fat", "min_mm"), _value("fat", "max_mm")
-    subjects = []
-    for k in range(size):
-        sex: Literal["female", "male"] = "female" if female[k] else "male"
-        base = tissue_for_zone(zone, sex=sex, age_years=float(ages[k]))
-        layers = {layer.name: layer for layer in base.layers}
-        subjects.append(
-            Subject(
-                index=k,
-                sex=sex,
-                age_years=round(float(ages[k]), 1),
-                dermis_mm=float(layers["dermis"].thickness_mm * dermis_factor[k]),
-                fat_mm=float(np.clip(layers["fat"].thickness_mm * fat_factor[k], low, high)),
-                perfusion_scale=float(perfusion[k]),
-            )
+    return math.ceil(rule["min_age_years"].value), math.floor(rule["max_age_years"].value)
+
+
+@dataclass(frozen=True, eq=False)
+class Subjects:
+    """Sampled subjects of one zone, as columns (one entry per subject).
+
+    female: True for a woman; age_years: whole years; dermis_mm, fat_mm: layer thicknesses
+    (mm); dermis_perfusion_per_s: basal dermal perfusion (1/s, volumetric)."""
+
+    zone: str
+    female: np.ndarray
+    age_years: np.ndarray
+    dermis_mm: np.ndarray
+    fat_mm: np.ndarray
+    dermis_perfusion_per_s: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.female.shape[0])
+
+    def block(self, start: int, stop: int) -> Subjects:
+        """Subjects ``start`` to ``stop - 1`` (copies: a block travels alone to a worker)."""
+        return Subjects(
+            zone=self.zone,
+            female=self.female[start:stop].copy(),
+            age_years=self.age_years[start:stop].copy(),
+            dermis_mm=self.dermis_mm[start:stop].copy(),
+            fat_mm=self.fat_mm[start:stop].copy(),
+            dermis_perfusion_per_s=self.dermis_perfusion_per_s[start:stop].copy(),
         )
-    return tuple(subjects)
+
+    def tissue(self, k: int, *, core_temp_c: float = 37.0, arterial_temp_c: float = 37.0) -> Tissue:
+        """Subject ``k``'s layered tissue: the zone's, with its own dermis, fat and perfusion."""
+        base = tissue_for_zone(
+            self.zone,
+            sex="female" if self.female[k] else "male",
+            age_years=float(self.age_years[k]),
+            core_temp_c=core_temp_c,
+            arterial_temp_c=arterial_temp_c,
+            thickness_overrides_mm={
+                "dermis": float(self.dermis_mm[k]),
+                "fat": float(self.fat_mm[k]),
+            },
+        )
+        perfusion = float(self.dermis_perfusion_per_s[k])
+        layers = tuple(
+            dataclasses.replace(layer, perfusion_per_s=perfusion)
+            if layer.name == "dermis"
+            else layer
+            for layer in base.layers
+        )
+        return dataclasses.replace(base, layers=layers)
 
 
-def tissue(
-    zone: str, subject: Subject, *, core_temp_c: float = 37.0, arterial_temp_c: float = 37.0
-) -> Tissue:
-    """The subject's layered tissue at ``zone``."""
-    base = tissue_for_zone(
-        zone,
-        sex=subject.sex,
-        age_years=subject.age_years,
-        core_temp_c=core_temp_c,
-        arterial_temp_c=arterial_temp_c,
-        thickness_overrides_mm={"dermis": subject.dermis_mm, "fat": subject.fat_mm},
-    )
-    layers = tuple(
-        dataclasses.replace(layer, perfusion_per_s=layer.perfusion_per_s * subject.perfusion_scale)
-        if layer.name == "dermis"
-        else layer
-        for layer in base.layers
-    )
-    return dataclasses.replace(base, layers=layers)
+@dataclass(frozen=True)
+class VirtualPopulation:
+    """Who the virtual subjects are.
+
+    zone: a built-in facial zone (data/tissue.toml). sex: "female", "male" or "mixed" (the
+    mixed female fraction is in data/cohort.toml). age_min_years / age_max_years: whole
+    years within the tables' adult range (None: that range's bound). seed: the random seed;
+    the same population and n always give the same subjects.
+    Raises InvalidCohort naming the field for a bad value."""
+
+    zone: str
+    sex: SexMix = "mixed"
+    age_min_years: int | None = None
+    age_max_years: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.zone not in zone_names():
+            raise InvalidCohort(
+                "population.zone",
+                self.zone,
+                "one of the built-in zones: " + ", ".join(zone_names()),
+            )
+        if self.sex not in SEX_MIXES:
+            raise InvalidCohort("population.sex", self.sex, "one of " + ", ".join(SEX_MIXES))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InvalidCohort("population.seed", self.seed, "a whole number >= 0")
+        low, high = adult_age_range_years()
+        for name in ("age_min_years", "age_max_years"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+            ):
+                raise InvalidCohort(
+                    f"population.{name}",
+                    value,
+                    f"whole years from {low} to {high} (the adult range of the tissue tables)",
+                    "years",
+                )
+        first, last = self.age_range_years
+        if first > last:
+            raise InvalidCohort(
+                "population.age_min_years", first, f"at most age_max_years ({last})", "years"
+            )
+
+    @property
+    def age_range_years(self) -> tuple[int, int]:
+        """The (first, last) age drawn, in whole years."""
+        low, high = adult_age_range_years()
+        return (
+            low if self.age_min_years is None else self.age_min_years,
+            high if self.age_max_years is None else self.age_max_years,
+        )
+
+    @property
+    def female_fraction(self) -> float:
+        if self.sex == "female":
+            return 1.0
+        if self.sex == "male":
+            return 0.0
+        return _value("sex", "mixed_female_fraction")
+
+    def sample(self, n: int) -> Subjects:
+        """``n`` subjects (1 <= n <= MAX_SUBJECTS); deterministic for the population's seed."""
+        check_n(n)
+        rng = np.random.default_rng(self.seed)
+        first, last = self.age_range_years
+        female = rng.random(n) < self.female_fraction
+        ages = rng.integers(first, last + 1, size=n)
+        u_dermis, u_fat, u_perfusion = rng.random(n), rng.random(n), rng.random(n)
+
+        dermis_mean = np.empty(n)
+        fat_mean = np.empty(n)
+        for is_female in (True, False):
+            sex = "female" if is_female else "male"
+            for age in np.unique(ages[female == is_female]):
+                layers = {
+                    layer.name: layer.thickness_mm
+                    for layer in tissue_for_zone(self.zone, sex=sex, age_years=float(age)).layers
+                }
+                rows = (female == is_female) & (ages == age)
+                dermis_mean[rows] = layers["dermis"]
+                fat_mean[rows] = layers["fat"]
+        dermis_cv = np.where(female, _value("dermis", "cv_female"), _value("dermis", "cv_male"))
+        dermis = _truncated_normal(dermis_mean, dermis_cv * dermis_mean, u_dermis, "dermis")
+        fat = _truncated_normal(fat_mean, _value("fat", "cv") * fat_mean, u_fat, "fat")
+        low = math.log(_value("perfusion", "dermis_min_per_s"))
+        high = math.log(_value("perfusion", "dermis_max_per_s"))
+        perfusion = np.exp(low + u_perfusion * (high - low))
+        return Subjects(self.zone, female, ages.astype(np.int64), dermis, fat, perfusion)
+
+
+def check_n(n: object) -> None:
+    """InvalidCohort unless ``n`` is a whole number of subjects from 1 to MAX_SUBJECTS."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SUBJECTS:
+        raise InvalidCohort("n", n, f"a whole number of subjects from 1 to {MAX_SUBJECTS}")
+
+
+def _truncated_normal(mean: np.ndarray, sd: np.ndarray, u: np.ndarray, layer: str) -> np.ndarray:
+    """Inverse-CDF draws of N(mean, sd) truncated to mean +/- k SD and the layer's bounds."""
+    k = _value("truncation", "sd_multiple")
+    low = np.maximum(mean - k * sd, _value(layer, "min_mm"))
+    high = np.minimum(mean + k * sd, _value(layer, "max_mm"))
+    a, b = ndtr((low - mean) / sd), ndtr((high - mean) / sd)
+    # Clipping guards the last ulp of ndtri at the bounds.
+    return np.clip(mean + sd * ndtri(a + u * (b - a)), low, high)

@@ -1,188 +1,264 @@
-"""Protocol risk over a virtual population, on Dask (a LocalCluster unless given a scheduler).
+"""Protocol risk over a virtual population: one case applied to every subject, on Dask.
 
-For one case (a protocol on one facial zone) every subject of :func:`population.sample` gets
-its own tissue; the cases run in chunks through ``simulate_many`` on the Dask workers. Risk
-is the fraction of subjects in whom the model predicts a freezing (frostnip) risk at the skin
-(``safety.freeze_risk_time_s`` set) and the fraction whose skin goes below the modality's
-floor (data/thresholds.toml via cryoderm.clinical.limits, or a floor given by the caller).
+:func:`protocol_risk` samples the population in this process, cuts the subjects into blocks
+and runs each block through ``simulate_many`` (:func:`evaluate_block`), on the workers of a
+``distributed.Client`` or, without one, here in turn. Blocks come back in order, so a
+distributed run and an in-process run give exactly the same :class:`CohortRisk`.
+
+Per subject the model predicts (docs/physics.md section 7): the coldest skin-surface
+temperature, whether a freezing (frostnip) risk is reached (``safety.freeze_risk_time_s``)
+and the time the surface spends below 10, 4 and 0 C. Over the subjects whose run succeeded
+the result gives fractions and percentiles; runs that failed or were invalid are counted by
+status and reported, never dropped silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from cryoderm.clinical.limits import load_safety_limits
-from cryoderm.cohort import population
+from cryoderm.cohort.errors import InvalidCohort
+from cryoderm.cohort.population import Subjects, VirtualPopulation
+from cryoderm.data import load_table
 from cryoderm.physics.case import Case
 from cryoderm.physics.engine import simulate_many
+from cryoderm.physics.errors import InvalidInput
 
-MODALITIES = ("cold-air", "ln2-vapour", "contact")
+STATUSES = ("ok", "failed", "invalid")
+PERCENTILES = (1, 5, 50, 95, 99)
+#: Surface thresholds reported as time-below percentiles: result key -> engine metric.
+TIME_BELOW = {
+    "10c": "surface_time_below_10c_s",
+    "4c": "surface_time_below_4c_s",
+    "0c": "surface_time_below_0c_s",
+}
+#: Subjects per Dask task: each task is one simulate_many call (brief: 1,000-10,000).
+DEFAULT_BLOCK = 2_000
+MAX_BLOCK = 10_000
 
 
-@dataclass(frozen=True)
-class SubjectOutcome:
-    """One subject's run: status "ok"/"failed"/"invalid"; temperatures in C, time in s."""
+@dataclass(frozen=True, eq=False)
+class BlockOutcome:
+    """One block's runs, as columns (internal; entries of a non-ok run are not read).
 
-    subject: population.Subject
-    status: str
-    min_surface_temp_c: float | None
-    freeze_risk_time_s: float | None
-    below_floor: bool
+    status: index into STATUSES; min_surface_temp_c (C); freeze_risk: the model predicts a
+    freezing risk; time_below_s: [subject, threshold] in the order of TIME_BELOW (s);
+    messages: the first message of each non-ok status in the block."""
+
+    status: np.ndarray
+    min_surface_temp_c: np.ndarray
+    freeze_risk: np.ndarray
+    time_below_s: np.ndarray
+    messages: Mapping[str, str]
 
 
 @dataclass(frozen=True)
 class CohortRisk:
-    """Protocol risk over ``size`` subjects of ``zone``.
+    """One protocol's predicted risk over ``n`` virtual subjects of ``zone``.
 
-    freeze_risk_fraction and below_floor_fraction are over the subjects whose run succeeded
-    (``failed`` counts the others); min_surface_p05_c / _p50_c: 5th percentile and median of
-    the subjects' minimum skin temperature."""
+    status_counts: runs per status ("ok", "failed", "invalid"); messages: one example message
+    per non-ok status. The fractions and percentiles are over the "ok" runs (None when there
+    are none): freeze_risk_fraction: the model predicts a freezing risk at the skin;
+    below_floor_fraction: the coldest surface is below floor_c (C, the interlock's floor for
+    the modality, data/thresholds.toml); reaching_band_fraction: the coldest surface reaches
+    the target band's upper edge (band_c, C; None without a band), as the planner's
+    "reached" does. min_surface_temp_c: percentile name ("p05") -> coldest surface (C);
+    surface_time_below_s: threshold ("10c", "4c", "0c") -> percentile name -> time (s).
+    The model's limits apply to every number (docs/validation.md); risk here is a model
+    prediction over assumed spreads (data/cohort.toml), not an observed incidence."""
 
     zone: str
-    size: int
+    modality: str | None
+    n: int
     seed: int
+    sex: str
+    age_range_years: tuple[int, int]
     floor_c: float
-    freeze_risk_fraction: float
-    below_floor_fraction: float
-    failed: int
-    min_surface_p05_c: float | None
-    min_surface_p50_c: float | None
-    outcomes: tuple[SubjectOutcome, ...]
+    band_c: tuple[float, float] | None
+    status_counts: Mapping[str, int]
+    messages: Mapping[str, str]
+    freeze_risk_fraction: float | None
+    below_floor_fraction: float | None
+    reaching_band_fraction: float | None
+    min_surface_temp_c: Mapping[str, float]
+    surface_time_below_s: Mapping[str, Mapping[str, float]]
 
     def to_json_dict(self) -> dict[str, Any]:
-        summary = {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "outcomes"
-        }
-        summary["subjects"] = [
-            {
-                **dataclasses.asdict(o.subject),
-                "status": o.status,
-                "min_surface_temp_c": o.min_surface_temp_c,
-                "freeze_risk_time_s": o.freeze_risk_time_s,
-                "below_floor": o.below_floor,
-            }
-            for o in self.outcomes
-        ]
-        return summary
+        out = dataclasses.asdict(self)
+        out["format"] = "cryoderm-cohort-risk/1"
+        out["age_range_years"] = list(self.age_range_years)
+        out["band_c"] = None if self.band_c is None else list(self.band_c)
+        return out
 
 
-def floor_for(case: Case, zone: str) -> float:
-    """The skin-temperature floor (C) of the case's first device modality at ``zone``."""
-    for phase in case.phases:
-        if phase.modality in MODALITIES:
-            return load_safety_limits().floor_temp_c(zone, phase.modality)
-    raise ValueError("the case has no cold-air, ln2-vapour or contact phase: give floor_c")
+def protocol_modality(case: Case) -> str | None:
+    """The case's first device modality (cold-air, ln2-vapour, contact), or None."""
+    known = load_safety_limits().modalities
+    return next((p.modality for p in case.phases if p.modality in known), None)
 
 
-def evaluate_chunk(
-    case: Case, zone: str, subjects: Sequence[population.Subject], floor_c: float
-) -> list[SubjectOutcome]:
-    """Simulate ``case`` for each subject (one batched call); runs on a Dask worker."""
-    tissue = case.tissue
-    cases = [
-        dataclasses.replace(
-            case,
-            tissue=population.tissue(
-                zone, s, core_temp_c=tissue.core_temp_c, arterial_temp_c=tissue.arterial_temp_c
-            ),
-        )
-        for s in subjects
-    ]
-    outcomes = []
-    for subject, result in zip(subjects, simulate_many(cases), strict=True):
-        if not result.ok:
-            outcomes.append(SubjectOutcome(subject, result.status, None, None, False))
+def modality_band_c(modality: str) -> tuple[float, float]:
+    """The catalogue's target surface band (C) of a modality (data/protocols.toml)."""
+    row = load_table("protocols")["modality"][modality]
+    return float(row["band_low_c"]), float(row["band_high_c"])
+
+
+def evaluate_block(case: Case, subjects: Subjects) -> BlockOutcome:
+    """Simulate ``case`` on every subject of the block in one ``simulate_many`` call.
+
+    Runs on a Dask worker (or in process). Each subject's tissue replaces the case's; the
+    case's core and arterial temperatures are kept."""
+    size = len(subjects)
+    status = np.zeros(size, dtype=np.int8)
+    lowest = np.zeros(size)
+    freeze = np.zeros(size, dtype=bool)
+    below = np.zeros((size, len(TIME_BELOW)))
+    messages: dict[str, str] = {}
+    cases: list[Case] = []
+    rows: list[int] = []
+    core, arterial = case.tissue.core_temp_c, case.tissue.arterial_temp_c
+    for k in range(size):
+        try:
+            tissue = subjects.tissue(k, core_temp_c=core, arterial_temp_c=arterial)
+        except InvalidInput as error:
+            status[k] = STATUSES.index("invalid")
+            messages.setdefault("invalid", str(error))
             continue
-        lowest = float(result.metrics["min_surface_temp_c"] or 0.0)
-        freeze = result.safety.get("freeze_risk_time_s")
-        outcomes.append(
-            SubjectOutcome(
-                subject, "ok", lowest, None if freeze is None else float(freeze), lowest < floor_c
-            )
-        )
+        cases.append(dataclasses.replace(case, tissue=tissue))
+        rows.append(k)
+    for k, result in zip(rows, simulate_many(cases), strict=True):
+        if not result.ok:
+            status[k] = STATUSES.index(result.status)
+            messages.setdefault(result.status, result.message)
+            continue
+        keys = ("min_surface_temp_c", *TIME_BELOW.values())
+        numbers = [float(v) for v in (result.metrics.get(key) for key in keys) if v is not None]
+        if len(numbers) != len(keys):
+            # The engine reports these for every ok run; a gap is reported, never filled in.
+            status[k] = STATUSES.index("failed")
+            messages.setdefault("failed", "the run did not report its surface metrics")
+            continue
+        lowest[k] = numbers[0]
+        below[k] = numbers[1:]
+        freeze[k] = result.safety.get("freeze_risk_time_s") is not None
+    return BlockOutcome(status, lowest, freeze, below, messages)
+
+
+def _blocks(subjects: Subjects, block_size: int) -> list[Subjects]:
+    return [
+        subjects.block(start, min(start + block_size, len(subjects)))
+        for start in range(0, len(subjects), block_size)
+    ]
+
+
+def _run(case: Case, blocks: Sequence[Subjects], client: Any) -> list[BlockOutcome]:
+    if client is None:
+        return [evaluate_block(case, block) for block in blocks]
+    # The case travels once to every worker; then one task per block (pure=False: a re-run
+    # is a new computation, never a cached one).
+    shared = client.scatter(case, broadcast=True)
+    futures = client.map(evaluate_block, [shared] * len(blocks), blocks, pure=False)
+    outcomes: list[BlockOutcome] = client.gather(futures)
     return outcomes
-
-
-def summarise(
-    zone: str, seed: int, floor_c: float, outcomes: Sequence[SubjectOutcome]
-) -> CohortRisk:
-    ok = [o for o in outcomes if o.status == "ok"]
-    lows = np.array([o.min_surface_temp_c for o in ok], dtype=float)
-    n = len(ok)
-    return CohortRisk(
-        zone=zone,
-        size=len(outcomes),
-        seed=seed,
-        floor_c=floor_c,
-        freeze_risk_fraction=sum(o.freeze_risk_time_s is not None for o in ok) / n if n else 0.0,
-        below_floor_fraction=sum(o.below_floor for o in ok) / n if n else 0.0,
-        failed=len(outcomes) - n,
-        min_surface_p05_c=float(np.percentile(lows, 5)) if n else None,
-        min_surface_p50_c=float(np.percentile(lows, 50)) if n else None,
-        outcomes=tuple(outcomes),
-    )
 
 
 def protocol_risk(
     case: Case,
-    size: int,
+    population: VirtualPopulation,
+    n: int,
     *,
-    seed: int = 0,
     floor_c: float | None = None,
-    scheduler_address: str | None = None,
-    n_workers: int = 2,
-    processes: bool = True,
-    chunk_size: int = 64,
+    band_c: tuple[float, float] | None = None,
     client: Any = None,
+    block_size: int = DEFAULT_BLOCK,
 ) -> CohortRisk:
-    """Risk of ``case`` over ``size`` subjects of its zone, computed on Dask.
+    """Apply ``case`` to ``n`` subjects of ``population`` and summarise the predicted risk.
 
-    client: an existing ``distributed.Client`` (used as is); otherwise one connects to
-    ``scheduler_address`` or starts a LocalCluster of ``n_workers`` (closed afterwards)."""
+    floor_c: the skin floor (C); default the interlock floor of the case's modality.
+    band_c: (low, high) target band (C); default the catalogue band of the case's modality.
+    client: a ``distributed.Client`` (see cohort.cluster.client_for) to run the blocks on;
+    None runs them in this process. block_size: subjects per task (1 to 10,000).
+    Raises InvalidCohort naming the field for a bad input."""
     zone = case.tissue.zone
-    if zone is None:
-        raise ValueError(
-            "a cohort needs a case on a built-in zone (tissue.zone), not explicit layers"
+    if zone is not None and zone != population.zone:
+        raise InvalidCohort(
+            "population.zone", population.zone, f"the case's zone ({zone}), or a case of layers"
         )
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size {chunk_size}: at least 1")
-    floor = floor_for(case, zone) if floor_c is None else float(floor_c)
-    subjects = population.sample(zone, size, seed)
-    chunks = [subjects[k : k + chunk_size] for k in range(0, len(subjects), chunk_size)]
-    from distributed import Client, LocalCluster
-
-    own_cluster = None
-    own_client = None
-    if client is None:
-        if scheduler_address:
-            own_client = Client(scheduler_address)
-        else:
-            own_cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=processes,
-                dashboard_address=None,
+    if isinstance(block_size, bool) or not isinstance(block_size, int):
+        raise InvalidCohort("block_size", block_size, f"a whole number from 1 to {MAX_BLOCK}")
+    if not 1 <= block_size <= MAX_BLOCK:
+        raise InvalidCohort("block_size", block_size, f"a whole number from 1 to {MAX_BLOCK}")
+    modality = protocol_modality(case)
+    if floor_c is None:
+        if modality is None:
+            raise InvalidCohort(
+                "floor_c",
+                None,
+                "give a floor: the case has no cold-air, ln2-vapour or contact phase",
+                "C",
             )
-            own_client = Client(own_cluster)
-        client = own_client
-    try:
-        futures = client.map(
-            evaluate_chunk,
-            [case] * len(chunks),
-            [zone] * len(chunks),
-            chunks,
-            [floor] * len(chunks),
-            pure=False,
-        )
-        outcomes = [o for chunk in client.gather(futures) for o in chunk]
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
-    return summarise(zone, seed, floor, outcomes)
+        floor_c = load_safety_limits().floor_temp_c(population.zone, modality)
+    if not np.isfinite(floor_c) or not -50.0 <= floor_c <= 37.0:
+        raise InvalidCohort("floor_c", floor_c, "a skin temperature from -50 to 37", "C")
+    if band_c is None and modality is not None:
+        band_c = modality_band_c(modality)
+    if band_c is not None and not (
+        np.all(np.isfinite(band_c)) and len(band_c) == 2 and band_c[0] < band_c[1]
+    ):
+        raise InvalidCohort("band_c", band_c, "(low, high) with low < high", "C")
+    subjects = population.sample(n)
+    outcomes = _run(case, _blocks(subjects, block_size), client)
+    return summarise(case, population, float(floor_c), band_c, outcomes)
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {}
+    points = np.percentile(values, PERCENTILES)
+    return {f"p{p:02d}": float(v) for p, v in zip(PERCENTILES, points, strict=True)}
+
+
+def summarise(
+    case: Case,
+    population: VirtualPopulation,
+    floor_c: float,
+    band_c: tuple[float, float] | None,
+    outcomes: Sequence[BlockOutcome],
+) -> CohortRisk:
+    """Reduce the blocks' outcomes (in subject order) to one CohortRisk."""
+    status = np.concatenate([o.status for o in outcomes])
+    ok = status == STATUSES.index("ok")
+    lowest = np.concatenate([o.min_surface_temp_c for o in outcomes])[ok]
+    freeze = np.concatenate([o.freeze_risk for o in outcomes])[ok]
+    below = np.concatenate([o.time_below_s for o in outcomes])[ok]
+    messages: dict[str, str] = {}
+    for outcome in outcomes:
+        for name, message in outcome.messages.items():
+            messages.setdefault(name, message)
+    counted = int(ok.sum())
+
+    def fraction(flags: np.ndarray) -> float | None:
+        return float(flags.sum()) / counted if counted else None
+
+    return CohortRisk(
+        zone=population.zone,
+        modality=protocol_modality(case),
+        n=int(status.size),
+        seed=population.seed,
+        sex=population.sex,
+        age_range_years=population.age_range_years,
+        floor_c=floor_c,
+        band_c=None if band_c is None else (float(band_c[0]), float(band_c[1])),
+        status_counts={name: int((status == k).sum()) for k, name in enumerate(STATUSES)},
+        messages=messages,
+        freeze_risk_fraction=fraction(freeze),
+        below_floor_fraction=fraction(lowest < floor_c),
+        reaching_band_fraction=None if band_c is None else fraction(lowest <= band_c[1]),
+        min_surface_temp_c=_percentiles(lowest),
+        surface_time_below_s={name: _percentiles(below[:, k]) for k, name in enumerate(TIME_BELOW)},
+    )

@@ -1,12 +1,17 @@
-"""``cryoderm cohort CASE.toml``: protocol risk over a virtual population, on Dask.
+"""``cryoderm cohort``: one protocol's predicted risk over a virtual population, on Dask.
 
-cryoderm cohort CASE.toml [--size N] [--seed S] [--floor-c T] [--scheduler ADDRESS]
-                          [--workers N] [--format table|json]
+cryoderm cohort CASE.toml [--n 10000] [--sex female|male|mixed] [--age 25-70] [--seed 1]
+                [--scheduler tcp://host:8786 | --workers N] [--block-size 2000]
+                [--floor-c T] [--band-c LOW-HIGH] [--format table|json]
+cryoderm cohort --zone cheek --goal GOAL --modality cold-air [same options]
 
-The case must use a built-in zone; each subject gets that zone's tissue varied within the
-sourced spreads of data/cohort.toml. Runs on a local Dask cluster unless --scheduler names
-one (tcp://host:8786). Reports the fraction of subjects with a predicted freezing risk and
-the fraction whose skin goes below the modality's floor. See docs/cohort.md.
+The protocol is a case file (on a built-in zone, or of explicit layers with --zone), or the
+planner's protocol for --zone/--goal/--modality. Each subject gets the zone's tissue varied
+within the sourced spreads of data/cohort.toml. Runs on a local Dask cluster (one worker
+per CPU, or --workers) unless --scheduler names a running one. Reports the fraction of
+subjects with a predicted freezing risk, below the modality's floor and reaching the target
+band, percentiles of the coldest skin and of the time below 10/4/0 C, and runs per status.
+See docs/cohort.md.
 """
 
 from __future__ import annotations
@@ -14,6 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
+
+from cryoderm.errors import UserInputError
+
+
+class BadOption(UserInputError):
+    """A command-line option that cannot be honoured (exit 2)."""
+
+
+def _range(text: str, option: str, unit: str) -> tuple[float, float]:
+    low, sep, high = text.partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        return float(low), float(high)
+    except ValueError:
+        raise BadOption(f"{option} = {text!r}: LOW-HIGH in {unit}, e.g. 25-70") from None
 
 
 def register(subparsers: Any) -> None:
@@ -23,47 +44,101 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("case", help="a cryoderm case file on a built-in zone")
-    parser.add_argument("--size", type=int, default=200, help="number of subjects (default 200)")
+    parser.add_argument("case", nargs="?", help="a cryoderm case file (TOML)")
+    parser.add_argument("--n", "--size", dest="n", type=int, default=1000, help="subjects")
+    parser.add_argument("--sex", choices=("female", "male", "mixed"), default="mixed")
+    parser.add_argument("--age", help="age range in whole years, e.g. 25-70 (default 18-90)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--zone", help="the population's zone (with --goal: the planned zone)")
+    parser.add_argument("--goal", help="plan the protocol for this catalogue goal")
+    parser.add_argument("--modality", help="with --goal: cold-air, ln2-vapour or contact")
     parser.add_argument("--floor-c", type=float, help="skin floor in C (default: the modality's)")
+    parser.add_argument("--band-c", help="target band LOW-HIGH in C (default: the modality's)")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler")
-    parser.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
+    parser.add_argument("--workers", type=int, help="local workers (default: one per CPU)")
+    parser.add_argument("--block-size", type=int, default=2000, help="subjects per Dask task")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import cryoderm
-    from cryoderm.cohort import risk
-    from cryoderm.errors import UserInputError
+def _protocol(args: argparse.Namespace) -> tuple[Any, str, tuple[float, float] | None]:
+    """The case, the population's zone and the plan's band (None for a case file)."""
+    if args.case is not None:
+        if args.goal or args.modality:
+            raise BadOption("give a case file or --goal/--modality, not both")
+        import cryoderm
 
-    case = cryoderm.load_case(args.case)
-    if args.workers < 1:
-        raise UserInputError(f"--workers = {args.workers}: at least 1")
-    try:
-        result = risk.protocol_risk(
+        case = cryoderm.load_case(args.case)
+        zone = args.zone or case.tissue.zone
+        if zone is None:
+            raise BadOption("--zone: required for a case of explicit layers")
+        return case, zone, None
+    if not (args.zone and args.goal and args.modality):
+        raise BadOption("give a case file, or all of --zone, --goal and --modality")
+    from cryoderm.clinical.planner import PlanRequest, plan
+
+    step = plan(PlanRequest(goals=(args.goal,), zones=(args.zone,), modality=args.modality)).steps[
+        0
+    ]
+    return step.case, args.zone, step.band_c
+
+
+def run(args: argparse.Namespace) -> int:
+    from cryoderm.cohort.cluster import client_for
+    from cryoderm.cohort.population import VirtualPopulation, check_n
+    from cryoderm.cohort.risk import protocol_risk
+
+    case, zone, band = _protocol(args)
+    if args.band_c is not None:
+        band = _range(args.band_c, "--band-c", "C")
+    ages: tuple[int | None, int | None] = (None, None)
+    if args.age is not None:
+        low, high = _range(args.age, "--age", "whole years")
+        if not (low.is_integer() and high.is_integer()):
+            raise BadOption(f"--age = {args.age!r}: whole years, e.g. 25-70")
+        ages = (int(low), int(high))
+    population = VirtualPopulation(
+        zone, sex=args.sex, age_min_years=ages[0], age_max_years=ages[1], seed=args.seed
+    )
+    check_n(args.n)  # before any cluster starts
+    with client_for(args.scheduler, n_workers=args.workers) as client:
+        result = protocol_risk(
             case,
-            args.size,
-            seed=args.seed,
+            population,
+            args.n,
             floor_c=args.floor_c,
-            scheduler_address=args.scheduler,
-            n_workers=args.workers,
+            band_c=band,
+            client=client,
+            block_size=args.block_size,
         )
-    except ValueError as error:
-        raise UserInputError(str(error)) from None
     if args.format == "json":
         print(json.dumps(result.to_json_dict(), indent=2))
         return 0
-    print(
-        f"zone {result.zone}: {result.size} subjects (seed {result.seed}), floor {result.floor_c:g} C"
-    )
-    print(f"  freezing risk predicted: {100 * result.freeze_risk_fraction:.1f} %")
-    print(f"  skin below the floor:    {100 * result.below_floor_fraction:.1f} %")
-    if result.min_surface_p05_c is not None and result.min_surface_p50_c is not None:
-        print(
-            f"  minimum skin temperature: median {result.min_surface_p50_c:.1f} C, 5th percentile {result.min_surface_p05_c:.1f} C"
-        )
-    if result.failed:
-        print(f"  runs failed: {result.failed}")
+    _table(result)
     return 0
+
+
+def _percent(value: float | None) -> str:
+    return "n/a (no successful run)" if value is None else f"{100 * value:.1f} %"
+
+
+def _table(result: Any) -> None:
+    counts = ", ".join(f"{k} {v}" for k, v in result.status_counts.items())
+    first, last = result.age_range_years
+    print(
+        f"{result.zone}, {result.modality or 'no device phase'}: {result.n} subjects "
+        f"({result.sex}, {first}-{last} y, seed {result.seed}); runs: {counts}"
+    )
+    for status, message in result.messages.items():
+        print(f"  {status}: {message}")
+    print(f"  freezing risk predicted:   {_percent(result.freeze_risk_fraction)}")
+    print(f"  skin below {result.floor_c:g} C floor:   {_percent(result.below_floor_fraction)}")
+    if result.band_c is not None:
+        low, high = result.band_c
+        print(f"  reaching {low:g}-{high:g} C band:   {_percent(result.reaching_band_fraction)}")
+    if result.min_surface_temp_c:
+        cells = "  ".join(f"{k} {v:.1f}" for k, v in result.min_surface_temp_c.items())
+        print(f"  coldest skin (C):          {cells}")
+        for name, points in result.surface_time_below_s.items():
+            cells = "  ".join(f"{k} {v:.0f}" for k, v in points.items())
+            print(f"  time below {name[:-1]:>2} C (s):      {cells}")
