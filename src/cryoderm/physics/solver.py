@@ -32,7 +32,8 @@ TOLERANCE_K = 1e-7
 MAX_ITERATIONS = 200
 STEADY_TOLERANCE_K = 1e-9
 STEADY_MAX_ITERATIONS = 200
-# Cases per SIMD block, and the batch size from which the blocks go to the thread pool.
+# Cases per SIMD block, and the batch size from which the blocks go to the thread pool
+# (measured: below two blocks the pool's start-up costs more than it saves).
 BLOCK = 64
 PARALLEL_FROM = 2 * BLOCK
 
