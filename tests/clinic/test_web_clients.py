@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from django.test import Client as Browser
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic import personas
-from cryoderm.clinic.records.models import Client
+from cryoderm.clinic.records.models import Appointment, Client, Room
+from web import world
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +123,17 @@ def test_a_bad_date_of_birth_is_shown_next_to_its_field_and_nothing_is_saved(bob
 
 def test_a_missing_client_is_a_404(alice: Any) -> None:
     assert signed_in(alice).get(reverse("web:client", args=[999])).status_code == 404
+
+
+def test_the_dashboard_lists_todays_appointments(alice: Any) -> None:
+    start = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    Appointment.objects.create(
+        client=ada(),
+        practitioner=alice.practitioner,
+        device=world.device(),
+        room=Room.objects.create(name="Room 1"),
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=30),
+    )
+    page = signed_in(alice).get(reverse("web:dashboard")).content.decode()
+    assert "10:00–10:30" in page and "Ada Lovelace" in page
