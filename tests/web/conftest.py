@@ -98,3 +98,17 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+UNLABELLED_FIELDS_JS = """
+() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => el.type !== 'hidden' && !el.closest('[hidden]'))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.name || el.id)
+"""
+
+
+def assert_every_field_labelled(page: Any) -> None:
+    """Every visible form field has a label a screen reader announces (WCAG 1.3.1, 4.1.2)."""
+    assert page.evaluate(UNLABELLED_FIELDS_JS) == []

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from clinic import personas
 from cryoderm.clinic.records.models import Client, TreatmentSession
 from web import world
-from web.conftest import Shots, sign_in
+from web.conftest import Shots, assert_every_field_labelled, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +76,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
         "data-outcome", "do-not-treat"
     )
     shot(page, "screening-verdict-as-filled")
+    assert_every_field_labelled(page)
     page.get_by_label("Raynaud's phenomenon").uncheck()
     expect(page.locator("#verdict [data-outcome]")).to_have_attribute("data-outcome", "precautions")
     page.get_by_role("button", name="Save the screening").click()
@@ -90,6 +91,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     draw_signature(page)
     page.get_by_label("The client has read this text").check()
     shot(page, "consent-signing")
+    assert_every_field_labelled(page)
     page.get_by_role("button", name="Sign the consent").click()
     expect(page.get_by_text("This record is frozen")).to_be_visible()
     expect(page.get_by_role("img", name="Signature of Grace Hopper")).to_be_visible()
@@ -108,6 +110,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     page.get_by_label("Modality").select_option("ln2-vapour")
     page.get_by_label("Device").select_option(str(clinic["device"].pk))
     shot(page, "plan-face-map")
+    assert_every_field_labelled(page)
     with page.expect_navigation(timeout=120_000):  # the planner simulates every candidate
         page.get_by_role("button", name="Make the plan").click(no_wait_after=True)
     expect(page.get_by_role("img", name="Cheek: temperature against time")).to_be_visible(
@@ -124,6 +127,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     expect(page.locator("#live-status")).to_have_text("Running")
     expect(page.locator("#temp-now")).to_contain_text("°C", timeout=15_000)
     shot(page, "live-running")
+    assert_every_field_labelled(page)
     expect(page.locator("#live-status")).to_contain_text(
         "Stopped by the interlock", timeout=120_000
     )
@@ -151,6 +155,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     page.get_by_role("button", name="Record the score").click()
     expect(page.get_by_text("outside the scale")).to_be_visible()
     shot(page, "outcome-error-next-to-field")
+    assert_every_field_labelled(page)
     page.get_by_label("Score (scale points)").fill("2")
     page.get_by_role("button", name="Record the score").click()
     expect(page.get_by_role("heading", name=re.compile("Outcome trends"))).to_be_visible()
