@@ -101,6 +101,8 @@
     var arm = function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
+        // Never sign out from under a running treatment: the STOP button must stay on screen.
+        if (document.querySelector('[data-live-running="1"]')) { arm(); return; }
         forms.forEach(save);
         idleForm.submit();
       }, timeoutS * 1000);

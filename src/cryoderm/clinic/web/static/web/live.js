@@ -80,6 +80,7 @@
   }
 
   function setRunning(running) {
+    root.dataset.liveRunning = running ? "1" : "0";
     ["stop-button", "pause-button", "resume-button"].forEach(function (id) {
       var b = document.getElementById(id); if (b) b.disabled = !running;
     });
