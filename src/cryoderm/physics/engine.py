@@ -139,6 +139,7 @@ def _prepare(case: Case) -> _Prepared:
         boundaries,
         output.sample_every_s,
         output.full_field,
+        phase.enabled,
     )
     return _Prepared(
         case, job, key, boundaries, times, cells if has_contact else 0, time_refinement

@@ -19,10 +19,10 @@ from cryoderm.physics.errors import InvalidInput
 
 # A freezing point no temperature can reach: turns the phase change off without branching.
 NEVER_C = -300.0
-# A moving freezing front releases its latent heat node by node; cells and steps four times
-# finer than the defaults keep that staircase within 0.11 K of the Neumann solution
-# (docs/physics.md, section 5), where the default resolution gave 0.4 K.
-FREEZING_REFINEMENT = 4.0
+# A moving freezing front releases its latent heat node by node; with backward-Euler steps
+# (solver.py) cells and steps twice finer than the defaults keep that staircase within
+# 0.04 K of the Neumann solution (docs/physics.md, section 5).
+FREEZING_REFINEMENT = 2.0
 
 
 @dataclass(frozen=True)

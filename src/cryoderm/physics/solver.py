@@ -59,9 +59,14 @@ def output_times(duration_s: float, sample_every_s: float) -> np.ndarray:
 
 
 def build_schedule(
-    boundaries: tuple[float, ...], times_s: np.ndarray, refinement: float
+    boundaries: tuple[float, ...],
+    times_s: np.ndarray,
+    refinement: float,
+    crank_nicolson: bool = True,
 ) -> Schedule:
-    """Steps over the segments [boundaries[k], boundaries[k+1]], landing on every output time."""
+    """Steps over the segments [boundaries[k], boundaries[k+1]], landing on every output time.
+
+    crank_nicolson False: every step backward Euler (for freezing, see docs/physics.md 5)."""
     first = FIRST_STEP_S / refinement
     largest = MAX_STEP_S / refinement
     dt: list[float] = []
@@ -99,7 +104,7 @@ def build_schedule(
                 fresh = False
             else:
                 dt.append(step)
-                theta.append(0.5)
+                theta.append(0.5 if crank_nicolson else 1.0)
                 seg.append(k)
                 start.append(0)
                 record.append(hit)
@@ -231,7 +236,8 @@ def prepare_group(
     """Kernel inputs of one group (shared grid, schedule and applicator slot), steady state included."""
     from cryoderm.physics import kernels
 
-    schedule = build_schedule(boundaries, times_s, time_refinement)
+    freezing = any(job.phase.enabled for job in jobs)
+    schedule = build_schedule(boundaries, times_s, time_refinement, crank_nicolson=not freezing)
     grid = jobs[0].grid
     cases = len(jobs)
     na = applicator_cells + 1 if applicator_cells else 0
