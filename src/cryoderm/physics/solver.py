@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -50,11 +51,14 @@ class Schedule:
     times_s: np.ndarray
 
 
+@lru_cache(maxsize=1024)
 def output_times(duration_s: float, sample_every_s: float) -> np.ndarray:
+    """The output times (read-only: results of many cases share one array)."""
     count = math.floor(duration_s / sample_every_s + 1e-9)
     times = np.arange(count + 1) * sample_every_s
     if duration_s - times[-1] > 1e-9:
         times = np.append(times, duration_s)
+    times.flags.writeable = False
     return times
 
 
