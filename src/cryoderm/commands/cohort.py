@@ -122,6 +122,10 @@ def _percent(value: float | None) -> str:
     return "n/a (no successful run)" if value is None else f"{100 * value:.1f} %"
 
 
+def _line(label: str, value: str) -> None:
+    print(f"  {label:<28}{value}")
+
+
 def _table(result: Any) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in result.status_counts.items())
     first, last = result.age_range_years
@@ -131,14 +135,14 @@ def _table(result: Any) -> None:
     )
     for status, message in result.messages.items():
         print(f"  {status}: {message}")
-    print(f"  freezing risk predicted:   {_percent(result.freeze_risk_fraction)}")
-    print(f"  skin below {result.floor_c:g} C floor:   {_percent(result.below_floor_fraction)}")
+    _line("freezing risk predicted", _percent(result.freeze_risk_fraction))
+    _line(f"skin below the {result.floor_c:g} C floor", _percent(result.below_floor_fraction))
     if result.band_c is not None:
         low, high = result.band_c
-        print(f"  reaching {low:g}-{high:g} C band:   {_percent(result.reaching_band_fraction)}")
+        _line(f"reaching the {low:g}-{high:g} C band", _percent(result.reaching_band_fraction))
     if result.min_surface_temp_c:
-        cells = "  ".join(f"{k} {v:.1f}" for k, v in result.min_surface_temp_c.items())
-        print(f"  coldest skin (C):          {cells}")
-        for name, points in result.surface_time_below_s.items():
-            cells = "  ".join(f"{k} {v:.0f}" for k, v in points.items())
-            print(f"  time below {name[:-1]:>2} C (s):      {cells}")
+        points = result.min_surface_temp_c.items()
+        _line("coldest skin (C)", "  ".join(f"{k} {v:.1f}" for k, v in points))
+        for name, below in result.surface_time_below_s.items():
+            cells = "  ".join(f"{k} {v:.0f}" for k, v in below.items())
+            _line(f"time below {name[:-1]} C (s)", cells)
