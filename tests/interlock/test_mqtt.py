@@ -42,7 +42,7 @@ class Recorder:
         self.acked[device_seq] = journal_seq
 
 
-def wait_for(predicate, timeout_s=5.0):
+def wait_for(predicate, timeout_s=15.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
@@ -80,7 +80,7 @@ def test_a_floor_reading_over_mqtt_is_stopped_acknowledged_after_the_journal_and
     )
     for seq, temp in enumerate([30.0, 25.0, 1.5], start=1):
         link.publish_reading(Reading("dev-a", seq, temp, time.time()))
-    assert device.stopped.wait(5.0)
+    assert device.stopped.wait(15.0)
     assert device.commands[0] == (DeviceCommand.STOP, {"session_id": "s-a", "reason": "floor"})
     assert wait_for(lambda: set(device.acked) == {1, 2, 3})
     recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-a", ["reading"])}
@@ -107,7 +107,7 @@ def test_a_device_may_announce_its_session_when_the_interlock_allows_it(mqtt_rig
     for seq in range(1, 6):
         link.publish_reading(Reading("dev-b", seq, 30.0, time.time()))
         time.sleep(0.1)
-    assert device.stopped.wait(5.0)
+    assert device.stopped.wait(15.0)
     assert interlock.guard("s-b").stop_reason is StopReason.PLAN_COMPLETE
 
 
@@ -125,7 +125,7 @@ def test_a_malformed_message_is_dropped_and_the_interlock_goes_on(mqtt_rig):
         qos=1,
     )
     link.publish_reading(Reading("dev-c", 1, 1.0, time.time()))
-    assert device.stopped.wait(5.0)
+    assert device.stopped.wait(15.0)
     assert [e.payload["seq"] for e in entries_of(journal, "s-c", ["reading"])] == [1]
 
 
@@ -134,7 +134,7 @@ def test_a_device_without_a_session_is_told_to_stop(mqtt_rig):
     device = Recorder("dev-d")
     link.attach(device)
     link.publish_reading(Reading("dev-d", 1, 30.0, time.time()))
-    assert device.stopped.wait(5.0)
+    assert device.stopped.wait(15.0)
     assert device.commands[0][1] == {"reason": "no-session"}
 
 

@@ -162,24 +162,40 @@ class Interlock:
 
     # -- inbound --------------------------------------------------------------------------
     def deliver(self, message: Inbound) -> None:
-        """Called by transports, from any thread. When running threaded, a reading is judged
-        at once in the caller's thread (the transport's), so a stop goes out without waiting
-        for another thread to be scheduled; everything else goes through the loop."""
-        if not (self._inline and isinstance(message, InboundReading)):
+        """Called by transports, from any thread. When running threaded, a message is handled
+        at once in the caller's thread (the transport's): a stop goes out without waiting for
+        another thread to be scheduled, and a device's status and readings keep their order.
+        When pumped by hand, messages wait in the inbox for :meth:`pump`."""
+        if not self._inline:
             self._inbox.put(message)
             return
         events: list[Event] = []
         receipts: list[InboundReading] = []
         index: list[int] = []
         with self._lock:
-            try:
-                index.append(self._on_reading(message, self.clock.now_s(), events))
-                receipts.append(message)
-            except Exception as error:
-                self._fault(message, error, events)
+            self._handle(message, self.clock.now_s(), events, receipts, index)
         self._flush()
         if events:
             self._commit(events, receipts, index)
+
+    def _handle(
+        self,
+        message: Inbound,
+        now_s: float,
+        events: list[Event],
+        receipts: list[InboundReading],
+        index: list[int],
+    ) -> None:
+        """One inbound message, under the lock. The loop must outlive any fault in handling
+        one message: that message's device is stopped and the fault recorded."""
+        try:
+            if isinstance(message, InboundReading):
+                index.append(self._on_reading(message, now_s, events))
+                receipts.append(message)
+            else:
+                self._on_status(message, now_s, events)
+        except Exception as error:
+            self._fault(message, error, events)
 
     def pump(self, wait_s: float = 0.0) -> int:
         """Process what is waiting (waiting up to ``wait_s`` for the first message), run the
@@ -199,17 +215,7 @@ class Interlock:
         now_s = self.clock.now_s()
         for message in batch:
             with self._lock:
-                try:
-                    if isinstance(message, InboundReading):
-                        index = self._on_reading(message, now_s, events)
-                        receipts.append(message)
-                        event_of_receipt.append(index)
-                    else:
-                        self._on_status(message, now_s, events)
-                except Exception as error:
-                    # The loop must outlive any fault in handling one message: that
-                    # message's device is stopped and the fault recorded.
-                    self._fault(message, error, events)
+                self._handle(message, now_s, events, receipts, event_of_receipt)
             if self._outbox:
                 self._flush()  # a stop leaves before the rest of the batch is judged
         with self._lock:
