@@ -137,3 +137,8 @@ def test_the_dashboard_lists_todays_appointments(alice: Any) -> None:
     )
     page = signed_in(alice).get(reverse("web:dashboard")).content.decode()
     assert "10:00–10:30" in page and "Ada Lovelace" in page
+
+
+def test_signing_in_without_a_page_asked_for_opens_the_dashboard(alice: Any) -> None:
+    response = Browser().post(reverse("web:login"), {"username": "alice", "password": personas.PASSWORD})
+    assert response["Location"] == reverse("web:dashboard")
