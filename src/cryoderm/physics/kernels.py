@@ -776,6 +776,9 @@ def _advance_block_linear(
         acc[c, A_MIN_PERF] = 1.0
     _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
     start_state = tb.copy()
+    pivot = np.zeros((n + 1, nb))
+    factored_dt = -1.0
+    factored_theta = -1.0
     met_sum = 0.0
     for i in range(ns, n):
         met_sum += q[i, 0]
@@ -787,6 +790,8 @@ def _advance_block_linear(
         dth = dt * theta
         dte = dt - dth
         if k == 0 or step_start[k] == 1:
+            # New coefficients: the elimination must be redone.
+            factored_dt = -1.0
             for j in range(nb):
                 c = c0 + j
                 linked = na > 0 and bc_link[c, seg] > 0.0
@@ -800,6 +805,9 @@ def _advance_block_linear(
                             cap[i, j] = app_cl[c, seg, i]
                             gb[i + 1, j] = app_gl[c, seg, i]
                     gb[na, j] = bc_link[c, seg]
+        # The elimination (pivots and upper factors) depends only on the coefficients, dt and
+        # theta: equal steps inside a segment reuse it and skip every division.
+        reuse = dt == factored_dt and theta == factored_theta
         # Forward sweep: assemble (CN or backward Euler) and eliminate, row by row. The
         # applicator rows and the surface row carry per-case coefficients; below the
         # surface every case of the group shares the grid, so those rows use scalars.
@@ -814,6 +822,7 @@ def _advance_block_linear(
                 dpu_r = dp[r - 1]
                 cp_r = cp[r]
                 dp_r = dp[r]
+                pv_r = pivot[r]
                 sflag = 1.0 if i == ns else 0.0
                 cap_r = cap[i]
                 w_r = w[i]
@@ -837,10 +846,11 @@ def _advance_block_linear(
                     )
                     rhs += (1.0 - keep) * dth * gd_r[j] * td_r[j]
                     a = -dth * gu_r[j]
-                    denom = cap_r[j] + dth * (gu_r[j] + gd_r[j] + w_r[j] + hsj) - a * cpu_r[j]
-                    inv = 1.0 / denom
-                    dp_r[j] = (rhs - a * dpu_r[j]) * inv
-                    cp_r[j] = -keep * dth * gd_r[j] * inv
+                    if not reuse:
+                        denom = cap_r[j] + dth * (gu_r[j] + gd_r[j] + w_r[j] + hsj) - a * cpu_r[j]
+                        pv_r[j] = 1.0 / denom
+                        cp_r[j] = -keep * dth * gd_r[j] * pv_r[j]
+                    dp_r[j] = (rhs - a * dpu_r[j]) * pv_r[j]
             else:
                 ci = cap[i, 0]
                 wi = w[i, 0]
@@ -855,17 +865,31 @@ def _advance_block_linear(
                 art_w = dt * wi
                 src = dt * qi
                 upper = -keep * dth * gd
-                for j in range(nb):
-                    rhs = (
-                        self_w * tb[r, j]
-                        + up_w * tb[r - 1, j]
-                        + down_w * tb[r + 1, j]
-                        + art_w * tav[j]
-                        + src
-                    )
-                    inv = 1.0 / (diag - a * cp[r - 1, j])
-                    dp[r, j] = (rhs - a * dp[r - 1, j]) * inv
-                    cp[r, j] = upper * inv
+                if reuse:
+                    for j in range(nb):
+                        rhs = (
+                            self_w * tb[r, j]
+                            + up_w * tb[r - 1, j]
+                            + down_w * tb[r + 1, j]
+                            + art_w * tav[j]
+                            + src
+                        )
+                        dp[r, j] = (rhs - a * dp[r - 1, j]) * pivot[r, j]
+                else:
+                    for j in range(nb):
+                        rhs = (
+                            self_w * tb[r, j]
+                            + up_w * tb[r - 1, j]
+                            + down_w * tb[r + 1, j]
+                            + art_w * tav[j]
+                            + src
+                        )
+                        inv = 1.0 / (diag - a * cp[r - 1, j])
+                        pivot[r, j] = inv
+                        dp[r, j] = (rhs - a * dp[r - 1, j]) * inv
+                        cp[r, j] = upper * inv
+        factored_dt = dt
+        factored_theta = theta
         # Energy of level n (the explicit half of each flux), before the state changes.
         for j in range(nb):
             if na > 0 and gb[na, j] > 0.0:
