@@ -6,31 +6,37 @@ clinic database. See docs/interlock.md for the API, the MQTT topics and the rule
 
 from __future__ import annotations
 
-from cryoderm.interlock.clock import Clock, ManualClock, SystemClock
-from cryoderm.interlock.control import ControlClient
-from cryoderm.interlock.embedded import EmbeddedTransport
-from cryoderm.interlock.errors import (
-    ActionRefused,
-    InterlockError,
-    InvalidInterlockInput,
-    UnknownAlarm,
-    UnknownSession,
-)
-from cryoderm.interlock.journal import Journal, JournalEntry
-from cryoderm.interlock.limits import guard_limits
-from cryoderm.interlock.model import (
-    Alarm,
-    AlarmCategory,
-    AlarmPriority,
-    DeviceCommand,
-    GuardLimits,
-    PlannedCurve,
-    Reading,
-    SessionSpec,
-    SessionState,
-    StopReason,
-)
-from cryoderm.interlock.runtime import Interlock
+import importlib
+from typing import Any
+
+# Exported lazily: `cryoderm --help` and every other command import this package for
+# argument choices, and must not pay for the runtime, the journal and the transports.
+_EXPORTS = {
+    "ActionRefused": "cryoderm.interlock.errors",
+    "Alarm": "cryoderm.interlock.model",
+    "AlarmCategory": "cryoderm.interlock.model",
+    "AlarmPriority": "cryoderm.interlock.model",
+    "Clock": "cryoderm.interlock.clock",
+    "ControlClient": "cryoderm.interlock.control",
+    "DeviceCommand": "cryoderm.interlock.model",
+    "EmbeddedTransport": "cryoderm.interlock.embedded",
+    "GuardLimits": "cryoderm.interlock.model",
+    "Interlock": "cryoderm.interlock.runtime",
+    "InterlockError": "cryoderm.interlock.errors",
+    "InvalidInterlockInput": "cryoderm.interlock.errors",
+    "Journal": "cryoderm.interlock.journal",
+    "JournalEntry": "cryoderm.interlock.journal",
+    "ManualClock": "cryoderm.interlock.clock",
+    "PlannedCurve": "cryoderm.interlock.model",
+    "Reading": "cryoderm.interlock.model",
+    "SessionSpec": "cryoderm.interlock.model",
+    "SessionState": "cryoderm.interlock.model",
+    "StopReason": "cryoderm.interlock.model",
+    "SystemClock": "cryoderm.interlock.clock",
+    "UnknownAlarm": "cryoderm.interlock.errors",
+    "UnknownSession": "cryoderm.interlock.errors",
+    "guard_limits": "cryoderm.interlock.limits",
+}
 
 __all__ = [
     "ActionRefused",
@@ -58,3 +64,9 @@ __all__ = [
     "UnknownSession",
     "guard_limits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
