@@ -15,7 +15,8 @@ class ClinicalError(CryodermError):
     """Base of every error the clinical layer raises on purpose."""
 
 
-@dataclass(frozen=True, eq=False)
+# Not frozen: Python sets __traceback__ (and contextlib more) on a raised exception.
+@dataclass(eq=False)
 class InvalidAnswer(ClinicalError, UserInputError):
     """A screening answer or planning input that cannot be used.
 
@@ -32,7 +33,8 @@ class InvalidAnswer(ClinicalError, UserInputError):
         return f"{self.field} = {self.value!r}{unit}: {self.allowed}"
 
 
-@dataclass(frozen=True, eq=False)
+# Not frozen: Python sets __traceback__ (and contextlib more) on a raised exception.
+@dataclass(eq=False)
 class TreatmentNotPermitted(ClinicalError, NotPermitted):
     """The screening verdict forbids treatment (``do-not-treat``): no plan is made.
 
