@@ -182,3 +182,48 @@ def test_photos_are_shown_side_by_side_only_while_their_consent_stands(alice: An
     page = browser.get(reverse("web:client", args=[client.pk])).content.decode()
     assert "No photographs that may be shown." in page
     assert browser.get(reverse("web:photo", args=[before.pk])).status_code == 404
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
+    b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def upload(browser: Browser, client_pk: int, use: str = "clinical", content: bytes = PNG) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return browser.post(
+        reverse("web:outcome_new", args=[client_pk]),
+        {
+            "add_photo": "1",
+            "p-image": SimpleUploadedFile("front.png", content, content_type="image/png"),
+            "p-view": "front",
+            "p-phase": "before",
+            "p-use": use,
+        },
+    )
+
+
+def test_a_photograph_needs_the_photo_consent_and_marketing_use_the_marketing_one(
+    alice: Any,
+) -> None:
+    world.consent_texts()
+    client = world.client()
+    browser = signed_in(alice)
+    refused = upload(browser, client.pk)
+    assert "not consented to clinical photographs" in refused.context["photo_form"].errors["use"][0]
+    consent_service.sign(
+        alice, client.pk, "photos", signer_name="Ada Lovelace", signature=SIGNATURE
+    )
+    marketing = upload(browser, client.pk, use="marketing")
+    assert "marketing use" in marketing.context["photo_form"].errors["use"][0]
+    assert not Photo.objects.exists()
+    assert upload(browser, client.pk)["Location"] == reverse("web:client", args=[client.pk])
+    assert Photo.objects.get(client=client).use == "clinical"
+
+
+def test_a_file_that_is_not_an_image_is_refused_next_to_the_file(alice: Any) -> None:
+    client = world.client()
+    response = upload(signed_in(alice), client.pk, content=b"%PDF-1.7 not a photo")
+    assert response.context["photo_form"].errors["image"] == ["This is not a JPEG or PNG image."]

@@ -16,6 +16,7 @@ from cryoderm.clinic.records.models import (
     InstrumentalMeasure,
     MaintenanceRecord,
     OutcomeScore,
+    Photo,
 )
 from cryoderm.clinic.web.facemap import ZONE_LABELS
 from cryoderm.clinical.limits import load_safety_limits
@@ -341,3 +342,28 @@ class MeasureForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["zone"].choices = zone_choices(load_safety_limits().zones)
+
+
+class PhotoForm(forms.Form):
+    """A clinical photograph (JPEG or PNG, at most 10 MB) of one standard view."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    image = forms.FileField(label="Photograph (JPEG or PNG, at most 10 MB)")
+    view = forms.ChoiceField(label="View", choices=Photo.View.choices)
+    phase = forms.ChoiceField(label="Before or after", choices=Photo.Phase.choices)
+    use = forms.ChoiceField(
+        label="Use",
+        choices=Photo.Use.choices,
+        help_text="Marketing use needs the client's marketing consent as well.",
+    )
+
+    def clean_image(self) -> Any:
+        upload = self.cleaned_data["image"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        head = upload.read(8)
+        upload.seek(0)
+        if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
+            raise forms.ValidationError("This is not a JPEG or PNG image.")
+        return upload

@@ -14,7 +14,7 @@ from cryoderm.clinic.records.services import outcomes as outcome_service
 from cryoderm.clinic.web.access import page
 from cryoderm.clinic.web.charts import Chart, Series
 from cryoderm.clinic.web.charts import render as render_chart
-from cryoderm.clinic.web.forms import MeasureForm, ScoreForm, apply_error
+from cryoderm.clinic.web.forms import MeasureForm, PhotoForm, ScoreForm, apply_error
 
 
 @page("outcome.record")
@@ -23,7 +23,28 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
     session_id = request.GET.get("session") or request.POST.get("session") or None
     score_form = ScoreForm(prefix="s")
     measure_form = MeasureForm(prefix="m")
-    if request.method == "POST":
+    photo_form = PhotoForm(prefix="p")
+    if request.method == "POST" and "add_photo" in request.POST:
+        photo_form = PhotoForm(request.POST, request.FILES, prefix="p")
+        if photo_form.is_valid():
+            data = photo_form.cleaned_data
+            try:
+                outcome_service.add_photo(
+                    request.user,
+                    client.pk,
+                    image=data["image"].read(),
+                    filename=data["image"].name,
+                    view=data["view"],
+                    phase=data["phase"],
+                    use=data["use"],
+                    session_id=session_id,
+                )
+            except RecordsError as error:
+                apply_error(photo_form, error, lambda f: "use" if f in ("use", "consent") else f)
+            else:
+                messages.success(request, "Photograph added.")
+                return redirect("web:client", client.pk)
+    elif request.method == "POST":
         if "record_score" in request.POST:
             score_form = ScoreForm(request.POST, prefix="s")
             form, record = score_form, outcome_service.record_score
@@ -48,6 +69,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
             "client": client,
             "score_form": score_form,
             "measure_form": measure_form,
+            "photo_form": photo_form,
             "session_id": session_id,
         },
     )
