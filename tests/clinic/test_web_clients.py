@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import personas
-from cryoderm.clinic.records.models import Appointment, Client, Room
+from cryoderm.clinic.records.models import Appointment, CalibrationRecord, Client, Room
 from web import world
 
 pytestmark = pytest.mark.django_db
@@ -140,5 +140,16 @@ def test_the_dashboard_lists_todays_appointments(alice: Any) -> None:
 
 
 def test_signing_in_without_a_page_asked_for_opens_the_dashboard(alice: Any) -> None:
-    response = Browser().post(reverse("web:login"), {"username": "alice", "password": personas.PASSWORD})
+    response = Browser().post(
+        reverse("web:login"), {"username": "alice", "password": personas.PASSWORD}
+    )
     assert response["Location"] == reverse("web:dashboard")
+
+
+def test_the_dashboard_links_a_device_whose_calibration_falls_due(alice: Any) -> None:
+    device = world.device()
+    CalibrationRecord.objects.filter(device=device).update(
+        performed_on=dt.date.today() - dt.timedelta(days=200)
+    )
+    page = signed_in(alice).get(reverse("web:dashboard")).content.decode()
+    assert "Overdue" in page and f'href="/devices/{device.pk}/"' in page

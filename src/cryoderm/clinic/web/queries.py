@@ -32,12 +32,12 @@ DUE_WITHIN_DAYS = 30  # issue 6: alerts for what falls due within 30 days
 
 @dataclass(frozen=True)
 class DueItem:
-    """Something that expires or falls due on ``due_on`` (overdue when in the past)."""
+    """Something that expires or falls due on ``due_on`` (overdue when in the past);
+    ``pk`` is the device's or the practitioner's."""
 
     what: str
     subject: str
     due_on: dt.date | None
-    url_name: str
     pk: int
 
     @property
@@ -75,10 +75,10 @@ def device_due_items(within_days: int = DUE_WITHIN_DAYS) -> list[DueItem]:
     for device in devices:
         calibration = device.calibration_due_on()
         if calibration is None or calibration <= horizon:
-            items.append(DueItem("Calibration", str(device), calibration, "web:device", device.pk))
+            items.append(DueItem("Calibration", str(device), calibration, device.pk))
         service = device.service_due_on()
         if service <= horizon:
-            items.append(DueItem("Service", str(device), service, "web:device", device.pk))
+            items.append(DueItem("Service", str(device), service, device.pk))
     return sorted(items, key=lambda i: (i.due_on or dt.date.min, i.subject))
 
 
@@ -98,7 +98,6 @@ def certification_due_items(within_days: int = DUE_WITHIN_DAYS) -> list[DueItem]
             f"Certification: {q.title}",
             str(q.practitioner),
             q.expires_on,
-            "web:staff",
             q.practitioner_id,
         )
         for q in quals.order_by("expires_on")
