@@ -179,6 +179,33 @@ def test_the_command_writes_a_valid_bundle_and_audits_the_export(alice, tmp_path
     ).exists()
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_api_exports_a_valid_bundle_and_audits_the_export(alice, version) -> None:
+    from django.test import Client as Browser
+
+    client = treated_client(alice)
+    browser = Browser()
+    browser.force_login(alice)
+    response = browser.get(f"/api/clients/{client.pk}/fhir", {"version": version})
+    assert response.status_code == 200, response.content
+    bundle = model_class("Bundle", version).model_validate(response.json())
+    assert bundle.entry[0].resource.__resource_type__ == "Patient"
+    assert AuditEntry.objects.filter(
+        action="client.export_fhir", target=f"records.client:{client.pk}"
+    ).exists()
+
+
+def test_the_api_refuses_an_unknown_version_naming_the_field(alice) -> None:
+    from django.test import Client as Browser
+
+    client = treated_client(alice)
+    browser = Browser()
+    browser.force_login(alice)
+    response = browser.get(f"/api/clients/{client.pk}/fhir", {"version": "DSTU2"})
+    assert response.status_code == 422
+    assert "version" in response.content.decode()
+
+
 def test_the_command_refuses_an_unknown_client_or_version(db, capsys) -> None:
     from cryoderm.cli import main
 

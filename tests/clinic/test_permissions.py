@@ -26,6 +26,7 @@ EXPECTED = """
 client.view        - A A A
 client.create      - A A A
 client.update      - A A A
+client.export_fhir - A A -
 screening.view     - A A -
 screening.submit   - A A -
 override.sign      - A A -
@@ -141,6 +142,7 @@ ENDPOINTS = [
     ),
     ("get", "/api/clients/999", None, "client.view"),
     ("patch", "/api/clients/999", {"phone": "1"}, "client.update"),
+    ("get", "/api/clients/999/fhir", None, "client.export_fhir"),
     ("post", "/api/clients/999/screenings", {"answers": {}}, "screening.submit"),
     ("get", "/api/clients/999/screenings", None, "screening.view"),
     ("get", "/api/screenings/999", None, "screening.view"),

@@ -47,20 +47,14 @@ def run(args: argparse.Namespace) -> int:
 
     runtime.setup()
     runtime.require_ready()
-    from cryoderm.clinic import audit, fhir
-    from cryoderm.clinic.records.models import Client
+    from cryoderm.clinic.fhir.export import export_client
+    from cryoderm.clinic.records.errors import RecordNotFound
 
-    client = Client.objects.filter(pk=client_id).first()
-    if client is None:
-        raise UserInputError(f"--client = {client_id}: no client with this id")
-    bundle = fhir.client_bundle(client, args.version)
+    try:
+        bundle = export_client("cli:fhir-export", client_id, args.version)
+    except RecordNotFound:
+        raise UserInputError(f"--client = {client_id}: no client with this id") from None
     text = bundle.model_dump_json(exclude_none=True, indent=2)
-    audit.record(
-        "cli:fhir-export",
-        "client.export_fhir",
-        client,
-        {"version": args.version, "resources": len(bundle.entry or [])},
-    )
     if args.out:
         with open(args.out, "w", encoding="utf-8") as stream:
             stream.write(text + "\n")

@@ -95,3 +95,21 @@ def update(request: HttpRequest, client_id: Id, payload: ClientPatch) -> Any:
     caller.require("client.update")
     changes = payload.dict(exclude_unset=True)
     return client_service.update(caller.audit_actor, client_id, **changes)
+
+
+class FhirQuery(Schema):
+    version: Literal["R5", "R4B"] = Field("R5", description="FHIR version of the Bundle")
+
+
+@router.get(
+    "/{client_id}/fhir",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Export a client's record as a FHIR Bundle (collection)",
+)
+def export_fhir(request: HttpRequest, client_id: Id, query: Query[FhirQuery]) -> Any:
+    caller = principal(request)
+    caller.require("client.export_fhir")
+    from cryoderm.clinic.fhir import export_client
+
+    bundle = export_client(caller.audit_actor, client_id, query.version)
+    return bundle.model_dump(mode="json", exclude_none=True)

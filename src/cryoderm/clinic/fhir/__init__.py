@@ -6,6 +6,7 @@ findings) and AuditEvent, each validated by the library; :func:`client_bundle` e
 client's record. See docs/fhir.md.
 """
 
+from .export import export_client
 from .resources import (
     VERSIONS,
     audit_event,
@@ -26,6 +27,7 @@ __all__ = [
     "consent",
     "detected_issues",
     "device",
+    "export_client",
     "observation",
     "patient",
     "practitioner",
