@@ -88,7 +88,12 @@ def depth_chart(step: Mapping[str, Any]) -> SafeString:
     the planner's probes are (a layer is coldest at its top under surface cooling)."""
     coldest = dict(step.get("min_temp_c_by_layer") or {})
     depths = layer_depths_mm(step)
-    layers = [name for name in coldest if name in depths] if depths else list(coldest)
+    # Order by depth, not by the stored mapping: PostgreSQL's jsonb does not keep key order.
+    layers = (
+        sorted((name for name in coldest if name in depths), key=depths.__getitem__)
+        if depths
+        else list(coldest)
+    )
     xs = [depths[name] for name in layers] if depths else list(range(len(layers)))
     where = ", ".join(f"{name} {x:g}" for name, x in zip(layers, xs, strict=True))
     return render(
