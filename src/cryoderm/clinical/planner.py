@@ -51,6 +51,7 @@ from cryoderm.physics.case import (
     SteadyInitial,
     Tissue,
 )
+from cryoderm.physics.casefile import case_to_toml
 
 #: Output sampling: LN2 pulses last a fraction of a second; their troughs fall at the end of
 #: each dwell, which the catalogue's dwell and period values put on this grid.
@@ -226,6 +227,9 @@ class PlanStep:
             "course_sessions": list(self.course_sessions),
             "min_interval_h": self.min_interval_h,
             "sources": dict(self.sources),
+            # The case that reproduces this prediction: `cryoderm simulate` re-runs it, and the
+            # live view's simulated device (the virtual face) is driven by it.
+            "case_toml": case_to_toml(self.prediction.case),
         }
         if curves:
             out["curves"] = {

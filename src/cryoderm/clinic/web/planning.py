@@ -12,7 +12,6 @@ from cryoderm.clinic.records.models import Client, ScreeningResponse, TreatmentS
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.clinical.planner import PlanRequest, plan
 from cryoderm.clinical.screening import Verdict
-from cryoderm.physics.casefile import case_to_toml
 
 
 def _latest_screening(client: Client, modality: str) -> ScreeningResponse | None:
@@ -56,16 +55,11 @@ def plan_session(
             referral_signed_off=signed_off,
         )
     )
-    stored = result.to_json_dict()
-    # Each step keeps the physics case that reproduces it: the live view's simulated device
-    # runs it (the virtual face), and anyone can re-run it with `cryoderm simulate`.
-    for step, step_json in zip(result.steps, stored["steps"], strict=True):
-        step_json["case_toml"] = case_to_toml(step.case)
     return session_service.create(
         actor,
         client_id=client.pk,
         practitioner_id=practitioner.pk,
         device_id=device_id,
         zones=zones,
-        plan=stored,
+        plan=result.to_json_dict(),
     )
