@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -18,9 +19,17 @@ from cryoderm.data import load_table
 from cryoderm.physics import exposures, freezing, metrics, perfusion
 from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.results import Field, SimulationResult
-from cryoderm.physics.solver import Job, Prepared, RawOutput, execute, output_times, prepare_group
+from cryoderm.physics.solver import (
+    GroupOutput,
+    Prepared,
+    Setting,
+    execute,
+    output_times,
+    prepare_group,
+)
 
 FAILURES = {
     1: "the nonlinear iteration did not converge (freezing front or perfusion law too stiff "
@@ -28,17 +37,8 @@ FAILURES = {
     2: "the solver produced a non-finite temperature",
 }
 BASAL_LAYER = "epidermis"
-
-
-@dataclass(frozen=True, eq=False)
-class _Prepared:
-    case: Case
-    job: Job
-    key: tuple[object, ...]
-    boundaries: tuple[float, ...]
-    times_s: np.ndarray
-    applicator_cells: int
-    time_refinement: float
+# Kernel threads of simulate_many: one per core of the standard machine (perf-baselines.md).
+WORKERS = 2
 
 
 def _check(field: str, value: float, low: float, high: float, unit: str) -> None:
@@ -70,27 +70,64 @@ def _validate_tissue(tissue: Tissue) -> None:
     )
 
 
-def _prepare(case: Case) -> _Prepared:
-    _validate_tissue(case.tissue)
-    law = perfusion.resolve(case.perfusion)
-    phase = freezing.resolve(case.freezing)
-    segments = exposures.segments(case.phases)
-    _check("numerics.space_refinement", case.numerics.space_refinement, 0.01, 64.0, "")
-    _check("numerics.time_refinement", case.numerics.time_refinement, 0.01, 64.0, "")
-    boost = freezing.FREEZING_REFINEMENT if phase.enabled else 1.0
-    space_refinement = case.numerics.space_refinement * boost
-    time_refinement = case.numerics.time_refinement * boost
-    grid: Grid = build_grid(case.tissue, space_refinement)
-    output = case.output
-    _check("output.sample_every_s", output.sample_every_s, 1e-3, 86400.0, "s")
-    times = output_times(case.duration_s, output.sample_every_s)
-    if len(times) > 200_000:
-        raise InvalidInput(
-            "output.sample_every_s",
-            output.sample_every_s,
-            "gives more than 200000 output times; sample less often",
-            "s",
+@dataclass(frozen=True, eq=False)
+class _Template:
+    """A case's preparation without its phases: shared by every case with equal tissue,
+    perfusion, freezing, numerics, output and initial state.
+
+    An input error is kept with the stage that found it, so that a case reports the same
+    first error as a field-by-field check would: ``error_first`` (tissue, perfusion,
+    freezing) comes before the phases are checked, ``error_numerics`` (numerics, sampling)
+    after them, ``error_last`` (probes, initial state) after the output times."""
+
+    case: Case
+    error_first: InvalidInput | None = None
+    error_numerics: InvalidInput | None = None
+    error_last: InvalidInput | None = None
+    setting: Setting | None = None
+    time_refinement: float = 1.0
+    sample_every_s: float = 1.0
+
+
+def _template(case: Case) -> _Template:
+    try:
+        _validate_tissue(case.tissue)
+        law = perfusion.resolve(case.perfusion)
+        phase = freezing.resolve(case.freezing)
+    except InvalidInput as error:
+        return _Template(case, error_first=error)
+    try:
+        _check("numerics.space_refinement", case.numerics.space_refinement, 0.01, 64.0, "")
+        _check("numerics.time_refinement", case.numerics.time_refinement, 0.01, 64.0, "")
+        boost = freezing.FREEZING_REFINEMENT if phase.enabled else 1.0
+        space_refinement = case.numerics.space_refinement * boost
+        time_refinement = case.numerics.time_refinement * boost
+        grid: Grid = build_grid(case.tissue, space_refinement)
+        output = case.output
+        _check("output.sample_every_s", output.sample_every_s, 1e-3, 86400.0, "s")
+    except InvalidInput as error:
+        return _Template(case, error_numerics=error)
+    try:
+        setting = _setting(case, grid, law, phase)
+    except InvalidInput as error:
+        return _Template(
+            case,
+            error_last=error,
+            time_refinement=time_refinement,
+            sample_every_s=output.sample_every_s,
         )
+    return _Template(
+        case,
+        setting=setting,
+        time_refinement=time_refinement,
+        sample_every_s=output.sample_every_s,
+    )
+
+
+def _setting(
+    case: Case, grid: Grid, law: perfusion.PerfusionLaw, phase: freezing.PhaseChange
+) -> Setting:
+    output = case.output
     depth = case.tissue.depth_mm
     probe_nodes = []
     seen = set()
@@ -114,12 +151,8 @@ def _prepare(case: Case) -> _Prepared:
         steady, temp, h = False, initial.temp_c, 0.0
     else:
         raise InvalidInput("initial.state", initial, 'must be "steady" or "uniform"')
-    cells = int(load_table("exposures")["contact"]["applicator_cells"])
-    has_contact = any(s.applicator is not None for s in segments)
-    boundaries = (*(s.start_s for s in segments), segments[-1].end_s)
-    job = Job(
+    return Setting(
         grid=grid,
-        segments=segments,
         law=law,
         phase=phase,
         arterial_temp_c=case.tissue.arterial_temp_c,
@@ -131,99 +164,203 @@ def _prepare(case: Case) -> _Prepared:
         basal_node=basal,
         full_field=output.full_field,
     )
-    key = (
-        case.tissue,
-        space_refinement,
-        time_refinement,
-        has_contact,
-        boundaries,
-        output.sample_every_s,
-        output.full_field,
-        phase.enabled,
-    )
-    return _Prepared(
-        case, job, key, boundaries, times, cells if has_contact else 0, time_refinement
-    )
 
 
-def _result(prepared: _Prepared, raw: RawOutput) -> SimulationResult:
-    if raw.status != 0:
-        return SimulationResult(status="failed", message=FAILURES.get(raw.status, "solver failure"))
-    case = prepared.case
-    grid = prepared.job.grid
-    probes = {probe.name: raw.samples[:, p].copy() for p, probe in enumerate(case.output.probes)}
-    final_surface = float(raw.final_temp[0])
-    values, safety = metrics.compute(
-        case,
-        grid,
-        probes,
-        raw.node_min,
-        raw.below_surface,
-        raw.below_basal,
-        raw.accumulators,
-        raw.initial_temp,
-        final_surface,
-        prepared.job.basal_node >= 0,
-    )
-    field = None
-    if raw.field_temp is not None and raw.field_perfusion is not None:
-        field = Field(
-            depth_mm=grid.depth_m * 1e3, temp_c=raw.field_temp, perfusion_ratio=raw.field_perfusion
+# Templates by their inputs (every input of a case but the phases); cleared when full.
+_TEMPLATES: dict[tuple[object, ...], _Template] = {}
+TEMPLATE_CACHE = 256
+
+
+def _shared_template(case: Case) -> _Template:
+    """The template of ``case``: one object per equal set of inputs, so that equal cases
+    built from separate objects still share a group. (The template keeps the first such
+    case for its inputs; nothing reads that case's phases.)"""
+    key = (case.tissue, case.perfusion, case.freezing, case.numerics, case.output, case.initial)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        if len(_TEMPLATES) >= TEMPLATE_CACHE:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = _template(case)
+    return template
+
+
+@cache
+def _applicator_cells() -> int:
+    return int(load_table("exposures")["contact"]["applicator_cells"])
+
+
+@dataclass(frozen=True, eq=False)
+class _Member:
+    """One valid case of a batch: its position, template and segments."""
+
+    index: int
+    template: _Template
+    segments: tuple[Segment, ...]
+    duration_s: float
+
+
+def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, ...], _Member]:
+    """(group key, member) of a case; raises InvalidInput in field order (see _Template)."""
+    if template.error_first is not None:
+        raise template.error_first
+    segments = exposures.segments(case.phases)
+    if template.error_numerics is not None:
+        raise template.error_numerics
+    duration_s = case.duration_s
+    times = output_times(duration_s, template.sample_every_s)
+    if len(times) > 200_000:
+        raise InvalidInput(
+            "output.sample_every_s",
+            template.sample_every_s,
+            "gives more than 200000 output times; sample less often",
+            "s",
         )
-    return SimulationResult(
-        status="ok",
-        message="",
-        time_s=prepared.times_s,
-        probes=probes,
-        metrics=values,
-        safety=safety,
-        field=field,
-    )
+    if template.error_last is not None:
+        raise template.error_last
+    has_contact = any(s.applicator is not None for s in segments)
+    boundaries = (*(s.start_s for s in segments), segments[-1].end_s)
+    return (id(template), has_contact, boundaries), _Member(index, template, segments, duration_s)
 
 
-def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
-    """Simulate every case; cases sharing a tissue and a step schedule run in one batch."""
-    results: list[SimulationResult | None] = [None] * len(cases)
-    groups: dict[tuple[object, ...], list[tuple[int, _Prepared]]] = {}
-    for index, case in enumerate(cases):
-        try:
-            prepared = _prepare(case)
-        except InvalidInput as error:
-            results[index] = SimulationResult(status="invalid", message=str(error))
-            continue
-        groups.setdefault(prepared.key, []).append((index, prepared))
-    for members in groups.values():
-        raws = execute(_inputs([p for _, p in members]))
-        for (index, prepared), raw in zip(members, raws, strict=True):
-            results[index] = _result(prepared, raw)
-    return [r for r in results if r is not None]
-
-
-def _inputs(members: list[_Prepared]) -> Prepared:
-    first = members[0]
+def _inputs(members: list[_Member], key: tuple[object, ...]) -> Prepared:
+    template = members[0].template
+    assert template.setting is not None
+    _, has_contact, boundaries = key
     return prepare_group(
-        [p.job for p in members],
-        first.boundaries,
-        first.times_s,
-        first.time_refinement,
-        first.applicator_cells,
+        template.setting,
+        [m.segments for m in members],
+        boundaries,  # type: ignore[arg-type]
+        members[0].duration_s,
+        template.sample_every_s,
+        template.time_refinement,
+        _applicator_cells() if has_contact else 0,
         np.asarray(metrics.thresholds_c()),
         metrics.dose_reference_c(),
     )
 
 
+def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResult]:
+    """The results of one group, built column-wise; a failed case fails alone."""
+    template = members[0].template
+    setting = template.setting
+    assert setting is not None
+    case = template.case
+    grid = setting.grid
+    times_s = output_times(members[0].duration_s, template.sample_every_s)
+    names = [probe.name for probe in case.output.probes]
+    series = np.ascontiguousarray(output.samples.transpose(0, 2, 1))
+    summaries = metrics.compute_many(
+        case,
+        grid,
+        output.node_min,
+        output.below_surface,
+        output.below_basal,
+        output.accumulators,
+        output.initial_temp,
+        output.final_surface_c,
+        setting.basal_node >= 0,
+    )
+    depth_mm = grid.depth_m * 1e3
+    out = []
+    for c, (status, (values, safety)) in enumerate(
+        zip(output.status.tolist(), summaries, strict=True)
+    ):
+        if status != 0:
+            out.append(
+                SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))
+            )
+            continue
+        field = None
+        if output.field_temp is not None and output.field_perfusion is not None:
+            field = Field(
+                depth_mm=depth_mm,
+                temp_c=output.field_temp[c],
+                perfusion_ratio=output.field_perfusion[c],
+            )
+        out.append(
+            SimulationResult(
+                status="ok",
+                message="",
+                time_s=times_s,
+                probes=dict(zip(names, series[c], strict=True)),
+                metrics=values,
+                safety=safety,
+                field=field,
+            )
+        )
+    return out
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads that run the kernels (which release the GIL) while the calling thread
+    prepares the next group and builds the results of the last: both cores stay busy."""
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cryoderm-kernel")
+
+
+def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
+    """Simulate every case; cases sharing a tissue, the other inputs but the phases and a
+    step schedule run in one batch (one kernel call), groups concurrently."""
+    results: list[SimulationResult | None] = [None] * len(cases)
+    groups: dict[tuple[object, ...], list[_Member]] = {}
+    templates: dict[tuple[int, ...], _Template] = {}
+    for index, case in enumerate(cases):
+        # Cases built from the same input objects skip the (hashing) template look-up.
+        ids = (
+            id(case.tissue),
+            id(case.perfusion),
+            id(case.freezing),
+            id(case.numerics),
+            id(case.output),
+            id(case.initial),
+        )
+        template = templates.get(ids)
+        if template is None:
+            template = templates[ids] = _shared_template(case)
+        try:
+            key, member = _member(index, case, template)
+        except InvalidInput as error:
+            results[index] = SimulationResult(status="invalid", message=str(error))
+            continue
+        groups.setdefault(key, []).append(member)
+    if len(groups) == 1:
+        ((key, members),) = groups.items()
+        _store(results, members, execute(_inputs(members, key), fresh=False))
+    else:
+        pending: list[tuple[list[_Member], Future[GroupOutput]]] = []
+        pool = _pool()
+        for key, members in groups.items():
+            pending.append((members, pool.submit(execute, _inputs(members, key), False)))
+        for members, future in pending:
+            _store(results, members, future.result())
+    return [r for r in results if r is not None]
+
+
+def _store(
+    results: list[SimulationResult | None],
+    members: list[_Member],
+    output: GroupOutput,
+) -> None:
+    for member, result in zip(members, _results(members, output), strict=True):
+        results[member.index] = result
+
+
 @lru_cache(maxsize=256)
-def _single(case: Case) -> tuple[_Prepared, Prepared]:
+def _single(case: Case) -> tuple[list[_Member], Prepared]:
     """A case's preparation and kernel inputs, steady state included: pure functions of
     the (immutable) case, kept so that repeated single runs pay only for the time stepping."""
-    prepared = _prepare(case)
-    return prepared, _inputs([prepared])
+    key, member = _member(0, case, _shared_template(case))
+    return [member], _inputs([member], key)
 
 
 def simulate(case: Case) -> SimulationResult:
     """Simulate one case (see the module docstring)."""
     try:
-        prepared, inputs = _single(case)
+        members, inputs = _single(case)
     except InvalidInput as error:
         return SimulationResult(status="invalid", message=str(error))
-    return _result(prepared, execute(inputs)[0])
+    results: list[SimulationResult | None] = [None]
+    _store(results, members, execute(inputs))
+    result = results[0]
+    assert result is not None
+    return result

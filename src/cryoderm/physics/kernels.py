@@ -1154,7 +1154,7 @@ def _advance(
         )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def run_serial(
     block,
     na,
@@ -1275,7 +1275,7 @@ def run_serial(
         )
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", nogil=True)
 def run_parallel(
     block,
     na,
@@ -1398,7 +1398,7 @@ def run_parallel(
         )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def steady(
     na,
     tol,

@@ -74,66 +74,94 @@ def threshold_label(value: float) -> str:
     return f"{value:g}".replace(".", "_").replace("-", "minus_")
 
 
-def compute(
+def compute_many(
     case: Case,
     grid: Grid,
-    probes: dict[str, np.ndarray],
     node_min: np.ndarray,
     below_surface: np.ndarray,
     below_basal: np.ndarray,
     accumulators: np.ndarray,
     initial_temp: np.ndarray,
-    final_surface_c: float,
+    final_surface_c: np.ndarray,
     has_basal: bool,
-) -> tuple[dict[str, float | None], dict[str, Any]]:
-    """(metrics, safety) of one successful run."""
-    a = accumulators.tolist()
-    minima = node_min.tolist()
-    min_surface = minima[0]
-    metrics: dict[str, float | None] = {"min_surface_temp_c": min_surface}
+) -> list[tuple[dict[str, float | None], dict[str, Any]]]:
+    """(metrics, safety) of every successful run of a group, computed column-wise.
+
+    ``case`` stands for the group: its cases differ only in their phases, which no
+    definition below reads. node_min is [node, case]; the other arrays [case, ...]."""
+    a = accumulators
+    columns: dict[str, np.ndarray] = {"min_surface_temp_c": node_min[0]}
     for key, first, last, touches_core in _layer_ranges(case.tissue, grid):
-        lowest = min(minima[first : last + 1])
+        lowest = node_min[first : last + 1].min(axis=0)
         if touches_core:
             # The fixed core node bounds the deepest layer: its value enters the minimum.
-            lowest = min(lowest, case.tissue.core_temp_c)
-        previous = metrics.get(key)
-        metrics[key] = lowest if previous is None else min(lowest, previous)
-    metrics["final_surface_temp_c"] = final_surface_c
-    surface_times = below_surface.tolist()
-    basal_times = below_basal.tolist()
+            lowest = np.minimum(lowest, case.tissue.core_temp_c)
+        previous = columns.get(key)
+        columns[key] = lowest if previous is None else np.minimum(lowest, previous)
+    columns["final_surface_temp_c"] = final_surface_c
+    none = np.full(final_surface_c.shape[0], np.nan)
+    absent = []
     for k, label in enumerate(_labels()):
-        metrics[f"surface_time_below_{label}c_s"] = surface_times[k]
-        metrics[f"basal_time_below_{label}c_s"] = basal_times[k] if has_basal else None
-    metrics["surface_cold_dose_k_s"] = a[kernels.A_COLD_DOSE]
-    metrics["min_perfusion_ratio"] = a[kernels.A_MIN_PERF] if _perfused(grid) else None
+        columns[f"surface_time_below_{label}c_s"] = below_surface[:, k]
+        columns[f"basal_time_below_{label}c_s"] = below_basal[:, k] if has_basal else none
+        if not has_basal:
+            absent.append(f"basal_time_below_{label}c_s")
+    columns["surface_cold_dose_k_s"] = a[:, kernels.A_COLD_DOSE]
+    columns["min_perfusion_ratio"] = a[:, kernels.A_MIN_PERF] if _perfused(grid) else none
+    if not _perfused(grid):
+        absent.append("min_perfusion_ratio")
     initial = case.initial
+    columns["initial_surface_heat_loss_w_m2"] = none
+    heat_loss: float | None = None
     if isinstance(initial, SteadyInitial):
-        metrics["initial_surface_heat_loss_w_m2"] = float(
-            initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c)
-        )
-    else:
-        metrics["initial_surface_heat_loss_w_m2"] = None
-    stored = float(a[kernels.A_STORED])
-    inflow = float(
-        a[kernels.A_SURFACE] + a[kernels.A_CORE] + a[kernels.A_PERFUSION] + a[kernels.A_METABOLIC]
+        heat_loss = float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
+    stored = a[:, kernels.A_STORED]
+    inflow = (
+        a[:, kernels.A_SURFACE]
+        + a[:, kernels.A_CORE]
+        + a[:, kernels.A_PERFUSION]
+        + a[:, kernels.A_METABOLIC]
     )
-    metrics["energy_stored_j_m2"] = stored
-    metrics["energy_surface_j_m2"] = float(a[kernels.A_SURFACE])
-    metrics["energy_core_j_m2"] = float(a[kernels.A_CORE])
-    metrics["energy_perfusion_j_m2"] = float(a[kernels.A_PERFUSION])
-    metrics["energy_metabolic_j_m2"] = float(a[kernels.A_METABOLIC])
-    metrics["energy_balance_error_j_m2"] = stored - inflow
+    columns["energy_stored_j_m2"] = stored
+    columns["energy_surface_j_m2"] = a[:, kernels.A_SURFACE]
+    columns["energy_core_j_m2"] = a[:, kernels.A_CORE]
+    columns["energy_perfusion_j_m2"] = a[:, kernels.A_PERFUSION]
+    columns["energy_metabolic_j_m2"] = a[:, kernels.A_METABOLIC]
+    columns["energy_balance_error_j_m2"] = stored - inflow
+    names = tuple(columns)
+    rows = np.column_stack(list(columns.values())).tolist()
+    fixed: dict[str, float | None] = dict.fromkeys(absent)
+    fixed["initial_surface_heat_loss_w_m2"] = heat_loss
 
     limits = contact_limits_c()
-    frozen_node = int(a[kernels.A_FROZEN_NODE])
-    freeze_time = float(a[kernels.A_FREEZE_TIME])
-    safety: dict[str, Any] = {
-        "freeze_risk_time_s": freeze_time if freeze_time >= 0.0 else None,
-        "freeze_criterion_c": case.freezing.freeze_point_c,
-        "min_skin_temp_c": min(minima),
-        "max_frozen_depth_mm": float(grid.depth_m[frozen_node] * 1e3) if frozen_node >= 0 else None,
-        "margin_to_frostnip_limit_k": min_surface - limits["frostnip"],
-        "margin_to_numbness_limit_k": min_surface - limits["numbness"],
-        "margin_to_pain_limit_k": min_surface - limits["pain"],
-    }
-    return metrics, safety
+    min_surface = node_min[0]
+    frozen_node = a[:, kernels.A_FROZEN_NODE].astype(np.int64)
+    depth_mm = grid.depth_m[frozen_node] * 1e3
+    criterion = case.freezing.freeze_point_c
+    safety_rows = zip(
+        a[:, kernels.A_FREEZE_TIME].tolist(),
+        node_min.min(axis=0).tolist(),
+        np.where(frozen_node >= 0, depth_mm, -1.0).tolist(),
+        (frozen_node >= 0).tolist(),
+        (min_surface - limits["frostnip"]).tolist(),
+        (min_surface - limits["numbness"]).tolist(),
+        (min_surface - limits["pain"]).tolist(),
+        strict=True,
+    )
+    out = []
+    for row, (freeze_time, skin, depth, frozen, frostnip, numbness, pain) in zip(
+        rows, safety_rows, strict=True
+    ):
+        values: dict[str, float | None] = dict(zip(names, row, strict=True))
+        values.update(fixed)
+        safety: dict[str, Any] = {
+            "freeze_risk_time_s": freeze_time if freeze_time >= 0.0 else None,
+            "freeze_criterion_c": criterion,
+            "min_skin_temp_c": skin,
+            "max_frozen_depth_mm": depth if frozen else None,
+            "margin_to_frostnip_limit_k": frostnip,
+            "margin_to_numbness_limit_k": numbness,
+            "margin_to_pain_limit_k": pain,
+        }
+        out.append((values, safety))
+    return out

@@ -14,6 +14,7 @@ after every change of the boundary condition is replaced by two backward-Euler h
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -124,12 +125,32 @@ def build_schedule(
     )
 
 
+@lru_cache(maxsize=1024)
+def schedule_for(
+    boundaries: tuple[float, ...],
+    duration_s: float,
+    sample_every_s: float,
+    refinement: float,
+    crank_nicolson: bool,
+    policy: tuple[float, float, float],
+) -> Schedule:
+    """build_schedule, kept for repeated groups (arrays read-only). ``policy`` is
+    (FIRST_STEP_S, STEP_GROWTH, MAX_STEP_S), part of the key so that a changed policy
+    (convergence studies) never meets a stale schedule."""
+    schedule = build_schedule(
+        boundaries, output_times(duration_s, sample_every_s), refinement, crank_nicolson
+    )
+    for array in (schedule.dt, schedule.theta, schedule.segment, schedule.start, schedule.record):
+        array.flags.writeable = False
+    return schedule
+
+
 @dataclass(frozen=True, eq=False)
-class Job:
-    """One case, ready for the kernel (built by engine.prepare)."""
+class Setting:
+    """What every case of a group shares (built by engine): the grid of the tissue, the
+    resolved laws, the initial state, the probes and the output options."""
 
     grid: Grid
-    segments: tuple[Segment, ...]
     law: PerfusionLaw
     phase: PhaseChange
     arterial_temp_c: float
@@ -143,17 +164,22 @@ class Job:
 
 
 @dataclass(frozen=True, eq=False)
-class RawOutput:
-    """What the kernel produced for one case (metrics.py interprets it)."""
+class GroupOutput:
+    """What the kernel produced for the cases of one group (metrics.py interprets it).
 
-    status: int
+    Per case c: status[c]; samples[c, time, probe]; node_min[node, c] (skin nodes);
+    below_surface[c, threshold], below_basal[c, threshold]; accumulators[c, kernels.A_*];
+    final_surface_c[c]; field_temp / field_perfusion[c, time, node] or None. initial_temp
+    (skin nodes) is shared: every case of a group starts from the same state."""
+
+    status: np.ndarray
     samples: np.ndarray
     node_min: np.ndarray
     below_surface: np.ndarray
     below_basal: np.ndarray
     accumulators: np.ndarray
     initial_temp: np.ndarray
-    final_temp: np.ndarray
+    final_surface_c: np.ndarray
     field_temp: np.ndarray | None
     field_perfusion: np.ndarray | None
 
@@ -171,36 +197,24 @@ _T, _SAMPLES, _FIELD_T, _FIELD_P, _NODE_MIN, _BELOW_S, _BELOW_B, _ACC, _STATUS =
     54,
 )
 _MUTABLE = (10, 11, 12, 13, 14, 15, 16, 17, 47, 48, 49, 50, 51, 52, 53, 54)
+# The workqueue threading layer (numba's fallback) must never run two parallel kernels at
+# once; execute may be called from several threads (engine.simulate_many), so they queue.
+_PARALLEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """The kernel's arguments for one group, ready to run any number of times."""
 
-    jobs: list[Job]
+    setting: Setting
+    cases: int
     na: int
     parallel: bool
     args: tuple[Any, ...]
     initial: np.ndarray
 
 
-def run_group(
-    jobs: list[Job],
-    boundaries: tuple[float, ...],
-    times_s: np.ndarray,
-    time_refinement: float,
-    applicator_cells: int,
-    thresholds: np.ndarray,
-    dose_ref_c: float,
-) -> list[RawOutput]:
-    """Solve every job of one group."""
-    return execute(
-        prepare_group(
-            jobs, boundaries, times_s, time_refinement, applicator_cells, thresholds, dose_ref_c
-        )
-    )
-
-
+@lru_cache(maxsize=256)
 def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
     """Vertex nodes of the applicator slab, back face first, finest at the contact face."""
     weights = 1.5 ** np.arange(cells)[::-1]
@@ -228,152 +242,202 @@ def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
     }
 
 
+@dataclass(frozen=True, eq=False)
+class _Columns:
+    """The per-node coefficients of a setting's skin nodes (one column each)."""
+
+    cl: np.ndarray
+    cs: np.ndarray
+    lat: np.ndarray
+    tf: np.ndarray
+    gl: np.ndarray
+    gs: np.ndarray
+    wv: np.ndarray
+    qv: np.ndarray
+    t: np.ndarray
+    mem: np.ndarray
+    status: int
+
+
+@lru_cache(maxsize=256)
+def _columns(setting: Setting) -> _Columns:
+    """Coefficients and initial state (steady state included) of a setting: shared by every
+    case and every group of the setting, so the steady state is solved once per setting."""
+    from cryoderm.physics import kernels
+
+    grid = setting.grid
+    n = grid.n
+    cl = grid.capacity_j_m2k.copy()
+    cs = cl.copy()
+    lat = np.zeros(n)
+    tf = np.full(n, NEVER_C)
+    gl = grid.conductance_w_m2k.copy()
+    gs = gl.copy()
+    ph = setting.phase
+    if ph.enabled:
+        cs = grid.mass_kg_m2 * ph.frozen_specific_heat_j_kgk
+        lat = grid.mass_kg_m2 * ph.latent_heat_j_kg
+        tf = np.full(n, ph.freeze_point_c)
+        gs = ph.frozen_conductivity_w_mk / grid.cell_dx_m
+    wv = grid.perfusion_w_m2k.copy()
+    qv = grid.metabolic_w_m2.copy()
+    law = setting.law
+    one = np.ones(1)
+    t = np.full((n, 1), setting.core_temp_c if setting.initial_steady else setting.initial_temp_c)
+    mem = np.ones((n, 1))
+    status = np.zeros(1, dtype=np.int64)
+    if setting.initial_steady:
+        kernels.steady(
+            0,
+            STEADY_TOLERANCE_K,
+            STEADY_MAX_ITERATIONS,
+            t,
+            cl[:, None].copy(),
+            cs[:, None].copy(),
+            lat[:, None].copy(),
+            tf[:, None].copy(),
+            gl[:, None].copy(),
+            gs[:, None].copy(),
+            wv[:, None].copy(),
+            qv[:, None].copy(),
+            one * ph.mushy_range_k,
+            one * setting.arterial_temp_c,
+            one * setting.core_temp_c,
+            one * (1.0 if law.local else 0.0),
+            one * law.reference_temp_c,
+            one * law.scale_k,
+            one * law.floor_fraction,
+            one * setting.initial_h_w_m2k,
+            one * setting.initial_temp_c,
+            mem,
+            status,
+        )
+    elif law.local:
+        mem[:, 0] = np.clip(
+            2.0 ** ((t[:, 0] - law.reference_temp_c) / law.scale_k), law.floor_fraction, 1.0
+        )
+    columns = _Columns(cl, cs, lat, tf, gl, gs, wv, qv, t[:, 0], mem[:, 0], int(status[0]))
+    for array in (cl, cs, lat, tf, gl, gs, wv, qv, columns.t, columns.mem):
+        array.flags.writeable = False
+    return columns
+
+
 def prepare_group(
-    jobs: list[Job],
+    setting: Setting,
+    segments: list[tuple[Segment, ...]],
     boundaries: tuple[float, ...],
-    times_s: np.ndarray,
+    duration_s: float,
+    sample_every_s: float,
     time_refinement: float,
     applicator_cells: int,
     thresholds: np.ndarray,
     dose_ref_c: float,
 ) -> Prepared:
-    """Kernel inputs of one group (shared grid, schedule and applicator slot), steady state included."""
+    """Kernel inputs of one group: one case per entry of ``segments`` (each case's segments
+    share ``boundaries``), the rest shared through ``setting``; built as whole arrays."""
     from cryoderm.physics import kernels
 
-    freezing = any(job.phase.enabled for job in jobs)
-    schedule = build_schedule(boundaries, times_s, time_refinement, crank_nicolson=not freezing)
-    grid = jobs[0].grid
-    cases = len(jobs)
+    phase = setting.phase
+    schedule = schedule_for(
+        boundaries,
+        duration_s,
+        sample_every_s,
+        time_refinement,
+        not phase.enabled,
+        (FIRST_STEP_S, STEP_GROWTH, MAX_STEP_S),
+    )
+    times_s = schedule.times_s
+    grid = setting.grid
+    cases = len(segments)
     na = applicator_cells + 1 if applicator_cells else 0
     n = na + grid.n
     segs = len(boundaries) - 1
+    base = _columns(setting)
+    law = setting.law
 
-    def per_case(values: list[float]) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
-
-    def column(base: np.ndarray, fill: float = 0.0) -> np.ndarray:
-        out = np.full((n, cases), fill)
-        out[na:, :] = base[:, None]
+    def block(column: np.ndarray, fill: float) -> np.ndarray:
+        out = np.empty((n, cases))
+        out[:na, :] = fill
+        out[na:, :] = column[:, None]
         return out
 
-    cl = column(grid.capacity_j_m2k, 1.0)
-    cs = cl.copy()
-    lat = np.zeros((n, cases))
-    tf = np.full((n, cases), NEVER_C)
-    gl = column(grid.conductance_w_m2k)
-    gs = gl.copy()
-    for c, job in enumerate(jobs):
-        ph = job.phase
-        if ph.enabled:
-            cs[na:, c] = grid.mass_kg_m2 * ph.frozen_specific_heat_j_kgk
-            lat[na:, c] = grid.mass_kg_m2 * ph.latent_heat_j_kg
-            tf[na:, c] = ph.freeze_point_c
-            gs[na:, c] = ph.frozen_conductivity_w_mk / grid.cell_dx_m
-    wv = column(grid.perfusion_w_m2k)
-    qv = column(grid.metabolic_w_m2)
+    cl = block(base.cl, 1.0)
+    cs = block(base.cs, 1.0)
+    lat = block(base.lat, 0.0)
+    tf = block(base.tf, NEVER_C)
+    gl = block(base.gl, 0.0)
+    gs = block(base.gs, 0.0)
+    wv = block(base.wv, 0.0)
+    qv = block(base.qv, 0.0)
     perfused = (wv > 0.0).astype(np.float64)
-    mush = per_case([job.phase.mushy_range_k for job in jobs])
-    ta = per_case([job.arterial_temp_c for job in jobs])
-    tcore = per_case([job.core_temp_c for job in jobs])
-    local = per_case([1.0 if job.law.local else 0.0 for job in jobs])
-    ref = per_case([job.law.reference_temp_c for job in jobs])
-    scale = per_case([job.law.scale_k for job in jobs])
-    floor = per_case([job.law.floor_fraction for job in jobs])
-    memory_s = per_case([job.law.memory_s for job in jobs])
+    t = block(base.t, 0.0)
+    t[:na, :] = base.t[0]
+    mem = block(base.mem, 1.0)
+    status = np.full(cases, base.status, dtype=np.int64)
 
-    bc = {name: np.zeros((cases, segs)) for name in ("h", "gas", "eps", "rad", "link", "app_t")}
+    def per_case(value: float) -> np.ndarray:
+        return np.full(cases, float(value))
+
+    mush = per_case(phase.mushy_range_k)
+    ta = per_case(setting.arterial_temp_c)
+    tcore = per_case(setting.core_temp_c)
+    local = per_case(1.0 if law.local else 0.0)
+    ref = per_case(law.reference_temp_c)
+    scale = per_case(law.scale_k)
+    floor = per_case(law.floor_fraction)
+    memory_s = per_case(law.memory_s)
+
+    surface = np.array(
+        [
+            [
+                (s.heat_transfer_w_m2k, s.gas_temp_c, s.eps_sigma_w_m2k4, s.radiant_temp_c)
+                for s in case
+            ]
+            for case in segments
+        ],
+        dtype=np.float64,
+    ).reshape(cases, segs, 4)
+    bc_h = np.ascontiguousarray(surface[:, :, 0])
+    bc_gas = np.ascontiguousarray(surface[:, :, 1])
+    bc_eps = np.ascontiguousarray(surface[:, :, 2])
+    bc_rad = np.ascontiguousarray(surface[:, :, 3])
+    bc_link = np.zeros((cases, segs))
+    bc_app_t = np.zeros((cases, segs))
     app = {
         name: np.zeros((cases, segs, max(na, 1))) for name in ("cl", "cs", "lat", "tf", "gl", "gs")
     }
-    for c, job in enumerate(jobs):
-        for s, segment in enumerate(job.segments):
-            bc["h"][c, s] = segment.heat_transfer_w_m2k
-            bc["gas"][c, s] = segment.gas_temp_c
-            bc["eps"][c, s] = segment.eps_sigma_w_m2k4
-            bc["rad"][c, s] = segment.radiant_temp_c
-            if segment.applicator is not None:
-                bc["link"][c, s] = segment.applicator.contact_conductance_w_m2k
-                bc["app_t"][c, s] = segment.applicator_temp_c
-                for name, values in _applicator_nodes(segment.applicator, applicator_cells).items():
-                    app[name][c, s, :] = values
+    melting = False
+    if applicator_cells:
+        for c, case in enumerate(segments):
+            for s, segment in enumerate(case):
+                if segment.applicator is not None:
+                    bc_link[c, s] = segment.applicator.contact_conductance_w_m2k
+                    bc_app_t[c, s] = segment.applicator_temp_c
+                    melting = melting or segment.applicator.melting_point_c is not None
+                    for name, values in _applicator_nodes(
+                        segment.applicator, applicator_cells
+                    ).items():
+                        app[name][c, s, :] = values
 
-    # Initial state: the steady state under the initial ambient, or uniform.
-    t = np.zeros((n, cases))
-    mem = np.ones((n, cases))
-    status = np.zeros(cases, dtype=np.int64)
-    steady_cases = [c for c, job in enumerate(jobs) if job.initial_steady]
-    for c, job in enumerate(jobs):
-        t[:, c] = job.initial_temp_c if not job.initial_steady else job.core_temp_c
-    if steady_cases:
-        h_amb = per_case([job.initial_h_w_m2k for job in jobs])
-        t_amb = per_case([job.initial_temp_c for job in jobs])
-        sub = np.asarray(steady_cases)
-        t_s = np.ascontiguousarray(t[:, sub])
-        mem_s = np.ascontiguousarray(mem[:, sub])
-        st = np.zeros(len(sub), dtype=np.int64)
-        kernels.steady(
-            na,
-            STEADY_TOLERANCE_K,
-            STEADY_MAX_ITERATIONS,
-            t_s,
-            np.ascontiguousarray(cl[:, sub]),
-            np.ascontiguousarray(cs[:, sub]),
-            np.ascontiguousarray(lat[:, sub]),
-            np.ascontiguousarray(tf[:, sub]),
-            np.ascontiguousarray(gl[:, sub]),
-            np.ascontiguousarray(gs[:, sub]),
-            np.ascontiguousarray(wv[:, sub]),
-            np.ascontiguousarray(qv[:, sub]),
-            mush[sub],
-            ta[sub],
-            tcore[sub],
-            local[sub],
-            ref[sub],
-            scale[sub],
-            floor[sub],
-            h_amb[sub],
-            t_amb[sub],
-            mem_s,
-            st,
-        )
-        t[:, sub] = t_s
-        mem[:, sub] = mem_s
-        status[sub] = st
-    for c, job in enumerate(jobs):
-        if not job.initial_steady and job.law.local:
-            mem[na:, c] = np.clip(2.0 ** ((t[na:, c] - ref[c]) / scale[c]), floor[c], 1.0)
-    initial = t[na:, :].copy()
-
-    n_probes = max(len(job.probe_nodes) for job in jobs)
+    n_probes = len(setting.probe_nodes)
     probe_idx = np.full((cases, max(n_probes, 1)), -1, dtype=np.int64)
     probe_w = np.zeros((cases, max(n_probes, 1)))
-    for c, job in enumerate(jobs):
-        for p, (i, w) in enumerate(job.probe_nodes):
-            probe_idx[c, p] = i + na
-            probe_w[c, p] = w
-    basal = np.asarray(
-        [job.basal_node + na if job.basal_node >= 0 else -1 for job in jobs], dtype=np.int64
+    for p, (i, w) in enumerate(setting.probe_nodes):
+        probe_idx[:, p] = i + na
+        probe_w[:, p] = w
+    basal = np.full(
+        cases, setting.basal_node + na if setting.basal_node >= 0 else -1, dtype=np.int64
     )
-    freeze_c = per_case([job.phase.risk_temp_c for job in jobs])
+    freeze_c = per_case(phase.risk_temp_c)
     n_times = len(times_s)
     samples = np.zeros((cases, n_times, max(n_probes, 1)))
-    want_field = any(job.full_field for job in jobs)
-    field_t = np.zeros((cases, n_times, grid.n + 1) if want_field else (0, 1, 1))
+    field_t = np.zeros((cases, n_times, grid.n + 1) if setting.full_field else (0, 1, 1))
     field_p = np.zeros_like(field_t)
     node_min = np.zeros((grid.n, cases))
     below_s = np.zeros((cases, thresholds.shape[0]))
     below_b = np.zeros((cases, thresholds.shape[0]))
     acc = np.zeros((cases, kernels.N_ACC))
-    nonlinear = bool(
-        local.any()
-        or any(job.phase.enabled for job in jobs)
-        or bc["eps"].any()
-        or any(
-            segment.applicator is not None and segment.applicator.melting_point_c is not None
-            for job in jobs
-            for segment in job.segments
-        )
-    )
+    nonlinear = bool(law.local or phase.enabled or bc_eps.any() or melting)
     args = (
         BLOCK,
         na,
@@ -404,12 +468,12 @@ def prepare_group(
         scale,
         floor,
         memory_s,
-        bc["h"],
-        bc["gas"],
-        bc["eps"],
-        bc["rad"],
-        bc["link"],
-        bc["app_t"],
+        bc_h,
+        bc_gas,
+        bc_eps,
+        bc_rad,
+        bc_link,
+        bc_app_t,
         app["cl"],
         app["cs"],
         app["lat"],
@@ -431,38 +495,43 @@ def prepare_group(
         acc,
         status,
     )
-    return Prepared(jobs=jobs, na=na, parallel=cases >= PARALLEL_FROM, args=args, initial=initial)
+    return Prepared(
+        setting=setting,
+        cases=cases,
+        na=na,
+        parallel=cases >= PARALLEL_FROM,
+        args=args,
+        initial=base.t,
+    )
 
 
-def execute(prepared: Prepared) -> list[RawOutput]:
-    """Run the kernel on fresh copies of the prepared state (the inputs stay reusable)."""
+def execute(prepared: Prepared, fresh: bool = True) -> GroupOutput:
+    """Run the kernel; ``fresh`` (default) on copies of the prepared state so that the inputs
+    stay reusable, False to consume them (a group prepared for a single run)."""
     from cryoderm.physics import kernels
 
     args = list(prepared.args)
-    for index in _MUTABLE:
-        args[index] = args[index].copy()
+    if fresh:
+        for index in _MUTABLE:
+            args[index] = args[index].copy()
     args[3], args[4] = TOLERANCE_K, MAX_ITERATIONS
-    runner: Any = kernels.run_parallel if prepared.parallel else kernels.run_serial
-    runner(*args)
-    t, samples, field_t, field_p, node_min, below_s, below_b, acc, status = (
-        args[i]
-        for i in (_T, _SAMPLES, _FIELD_T, _FIELD_P, _NODE_MIN, _BELOW_S, _BELOW_B, _ACC, _STATUS)
+    if prepared.parallel:
+        with _PARALLEL_LOCK:
+            kernels.run_parallel(*args)
+    else:
+        kernels.run_serial(*args)
+    t = args[_T]
+    full = prepared.setting.full_field
+    n_probes = len(prepared.setting.probe_nodes)
+    return GroupOutput(
+        status=args[_STATUS],
+        samples=args[_SAMPLES][:, :, :n_probes],
+        node_min=args[_NODE_MIN],
+        below_surface=args[_BELOW_S],
+        below_basal=args[_BELOW_B],
+        accumulators=args[_ACC],
+        initial_temp=prepared.initial,
+        final_surface_c=t[prepared.na].copy(),
+        field_temp=args[_FIELD_T] if full else None,
+        field_perfusion=args[_FIELD_P] if full else None,
     )
-    na = prepared.na
-    initial = prepared.initial
-    jobs = prepared.jobs
-    return [
-        RawOutput(
-            status=int(status[c]),
-            samples=samples[c, :, : len(job.probe_nodes)],
-            node_min=node_min[:, c],
-            below_surface=below_s[c],
-            below_basal=below_b[c],
-            accumulators=acc[c],
-            initial_temp=initial[:, c],
-            final_temp=t[na:, c].copy(),
-            field_temp=field_t[c] if job.full_field else None,
-            field_perfusion=field_p[c] if job.full_field else None,
-        )
-        for c, job in enumerate(jobs)
-    ]
