@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -189,11 +190,10 @@ def _applicator_cells() -> int:
     return int(load_table("exposures")["contact"]["applicator_cells"])
 
 
-@dataclass(frozen=True, eq=False)
-class _Member:
-    """One valid case of a batch: its position, template and segments."""
+class _Member(NamedTuple):
+    """One valid case of a batch: its position, template, segments and duration (s)."""
 
-    index: int
+    position: int
     template: _Template
     segments: tuple[Segment, ...]
     duration_s: float
@@ -217,8 +217,12 @@ def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, 
         )
     if template.error_last is not None:
         raise template.error_last
-    has_contact = any(s.applicator is not None for s in segments)
-    boundaries = (*(s.start_s for s in segments), segments[-1].end_s)
+    has_contact = False
+    starts = []
+    for segment in segments:
+        starts.append(segment.start_s)
+        has_contact = has_contact or segment.applicator is not None
+    boundaries = (*starts, segments[-1].end_s)
     return (id(template), has_contact, boundaries), _Member(index, template, segments, duration_s)
 
 
@@ -342,7 +346,7 @@ def _store(
     output: GroupOutput,
 ) -> None:
     for member, result in zip(members, _results(members, output), strict=True):
-        results[member.index] = result
+        results[member.position] = result
 
 
 @lru_cache(maxsize=256)

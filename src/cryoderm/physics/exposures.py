@@ -148,7 +148,34 @@ def applicator_for(phase: ContactPhase, where: str) -> Applicator:
     return Applicator(**values)
 
 
+def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
+    """The segment of a convective or ambient phase whose values are floats within their
+    limits (the common case, checked without building field names), else None."""
+    kind = type(phase)
+    if kind is ConvectivePhase:
+        temp = phase.gas_temp_c  # type: ignore[union-attr]
+    elif kind is AmbientPhase:
+        temp = phase.ambient_temp_c  # type: ignore[union-attr]
+    else:
+        return None
+    duration = phase.duration_s
+    h = phase.heat_transfer_w_m2k  # type: ignore[union-attr]
+    if (
+        type(duration) is float
+        and 1e-3 <= duration <= 86400.0
+        and type(temp) is float
+        and -273.0 <= temp <= 100.0
+        and type(h) is float
+        and 0.0 <= h <= 1e8
+    ):
+        return Segment(start, start + duration, index, h, temp)
+    return None
+
+
 def _phase_segments(phase: Phase, index: int, start: float) -> list[Segment]:
+    plain = _plain_segment(phase, index, start)
+    if plain is not None:
+        return [plain]
     where = f"phase[{index + 1}]"
     duration = _check(f"{where}.duration_s", phase.duration_s, 1e-3, 86400.0, "s")
     end = start + duration

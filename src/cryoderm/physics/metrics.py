@@ -61,6 +61,16 @@ def _layer_ranges(tissue: Tissue, grid: Grid) -> tuple[tuple[str, int, int, bool
     )
 
 
+# Accumulator columns of the energy budget, in the order of the metrics.
+_ENERGY = [
+    kernels.A_STORED,
+    kernels.A_SURFACE,
+    kernels.A_CORE,
+    kernels.A_PERFUSION,
+    kernels.A_METABOLIC,
+]
+
+
 def _perfused(grid: Grid) -> bool:
     return bool(grid.perfusion_w_m2k.any())
 
@@ -72,6 +82,35 @@ def _slug(text: str) -> str:
 
 def threshold_label(value: float) -> str:
     return f"{value:g}".replace(".", "_").replace("-", "minus_")
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    tissue: Tissue, grid: Grid, has_basal: bool
+) -> tuple[tuple[str, ...], tuple[tuple[tuple[int, int, bool], ...], ...], tuple[str, ...]]:
+    """(metric names in output order, node ranges of each layer minimum, metrics that do not
+    apply) of a tissue; layers whose names share a slug share one minimum."""
+    layers: dict[str, list[tuple[int, int, bool]]] = {}
+    for key, first, last, touches_core in _layer_ranges(tissue, grid):
+        layers.setdefault(key, []).append((first, last, touches_core))
+    names = ["min_surface_temp_c", *layers, "final_surface_temp_c"]
+    absent = []
+    for label in _labels():
+        names += [f"surface_time_below_{label}c_s", f"basal_time_below_{label}c_s"]
+        if not has_basal:
+            absent.append(f"basal_time_below_{label}c_s")
+    names += ["surface_cold_dose_k_s", "min_perfusion_ratio", "initial_surface_heat_loss_w_m2"]
+    if not _perfused(grid):
+        absent.append("min_perfusion_ratio")
+    names += [
+        "energy_stored_j_m2",
+        "energy_surface_j_m2",
+        "energy_core_j_m2",
+        "energy_perfusion_j_m2",
+        "energy_metabolic_j_m2",
+        "energy_balance_error_j_m2",
+    ]
+    return tuple(names), tuple(tuple(group) for group in layers.values()), tuple(absent)
 
 
 def compute_many(
@@ -90,31 +129,18 @@ def compute_many(
     ``case`` stands for the group: its cases differ only in their phases, which no
     definition below reads. node_min is [node, case]; the other arrays [case, ...]."""
     a = accumulators
-    columns: dict[str, np.ndarray] = {"min_surface_temp_c": node_min[0]}
-    for key, first, last, touches_core in _layer_ranges(case.tissue, grid):
-        lowest = node_min[first : last + 1].min(axis=0)
-        if touches_core:
-            # The fixed core node bounds the deepest layer: its value enters the minimum.
-            lowest = np.minimum(lowest, case.tissue.core_temp_c)
-        previous = columns.get(key)
-        columns[key] = lowest if previous is None else np.minimum(lowest, previous)
-    columns["final_surface_temp_c"] = final_surface_c
-    none = np.full(final_surface_c.shape[0], np.nan)
-    absent = []
-    for k, label in enumerate(_labels()):
-        columns[f"surface_time_below_{label}c_s"] = below_surface[:, k]
-        columns[f"basal_time_below_{label}c_s"] = below_basal[:, k] if has_basal else none
-        if not has_basal:
-            absent.append(f"basal_time_below_{label}c_s")
-    columns["surface_cold_dose_k_s"] = a[:, kernels.A_COLD_DOSE]
-    columns["min_perfusion_ratio"] = a[:, kernels.A_MIN_PERF] if _perfused(grid) else none
-    if not _perfused(grid):
-        absent.append("min_perfusion_ratio")
-    initial = case.initial
-    columns["initial_surface_heat_loss_w_m2"] = none
-    heat_loss: float | None = None
-    if isinstance(initial, SteadyInitial):
-        heat_loss = float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
+    cases = final_surface_c.shape[0]
+    names, layers, absent = _layout(case.tissue, grid, has_basal)
+    minima = []
+    for group in layers:
+        lowest = None
+        for first, last, touches_core in group:
+            low = node_min[first : last + 1].min(axis=0)
+            if touches_core:
+                # The fixed core node bounds the deepest layer: its value enters the minimum.
+                low = np.minimum(low, case.tissue.core_temp_c)
+            lowest = low if lowest is None else np.minimum(low, lowest)
+        minima.append(lowest)
     stored = a[:, kernels.A_STORED]
     inflow = (
         a[:, kernels.A_SURFACE]
@@ -122,16 +148,25 @@ def compute_many(
         + a[:, kernels.A_PERFUSION]
         + a[:, kernels.A_METABOLIC]
     )
-    columns["energy_stored_j_m2"] = stored
-    columns["energy_surface_j_m2"] = a[:, kernels.A_SURFACE]
-    columns["energy_core_j_m2"] = a[:, kernels.A_CORE]
-    columns["energy_perfusion_j_m2"] = a[:, kernels.A_PERFUSION]
-    columns["energy_metabolic_j_m2"] = a[:, kernels.A_METABOLIC]
-    columns["energy_balance_error_j_m2"] = stored - inflow
-    names = tuple(columns)
-    rows = np.column_stack(list(columns.values())).tolist()
+    table = np.concatenate(
+        [
+            node_min[:1].T,
+            np.asarray(minima).T,
+            final_surface_c[:, None],
+            np.stack((below_surface, below_basal), axis=2).reshape(cases, -1),
+            a[:, [kernels.A_COLD_DOSE, kernels.A_MIN_PERF, kernels.A_COLD_DOSE]],
+            a[:, _ENERGY],
+            (stored - inflow)[:, None],
+        ],
+        axis=1,
+    )
     fixed: dict[str, float | None] = dict.fromkeys(absent)
-    fixed["initial_surface_heat_loss_w_m2"] = heat_loss
+    initial = case.initial
+    fixed["initial_surface_heat_loss_w_m2"] = (
+        float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
+        if isinstance(initial, SteadyInitial)
+        else None
+    )
 
     limits = contact_limits_c()
     min_surface = node_min[0]
@@ -141,7 +176,7 @@ def compute_many(
     safety_rows = zip(
         a[:, kernels.A_FREEZE_TIME].tolist(),
         node_min.min(axis=0).tolist(),
-        np.where(frozen_node >= 0, depth_mm, -1.0).tolist(),
+        depth_mm.tolist(),
         (frozen_node >= 0).tolist(),
         (min_surface - limits["frostnip"]).tolist(),
         (min_surface - limits["numbness"]).tolist(),
@@ -150,7 +185,7 @@ def compute_many(
     )
     out = []
     for row, (freeze_time, skin, depth, frozen, frostnip, numbness, pain) in zip(
-        rows, safety_rows, strict=True
+        table.tolist(), safety_rows, strict=True
     ):
         values: dict[str, float | None] = dict(zip(names, row, strict=True))
         values.update(fixed)
