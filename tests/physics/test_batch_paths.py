@@ -1,0 +1,110 @@
+"""The batched path's shortcuts give what one case at a time gives (within 1e-9 K).
+
+simulate_many groups cases by their inputs other than the phases (the same objects or equal
+ones), prepares each group as whole arrays with one steady state per setting, runs the
+groups concurrently on kernel threads, and tabulates the metrics of large groups with numpy
+and of small ones in plain Python. A failed or invalid case leaves the others untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import cryoderm
+from cryoderm.physics import solver
+from cryoderm.physics.case import (
+    AmbientPhase,
+    Case,
+    ConvectivePhase,
+    Freezing,
+    Layer,
+    Numerics,
+    Output,
+    Perfusion,
+    Probe,
+    Tissue,
+)
+from cryoderm.physics.results import SimulationResult
+
+CHEEK = Tissue(
+    layers=(
+        Layer("epidermis", 0.1, 0.24, 1200, 3590),
+        Layer("dermis", 1.0, 0.45, 1200, 3300, 1.25e-3, 368.0),
+        Layer("fat", 4.0, 0.21, 911, 2348, 5.0e-4),
+        Layer("muscle", 6.0, 0.49, 1090, 3421, 6.7e-4, 992.0),
+    )
+)
+OUTPUT = Output(sample_every_s=5.0, probes=(Probe("surface", 0.0), Probe("1mm", 1.0)))
+BASE = Case(tissue=CHEEK, phases=(AmbientPhase(duration_s=60.0),), output=OUTPUT)
+
+
+def protocol(h: float, gas: float, exposure_s: float, base: Case = BASE) -> Case:
+    phases = [ConvectivePhase(gas_temp_c=gas, heat_transfer_w_m2k=h, duration_s=exposure_s)]
+    if exposure_s < 60.0:
+        phases.append(AmbientPhase(duration_s=60.0 - exposure_s))
+    return dataclasses.replace(base, phases=tuple(phases))
+
+
+def assert_same(alone: SimulationResult, batched: SimulationResult) -> None:
+    assert (alone.status, alone.message) == (batched.status, batched.message)
+    if not alone.ok:
+        return
+    assert np.array_equal(alone.time_s, batched.time_s)
+    assert list(alone.probes) == list(batched.probes)
+    for name, series in alone.probes.items():
+        assert np.max(np.abs(series - batched.probes[name])) <= 1e-9
+    for mine, theirs in ((alone.metrics, batched.metrics), (alone.safety, batched.safety)):
+        assert list(mine) == list(theirs)  # same names, same order (the JSON output)
+        for name, value in mine.items():
+            other = theirs[name]
+            assert (value is None) == (other is None), name
+            if value is not None:
+                assert abs(value - other) <= 1e-9, name
+
+
+def test_every_batch_shortcut_matches_one_case_at_a_time() -> None:
+    rng = np.random.default_rng(7)
+    batch = []
+    # A large group (one exposure time: numpy metrics) and small groups (plain Python).
+    for k in range(12):
+        batch.append(protocol(float(rng.uniform(20, 100)), float(rng.uniform(-50, -10)), 40.0))
+        if k == 5:  # an invalid case amid a group
+            batch.append(
+                protocol(50.0, -30.0, 40.0, dataclasses.replace(BASE, output=Output(-1.0)))
+            )
+    for exposure in (20.0, 30.0, 60.0):
+        batch.append(protocol(60.0, -25.0, exposure))
+    # Equal inputs from separate objects share the group of the same inputs.
+    twin = dataclasses.replace(BASE, tissue=dataclasses.replace(CHEEK))
+    batch.append(protocol(70.0, -40.0, 40.0, twin))
+    # Other settings: local-cold perfusion with freezing, a uniform start, full field.
+    cold = dataclasses.replace(BASE, perfusion=Perfusion(model="local-cold"))
+    batch.append(protocol(80.0, -45.0, 30.0, dataclasses.replace(cold, freezing=Freezing(True))))
+    batch.append(
+        protocol(40.0, -20.0, 60.0, dataclasses.replace(BASE, output=Output(full_field=True)))
+    )
+    batch.append(
+        protocol(40.0, -20.0, 60.0, dataclasses.replace(BASE, numerics=Numerics(2.0, 2.0)))
+    )
+    together = cryoderm.simulate_many(batch)
+    assert len(together) == len(batch)
+    statuses = [r.status for r in together]
+    assert statuses.count("invalid") == 1 and statuses.count("ok") == len(batch) - 1
+    for case, batched in zip(batch, together, strict=True):
+        assert_same(cryoderm.simulate(case), batched)
+
+
+def test_a_failed_case_fails_alone_in_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(solver, "MAX_ITERATIONS", 1)
+    freezing = dataclasses.replace(protocol(200.0, -100.0, 20.0), freezing=Freezing(enabled=True))
+    batch = [protocol(50.0, -30.0, 40.0) for _ in range(9)]
+    batch.insert(4, freezing)
+    batch.insert(7, dataclasses.replace(freezing, tissue=dataclasses.replace(CHEEK)))
+    together = cryoderm.simulate_many(batch)
+    assert [r.status for r in together].count("failed") == 2
+    assert together[4].status == "failed" and "converge" in together[4].message
+    for case, batched in zip(batch, together, strict=True):
+        assert_same(cryoderm.simulate(case), batched)
