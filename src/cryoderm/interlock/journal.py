@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from cryoderm.interlock.errors import InvalidInterlockInput
 from cryoderm.interlock.model import Event
 
@@ -158,7 +160,7 @@ class Journal:
         with self._lock:
             rows = self._db.execute(query, params).fetchall()
         return [
-            JournalEntry(int(r[0]), r[1], r[2], r[3], r[4], float(r[5]), json.loads(r[6]))
+            JournalEntry(int(r[0]), r[1], r[2], r[3], r[4], float(r[5]), orjson.loads(r[6]))
             for r in rows
         ]
 
@@ -218,7 +220,9 @@ def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:
         event.t_s,
         wall_time_s,
         device_seq,
-        json.dumps(_finite(event.payload), allow_nan=False, default=str),
+        # orjson: a tenth of the json module's time, and this runs for every reading. The
+        # payload is stored as text, as before; _finite keeps NaN from becoming null.
+        orjson.dumps(_finite(event.payload), default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
     )
 
 

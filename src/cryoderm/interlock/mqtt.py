@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -41,6 +44,26 @@ DEFAULT_PREFIX = "cryoderm/v1"
 # The broker keeps the interlock's session (subscriptions, unacknowledged readings) this long
 # while it is disconnected (a restart by the watchdog takes about a second).
 SESSION_EXPIRY_S = 3600
+# Device ids already checked (topic segments), so that a reading costs a set look-up; bounded
+# so that a client publishing under ever new ids cannot grow it without limit.
+_CHECKED_IDS_MAX = 10_000
+
+
+def _loads(payload: bytes | bytearray) -> Any:
+    """JSON from a message: orjson (every reading goes through here), or the json module
+    for what orjson refuses but the json module reads (a bare NaN, as Python writes it)."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
+
+
+def _dumps(body: Any) -> bytes:
+    return orjson.dumps(body)
+
+
+def _finite_or_none(value: float | None) -> bool:
+    return value is None or math.isfinite(value)
 
 
 def parse_broker(address: str) -> tuple[str, int]:
@@ -109,6 +132,7 @@ class MqttTransport:
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
+        self._checked_ids: set[str] = set()
         # MQTT 5: with manual acknowledgements the broker may only have "Receive Maximum"
         # readings in flight to us; MQTT 3.1.1 leaves that to the broker (Mosquitto: 20),
         # which would cap the interlock at 20 readings per fsync.
@@ -154,8 +178,12 @@ class MqttTransport:
         parts = message.topic.split("/")
         kind, device_id = parts[-1], parts[-2]
         try:
-            check_device_id(device_id)
-            data = json.loads(message.payload)
+            if device_id not in self._checked_ids:
+                check_device_id(device_id)
+                if len(self._checked_ids) >= _CHECKED_IDS_MAX:
+                    self._checked_ids.clear()
+                self._checked_ids.add(device_id)
+            data = _loads(message.payload)
             if kind == "readings":
                 reading = Reading.from_json(data)
                 if reading.device_id != device_id:
@@ -173,7 +201,7 @@ class MqttTransport:
 
     def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
         body = {"command": command.value, **detail}
-        self._client.publish(f"{self.prefix}/devices/{device_id}/commands", json.dumps(body), qos=1)
+        self._client.publish(f"{self.prefix}/devices/{device_id}/commands", _dumps(body), qos=1)
 
     def heartbeat(self, wall_time_s: float) -> None:
         body = {"interlock_id": self.interlock_id, "wall_time_s": wall_time_s}
@@ -190,7 +218,7 @@ class MqttTransport:
             # which the journal records once; QoS 1 would double the interlock's messages.
             self._client.publish(
                 f"{self.prefix}/devices/{device_id}/acks",
-                json.dumps({"seqs": seqs, "journal_seqs": journal_seqs}),
+                _dumps({"seqs": seqs, "journal_seqs": journal_seqs}),
                 qos=0,
             )
         for receipt, _ in receipts:
@@ -212,7 +240,13 @@ class MqttDeviceLink:
     """A device's side: publishes readings and status; hands commands, heartbeats and acks
     to the attached :class:`~.embedded.DeviceEndpoint` (from paho's network thread).
 
-    One link may carry several devices (a bench fleet): attach each."""
+    One link may carry several devices (a bench fleet): attach each. A link subscribes to
+    the commands and acknowledgements of the devices attached to it only, as a device does.
+
+    network_thread=False: no network thread; the caller runs the link's network loop by
+    calling :meth:`service` when :meth:`fileno` is readable (and at least every second, for
+    the keep-alive), and the callbacks run in that call. One thread can then drive many
+    links with a selector, as the benchmark's fleet of simulated devices does."""
 
     def __init__(
         self,
@@ -222,8 +256,10 @@ class MqttDeviceLink:
         prefix: str = DEFAULT_PREFIX,
         client_id: str | None = None,
         connect_timeout_s: float = 5.0,
+        network_thread: bool = True,
     ) -> None:
         self.prefix = prefix.rstrip("/")
+        self.connect_timeout_s = connect_timeout_s
         self._devices: dict[str, DeviceEndpoint] = {}
         self.interlock_offline = threading.Event()
         self._client = paho.Client(
@@ -232,41 +268,87 @@ class MqttDeviceLink:
         )
         self._client.max_inflight_messages_set(1000)
         self._client.on_message = self._on_message
+        self._subscribed: set[int] = set()
+        self._subscribed_changed = threading.Condition()
+        self._client.on_subscribe = self._on_subscribe
         _connect(self._client, host, port, connect_timeout_s)
-        subscribed = threading.Event()
-        self._client.on_subscribe = lambda *_: subscribed.set()
-        self._client.subscribe(
-            [
-                (f"{self.prefix}/devices/+/commands", 1),
-                (f"{self.prefix}/devices/+/acks", 0),
-                (f"{self.prefix}/interlock/heartbeat", 0),
-                (f"{self.prefix}/interlock/status", 1),
-            ]
+        self._threaded = True
+        self._subscribe(
+            [(f"{self.prefix}/interlock/heartbeat", 0), (f"{self.prefix}/interlock/status", 1)]
         )
-        subscribed.wait(connect_timeout_s)
+        if not network_thread:
+            self._client.loop_stop()
+            self._threaded = False
+
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
+        with self._subscribed_changed:
+            self._subscribed.add(mid)
+            self._subscribed_changed.notify_all()
+
+    def _subscribe(self, topics: list[tuple[str, int]]) -> None:
+        """Subscribe and wait for the broker's answer, so that nothing sent to the device
+        after this returns is missed."""
+        _, mid = self._client.subscribe(topics)
+        if mid is None:
+            return
+        deadline = time.monotonic() + self.connect_timeout_s
+        while time.monotonic() < deadline:
+            with self._subscribed_changed:
+                if mid in self._subscribed:
+                    self._subscribed.discard(mid)
+                    return
+                if self._threaded:
+                    self._subscribed_changed.wait(deadline - time.monotonic())
+                    continue
+            self._client.loop(0.05)
 
     def attach(self, device: DeviceEndpoint) -> None:
         self._devices[device.device_id] = device
+        self._subscribe(
+            [
+                (f"{self.prefix}/devices/{device.device_id}/commands", 1),
+                (f"{self.prefix}/devices/{device.device_id}/acks", 0),
+            ]
+        )
+
+    def fileno(self) -> int:
+        """The link's socket (network_thread=False: to wait on with a selector)."""
+        sock = self._client.socket()
+        if sock is None:
+            raise InvalidInterlockInput("the device link is not connected to the broker")
+        return sock.fileno()
+
+    def service(self) -> None:
+        """Without a network thread: read what has arrived (the callbacks run here), send
+        what is pending, keep the connection alive. Does not wait."""
+        self._client.loop(0.0)
 
     def publish_reading(self, reading: Reading) -> None:
         self._client.publish(
             f"{self.prefix}/devices/{reading.device_id}/readings",
-            json.dumps(reading.to_json()),
+            _dumps(reading.to_json())
+            if _finite_or_none(reading.skin_temp_c)
+            # Infinity: the json module's spelling, as a device written in Python sends it.
+            else json.dumps(reading.to_json()),
             qos=1,
         )
 
     def clear_retained(self) -> None:
         """Remove the interlock's retained status under this prefix (tests, benchmarks)."""
-        self._client.publish(
-            f"{self.prefix}/interlock/status", b"", qos=1, retain=True
-        ).wait_for_publish(2.0)
+        info = self._client.publish(f"{self.prefix}/interlock/status", b"", qos=1, retain=True)
+        if self._threaded:
+            info.wait_for_publish(2.0)
+            return
+        deadline = time.monotonic() + 2.0
+        while not info.is_published() and time.monotonic() < deadline:
+            self._client.loop(0.05)
 
     def publish_status(self, device_id: str, status: dict[str, Any]) -> None:
-        self._client.publish(f"{self.prefix}/devices/{device_id}/status", json.dumps(status), qos=1)
+        self._client.publish(f"{self.prefix}/devices/{device_id}/status", _dumps(status), qos=1)
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
         try:
-            data = json.loads(message.payload)
+            data = _loads(message.payload)
         except ValueError:
             return
         parts = message.topic.split("/")

@@ -89,6 +89,9 @@ class Interlock:
         self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self._lock = threading.RLock()
         self._sessions: dict[str, _Live] = {}
+        # Sessions not yet stopped, the only ones the timers can act on (a stop is final):
+        # the tick must not grow with every session this interlock has ever guarded.
+        self._unstopped: dict[str, _Live] = {}
         self._by_device: dict[str, str] = {}
         self._unguarded_stop_sent: dict[str, float] = {}
         self._last_tick_s = -1e9
@@ -344,7 +347,11 @@ class Interlock:
             events.extend(self._begin(spec, now_s, message.transport))
 
     def _tick(self, now_s: float, events: list[Event]) -> None:
-        for live in self._sessions.values():
+        stopped: list[str] = []
+        for session_id, live in self._unstopped.items():
+            if live.guard.state is SessionState.STOPPED:
+                stopped.append(session_id)
+                continue
             outcome = live.guard.on_tick(now_s)
             if outcome.command is not None:
                 tick_start = time.perf_counter()
@@ -353,6 +360,8 @@ class Interlock:
                 live.stop_latency_ms = late_s * 1e3 + (time.perf_counter() - tick_start) * 1e3
                 self._annotate_latency(outcome, live.stop_latency_ms)
             events.extend(outcome.events)
+        for session_id in stopped:
+            del self._unstopped[session_id]
 
     @staticmethod
     def _deadline_of(guard: SessionGuard, outcome: Outcome) -> float:
@@ -487,7 +496,7 @@ class Interlock:
                 f"{self._sessions[current].guard.state.value}"
             )
         guard = SessionGuard(spec, now_s)
-        self._sessions[spec.session_id] = _Live(guard, transport)
+        self._sessions[spec.session_id] = self._unstopped[spec.session_id] = _Live(guard, transport)
         self._by_device[spec.device_id] = spec.session_id
         limits = spec.limits
         return [
