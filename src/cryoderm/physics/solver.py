@@ -322,6 +322,88 @@ def _columns(setting: Setting) -> _Columns:
     return columns
 
 
+@dataclass(frozen=True, eq=False)
+class _SharedArrays:
+    """A setting's kernel arrays for a group of ``cases`` with ``na`` applicator nodes.
+
+    state stacks the arrays the kernel writes (cl, cs, lat, tf, gl, gs, t, mem: copied for
+    each run); the others the kernel only reads, so groups of the same size share them."""
+
+    state: np.ndarray
+    wv: np.ndarray
+    qv: np.ndarray
+    perfused: np.ndarray
+    per_case: np.ndarray
+    probe_idx: np.ndarray
+    probe_w: np.ndarray
+    basal: np.ndarray
+    status: int
+    initial: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
+    base = _columns(setting)
+    n = na + setting.grid.n
+    law = setting.law
+    phase = setting.phase
+
+    def block(column: np.ndarray, fill: float) -> np.ndarray:
+        out = np.empty((n, cases))
+        out[:na, :] = fill
+        out[na:, :] = column[:, None]
+        return out
+
+    state = np.stack(
+        [
+            block(base.cl, 1.0),
+            block(base.cs, 1.0),
+            block(base.lat, 0.0),
+            block(base.tf, NEVER_C),
+            block(base.gl, 0.0),
+            block(base.gs, 0.0),
+            block(base.t, base.t[0]),
+            block(base.mem, 1.0),
+        ]
+    )
+    wv = block(base.wv, 0.0)
+    per_case = np.empty((9, cases))
+    per_case[:] = np.array(
+        [
+            phase.mushy_range_k,
+            setting.arterial_temp_c,
+            setting.core_temp_c,
+            1.0 if law.local else 0.0,
+            law.reference_temp_c,
+            law.scale_k,
+            law.floor_fraction,
+            law.memory_s,
+            phase.risk_temp_c,
+        ]
+    )[:, None]
+    n_probes = len(setting.probe_nodes)
+    probe_idx = np.full((cases, max(n_probes, 1)), -1, dtype=np.int64)
+    probe_w = np.zeros((cases, max(n_probes, 1)))
+    for p, (i, w) in enumerate(setting.probe_nodes):
+        probe_idx[:, p] = i + na
+        probe_w[:, p] = w
+    basal = np.full(
+        cases, setting.basal_node + na if setting.basal_node >= 0 else -1, dtype=np.int64
+    )
+    return _SharedArrays(
+        state=state,
+        wv=wv,
+        qv=block(base.qv, 0.0),
+        perfused=(wv > 0.0).astype(np.float64),
+        per_case=per_case,
+        probe_idx=probe_idx,
+        probe_w=probe_w,
+        basal=basal,
+        status=base.status,
+        initial=base.t,
+    )
+
+
 def prepare_group(
     setting: Setting,
     segments: list[tuple[Segment, ...]],
@@ -350,42 +432,13 @@ def prepare_group(
     grid = setting.grid
     cases = len(segments)
     na = applicator_cells + 1 if applicator_cells else 0
-    n = na + grid.n
     segs = len(boundaries) - 1
-    base = _columns(setting)
-    law = setting.law
-
-    def block(column: np.ndarray, fill: float) -> np.ndarray:
-        out = np.empty((n, cases))
-        out[:na, :] = fill
-        out[na:, :] = column[:, None]
-        return out
-
-    cl = block(base.cl, 1.0)
-    cs = block(base.cs, 1.0)
-    lat = block(base.lat, 0.0)
-    tf = block(base.tf, NEVER_C)
-    gl = block(base.gl, 0.0)
-    gs = block(base.gs, 0.0)
-    wv = block(base.wv, 0.0)
-    qv = block(base.qv, 0.0)
-    perfused = (wv > 0.0).astype(np.float64)
-    t = block(base.t, 0.0)
-    t[:na, :] = base.t[0]
-    mem = block(base.mem, 1.0)
-    status = np.full(cases, base.status, dtype=np.int64)
-
-    def per_case(value: float) -> np.ndarray:
-        return np.full(cases, float(value))
-
-    mush = per_case(phase.mushy_range_k)
-    ta = per_case(setting.arterial_temp_c)
-    tcore = per_case(setting.core_temp_c)
-    local = per_case(1.0 if law.local else 0.0)
-    ref = per_case(law.reference_temp_c)
-    scale = per_case(law.scale_k)
-    floor = per_case(law.floor_fraction)
-    memory_s = per_case(law.memory_s)
+    shared = _shared_arrays(setting, cases, na)
+    # One copy of the state the kernel writes; rows of the stack are C-contiguous arrays.
+    cl, cs, lat, tf, gl, gs, t, mem = shared.state.copy()
+    wv, qv, perfused = shared.wv, shared.qv, shared.perfused
+    mush, ta, tcore, local, ref, scale, floor, memory_s, freeze_c = shared.per_case
+    status = np.full(cases, shared.status, dtype=np.int64)
 
     surface = np.array(
         [
@@ -420,15 +473,7 @@ def prepare_group(
                         app[name][c, s, :] = values
 
     n_probes = len(setting.probe_nodes)
-    probe_idx = np.full((cases, max(n_probes, 1)), -1, dtype=np.int64)
-    probe_w = np.zeros((cases, max(n_probes, 1)))
-    for p, (i, w) in enumerate(setting.probe_nodes):
-        probe_idx[:, p] = i + na
-        probe_w[:, p] = w
-    basal = np.full(
-        cases, setting.basal_node + na if setting.basal_node >= 0 else -1, dtype=np.int64
-    )
-    freeze_c = per_case(phase.risk_temp_c)
+    probe_idx, probe_w, basal = shared.probe_idx, shared.probe_w, shared.basal
     n_times = len(times_s)
     samples = np.zeros((cases, n_times, max(n_probes, 1)))
     field_t = np.zeros((cases, n_times, grid.n + 1) if setting.full_field else (0, 1, 1))
@@ -437,7 +482,7 @@ def prepare_group(
     below_s = np.zeros((cases, thresholds.shape[0]))
     below_b = np.zeros((cases, thresholds.shape[0]))
     acc = np.zeros((cases, kernels.N_ACC))
-    nonlinear = bool(law.local or phase.enabled or bc_eps.any() or melting)
+    nonlinear = bool(setting.law.local or phase.enabled or bc_eps.any() or melting)
     args = (
         BLOCK,
         na,
@@ -501,7 +546,7 @@ def prepare_group(
         na=na,
         parallel=cases >= PARALLEL_FROM,
         args=args,
-        initial=base.t,
+        initial=shared.initial,
     )
 
 
