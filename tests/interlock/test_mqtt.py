@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import selectors
 import threading
 import time
 import uuid
@@ -179,3 +180,33 @@ def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(mqtt
     assert report["readings_acknowledged"] > 0
     assert interlock.guard("s-sim").stop_reason is StopReason.NO_VALID_READING
     assert entries_of(journal, "s-sim", ["reading"])
+
+
+def test_a_link_without_network_thread_is_served_by_its_caller_through_a_selector(
+    mqtt_rig, mqtt_broker
+):
+    interlock, _, journal, prefix = mqtt_rig
+    host, port = mqtt_broker
+    link = MqttDeviceLink(host, port, prefix=prefix, network_thread=False)
+    selector = selectors.DefaultSelector()
+    selector.register(link.fileno(), selectors.EVENT_READ, link)
+    try:
+        device = Recorder("dev-nt")
+        link.attach(device)
+        interlock.start_session(
+            SessionSpec("s-nt", "dev-nt", "cheek", "ln2-vapour", limits(), planned_duration_s=30.0)
+        )
+        for seq, temp in enumerate([30.0, 1.0], start=1):
+            link.publish_reading(Reading("dev-nt", seq, temp, time.time()))
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline and not (
+            device.stopped.is_set() and len(device.acked) == 2
+        ):
+            for key, _ in selector.select(0.05):
+                key.data.service()
+        assert device.commands[0] == (DeviceCommand.STOP, {"session_id": "s-nt", "reason": "floor"})
+        recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-nt", ["reading"])}
+        assert recorded == device.acked == {1: recorded[1], 2: recorded[2]}
+    finally:
+        selector.close()
+        link.close()

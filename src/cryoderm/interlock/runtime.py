@@ -478,10 +478,16 @@ class Interlock:
                 self.journal_failed = True
                 self._stop_everything("journal-failure")
                 continue
+            # One acknowledgement round per commit: a transport then answers each device
+            # once for all of its readings in the commit.
             offset = 0
-            for batch_events, receipts, index in batches:
-                self._acknowledge(receipts, [seqs[offset + i] for i in index])
+            receipts: list[InboundReading] = []
+            receipt_seqs: list[int] = []
+            for batch_events, batch_receipts, index in batches:
+                receipts += batch_receipts
+                receipt_seqs += [seqs[offset + i] for i in index]
                 offset += len(batch_events)
+            self._acknowledge(receipts, receipt_seqs)
             if stop:
                 return
 
