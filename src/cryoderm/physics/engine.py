@@ -10,10 +10,9 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -32,6 +31,9 @@ from cryoderm.physics.solver import (
     output_times,
     prepare_group,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 FAILURES = {
     1: "the nonlinear iteration did not converge (freezing front or perfusion law too stiff "
@@ -299,7 +301,10 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
 @cache
 def _pool() -> ThreadPoolExecutor:
     """Threads that run the kernels (which release the GIL) while the calling thread
-    prepares the next group and builds the results of the last: both cores stay busy."""
+    prepares the next group and builds the results of the last: both cores stay busy.
+    (Imported here: a single simulation never needs it.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cryoderm-kernel")
 
 
