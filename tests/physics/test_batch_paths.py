@@ -9,6 +9,7 @@ and of small ones in plain Python. A failed or invalid case leaves the others un
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -38,6 +39,8 @@ CHEEK = Tissue(
     )
 )
 OUTPUT = Output(sample_every_s=5.0, probes=(Probe("surface", 0.0), Probe("1mm", 1.0)))
+# A forked child that waits longer than this for its batch is stuck.
+TIMEOUT_S = 20.0
 BASE = Case(tissue=CHEEK, phases=(AmbientPhase(duration_s=60.0),), output=OUTPUT)
 
 
@@ -108,3 +111,17 @@ def test_a_failed_case_fails_alone_in_its_batch(monkeypatch: pytest.MonkeyPatch)
     assert together[4].status == "failed" and "converge" in together[4].message
     for case, batched in zip(batch, together, strict=True):
         assert_same(cryoderm.simulate(case), batched)
+
+
+def test_a_forked_process_runs_batches_on_its_own_kernel_threads() -> None:
+    batch = [protocol(50.0, -30.0, exposure) for exposure in (20.0, 40.0)]
+    expected = [r.probes["surface"] for r in cryoderm.simulate_many(batch)]  # parent's pool
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        surfaces = pool.apply_async(_surfaces, (batch,)).get(timeout=TIMEOUT_S)
+    for mine, theirs in zip(expected, surfaces, strict=True):
+        assert np.max(np.abs(mine - theirs)) <= 1e-9
+
+
+def _surfaces(batch: list[Case]) -> list[np.ndarray]:
+    return [r.probes["surface"] for r in cryoderm.simulate_many(batch)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -298,14 +299,19 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
     return out
 
 
-@cache
 def _pool() -> ThreadPoolExecutor:
     """Threads that run the kernels (which release the GIL) while the calling thread
     prepares the next group and builds the results of the last: both cores stay busy.
-    (Imported here: a single simulation never needs it.)"""
+    One pool per process: a forked child (a worker process) gets its own, since the
+    parent's threads do not exist there. Imported here: a single simulation never needs it."""
+    return _process_pool(os.getpid())
+
+
+@cache
+def _process_pool(pid: int) -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cryoderm-kernel")
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix=f"cryoderm-kernel-{pid}")
 
 
 def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
