@@ -129,3 +129,17 @@ def test_a_floor_stop_leaves_at_once_while_its_acknowledgement_waits_for_the_nex
         interlock.shutdown()
         device.reader.close()
         journal.close()
+
+
+def test_journal_payloads_keep_numbers_numbers_and_nan_readable(ram_dir):
+    import numpy as np
+
+    from cryoderm.interlock.model import Event
+
+    with Journal(ram_dir) as journal:
+        journal.append(
+            [Event("note", None, None, None, {"t": np.float64(1.5), "x": float("nan"), 3: [2]})],
+            wall_time_s=0.0,
+        )
+        (entry,) = journal.read_after(0)
+    assert entry.payload == {"t": 1.5, "x": "nan", "3": [2]}

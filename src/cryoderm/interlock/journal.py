@@ -32,6 +32,11 @@ from cryoderm.interlock.errors import InvalidInterlockInput
 from cryoderm.interlock.model import Event
 
 JOURNAL_FILE = "journal.sqlite3"
+# Payloads are written with orjson (this runs for every reading) and stored as text, as the
+# json module did: keys that are not strings become strings, numpy numbers stay numbers
+# (np.float64 would otherwise become a string), anything else unknown is written as str();
+# _finite keeps NaN from becoming null.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS event (
@@ -220,9 +225,7 @@ def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:
         event.t_s,
         wall_time_s,
         device_seq,
-        # orjson: a tenth of the json module's time, and this runs for every reading. The
-        # payload is stored as text, as before; _finite keeps NaN from becoming null.
-        orjson.dumps(_finite(event.payload), default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
+        orjson.dumps(_finite(event.payload), default=str, option=_ORJSON_OPTIONS).decode(),
     )
 
 

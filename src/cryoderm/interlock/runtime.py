@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 
 # The writer thread starts a commit at most this often: readings that arrive meanwhile join
 # the next group, so that at 1,000 readings/s an fsync, a transaction and the wake-ups of
-# the acknowledgement path are shared by about ten readings instead of two or three. Only
-# acknowledgements wait for it (by at most this long); judging and stops never do.
-MIN_COMMIT_INTERVAL_S = 0.01
+# the acknowledgement path are shared by about five readings instead of one to three. Only
+# acknowledgements wait for it (by at most this long); judging and stops never do. Chosen
+# by measurement (docs/interlock.md): 10 ms saved more CPU but lengthened the benchmark's
+# median reading-to-stop latency from about 5 ms to 8 ms (cause not pinned down).
+MIN_COMMIT_INTERVAL_S = 0.005
 
 # A stopped device that keeps sending readings is told "stop" again at most this often, in
 # case the first command was lost on the way.
