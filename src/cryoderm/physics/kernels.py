@@ -774,6 +774,21 @@ def _advance_block_linear(
         acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
         acc[c, A_FROZEN_NODE] = -1.0
         acc[c, A_MIN_PERF] = 1.0
+    # Per-case bookkeeping in block-local rows, written back at the end: the per-step
+    # loops over the cases then run on contiguous memory.
+    freeze_time = np.empty(nb)
+    frozen_acc = np.empty(nb)
+    dose_acc = np.empty(nb)
+    surf_below = np.empty((nthr, nb))
+    basal_below = np.empty((nthr, nb))
+    for j in range(nb):
+        c = c0 + j
+        freeze_time[j] = acc[c, A_FREEZE_TIME]
+        frozen_acc[j] = acc[c, A_FROZEN_NODE]
+        dose_acc[j] = acc[c, A_COLD_DOSE]
+        for m in range(nthr):
+            surf_below[m, j] = below_surf[c, m]
+            basal_below[m, j] = below_basal[c, m]
     _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
     start_state = tb.copy()
     pivot = np.zeros((n + 1, nb))
@@ -925,28 +940,30 @@ def _advance_block_linear(
         time_old = time
         time += dt
         for j in range(nb):
-            c = c0 + j
             if na > 0 and gb[na, j] > 0.0:
                 surf_acc[j] += dth * gb[na, j] * (tb[na, j] - tb[ns + 1, j])
             else:
                 surf_acc[j] += dth * hs[j] * (tenv[j] - tb[ns + 1, j])
             core_acc[j] += dth * gb[n, j] * (tb[n + 1, j] - tb[n, j])
-            acc[c, A_FROZEN_NODE] = max(acc[c, A_FROZEN_NODE], deepest[j])
-            ts_new = tb[ns + 1, j]
-            for m in range(nthr):
-                below_surf[c, m] += _time_below(prev_surf[j], ts_new, thresholds[m], dt)
-            acc[c, A_COLD_DOSE] += _dose(prev_surf[j], ts_new, dose_ref, dt)
-            prev_surf[j] = ts_new
+            frozen_acc[j] = max(frozen_acc[j], deepest[j])
+            dose_acc[j] += _dose(prev_surf[j], tb[ns + 1, j], dose_ref, dt)
+        for m in range(nthr):
+            thr = thresholds[m]
+            for j in range(nb):
+                surf_below[m, j] += _time_below(prev_surf[j], tb[ns + 1, j], thr, dt)
+        for j in range(nb):
+            c = c0 + j
+            prev_surf[j] = tb[ns + 1, j]
             if basal_idx[c] >= 0:
                 tb_new = tb[basal_idx[c] + 1, j]
                 for m in range(nthr):
-                    below_basal[c, m] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
+                    basal_below[m, j] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
                 prev_basal[j] = tb_new
-            if acc[c, A_FREEZE_TIME] < 0.0 and lowest[j] <= freeze_c[c]:
+            if freeze_time[j] < 0.0 and lowest[j] <= freeze_c[c]:
                 frac = 1.0
                 if prev_min[j] > lowest[j]:
                     frac = (prev_min[j] - freeze_c[c]) / (prev_min[j] - lowest[j])
-                acc[c, A_FREEZE_TIME] = time_old + frac * dt
+                freeze_time[j] = time_old + frac * dt
             prev_min[j] = lowest[j]
         r = step_rec[k]
         if r >= 0:
@@ -990,6 +1007,12 @@ def _advance_block_linear(
         acc[c, A_PERFUSION] += perf_acc[j]
         acc[c, A_METABOLIC] += met_acc[j]
         acc[c, A_ITERATIONS] += step_dt.shape[0]
+        acc[c, A_FREEZE_TIME] = freeze_time[j]
+        acc[c, A_FROZEN_NODE] = frozen_acc[j]
+        acc[c, A_COLD_DOSE] = dose_acc[j]
+        for m in range(nthr):
+            below_surf[c, m] = surf_below[m, j]
+            below_basal[c, m] = basal_below[m, j]
 
 
 @njit(cache=True, error_model="numpy")
