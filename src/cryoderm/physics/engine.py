@@ -42,8 +42,9 @@ FAILURES = {
     2: "the solver produced a non-finite temperature",
 }
 BASAL_LAYER = "epidermis"
-# Kernel threads of simulate_many: one per core of the standard machine (perf-baselines.md).
-WORKERS = 2
+# Helper threads of simulate_many besides the calling thread: one per further core of the
+# standard 2-core machine (perf-baselines.md).
+WORKERS = 1
 
 
 def _check(field: str, value: float, low: float, high: float, unit: str) -> None:
@@ -300,8 +301,8 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
 
 
 def _pool() -> ThreadPoolExecutor:
-    """Threads that run the kernels (which release the GIL) while the calling thread
-    prepares the next group and builds the results of the last: both cores stay busy.
+    """The thread that runs half of a batch's kernels (which release the GIL) while the
+    calling thread runs the other half and builds the results: both cores stay busy.
     One pool per process: a forked child (a worker process) gets its own, since the
     parent's threads do not exist there. Imported here: a single simulation never needs it."""
     return _process_pool(os.getpid())
@@ -352,17 +353,32 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
             results[index] = SimulationResult(status="invalid", message=str(error))
             continue
         groups.setdefault(key, []).append(member)
-    if len(groups) == 1:
-        ((key, members),) = groups.items()
-        _store(results, members, execute(_inputs(members, key), fresh=False))
-    else:
-        pending: list[tuple[list[_Member], Future[GroupOutput]]] = []
-        pool = _pool()
-        for key, members in groups.items():
-            pending.append((members, pool.submit(execute, _inputs(members, key), False)))
-        for members, future in pending:
-            _store(results, members, future.result())
+    work = [(members, _inputs(members, key)) for key, members in groups.items()]
+    # Two halves of about equal size: the kernels of the second run on the helper thread
+    # while this thread runs the first half's and builds their results (the kernels release
+    # the GIL; a thread asks for it only between kernels, so the two rarely wait on it).
+    split = len(work)
+    if len(work) > 1:
+        half = sum(prepared.cases for _, prepared in work) / 2
+        done = 0
+        for split in range(1, len(work)):
+            done += work[split - 1][1].cases
+            if done >= half:
+                break
+    theirs = work[split:]
+    future: Future[list[GroupOutput]] | None = None
+    if theirs:
+        future = _pool().submit(_execute_all, [prepared for _, prepared in theirs])
+    for members, prepared in work[:split]:
+        _store(results, members, execute(prepared, fresh=False))
+    if future is not None:
+        for (members, _), output in zip(theirs, future.result(), strict=True):
+            _store(results, members, output)
     return [r for r in results if r is not None]
+
+
+def _execute_all(prepared: list[Prepared]) -> list[GroupOutput]:
+    return [execute(p, fresh=False) for p in prepared]
 
 
 def _store(
