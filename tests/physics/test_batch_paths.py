@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cryoderm
-from cryoderm.physics import solver
+from cryoderm.physics import engine, solver
 from cryoderm.physics.case import (
     AmbientPhase,
     Case,
@@ -125,3 +125,21 @@ def test_a_forked_process_runs_batches_on_its_own_kernel_threads() -> None:
 
 def _surfaces(batch: list[Case]) -> list[np.ndarray]:
     return [r.probes["surface"] for r in cryoderm.simulate_many(batch)]
+
+
+def test_invalid_cases_of_one_setting_are_reported_alike_without_growing_tracebacks() -> None:
+    invalid = dataclasses.replace(BASE, output=Output(-1.0))
+    batch = [protocol(50.0, -30.0, exposure, invalid) for exposure in (10.0, 20.0, 30.0)] * 50
+    results = cryoderm.simulate_many(batch)
+    assert {r.status for r in results} == {"invalid"}
+    assert len({r.message for r in results}) == 1
+    assert "output.sample_every_s" in results[0].message
+    template = engine._shared_template(batch[0])
+    error = template.error_numerics
+    assert error is not None
+    depth = 0
+    tb = error.__traceback__
+    while tb is not None:
+        depth += 1
+        tb = tb.tb_next
+    assert depth < 10

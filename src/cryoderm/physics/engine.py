@@ -205,12 +205,15 @@ class _Member(NamedTuple):
 
 
 def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, ...], _Member]:
-    """(group key, member) of a case; raises InvalidInput in field order (see _Template)."""
+    """(group key, member) of a case; raises InvalidInput in field order (see _Template).
+
+    A template's error is raised afresh for each of its cases (traceback reset), so that
+    many invalid cases of one template never grow one traceback without bound."""
     if template.error_first is not None:
-        raise template.error_first
+        raise template.error_first.with_traceback(None)
     segments = exposures.segments(case.phases)
     if template.error_numerics is not None:
-        raise template.error_numerics
+        raise template.error_numerics.with_traceback(None)
     duration_s = case.duration_s
     times = output_times(duration_s, template.sample_every_s)
     if len(times) > 200_000:
@@ -221,7 +224,7 @@ def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, 
             "s",
         )
     if template.error_last is not None:
-        raise template.error_last
+        raise template.error_last.with_traceback(None)
     has_contact = False
     starts = []
     for segment in segments:
