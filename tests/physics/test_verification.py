@@ -26,6 +26,7 @@ R1_REFERENCE = {
     "1mm": {30: 26.025, 60: 20.595, 120: 13.856, 180: 9.818},
 }
 
+
 def _at(result: cryoderm.physics.results.SimulationResult, probe: str, time_s: float) -> float:
     index = int(np.argmin(np.abs(result.time_s - time_s)))
     assert abs(result.time_s[index] - time_s) < 1e-9, f"no output at {time_s} s"
