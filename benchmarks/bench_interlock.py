@@ -51,8 +51,8 @@ class BenchDevice:
     """One device of the fleet: sessions, readings, and what came back."""
 
     def __init__(self, device_id: str, phase_s: float, rng: random.Random) -> None:
-        # The callbacks run in the generator's own thread (links without a network thread);
-        # the lock keeps the device safe to drive from paho's thread too.
+        # The callbacks run in the generator's own thread (links without a network thread),
+        # so the lock is uncontended; it keeps the device correct on a threaded link too.
         self.device_id = device_id
         self.rng = rng
         self.lock = threading.Lock()
