@@ -143,3 +143,28 @@ def test_invalid_cases_of_one_setting_are_reported_alike_without_growing_traceba
         depth += 1
         tb = tb.tb_next
     assert depth < 10
+
+
+def test_threads_calling_the_engine_at_once_get_the_answers_of_one_at_a_time() -> None:
+    # The clinic's request threads and the live interlock call the engine concurrently.
+    import threading
+
+    batch = [protocol(50.0, -30.0, exposure) for exposure in (20.0, 40.0, 60.0)]
+    expected = [r.probes["surface"] for r in cryoderm.simulate_many(batch)]
+    single = cryoderm.simulate(batch[0]).probes["surface"]
+    failures: list[str] = []
+
+    def hammer() -> None:
+        for _ in range(20):
+            got = [r.probes["surface"] for r in cryoderm.simulate_many(batch)]
+            if any(np.max(np.abs(a - b)) > 1e-9 for a, b in zip(expected, got, strict=True)):
+                failures.append("batch")
+            if np.max(np.abs(cryoderm.simulate(batch[0]).probes["surface"] - single)) > 1e-9:
+                failures.append("single")
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT_S)
+    assert not failures

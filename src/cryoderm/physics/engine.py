@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -303,6 +304,13 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
     return out
 
 
+# One caller at a time per process: prepared kernel inputs, schedules and group buffers are
+# cached and shared between calls, and the kernels run without the GIL. The web process and
+# the live interlock call the engine from several threads at once (a crash of the browser
+# journey showed it); within a call the helper thread still shares the work.
+_ENGINE_LOCK = threading.Lock()
+
+
 def _pool() -> ThreadPoolExecutor:
     """The thread that runs half of a batch's kernels (which release the GIL) while the
     calling thread runs the other half and builds the results: both cores stay busy.
@@ -324,13 +332,14 @@ def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     # The results are thousands of small dicts and arrays without reference cycles: the
     # cyclic collector would only re-scan the whole heap while they are built (measured:
     # a fifth of the time of 1,000 protocols), so it pauses and resumes as it was.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _simulate_many(cases)
-    finally:
-        if collecting:
-            gc.enable()
+    with _ENGINE_LOCK:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _simulate_many(cases)
+        finally:
+            if collecting:
+                gc.enable()
 
 
 def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
@@ -403,12 +412,13 @@ def _single(case: Case) -> tuple[list[_Member], Prepared]:
 
 def simulate(case: Case) -> SimulationResult:
     """Simulate one case (see the module docstring)."""
-    try:
-        members, inputs = _single(case)
-    except InvalidInput as error:
-        return SimulationResult(status="invalid", message=str(error))
-    results: list[SimulationResult | None] = [None]
-    _store(results, members, execute(inputs))
+    with _ENGINE_LOCK:
+        try:
+            members, inputs = _single(case)
+        except InvalidInput as error:
+            return SimulationResult(status="invalid", message=str(error))
+        results: list[SimulationResult | None] = [None]
+        _store(results, members, execute(inputs))
     result = results[0]
     assert result is not None
     return result
