@@ -37,11 +37,11 @@ lint: setup
 test: setup browser lint test-sqlite test-postgres
 
 test-sqlite:
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -p no:cacheprovider
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --max-worker-restart=0 -p no:cacheprovider
 
 # The clinic's tests again on the real PostgreSQL server (skipped with a reason when absent).
 test-postgres:
-	CRYODERM_TEST_DATABASE=postgres $(VENV)/bin/pytest -n 2 --dist loadgroup -p no:cacheprovider -m "not browser" tests/clinic
+	CRYODERM_TEST_DATABASE=postgres $(VENV)/bin/pytest -n 2 --dist loadgroup --max-worker-restart=0 -p no:cacheprovider -m "not browser" tests/clinic
 
 bench: setup
 	$(PY) -m benchmarks
