@@ -36,8 +36,11 @@ lint: setup
 
 test: setup browser lint test-sqlite test-postgres
 
+# The browser journeys run in a process of their own: in a worker that earlier ran the rest
+# of the suite, one crashed its process (cause not yet found; see the issue notes).
 test-sqlite:
-	$(VENV)/bin/pytest -n 2 --dist loadgroup --max-worker-restart=0 -p no:cacheprovider
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --max-worker-restart=0 -p no:cacheprovider -m "not browser"
+	$(VENV)/bin/pytest -p no:cacheprovider -m browser tests/web
 
 # The clinic's tests again on the real PostgreSQL server (skipped with a reason when absent).
 test-postgres:
