@@ -9,6 +9,7 @@ from django.db import transaction
 from cryoderm.clinic import audit
 from cryoderm.clinic.records.models import Client
 from cryoderm.clinic.records.services._common import load
+from cryoderm.errors import UserInputError
 
 from .resources import VERSIONS, Version, client_bundle
 
@@ -18,8 +19,6 @@ def export_client(actor: object, client_id: object, version: Version = "R5") -> 
     """The client's Bundle (validated by fhir.resources); the export is recorded in the audit log
     in the same transaction. Raises the records layer's not-found error for an unknown client."""
     if version not in VERSIONS:
-        from cryoderm.errors import UserInputError
-
         raise UserInputError(f"version = {version!r}: one of {', '.join(VERSIONS)}")
     client = load(Client, client_id)
     bundle = client_bundle(client, version)
