@@ -31,7 +31,7 @@ from cryoderm.physics.solver import (
     Setting,
     execute,
     output_times,
-    prepare_group,
+    prepare_batch,
 )
 
 if TYPE_CHECKING:
@@ -205,8 +205,14 @@ class _Member(NamedTuple):
     duration_s: float
 
 
-def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, ...], _Member]:
-    """(group key, member) of a case; raises InvalidInput in field order (see _Template).
+_BatchKey = tuple[int, bool]  # (template id, has a contact phase): one kernel call each
+
+
+def _member(
+    index: int, case: Case, template: _Template
+) -> tuple[_BatchKey, tuple[float, ...], _Member]:
+    """(batch key, segment boundaries, member) of a case; raises InvalidInput in field
+    order (see _Template).
 
     A template's error is raised afresh for each of its cases (traceback reset), so that
     many invalid cases of one template never grow one traceback without bound."""
@@ -232,18 +238,24 @@ def _member(index: int, case: Case, template: _Template) -> tuple[tuple[object, 
         starts.append(segment.start_s)
         has_contact = has_contact or segment.applicator is not None
     boundaries = (*starts, segments[-1].end_s)
-    return (id(template), has_contact, boundaries), _Member(index, template, segments, duration_s)
+    return (id(template), has_contact), boundaries, _Member(index, template, segments, duration_s)
 
 
-def _inputs(members: list[_Member], key: tuple[object, ...]) -> Prepared:
-    template = members[0].template
+# The members of one batch (one kernel call): one list per step schedule (segment boundaries).
+_Parts = dict[tuple[float, ...], list[_Member]]
+
+
+def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
+    first = next(iter(parts.values()))[0]
+    template = first.template
     assert template.setting is not None
-    _, has_contact, boundaries = key
-    return prepare_group(
+    _, has_contact = key
+    return prepare_batch(
         template.setting,
-        [m.segments for m in members],
-        boundaries,  # type: ignore[arg-type]
-        members[0].duration_s,
+        [
+            (boundaries, members[0].duration_s, [m.segments for m in members])
+            for boundaries, members in parts.items()
+        ],
         template.sample_every_s,
         template.time_refinement,
         _applicator_cells() if has_contact else 0,
@@ -259,7 +271,7 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
     assert setting is not None
     case = template.case
     grid = setting.grid
-    times_s = output_times(members[0].duration_s, template.sample_every_s)
+    times_s = output.times_s
     names = [probe.name for probe in case.output.probes]
     series = np.ascontiguousarray(output.samples.transpose(0, 2, 1))
     summaries = metrics.compute_many(
@@ -344,7 +356,7 @@ def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
 
 def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     results: list[SimulationResult | None] = [None] * len(cases)
-    groups: dict[tuple[object, ...], list[_Member]] = {}
+    batches: dict[_BatchKey, _Parts] = {}
     templates: dict[tuple[int, ...], _Template] = {}
     for index, case in enumerate(cases):
         # Cases built from the same input objects skip the (hashing) template look-up.
@@ -360,15 +372,16 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
         if template is None:
             template = templates[ids] = _shared_template(case)
         try:
-            key, member = _member(index, case, template)
+            key, boundaries, member = _member(index, case, template)
         except InvalidInput as error:
             results[index] = SimulationResult(status="invalid", message=str(error))
             continue
-        groups.setdefault(key, []).append(member)
-    work = [(members, _inputs(members, key)) for key, members in groups.items()]
-    # Two halves of about equal size: the kernels of the second run on the helper thread
-    # while this thread runs the first half's and builds their results (the kernels release
-    # the GIL; a thread asks for it only between kernels, so the two rarely wait on it).
+        batches.setdefault(key, {}).setdefault(boundaries, []).append(member)
+    work = [(parts, _inputs(key, parts)) for key, parts in batches.items()]
+    # One batch (the common case: cases of one tissue) is one kernel call over both cores.
+    # Several batches (cases of many tissues, e.g. a cohort) go in two halves of about equal
+    # size: the kernels of the second run on the helper thread while this thread runs the
+    # first half's and builds their results (the kernels release the GIL).
     split = len(work)
     if len(work) > 1:
         half = sum(prepared.cases for _, prepared in work) / 2
@@ -378,47 +391,47 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
             if done >= half:
                 break
     theirs = work[split:]
-    future: Future[list[GroupOutput]] | None = None
+    future: Future[list[list[GroupOutput]]] | None = None
     if theirs:
         future = _pool().submit(_execute_all, [prepared for _, prepared in theirs])
-    for members, prepared in work[:split]:
-        _store(results, members, execute(prepared, fresh=False))
+    for parts, prepared in work[:split]:
+        _store(results, parts, execute(prepared, fresh=False))
     if future is not None:
-        for (members, _), output in zip(theirs, future.result(), strict=True):
-            _store(results, members, output)
+        for (parts, _), outputs in zip(theirs, future.result(), strict=True):
+            _store(results, parts, outputs)
     return [r for r in results if r is not None]
 
 
-def _execute_all(prepared: list[Prepared]) -> list[GroupOutput]:
+def _execute_all(prepared: list[Prepared]) -> list[list[GroupOutput]]:
     return [execute(p, fresh=False) for p in prepared]
 
 
 def _store(
-    results: list[SimulationResult | None],
-    members: list[_Member],
-    output: GroupOutput,
+    results: list[SimulationResult | None], parts: _Parts, outputs: list[GroupOutput]
 ) -> None:
-    for member, result in zip(members, _results(members, output), strict=True):
-        results[member.position] = result
+    for members, output in zip(parts.values(), outputs, strict=True):
+        for member, result in zip(members, _results(members, output), strict=True):
+            results[member.position] = result
 
 
 @lru_cache(maxsize=256)
-def _single(case: Case) -> tuple[list[_Member], Prepared]:
+def _single(case: Case) -> tuple[_Parts, Prepared]:
     """A case's preparation and kernel inputs, steady state included: pure functions of
     the (immutable) case, kept so that repeated single runs pay only for the time stepping."""
-    key, member = _member(0, case, _shared_template(case))
-    return [member], _inputs([member], key)
+    key, boundaries, member = _member(0, case, _shared_template(case))
+    parts: _Parts = {boundaries: [member]}
+    return parts, _inputs(key, parts)
 
 
 def simulate(case: Case) -> SimulationResult:
     """Simulate one case (see the module docstring)."""
     with _ENGINE_LOCK:
         try:
-            members, inputs = _single(case)
+            parts, inputs = _single(case)
         except InvalidInput as error:
             return SimulationResult(status="invalid", message=str(error))
         results: list[SimulationResult | None] = [None]
-        _store(results, members, execute(inputs))
+        _store(results, parts, execute(inputs))
     result = results[0]
     assert result is not None
     return result

@@ -18,6 +18,7 @@ unknown connects through its conductance to the fixed core temperature.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -1015,66 +1016,98 @@ def _advance_block_linear(
             below_basal[c, m] = basal_below[m, j]
 
 
+class Steps(NamedTuple):
+    """The time steps of every schedule of a batch, one after the other (a block runs the
+    slice its row of the block table names): size (s), theta, segment index, restart flag
+    (1 on the first step after a change of boundary condition), output slot (-1: none)."""
+
+    dt: np.ndarray
+    theta: np.ndarray
+    segment: np.ndarray
+    start: np.ndarray
+    record: np.ndarray
+
+
+class Nodes(NamedTuple):
+    """Per-node state and coefficients, each [node, case]; the kernel writes t .. gs."""
+
+    t: np.ndarray
+    mem: np.ndarray
+    cl: np.ndarray
+    cs: np.ndarray
+    lat: np.ndarray
+    tf: np.ndarray
+    gl: np.ndarray
+    gs: np.ndarray
+    wv: np.ndarray
+    qv: np.ndarray
+    perfused: np.ndarray
+
+
+class Laws(NamedTuple):
+    """Per-case constants of the laws, each [case]: mushy range (K), arterial and core
+    temperature (C), perfusion law (local flag, reference C, scale K, floor, memory s) and
+    the freeze-risk criterion (C)."""
+
+    mush: np.ndarray
+    ta: np.ndarray
+    tcore: np.ndarray
+    local: np.ndarray
+    ref: np.ndarray
+    scale: np.ndarray
+    floor: np.ndarray
+    memory_s: np.ndarray
+    freeze_c: np.ndarray
+
+
+class Surface(NamedTuple):
+    """Boundary condition per case and segment: convection (h, gas C), radiation
+    (eps*sigma, radiant C), contact (conductance, applicator start C) [case, segment], and
+    the applicator's node coefficients [case, segment, node]."""
+
+    h: np.ndarray
+    gas: np.ndarray
+    eps: np.ndarray
+    rad: np.ndarray
+    link: np.ndarray
+    app_t: np.ndarray
+    app_cl: np.ndarray
+    app_cs: np.ndarray
+    app_lat: np.ndarray
+    app_tf: np.ndarray
+    app_gl: np.ndarray
+    app_gs: np.ndarray
+
+
+class Probes(NamedTuple):
+    """What is sampled: probe node and weight [case, probe], basal node [case], the
+    time-below thresholds (C) and the cold-dose reference (C)."""
+
+    node: np.ndarray
+    weight: np.ndarray
+    basal: np.ndarray
+    thresholds: np.ndarray
+    dose_ref_c: float
+
+
+class Outputs(NamedTuple):
+    """What the kernel writes (see solver.GroupOutput for the shapes)."""
+
+    samples: np.ndarray
+    field_t: np.ndarray
+    field_p: np.ndarray
+    node_min: np.ndarray
+    below_surf: np.ndarray
+    below_basal: np.ndarray
+    acc: np.ndarray
+    status: np.ndarray
+
+
 @njit(cache=True, error_model="numpy")
-def _advance(
-    c0,
-    c1,
-    na,
-    nonlinear,
-    tol,
-    max_iter,
-    step_dt,
-    step_theta,
-    step_seg,
-    step_start,
-    step_rec,
-    t,
-    mem,
-    cl,
-    cs,
-    lat,
-    tf,
-    gl,
-    gs,
-    wv,
-    qv,
-    perfused,
-    mush,
-    ta,
-    tcore,
-    local,
-    ref,
-    scale,
-    floor,
-    memory_s,
-    bc_h,
-    bc_gas,
-    bc_eps,
-    bc_rad,
-    bc_link,
-    bc_app_t,
-    app_cl,
-    app_cs,
-    app_lat,
-    app_tf,
-    app_gl,
-    app_gs,
-    probe_idx,
-    probe_w,
-    basal_idx,
-    thresholds,
-    dose_ref,
-    freeze_c,
-    samples,
-    field_t,
-    field_p,
-    node_min,
-    below_surf,
-    below_basal,
-    acc,
-    status,
-):
-    """One block of cases, on the linear fast path where the physics allows it."""
+def _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out):
+    """Block ``b`` of the block table (cases c0..c1 on steps s0..s1), on the linear fast
+    path where the physics allows it."""
+    c0, c1, s0, s1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
     if nonlinear:
         _advance_block(
             c0,
@@ -1083,342 +1116,113 @@ def _advance(
             nonlinear,
             tol,
             max_iter,
-            step_dt,
-            step_theta,
-            step_seg,
-            step_start,
-            step_rec,
-            t,
-            mem,
-            cl,
-            cs,
-            lat,
-            tf,
-            gl,
-            gs,
-            wv,
-            qv,
-            perfused,
-            mush,
-            ta,
-            tcore,
-            local,
-            ref,
-            scale,
-            floor,
-            memory_s,
-            bc_h,
-            bc_gas,
-            bc_eps,
-            bc_rad,
-            bc_link,
-            bc_app_t,
-            app_cl,
-            app_cs,
-            app_lat,
-            app_tf,
-            app_gl,
-            app_gs,
-            probe_idx,
-            probe_w,
-            basal_idx,
-            thresholds,
-            dose_ref,
-            freeze_c,
-            samples,
-            field_t,
-            field_p,
-            node_min,
-            below_surf,
-            below_basal,
-            acc,
-            status,
+            steps.dt[s0:s1],
+            steps.theta[s0:s1],
+            steps.segment[s0:s1],
+            steps.start[s0:s1],
+            steps.record[s0:s1],
+            nodes.t,
+            nodes.mem,
+            nodes.cl,
+            nodes.cs,
+            nodes.lat,
+            nodes.tf,
+            nodes.gl,
+            nodes.gs,
+            nodes.wv,
+            nodes.qv,
+            nodes.perfused,
+            laws.mush,
+            laws.ta,
+            laws.tcore,
+            laws.local,
+            laws.ref,
+            laws.scale,
+            laws.floor,
+            laws.memory_s,
+            bc.h,
+            bc.gas,
+            bc.eps,
+            bc.rad,
+            bc.link,
+            bc.app_t,
+            bc.app_cl,
+            bc.app_cs,
+            bc.app_lat,
+            bc.app_tf,
+            bc.app_gl,
+            bc.app_gs,
+            probes.node,
+            probes.weight,
+            probes.basal,
+            probes.thresholds,
+            probes.dose_ref_c,
+            laws.freeze_c,
+            out.samples,
+            out.field_t,
+            out.field_p,
+            out.node_min,
+            out.below_surf,
+            out.below_basal,
+            out.acc,
+            out.status,
         )
     else:
         _advance_block_linear(
             c0,
             c1,
             na,
-            step_dt,
-            step_theta,
-            step_seg,
-            step_start,
-            step_rec,
-            t,
-            mem,
-            cl,
-            gl,
-            wv,
-            qv,
-            tf,
-            mush,
-            ta,
-            tcore,
-            bc_h,
-            bc_gas,
-            bc_link,
-            bc_app_t,
-            app_cl,
-            app_gl,
-            probe_idx,
-            probe_w,
-            basal_idx,
-            thresholds,
-            dose_ref,
-            freeze_c,
-            samples,
-            field_t,
-            field_p,
-            node_min,
-            below_surf,
-            below_basal,
-            acc,
-            status,
+            steps.dt[s0:s1],
+            steps.theta[s0:s1],
+            steps.segment[s0:s1],
+            steps.start[s0:s1],
+            steps.record[s0:s1],
+            nodes.t,
+            nodes.mem,
+            nodes.cl,
+            nodes.gl,
+            nodes.wv,
+            nodes.qv,
+            nodes.tf,
+            laws.mush,
+            laws.ta,
+            laws.tcore,
+            bc.h,
+            bc.gas,
+            bc.link,
+            bc.app_t,
+            bc.app_cl,
+            bc.app_gl,
+            probes.node,
+            probes.weight,
+            probes.basal,
+            probes.thresholds,
+            probes.dose_ref_c,
+            laws.freeze_c,
+            out.samples,
+            out.field_t,
+            out.field_p,
+            out.node_min,
+            out.below_surf,
+            out.below_basal,
+            out.acc,
+            out.status,
         )
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def run_serial(
-    block,
-    na,
-    nonlinear,
-    tol,
-    max_iter,
-    step_dt,
-    step_theta,
-    step_seg,
-    step_start,
-    step_rec,
-    t,
-    mem,
-    cl,
-    cs,
-    lat,
-    tf,
-    gl,
-    gs,
-    wv,
-    qv,
-    perfused,
-    mush,
-    ta,
-    tcore,
-    local,
-    ref,
-    scale,
-    floor,
-    memory_s,
-    bc_h,
-    bc_gas,
-    bc_eps,
-    bc_rad,
-    bc_link,
-    bc_app_t,
-    app_cl,
-    app_cs,
-    app_lat,
-    app_tf,
-    app_gl,
-    app_gs,
-    probe_idx,
-    probe_w,
-    basal_idx,
-    thresholds,
-    dose_ref,
-    freeze_c,
-    samples,
-    field_t,
-    field_p,
-    node_min,
-    below_surf,
-    below_basal,
-    acc,
-    status,
-):
-    """Advance every case, one block of ``block`` cases after the other, on one thread."""
-    total = t.shape[1]
-    for c0 in range(0, total, block):
-        _advance(
-            c0,
-            min(total, c0 + block),
-            na,
-            nonlinear,
-            tol,
-            max_iter,
-            step_dt,
-            step_theta,
-            step_seg,
-            step_start,
-            step_rec,
-            t,
-            mem,
-            cl,
-            cs,
-            lat,
-            tf,
-            gl,
-            gs,
-            wv,
-            qv,
-            perfused,
-            mush,
-            ta,
-            tcore,
-            local,
-            ref,
-            scale,
-            floor,
-            memory_s,
-            bc_h,
-            bc_gas,
-            bc_eps,
-            bc_rad,
-            bc_link,
-            bc_app_t,
-            app_cl,
-            app_cs,
-            app_lat,
-            app_tf,
-            app_gl,
-            app_gs,
-            probe_idx,
-            probe_w,
-            basal_idx,
-            thresholds,
-            dose_ref,
-            freeze_c,
-            samples,
-            field_t,
-            field_p,
-            node_min,
-            below_surf,
-            below_basal,
-            acc,
-            status,
-        )
+def run_serial(blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out):
+    """Advance every block of the block table (rows: first case, end case, first step,
+    end step), one after the other on this thread."""
+    for b in range(blocks.shape[0]):
+        _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", nogil=True)
-def run_parallel(
-    block,
-    na,
-    nonlinear,
-    tol,
-    max_iter,
-    step_dt,
-    step_theta,
-    step_seg,
-    step_start,
-    step_rec,
-    t,
-    mem,
-    cl,
-    cs,
-    lat,
-    tf,
-    gl,
-    gs,
-    wv,
-    qv,
-    perfused,
-    mush,
-    ta,
-    tcore,
-    local,
-    ref,
-    scale,
-    floor,
-    memory_s,
-    bc_h,
-    bc_gas,
-    bc_eps,
-    bc_rad,
-    bc_link,
-    bc_app_t,
-    app_cl,
-    app_cs,
-    app_lat,
-    app_tf,
-    app_gl,
-    app_gs,
-    probe_idx,
-    probe_w,
-    basal_idx,
-    thresholds,
-    dose_ref,
-    freeze_c,
-    samples,
-    field_t,
-    field_p,
-    node_min,
-    below_surf,
-    below_basal,
-    acc,
-    status,
-):
-    """As run_serial, with the blocks spread over the threads (cases never share a column)."""
-    total = t.shape[1]
-    n_blocks = (total + block - 1) // block
-    for b in prange(n_blocks):
-        c0 = b * block
-        _advance(
-            c0,
-            min(total, c0 + block),
-            na,
-            nonlinear,
-            tol,
-            max_iter,
-            step_dt,
-            step_theta,
-            step_seg,
-            step_start,
-            step_rec,
-            t,
-            mem,
-            cl,
-            cs,
-            lat,
-            tf,
-            gl,
-            gs,
-            wv,
-            qv,
-            perfused,
-            mush,
-            ta,
-            tcore,
-            local,
-            ref,
-            scale,
-            floor,
-            memory_s,
-            bc_h,
-            bc_gas,
-            bc_eps,
-            bc_rad,
-            bc_link,
-            bc_app_t,
-            app_cl,
-            app_cs,
-            app_lat,
-            app_tf,
-            app_gl,
-            app_gs,
-            probe_idx,
-            probe_w,
-            basal_idx,
-            thresholds,
-            dose_ref,
-            freeze_c,
-            samples,
-            field_t,
-            field_p,
-            node_min,
-            below_surf,
-            below_basal,
-            acc,
-            status,
-        )
+def run_parallel(blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out):
+    """As run_serial, with the blocks spread over the threads (blocks never share a case)."""
+    for b in prange(blocks.shape[0]):
+        _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -13,6 +13,7 @@ after every change of the boundary condition is replaced by two backward-Euler h
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from dataclasses import dataclass
@@ -182,35 +183,41 @@ class GroupOutput:
     final_surface_c: np.ndarray
     field_temp: np.ndarray | None
     field_perfusion: np.ndarray | None
+    times_s: np.ndarray
 
 
-# Positions in the kernel's argument list of the arrays it writes (execute copies them).
-_T, _SAMPLES, _FIELD_T, _FIELD_P, _NODE_MIN, _BELOW_S, _BELOW_B, _ACC, _STATUS = (
-    10,
-    47,
-    48,
-    49,
-    50,
-    51,
-    52,
-    53,
-    54,
-)
-_MUTABLE = (10, 11, 12, 13, 14, 15, 16, 17, 47, 48, 49, 50, 51, 52, 53, 54)
 # The workqueue threading layer (numba's fallback) must never run two parallel kernels at
-# once; execute may be called from several threads (engine.simulate_many), so they queue.
+# once; execute may be called from several threads, so they queue.
 _PARALLEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)
+class Part:
+    """The cases of a batch that share one step schedule: rows first..end of the batch's
+    arrays, their output times (s) and where their steps start in the batch's steps."""
+
+    first: int
+    end: int
+    times_s: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class Prepared:
-    """The kernel's arguments for one group, ready to run any number of times."""
+    """The kernel's arguments for one batch (one setting), ready to run any number of times."""
 
     setting: Setting
     cases: int
     na: int
     parallel: bool
-    args: tuple[Any, ...]
+    nonlinear: bool
+    parts: tuple[Part, ...]
+    blocks: np.ndarray
+    steps: Any
+    nodes: Any
+    laws: Any
+    surface: Any
+    probes: Any
+    outputs: Any
     initial: np.ndarray
 
 
@@ -404,179 +411,191 @@ def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
     )
 
 
-def prepare_group(
+def _blocks(first: int, end: int, step0: int, step1: int) -> list[tuple[int, int, int, int]]:
+    """Rows (first case, end case, first step, end step) of the block table for the cases
+    first..end of one schedule: at most BLOCK cases each, of even sizes (a remainder of a
+    few cases would waste a block's SIMD lanes and a thread's share)."""
+    count = -(-(end - first) // BLOCK)
+    edges = [first + (end - first) * k // count for k in range(count + 1)]
+    return [(a, b, step0, step1) for a, b in itertools.pairwise(edges)]
+
+
+def prepare_batch(
     setting: Setting,
-    segments: list[tuple[Segment, ...]],
-    boundaries: tuple[float, ...],
-    duration_s: float,
+    parts: list[tuple[tuple[float, ...], float, list[tuple[Segment, ...]]]],
     sample_every_s: float,
     time_refinement: float,
     applicator_cells: int,
     thresholds: np.ndarray,
     dose_ref_c: float,
 ) -> Prepared:
-    """Kernel inputs of one group: one case per entry of ``segments`` (each case's segments
-    share ``boundaries``), the rest shared through ``setting``; built as whole arrays."""
+    """Kernel inputs of one batch, one kernel call for all its cases: ``parts`` lists
+    (segment boundaries, duration s, the segments of each case) per step schedule; each
+    case's segments share its part's boundaries. The rest is shared through ``setting``."""
     from cryoderm.physics import kernels
 
     phase = setting.phase
-    schedule = schedule_for(
-        boundaries,
-        duration_s,
-        sample_every_s,
-        time_refinement,
-        not phase.enabled,
-        (FIRST_STEP_S, STEP_GROWTH, MAX_STEP_S),
-    )
-    times_s = schedule.times_s
-    grid = setting.grid
-    cases = len(segments)
+    schedules = [
+        schedule_for(
+            boundaries,
+            duration_s,
+            sample_every_s,
+            time_refinement,
+            not phase.enabled,
+            (FIRST_STEP_S, STEP_GROWTH, MAX_STEP_S),
+        )
+        for boundaries, duration_s, _ in parts
+    ]
+    cases = sum(len(segments) for _, _, segments in parts)
+    segs = max(len(boundaries) - 1 for boundaries, _, _ in parts)
     na = applicator_cells + 1 if applicator_cells else 0
-    segs = len(boundaries) - 1
+    grid = setting.grid
     shared = _shared_arrays(setting, cases, na)
     # One copy of the state the kernel writes; rows of the stack are C-contiguous arrays.
     cl, cs, lat, tf, gl, gs, t, mem = shared.state.copy()
-    wv, qv, perfused = shared.wv, shared.qv, shared.perfused
-    mush, ta, tcore, local, ref, scale, floor, memory_s, freeze_c = shared.per_case
-    status = np.full(cases, shared.status, dtype=np.int64)
+    nodes = kernels.Nodes(t, mem, cl, cs, lat, tf, gl, gs, shared.wv, shared.qv, shared.perfused)
+    laws = kernels.Laws(*shared.per_case)
 
-    surface = np.array(
-        [
-            [
-                (s.heat_transfer_w_m2k, s.gas_temp_c, s.eps_sigma_w_m2k4, s.radiant_temp_c)
-                for s in case
-            ]
-            for case in segments
-        ],
-        dtype=np.float64,
-    ).reshape(cases, segs, 4)
-    bc_h = np.ascontiguousarray(surface[:, :, 0])
-    bc_gas = np.ascontiguousarray(surface[:, :, 1])
-    bc_eps = np.ascontiguousarray(surface[:, :, 2])
-    bc_rad = np.ascontiguousarray(surface[:, :, 3])
-    bc_link = np.zeros((cases, segs))
-    bc_app_t = np.zeros((cases, segs))
+    # Surface conditions [case, segment, (h, gas, eps*sigma, radiant)]; a case with fewer
+    # segments than the longest keeps zeros that its steps never read.
+    surface = np.zeros((cases, segs, 4))
+    blocks: list[tuple[int, int, int, int]] = []
+    part_rows = []
+    first = 0
+    step0 = 0
+    for (boundaries, _, segments), schedule in zip(parts, schedules, strict=True):
+        end = first + len(segments)
+        surface[first:end, : len(boundaries) - 1] = [
+            [segment[3:7] for segment in case] for case in segments
+        ]
+        step1 = step0 + len(schedule.dt)
+        blocks += _blocks(first, end, step0, step1)
+        part_rows.append(Part(first, end, schedule.times_s))
+        first, step0 = end, step1
+    link = np.zeros((cases, segs))
+    app_t = np.zeros((cases, segs))
     app = {
         name: np.zeros((cases, segs, max(na, 1))) for name in ("cl", "cs", "lat", "tf", "gl", "gs")
     }
     melting = False
     if applicator_cells:
-        for c, case in enumerate(segments):
-            for s, segment in enumerate(case):
+        for c, case in enumerate(case for _, _, segments in parts for case in segments):
+            for k, segment in enumerate(case):
                 if segment.applicator is not None:
-                    bc_link[c, s] = segment.applicator.contact_conductance_w_m2k
-                    bc_app_t[c, s] = segment.applicator_temp_c
+                    link[c, k] = segment.applicator.contact_conductance_w_m2k
+                    app_t[c, k] = segment.applicator_temp_c
                     melting = melting or segment.applicator.melting_point_c is not None
                     for name, values in _applicator_nodes(
                         segment.applicator, applicator_cells
                     ).items():
-                        app[name][c, s, :] = values
-
-    n_probes = len(setting.probe_nodes)
-    probe_idx, probe_w, basal = shared.probe_idx, shared.probe_w, shared.basal
-    n_times = len(times_s)
-    samples = np.zeros((cases, n_times, max(n_probes, 1)))
-    field_t = np.zeros((cases, n_times, grid.n + 1) if setting.full_field else (0, 1, 1))
-    field_p = np.zeros_like(field_t)
-    node_min = np.zeros((grid.n, cases))
-    below_s = np.zeros((cases, thresholds.shape[0]))
-    below_b = np.zeros((cases, thresholds.shape[0]))
-    acc = np.zeros((cases, kernels.N_ACC))
-    nonlinear = bool(setting.law.local or phase.enabled or bc_eps.any() or melting)
-    args = (
-        BLOCK,
-        na,
-        nonlinear,
-        TOLERANCE_K,
-        MAX_ITERATIONS,
-        schedule.dt,
-        schedule.theta,
-        schedule.segment,
-        schedule.start,
-        schedule.record,
-        t,
-        mem,
-        cl,
-        cs,
-        lat,
-        tf,
-        gl,
-        gs,
-        wv,
-        qv,
-        perfused,
-        mush,
-        ta,
-        tcore,
-        local,
-        ref,
-        scale,
-        floor,
-        memory_s,
-        bc_h,
-        bc_gas,
-        bc_eps,
-        bc_rad,
-        bc_link,
-        bc_app_t,
+                        app[name][c, k, :] = values
+    bc = kernels.Surface(
+        np.ascontiguousarray(surface[:, :, 0]),
+        np.ascontiguousarray(surface[:, :, 1]),
+        np.ascontiguousarray(surface[:, :, 2]),
+        np.ascontiguousarray(surface[:, :, 3]),
+        link,
+        app_t,
         app["cl"],
         app["cs"],
         app["lat"],
         app["tf"],
         app["gl"],
         app["gs"],
-        probe_idx,
-        probe_w,
-        basal,
-        thresholds,
-        dose_ref_c,
-        freeze_c,
-        samples,
-        field_t,
-        field_p,
-        node_min,
-        below_s,
-        below_b,
-        acc,
-        status,
     )
+    steps = kernels.Steps(
+        *(
+            np.concatenate([getattr(schedule, name) for schedule in schedules])
+            for name in ("dt", "theta", "segment", "start", "record")
+        )
+    )
+    n_probes = len(setting.probe_nodes)
+    n_times = max(len(schedule.times_s) for schedule in schedules)
+    field_shape = (cases, n_times, grid.n + 1) if setting.full_field else (0, 1, 1)
+    outputs = kernels.Outputs(
+        samples=np.zeros((cases, n_times, max(n_probes, 1))),
+        field_t=np.zeros(field_shape),
+        field_p=np.zeros(field_shape),
+        node_min=np.zeros((grid.n, cases)),
+        below_surf=np.zeros((cases, thresholds.shape[0])),
+        below_basal=np.zeros((cases, thresholds.shape[0])),
+        acc=np.zeros((cases, kernels.N_ACC)),
+        status=np.full(cases, shared.status, dtype=np.int64),
+    )
+    nonlinear = bool(setting.law.local or phase.enabled or bc.eps.any() or melting)
+    table = np.array(blocks, dtype=np.int64).reshape(-1, 4)
     return Prepared(
         setting=setting,
         cases=cases,
         na=na,
-        parallel=cases >= PARALLEL_FROM,
-        args=args,
+        parallel=len(blocks) > 1 and cases >= PARALLEL_FROM,
+        nonlinear=nonlinear,
+        parts=tuple(part_rows),
+        blocks=table,
+        steps=steps,
+        nodes=nodes,
+        laws=laws,
+        surface=bc,
+        probes=kernels.Probes(
+            shared.probe_idx, shared.probe_w, shared.basal, thresholds, float(dose_ref_c)
+        ),
+        outputs=outputs,
         initial=shared.initial,
     )
 
 
-def execute(prepared: Prepared, fresh: bool = True) -> GroupOutput:
-    """Run the kernel; ``fresh`` (default) on copies of the prepared state so that the inputs
-    stay reusable, False to consume them (a group prepared for a single run)."""
+def execute(prepared: Prepared, fresh: bool = True) -> list[GroupOutput]:
+    """Run the kernel and return one output per part; ``fresh`` (default) on copies of the
+    prepared state so that the inputs stay reusable, False to consume them (a batch
+    prepared for a single run)."""
     from cryoderm.physics import kernels
 
-    args = list(prepared.args)
+    nodes, outputs = prepared.nodes, prepared.outputs
     if fresh:
-        for index in _MUTABLE:
-            args[index] = args[index].copy()
-    args[3], args[4] = TOLERANCE_K, MAX_ITERATIONS
+        # The kernel writes the state and coefficients (t .. gs) and every output.
+        nodes = nodes._replace(**{name: getattr(nodes, name).copy() for name in _WRITTEN})
+        outputs = type(outputs)(*(array.copy() for array in outputs))
+    args = (
+        prepared.blocks,
+        prepared.na,
+        prepared.nonlinear,
+        TOLERANCE_K,
+        MAX_ITERATIONS,
+        prepared.steps,
+        nodes,
+        prepared.laws,
+        prepared.surface,
+        prepared.probes,
+        outputs,
+    )
     if prepared.parallel:
         with _PARALLEL_LOCK:
             kernels.run_parallel(*args)
     else:
         kernels.run_serial(*args)
-    t = args[_T]
+    final_surface_c = nodes.t[prepared.na].copy()
     full = prepared.setting.full_field
     n_probes = len(prepared.setting.probe_nodes)
-    return GroupOutput(
-        status=args[_STATUS],
-        samples=args[_SAMPLES][:, :, :n_probes],
-        node_min=args[_NODE_MIN],
-        below_surface=args[_BELOW_S],
-        below_basal=args[_BELOW_B],
-        accumulators=args[_ACC],
-        initial_temp=prepared.initial,
-        final_surface_c=t[prepared.na].copy(),
-        field_temp=args[_FIELD_T] if full else None,
-        field_perfusion=args[_FIELD_P] if full else None,
-    )
+    results = []
+    for part in prepared.parts:
+        rows = slice(part.first, part.end)
+        n_times = len(part.times_s)
+        results.append(
+            GroupOutput(
+                status=outputs.status[rows],
+                samples=outputs.samples[rows, :n_times, :n_probes],
+                node_min=outputs.node_min[:, rows],
+                below_surface=outputs.below_surf[rows],
+                below_basal=outputs.below_basal[rows],
+                accumulators=outputs.acc[rows],
+                initial_temp=prepared.initial,
+                final_surface_c=final_surface_c[rows],
+                field_temp=outputs.field_t[rows, :n_times] if full else None,
+                field_perfusion=outputs.field_p[rows, :n_times] if full else None,
+                times_s=part.times_s,
+            )
+        )
+    return results
+
+
+_WRITTEN = ("t", "mem", "cl", "cs", "lat", "tf", "gl", "gs")
