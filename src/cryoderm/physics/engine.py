@@ -24,7 +24,7 @@ from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
-from cryoderm.physics.results import Field, SimulationResult
+from cryoderm.physics.results import Field, LazyRow, SimulationResult
 from cryoderm.physics.solver import (
     GroupOutput,
     Prepared,
@@ -274,7 +274,7 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
     times_s = output.times_s
     names = [probe.name for probe in case.output.probes]
     series = np.ascontiguousarray(output.samples.transpose(0, 2, 1))
-    summaries = metrics.compute_many(
+    summaries = metrics.Summaries(
         case,
         grid,
         output.node_min,
@@ -287,9 +287,9 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
     )
     depth_mm = grid.depth_m * 1e3
     out = []
-    for c, (status, (values, safety)) in enumerate(
-        zip(output.status.tolist(), summaries, strict=True)
-    ):
+    # Metrics and safety figures are rows of the part's table, built when first read.
+    metrics_of, safety_of = summaries.metrics, summaries.safety
+    for c, status in enumerate(output.status.tolist()):
         if status != 0:
             out.append(
                 SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))
@@ -308,8 +308,8 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
                 message="",
                 time_s=times_s,
                 probes=dict(zip(names, series[c], strict=True)),
-                metrics=values,
-                safety=safety,
+                metrics=LazyRow(metrics_of, c),
+                safety=LazyRow(safety_of, c),
                 field=field,
             )
         )

@@ -122,14 +122,14 @@ def _radiative_h(ts, tr, eps_sigma):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _time_below(a, b, thr, dt):
-    """Time within a step during which the linear interpolant from a to b is below thr."""
-    if a < thr and b < thr:
-        return dt
-    if a >= thr and b >= thr:
-        return 0.0
-    if a < thr:
-        return dt * (thr - a) / (b - a)
-    return dt * (thr - b) / (a - b)
+    """Time within a step during which the linear interpolant from a to b is below thr.
+
+    Branch-free (the fraction of the step below thr, clamped to 0..1), so that the loops
+    over thresholds and cases vectorise; a flat step (a == b) divides by a tiny span and
+    clamps to all (below) or nothing (at or above)."""
+    low = min(a, b)
+    span = max(abs(a - b), 1e-300)
+    return dt * min(max((thr - low) / span, 0.0), 1.0)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -737,8 +737,7 @@ def _advance_block_linear(
     cap = np.empty((n, nb))
     w = np.empty((n, nb))
     q = np.empty((n, nb))
-    cp = np.zeros((n + 1, nb))
-    dp = np.zeros((n + 1, nb))
+    dp = np.zeros((n + 2, nb))
     tnew = np.empty(nb)
     hs = np.zeros(nb)
     tenv = np.zeros(nb)
@@ -792,7 +791,17 @@ def _advance_block_linear(
             basal_below[m, j] = below_basal[c, m]
     _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
     start_state = tb.copy()
-    pivot = np.zeros((n + 1, nb))
+    # Bottom-up elimination: scalar pivots and factors of the shared rows (node ns + 1 and
+    # below), per-case ones of the surface and applicator rows (see the sweep).
+    top_shared = ns + 2
+    spiv = np.zeros(n + 2)
+    scq = np.zeros(n + 2)
+    ppiv = np.zeros((ns + 2, nb))
+    pcq = np.zeros((ns + 2, nb))
+    below_cq = np.zeros(nb)
+    freeze_b = np.empty(nb)
+    for j in range(nb):
+        freeze_b[j] = freeze_c[c0 + j]
     factored_dt = -1.0
     factored_theta = -1.0
     met_sum = 0.0
@@ -821,89 +830,91 @@ def _advance_block_linear(
                             cap[i, j] = app_cl[c, seg, i]
                             gb[i + 1, j] = app_gl[c, seg, i]
                     gb[na, j] = bc_link[c, seg]
-        # The elimination (pivots and upper factors) depends only on the coefficients, dt and
-        # theta: equal steps inside a segment reuse it and skip every division.
+        # The elimination (pivots and factors) depends only on the coefficients, dt and theta:
+        # equal steps inside a segment reuse it and skip every division. It runs bottom-up
+        # (perf-baselines.md): below the surface every case of the block shares the grid and
+        # the coefficients, so those rows' pivots are scalars shared by the block, and only
+        # the surface row (its h) and the applicator rows above it carry per-case pivots.
+        # Row r (node r - 1) after elimination: T_r = dp[r] - cq[r] T_(r-1).
         reuse = dt == factored_dt and theta == factored_theta
-        # Forward sweep: assemble (CN or backward Euler) and eliminate, row by row. The
-        # applicator rows and the surface row carry per-case coefficients; below the
-        # surface every case of the group shares the grid, so those rows use scalars.
-        for i in range(n):
-            r = i + 1
-            keep = 0.0 if i + 1 == n else 1.0
-            if i <= ns:
-                tu_r = tb[r - 1]
-                t_r = tb[r]
-                td_r = tb[r + 1]
-                cpu_r = cp[r - 1]
-                dpu_r = dp[r - 1]
-                cp_r = cp[r]
-                dp_r = dp[r]
-                pv_r = pivot[r]
-                sflag = 1.0 if i == ns else 0.0
-                cap_r = cap[i]
-                w_r = w[i]
-                q_r = q[i]
-                gu_r = gb[r - 1]
-                gd_r = gb[r]
+        for r in range(n, top_shared - 1, -1):
+            i = r - 1
+            ci = cap[i, 0]
+            wi = w[i, 0]
+            gu = gb[r - 1, 0]
+            gd = gb[r, 0]
+            last = r == n
+            a = -dth * gu
+            u = 0.0 if last else -dth * gd
+            self_w = ci - dte * (gu + gd + wi)
+            up_w = dte * gu
+            # The last node's lower neighbour is the fixed core: its whole flux is explicit.
+            down_w = dte * gd + (dth * gd if last else 0.0)
+            art_w = dt * wi
+            src = dt * q[i, 0]
+            if not reuse:
+                below = 0.0 if last else scq[r + 1]
+                inv = 1.0 / (ci + dth * (gu + gd + wi) - u * below)
+                spiv[r] = inv
+                scq[r] = a * inv
+            inv = spiv[r]
+            t_r = tb[r]
+            tu_r = tb[r - 1]
+            td_r = tb[r + 1]
+            dp_r = dp[r]
+            if last:
                 for j in range(nb):
-                    ti = t_r[j]
-                    hsj = sflag * hs[j]
-                    expl = (
-                        w_r[j] * (tav[j] - ti)
-                        + q_r[j]
-                        + gu_r[j] * (tu_r[j] - ti)
-                        + gd_r[j] * (td_r[j] - ti)
-                        + hsj * (tenv[j] - ti)
-                    )
-                    rhs = (
-                        cap_r[j] * ti
-                        + dte * expl
-                        + dth * (w_r[j] * tav[j] + q_r[j] + hsj * tenv[j])
-                    )
-                    rhs += (1.0 - keep) * dth * gd_r[j] * td_r[j]
-                    a = -dth * gu_r[j]
-                    if not reuse:
-                        denom = cap_r[j] + dth * (gu_r[j] + gd_r[j] + w_r[j] + hsj) - a * cpu_r[j]
-                        pv_r[j] = 1.0 / denom
-                        cp_r[j] = -keep * dth * gd_r[j] * pv_r[j]
-                    dp_r[j] = (rhs - a * dpu_r[j]) * pv_r[j]
+                    rhs = self_w * t_r[j] + up_w * tu_r[j] + down_w * td_r[j] + art_w * tav[j] + src
+                    dp_r[j] = rhs * inv
             else:
-                ci = cap[i, 0]
-                wi = w[i, 0]
-                qi = q[i, 0]
-                gu = gb[r - 1, 0]
-                gd = gb[r, 0]
-                a = -dth * gu
-                diag = ci + dth * (gu + gd + wi)
-                self_w = ci - dte * (gu + gd + wi)
-                up_w = dte * gu
-                down_w = dte * gd + (1.0 - keep) * dth * gd
-                art_w = dt * wi
-                src = dt * qi
-                upper = -keep * dth * gd
-                if reuse:
-                    for j in range(nb):
-                        rhs = (
-                            self_w * tb[r, j]
-                            + up_w * tb[r - 1, j]
-                            + down_w * tb[r + 1, j]
-                            + art_w * tav[j]
-                            + src
-                        )
-                        dp[r, j] = (rhs - a * dp[r - 1, j]) * pivot[r, j]
+                dp_d = dp[r + 1]
+                for j in range(nb):
+                    rhs = self_w * t_r[j] + up_w * tu_r[j] + down_w * td_r[j] + art_w * tav[j] + src
+                    dp_r[j] = (rhs - u * dp_d[j]) * inv
+        for r in range(top_shared - 1, 0, -1):
+            # The surface row and the applicator rows: per-case coefficients.
+            i = r - 1
+            last = r == n
+            sflag = 1.0 if i == ns else 0.0
+            if last:
+                below_cq[:] = 0.0
+            elif r + 1 >= top_shared:
+                below_cq[:] = scq[r + 1]
+            else:
+                below_cq[:] = pcq[r + 1]
+            t_r = tb[r]
+            tu_r = tb[r - 1]
+            td_r = tb[r + 1]
+            dp_r = dp[r]
+            dp_d = dp[r + 1]
+            cap_r = cap[i]
+            w_r = w[i]
+            q_r = q[i]
+            gu_r = gb[r - 1]
+            gd_r = gb[r]
+            for j in range(nb):
+                ti = t_r[j]
+                hsj = sflag * hs[j]
+                gu = gu_r[j]
+                gd = gd_r[j]
+                expl = (
+                    w_r[j] * (tav[j] - ti)
+                    + q_r[j]
+                    + gu * (tu_r[j] - ti)
+                    + gd * (td_r[j] - ti)
+                    + hsj * (tenv[j] - ti)
+                )
+                rhs = cap_r[j] * ti + dte * expl + dth * (w_r[j] * tav[j] + q_r[j] + hsj * tenv[j])
+                if last:
+                    rhs += dth * gd * td_r[j]
+                    u = 0.0
                 else:
-                    for j in range(nb):
-                        rhs = (
-                            self_w * tb[r, j]
-                            + up_w * tb[r - 1, j]
-                            + down_w * tb[r + 1, j]
-                            + art_w * tav[j]
-                            + src
-                        )
-                        inv = 1.0 / (diag - a * cp[r - 1, j])
-                        pivot[r, j] = inv
-                        dp[r, j] = (rhs - a * dp[r - 1, j]) * inv
-                        cp[r, j] = upper * inv
+                    u = -dth * gd
+                if not reuse:
+                    inv = 1.0 / (cap_r[j] + dth * (gu + gd + w_r[j] + hsj) - u * below_cq[j])
+                    ppiv[r, j] = inv
+                    pcq[r, j] = -dth * gu * inv
+                dp_r[j] = (rhs - (0.0 if last else u * dp_d[j])) * ppiv[r, j]
         factored_dt = dt
         factored_theta = theta
         # Energy of level n (the explicit half of each flux), before the state changes.
@@ -913,29 +924,40 @@ def _advance_block_linear(
             else:
                 surf_acc[j] += dte * hs[j] * (tenv[j] - tb[ns + 1, j])
             core_acc[j] += dte * gb[n, j] * (tb[n + 1, j] - tb[n, j])
-        # Back substitution into the state, with the perfusion integral and node minima.
-        # (Stored energy is the change of sum(cap T), taken once at the end of the run.)
+        # Back substitution, top-down, into the state, with the perfusion integral and the
+        # node minima in the same pass. (Stored energy is the change of sum(cap T), taken
+        # once at the end of the run.)
         for j in range(nb):
             tnew[j] = 0.0
             lowest[j] = 1e300
             deepest[j] = -1.0
-        for ii in range(n):
-            i = n - 1 - ii
-            r = i + 1
-            for j in range(nb):
-                value = dp[r, j] - cp[r, j] * tnew[j]
-                old = tb[r, j]
-                perf_acc[j] += w[i, j] * (dth * value + dte * old)
-                tb[r, j] = value
-                tnew[j] = value
+        for r in range(1, n + 1):
+            i = r - 1
+            wi = w[i, 0]
+            t_r = tb[r]
+            dp_r = dp[r]
+            if r < top_shared:
+                pcq_r = pcq[r]
+                for j in range(nb):
+                    value = dp_r[j] - pcq_r[j] * tnew[j]
+                    perf_acc[j] += wi * (dth * value + dte * t_r[j])
+                    t_r[j] = value
+                    tnew[j] = value
+            else:
+                cq = scq[r]
+                for j in range(nb):
+                    value = dp_r[j] - cq * tnew[j]
+                    perf_acc[j] += wi * (dth * value + dte * t_r[j])
+                    t_r[j] = value
+                    tnew[j] = value
             if i >= ns:
                 depth_index = float(i - ns)
+                low_r = node_min[i - ns, c0:c1]
                 for j in range(nb):
-                    value = tb[r, j]
-                    node_min[i - ns, c0 + j] = min(node_min[i - ns, c0 + j], value)
+                    value = t_r[j]
+                    low_r[j] = min(low_r[j], value)
                     lowest[j] = min(lowest[j], value)
-                    frozen = value <= freeze_c[c0 + j]
-                    deepest[j] = max(deepest[j], depth_index if frozen else -1.0)
+                    deepest[j] = max(deepest[j], depth_index if value <= freeze_b[j] else -1.0)
         for j in range(nb):
             met_acc[j] += dt * met_sum
         time_old = time

@@ -20,6 +20,7 @@ surface temperature minus the contact limits 0 / 7 / 15 C; negative means crosse
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache, lru_cache
 from typing import Any
 
@@ -238,41 +239,51 @@ def _table_python(
     return rows, safety
 
 
-def compute_many(
-    case: Case,
-    grid: Grid,
-    node_min: np.ndarray,
-    below_surface: np.ndarray,
-    below_basal: np.ndarray,
-    accumulators: np.ndarray,
-    initial_temp: np.ndarray,
-    final_surface_c: np.ndarray,
-    has_basal: bool,
-) -> list[tuple[dict[str, float | None], dict[str, Any]]]:
-    """(metrics, safety) of every successful run of a group, computed column-wise.
+class Summaries:
+    """The (metrics, safety) of every case of one batch part, computed column-wise on first
+    use: a sweep of thousands of protocols often reads a few figures of each, or none of
+    most (the planner ranks by two). Rows come out as plain dicts, one per case.
 
-    ``case`` stands for the group: its cases differ only in their phases, which no
-    definition below reads. node_min is [node, case]; the other arrays [case, ...]."""
-    names, layers, absent = _layout(case.tissue, grid, has_basal)
-    build = _table_numpy if final_surface_c.shape[0] >= SMALL_GROUP else _table_python
-    rows, safety_rows = build(
-        case, grid, layers, node_min, below_surface, below_basal, accumulators, final_surface_c
-    )
-    fixed: dict[str, float | None] = dict.fromkeys(absent)
-    initial = case.initial
-    fixed["initial_surface_heat_loss_w_m2"] = (
-        float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
-        if isinstance(initial, SteadyInitial)
-        else None
-    )
-    criterion = case.freezing.freeze_point_c
-    out = []
-    for row, (freeze_time, skin, depth, frozen, frostnip, numbness, pain) in zip(
-        rows, safety_rows, strict=True
-    ):
-        values: dict[str, float | None] = dict(zip(names, row, strict=True))
+    ``case`` stands for the part: its cases differ only in their phases, which no
+    definition below reads. node_min is [node, case]; the other arrays [case, ...]. The
+    arrays are the kernel's outputs for this part alone (never written again)."""
+
+    def __init__(
+        self,
+        case: Case,
+        grid: Grid,
+        node_min: np.ndarray,
+        below_surface: np.ndarray,
+        below_basal: np.ndarray,
+        accumulators: np.ndarray,
+        initial_temp: np.ndarray,
+        final_surface_c: np.ndarray,
+        has_basal: bool,
+    ) -> None:
+        self._inputs = (
+            case,
+            grid,
+            node_min,
+            below_surface,
+            below_basal,
+            accumulators,
+            initial_temp,
+            final_surface_c,
+            has_basal,
+        )
+        self._built: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+
+    def metrics(self, index: int) -> dict[str, float | None]:
+        rows, _, names, fixed, _ = self._tables()
+        values: dict[str, float | None] = dict(zip(names, rows[index], strict=True))
         values.update(fixed)
-        safety: dict[str, Any] = {
+        return values
+
+    def safety(self, index: int) -> dict[str, Any]:
+        _, safety_rows, _, _, criterion = self._tables()
+        freeze_time, skin, depth, frozen, frostnip, numbness, pain = safety_rows[index]
+        return {
             "freeze_risk_time_s": freeze_time if freeze_time >= 0.0 else None,
             "freeze_criterion_c": criterion,
             "min_skin_temp_c": skin,
@@ -281,5 +292,39 @@ def compute_many(
             "margin_to_numbness_limit_k": numbness,
             "margin_to_pain_limit_k": pain,
         }
-        out.append((values, safety))
-    return out
+
+    def _tables(self) -> tuple[Any, ...]:
+        built = self._built
+        if built is None:
+            # Results may be read from several threads (a web request, the live view).
+            with self._lock:
+                if self._built is None:
+                    self._built = self._build()
+                built = self._built
+        return built
+
+    def _build(self) -> tuple[Any, ...]:
+        (
+            case,
+            grid,
+            node_min,
+            below_surface,
+            below_basal,
+            accumulators,
+            initial_temp,
+            final_surface_c,
+            has_basal,
+        ) = self._inputs
+        names, layers, absent = _layout(case.tissue, grid, has_basal)
+        build = _table_numpy if final_surface_c.shape[0] >= SMALL_GROUP else _table_python
+        rows, safety_rows = build(
+            case, grid, layers, node_min, below_surface, below_basal, accumulators, final_surface_c
+        )
+        fixed: dict[str, float | None] = dict.fromkeys(absent)
+        initial = case.initial
+        fixed["initial_surface_heat_loss_w_m2"] = (
+            float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
+            if isinstance(initial, SteadyInitial)
+            else None
+        )
+        return rows, safety_rows, names, fixed, case.freezing.freeze_point_c

@@ -8,13 +8,53 @@ The JSON form (``to_json_dict``) is the "Output" of shared/case-format.md, forma
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 RESULT_FORMAT = "cryoderm-result/1"
+
+
+class LazyRow(Mapping[str, Any]):
+    """A read-only mapping built on first use by ``source(index)`` (one case's row of a
+    batch's table: see metrics.Summaries). Pickles, copies and compares as a plain dict."""
+
+    __slots__ = ("_index", "_source", "_values")
+
+    def __init__(self, source: Callable[[int], Mapping[str, Any]], index: int) -> None:
+        self._source = source
+        self._index = index
+        self._values: Mapping[str, Any] | None = None
+
+    def _mapping(self) -> Mapping[str, Any]:
+        values = self._values
+        if values is None:
+            values = self._values = self._source(self._index)
+        return values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __repr__(self) -> str:
+        return repr(self._mapping())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickled result must not carry its whole batch's table along.
+        return (dict, (dict(self._mapping()),))
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self._mapping())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return dict(self._mapping())
 
 
 @dataclass(frozen=True, eq=False)
