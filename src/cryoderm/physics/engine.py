@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import os
@@ -24,7 +25,7 @@ from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
-from cryoderm.physics.results import Field, LazyRow, SimulationResult
+from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result
 from cryoderm.physics.solver import (
     GroupOutput,
     Prepared,
@@ -94,6 +95,7 @@ class _Template:
     setting: Setting | None = None
     time_refinement: float = 1.0
     sample_every_s: float = 1.0
+    durations_checked: set[float] = dataclasses.field(default_factory=set)
 
 
 def _template(case: Case) -> _Template:
@@ -173,6 +175,8 @@ def _setting(
     )
 
 
+DURATIONS_KEPT = 4096  # checked durations remembered per template (a memo, kept bounded)
+
 # Templates by their inputs (every input of a case but the phases); cleared when full.
 _TEMPLATES: dict[tuple[object, ...], _Template] = {}
 TEMPLATE_CACHE = 256
@@ -221,7 +225,24 @@ def _member(
     segments = exposures.segments(case.phases)
     if template.error_numerics is not None:
         raise template.error_numerics.with_traceback(None)
-    duration_s = case.duration_s
+    # The phases end where their last segment ends (the same sum, in the same order).
+    duration_s = segments[-1].end_s
+    if template.error_last is not None or duration_s not in template.durations_checked:
+        _check_duration(duration_s, template)
+    starts = [segment.start_s for segment in segments]
+    starts.append(duration_s)
+    has_contact = False
+    for segment in segments:
+        if segment.applicator is not None:
+            has_contact = True
+            break
+    key = (id(template), has_contact)
+    return key, tuple(starts), _Member(index, template, segments, duration_s)
+
+
+def _check_duration(duration_s: float, template: _Template) -> None:
+    """The checks of a case's output times, then the template's last error; a duration
+    that passed is remembered, so that a batch of equal durations checks it once."""
     times = output_times(duration_s, template.sample_every_s)
     if len(times) > 200_000:
         raise InvalidInput(
@@ -232,13 +253,9 @@ def _member(
         )
     if template.error_last is not None:
         raise template.error_last.with_traceback(None)
-    has_contact = False
-    starts = []
-    for segment in segments:
-        starts.append(segment.start_s)
-        has_contact = has_contact or segment.applicator is not None
-    boundaries = (*starts, segments[-1].end_s)
-    return (id(template), has_contact), boundaries, _Member(index, template, segments, duration_s)
+    if len(template.durations_checked) >= DURATIONS_KEPT:
+        template.durations_checked.clear()
+    template.durations_checked.add(duration_s)
 
 
 # The members of one batch (one kernel call): one list per step schedule (segment boundaries).
@@ -303,14 +320,12 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
                 perfusion_ratio=output.field_perfusion[c],
             )
         out.append(
-            SimulationResult(
-                status="ok",
-                message="",
-                time_s=times_s,
-                probes=dict(zip(names, series[c], strict=True)),
-                metrics=LazyRow(metrics_of, c),
-                safety=LazyRow(safety_of, c),
-                field=field,
+            ok_result(
+                times_s,
+                dict(zip(names, series[c], strict=True)),
+                LazyRow(metrics_of, c),
+                LazyRow(safety_of, c),
+                field,
             )
         )
     return out
