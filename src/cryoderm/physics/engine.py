@@ -229,15 +229,18 @@ def _member(
     duration_s = segments[-1].end_s
     if template.error_last is not None or duration_s not in template.durations_checked:
         _check_duration(duration_s, template)
-    starts = [segment.start_s for segment in segments]
-    starts.append(duration_s)
     has_contact = False
+    starts = []
     for segment in segments:
+        starts.append(segment.start_s)
         if segment.applicator is not None:
             has_contact = True
-            break
-    key = (id(template), has_contact)
-    return key, tuple(starts), _Member(index, template, segments, duration_s)
+    starts.append(duration_s)
+    return (
+        (id(template), has_contact),
+        tuple(starts),
+        _Member(index, template, segments, duration_s),
+    )
 
 
 def _check_duration(duration_s: float, template: _Template) -> None:
@@ -391,7 +394,14 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
         except InvalidInput as error:
             results[index] = SimulationResult(status="invalid", message=str(error))
             continue
-        batches.setdefault(key, {}).setdefault(boundaries, []).append(member)
+        parts = batches.get(key)
+        if parts is None:
+            parts = batches[key] = {}
+        part = parts.get(boundaries)
+        if part is None:
+            parts[boundaries] = [member]
+        else:
+            part.append(member)
     work = [(parts, _inputs(key, parts)) for key, parts in batches.items()]
     # One batch (the common case: cases of one tissue) is one kernel call over both cores.
     # Several batches (cases of many tissues, e.g. a cohort) go in two halves of about equal

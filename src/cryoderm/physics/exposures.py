@@ -68,6 +68,9 @@ class Segment(NamedTuple):
     applicator_temp_c: float = 0.0
 
 
+_new_tuple = tuple.__new__
+
+
 def _table() -> dict[str, Any]:
     return load_table("exposures")
 
@@ -170,14 +173,13 @@ def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
         and type(h) is float
         and 0.0 <= h <= 1e8
     ):
-        return Segment(start, start + duration, index, h, temp)
+        # Built as the tuple it is: the named tuple's generated __new__ (with its defaults)
+        # costs most of this function's time (measured).
+        return _new_tuple(Segment, (start, start + duration, index, h, temp, 0.0, 0.0, None, 0.0))
     return None
 
 
 def _phase_segments(phase: Phase, index: int, start: float) -> list[Segment]:
-    plain = _plain_segment(phase, index, start)
-    if plain is not None:
-        return [plain]
     where = f"phase[{index + 1}]"
     duration = _check(f"{where}.duration_s", phase.duration_s, 1e-3, 86400.0, "s")
     end = start + duration
@@ -263,6 +265,13 @@ def segments(phases: tuple[Phase, ...]) -> tuple[Segment, ...]:
     out: list[Segment] = []
     start = 0.0
     for index, phase in enumerate(phases):
+        # The plain phases (convective, ambient) first, without the general path's calls:
+        # batches of protocols are mostly made of them.
+        plain = _plain_segment(phase, index, start)
+        if plain is not None:
+            out.append(plain)
+            start = plain.end_s
+            continue
         pieces = _phase_segments(phase, index, start)
         out.extend(pieces)
         start = pieces[-1].end_s
