@@ -45,8 +45,9 @@ FAILURES = {
 }
 BASAL_LAYER = "epidermis"
 # Helper threads of simulate_many besides the calling thread: one per further core of the
-# standard 2-core machine (perf-baselines.md).
+# standard 2-core machine (perf-baselines.md); batches from SPLIT_FROM cases are shared.
 WORKERS = 1
+SPLIT_FROM = 128
 
 
 def _check(field: str, value: float, low: float, high: float, unit: str) -> None:
@@ -342,8 +343,8 @@ _ENGINE_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The thread that runs half of a batch's kernels (which release the GIL) while the
-    calling thread runs the other half and builds the results: both cores stay busy.
+    """The thread that runs half of a batch (the kernels release the GIL) while the calling
+    thread runs the other half: both cores stay busy.
     One pool per process: a forked child (a worker process) gets its own, since the
     parent's threads do not exist there. Imported here: a single simulation never needs it."""
     return _process_pool(os.getpid())
@@ -402,33 +403,52 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
             parts[boundaries] = [member]
         else:
             part.append(member)
-    work = [(parts, _inputs(key, parts)) for key, parts in batches.items()]
-    # One batch (the common case: cases of one tissue) is one kernel call over both cores.
-    # Several batches (cases of many tissues, e.g. a cohort) go in two halves of about equal
-    # size: the kernels of the second run on the helper thread while this thread runs the
-    # first half's and builds their results (the kernels release the GIL).
-    split = len(work)
-    if len(work) > 1:
-        half = sum(prepared.cases for _, prepared in work) / 2
-        done = 0
-        for split in range(1, len(work)):
-            done += work[split - 1][1].cases
-            if done >= half:
-                break
-    theirs = work[split:]
-    future: Future[list[list[GroupOutput]]] | None = None
+    # Two halves of about equal case count, one per core: the helper thread prepares, runs
+    # (the kernels release the GIL) and reads out its half while this thread does the same
+    # with the other, so that one thread's Python overlaps the other's kernel (measured:
+    # faster than one kernel call over both cores with the Python before and after it).
+    mine, theirs = _halves(batches)
+    future: Future[None] | None = None
     if theirs:
-        future = _pool().submit(_execute_all, [prepared for _, prepared in theirs])
-    for parts, prepared in work[:split]:
-        _store(results, parts, execute(prepared, fresh=False))
+        future = _pool().submit(_run, theirs, results)
+    _run(mine, results)
     if future is not None:
-        for (parts, _), outputs in zip(theirs, future.result(), strict=True):
-            _store(results, parts, outputs)
+        future.result()
     return [r for r in results if r is not None]
 
 
-def _execute_all(prepared: list[Prepared]) -> list[list[GroupOutput]]:
-    return [execute(p, fresh=False) for p in prepared]
+_Work = list[tuple[_BatchKey, _Parts]]
+
+
+def _halves(batches: dict[_BatchKey, _Parts]) -> tuple[_Work, _Work]:
+    """The batches split into two halves by case count (a step schedule's cases may be
+    split between them); everything in the first below SPLIT_FROM cases."""
+    total = sum(len(members) for parts in batches.values() for members in parts.values())
+    if total < SPLIT_FROM:
+        return list(batches.items()), []
+    mine: _Work = []
+    theirs: _Work = []
+    wanted = total // 2
+    for key, parts in batches.items():
+        ours: _Parts = {}
+        others: _Parts = {}
+        for boundaries, members in parts.items():
+            take = min(len(members), wanted)
+            if take:
+                ours[boundaries] = members[:take]
+                wanted -= take
+            if take < len(members):
+                others[boundaries] = members[take:]
+        if ours:
+            mine.append((key, ours))
+        if others:
+            theirs.append((key, others))
+    return mine, theirs
+
+
+def _run(work: _Work, results: list[SimulationResult | None]) -> None:
+    for key, parts in work:
+        _store(results, parts, execute(_inputs(key, parts), fresh=False))
 
 
 def _store(

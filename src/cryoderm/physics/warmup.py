@@ -2,7 +2,7 @@
 
 numba stores the machine code on disk (cache=True), so later processes load it instead of
 compiling; ``make setup`` runs this once. It runs tiny cases through every kernel path:
-serial and parallel, linear and nonlinear, with and without an applicator and full field.
+one case and a shared batch, linear and nonlinear, with and without an applicator and full field.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from cryoderm.physics.case import (
     Perfusion,
     Tissue,
 )
-from cryoderm.physics.engine import simulate, simulate_many
-from cryoderm.physics.solver import PARALLEL_FROM
+from cryoderm.physics.engine import SPLIT_FROM, simulate, simulate_many
 
 
 def _cases() -> list[Case]:
@@ -53,7 +52,7 @@ def main() -> int:
         if not result.ok:
             print(f"warm-up case failed: {result.message}", file=sys.stderr)
             return 1
-        simulate_many([case] * PARALLEL_FROM)
+        simulate_many([case] * SPLIT_FROM)
     print(f"cryoderm kernels compiled and cached in {time.perf_counter() - start:.1f} s")
     return 0
 
