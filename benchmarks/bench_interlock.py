@@ -14,7 +14,10 @@ interlock -> broker -> device), p50 and p99 (target p99 < 20 ms); readings per s
 acknowledged by the interlock (after fsync); readings lost: sent but not acknowledged, or
 acknowledged but not in the journal (target 0). Also the reading-to-acknowledgement time.
 Bounded: CRYODERM_BENCH_INTERLOCK_S seconds of load (default 30), then at most 30 s to
-drain what is late; about 45 s in all on an idle machine.
+drain what is late; about 45 s in all on an idle machine. The interlock runs with
+``--priority auto`` (real-time scheduling where permitted, as the command's default);
+CRYODERM_BENCH_INTERLOCK_PRIORITY=off runs it at the normal priority for comparison. The
+100 devices (this process) run at the normal priority.
 """
 
 from __future__ import annotations
@@ -153,6 +156,9 @@ def main() -> Report:
             notes=[f"skipped: no MQTT broker at {BROKER[0]}:{BROKER[1]}"],
         )
     duration_s = float(os.environ.get("CRYODERM_BENCH_INTERLOCK_S", "30"))
+    # The interlock's scheduling, as `cryoderm interlock --priority` (off: the normal
+    # priority, for comparison).
+    priority = os.environ.get("CRYODERM_BENCH_INTERLOCK_PRIORITY", "auto")
     prefix = f"bench-{uuid.uuid4().hex[:8]}/cryoderm/v1"
     workdir = Path(tempfile.mkdtemp(prefix="cryoderm-bench-interlock-"))
     journal_dir, ready = workdir / "journal", workdir / "ready.json"
@@ -175,14 +181,17 @@ def main() -> Report:
             str(journal_dir),
             "--ready-file",
             str(ready),
+            "--priority",
+            priority,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     rng = random.Random(SEED)
     links = []
+    scheduling: dict = {}
     try:
-        _wait_file(ready, 30.0)
+        scheduling = _wait_file(ready, 30.0).get("scheduling") or {}
         links = [MqttDeviceLink(*BROKER, prefix=prefix, network_thread=False) for _ in range(LINKS)]
         selector = selectors.DefaultSelector()
         for link in links:
@@ -303,6 +312,12 @@ def main() -> Report:
         ["interlock CPU per reading (MQTT, rules, journal, acks)", cpu_ms, "ms"],
         ["load generator (100 devices) CPU per reading", own_cpu_s / max(sent, 1) * 1e3, "ms"],
         ["machine load average at the end", os.getloadavg()[0], "runnable"],
+        [
+            f"interlock scheduling (cryoderm interlock --priority {priority})",
+            " ".join(str(scheduling[k]) for k in ("policy", "priority", "nice") if k in scheduling)
+            or "unknown",
+            "",
+        ],
         ["reading-to-ack p50", _percentile(ack_delays, 0.50), "ms"],
         ["reading-to-ack p99", _percentile(ack_delays, 0.99), "ms"],
         ["sent but not acknowledged", unacked, "readings"],

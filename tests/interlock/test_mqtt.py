@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import selectors
+import socket
 import threading
 import time
 import uuid
@@ -210,3 +211,39 @@ def test_a_link_without_network_thread_is_served_by_its_caller_through_a_selecto
     finally:
         selector.close()
         link.close()
+
+
+def test_an_operator_stop_from_another_thread_goes_out_through_the_network_thread(mqtt_rig):
+    interlock, link, _, _ = mqtt_rig
+    device = Recorder("dev-op")
+    link.attach(device)
+    interlock.start_session(
+        SessionSpec("s-op", "dev-op", "cheek", "ln2-vapour", limits(), planned_duration_s=30.0)
+    )
+    link.publish_reading(Reading("dev-op", 1, 30.0, time.time()))
+    assert wait_for(lambda: 1 in device.acked)
+    interlock.stop("s-op", by_user="alice")  # this thread, not the transport's
+    assert device.stopped.wait(15.0)
+    assert device.commands[0] == (DeviceCommand.STOP, {"session_id": "s-op", "reason": "operator"})
+
+
+def test_the_interlock_reconnects_when_its_broker_connection_drops(mqtt_rig):
+    interlock, link, journal, _ = mqtt_rig
+    transport = interlock.transports[0]
+    device = Recorder("dev-rc")
+    link.attach(device)
+    interlock.start_session(
+        SessionSpec("s-rc", "dev-rc", "cheek", "ln2-vapour", limits(), planned_duration_s=30.0)
+    )
+    link.publish_reading(Reading("dev-rc", 1, 30.0, time.time()))
+    assert wait_for(lambda: 1 in device.acked)
+    # The connection breaks under the interlock (as when the broker restarts).
+    transport._client.socket().shutdown(socket.SHUT_RDWR)
+    time.sleep(0.3)
+    # Published while the interlock may still be away: the broker keeps its session.
+    link.publish_reading(Reading("dev-rc", 2, 1.0, time.time()))
+    assert device.stopped.wait(15.0)
+    assert device.commands[0] == (DeviceCommand.STOP, {"session_id": "s-rc", "reason": "floor"})
+    assert wait_for(lambda: set(device.acked) == {1, 2})
+    recorded = {e.payload["seq"] for e in entries_of(journal, "s-rc", ["reading"])}
+    assert recorded == {1, 2}

@@ -3,10 +3,13 @@
     cryoderm interlock [--source embedded|mqtt|http] [--journal DIR] [--broker HOST:PORT]
                        [--topic-prefix P] [--client-id ID] [--http-port N]
                        [--allow-device-sessions] [--watchdog]
+                       [--priority auto|realtime|nice|off]
 
 Sessions are started through the journal's control channel (``ControlClient``) or, with
 --allow-device-sessions, by a device's status message. --watchdog runs the interlock as a
-child process and restarts it when it dies. See docs/interlock.md.
+child process and restarts it when it dies. --priority (default auto) raises the
+interlock's scheduling priority: real-time (SCHED_FIFO) where permitted, else nice, else it
+runs at the normal priority and says why. See docs/interlock.md.
 """
 
 from __future__ import annotations
@@ -51,6 +54,13 @@ def register(subparsers: Any) -> None:
         help="run the interlock as a child process and restart it when it dies",
     )
     parser.add_argument(
+        "--priority",
+        choices=("auto", "realtime", "nice", "off"),
+        default="auto",
+        help="scheduling priority of the interlock: real-time where permitted (auto), "
+        "real-time or normal (realtime), nice, or unchanged (off)",
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         metavar="FILE",
@@ -74,6 +84,8 @@ def _child_args(args: argparse.Namespace) -> list[str]:
         args.client_id,
         "--http-port",
         str(args.http_port),
+        "--priority",
+        args.priority,
     ]
     if args.allow_device_sessions:
         out.append("--allow-device-sessions")
@@ -87,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
+    from cryoderm.interlock.priority import elevate
     from cryoderm.interlock.service import InterlockService, ServiceConfig
 
     if args.watchdog:
@@ -96,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     # The interlock's threads (transport, rules, journal) hand the GIL over within 1 ms rather
     # than Python's default 5 ms: a reading that must stop the device should not wait.
     sys.setswitchinterval(0.001)
+    # Before any thread exists: the threads the service starts inherit the policy.
+    scheduling = elevate(args.priority)
     config = ServiceConfig(
         journal_dir=args.journal,
         source=args.source,
@@ -104,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         http_port=args.http_port,
         allow_device_sessions=args.allow_device_sessions,
+        scheduling=scheduling,
     )
     service = InterlockService(config)
     halt = threading.Event()
@@ -121,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         ready = args.ready_file.with_name(args.ready_file.name + ".tmp")
-        ready.write_text(json.dumps({"pid": os.getpid(), "port": port}))
+        ready.write_text(json.dumps({"pid": os.getpid(), "port": port, "scheduling": scheduling}))
         ready.replace(args.ready_file)
     halt.wait()
     service.stop()

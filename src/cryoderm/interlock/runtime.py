@@ -76,6 +76,7 @@ class Interlock:
         (``{"state": "running", "session_id", "zone", "modality"}``), as device-sim does.
     min_commit_interval_s: when running threaded, the shortest time between the starts of
         two journal commits (group commit); delays acknowledgements only.
+    started_detail: added to the ``interlock-started`` entry (e.g. the process's scheduling).
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Interlock:
         session_factory: SessionFactory | None = None,
         max_batch: int = 500,
         min_commit_interval_s: float = MIN_COMMIT_INTERVAL_S,
+        started_detail: dict[str, Any] | None = None,
     ) -> None:
         self.journal = journal
         self.transports = list(transports)
@@ -98,6 +100,7 @@ class Interlock:
         self.session_factory = session_factory
         self.max_batch = max_batch
         self.min_commit_interval_s = min_commit_interval_s
+        self.started_detail = dict(started_detail or {})
         self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self._lock = threading.RLock()
         self._sessions: dict[str, _Live] = {}
@@ -131,7 +134,7 @@ class Interlock:
                     None,
                     None,
                     None,
-                    {"transports": [t.name for t in self.transports]},
+                    {"transports": [t.name for t in self.transports], **self.started_detail},
                 )
             ]
         )

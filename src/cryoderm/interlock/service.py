@@ -41,7 +41,9 @@ class ServiceConfig:
     """journal_dir: the journal directory. source: embedded | mqtt | http.
     broker: host:port for mqtt; topic_prefix; client_id: the interlock's MQTT client id (keep
     it across restarts: the broker keeps its queued readings). http_port: for http (0: any).
-    allow_device_sessions: accept sessions announced by devices (demos, benchmarks)."""
+    allow_device_sessions: accept sessions announced by devices (demos, benchmarks).
+    scheduling: the process's scheduling as obtained (:func:`.priority.elevate`), recorded
+    in the journal's ``interlock-started`` entry."""
 
     journal_dir: Path
     source: str = "embedded"
@@ -51,6 +53,7 @@ class ServiceConfig:
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     allow_device_sessions: bool = False
+    scheduling: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -111,6 +114,7 @@ class InterlockService:
             tick_s=float(tech["loop"]["tick_s"]),
             heartbeat_s=float(tech["heartbeat"]["interval_s"]),
             session_factory=factory,
+            started_detail=None if config.scheduling is None else {"scheduling": config.scheduling},
         )
         poll = journal_command_poll(self.interlock, spec_from_body)
         if self.fleet is not None:
