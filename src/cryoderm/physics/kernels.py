@@ -805,6 +805,15 @@ def _advance_block_linear(
     met_sum = 0.0
     for i in range(ns, n):
         met_sum += q[i, 0]
+    # sum(w T) over the nodes at the current level (perfusion heat, see the back sweep);
+    # the applicator rows have no perfusion, so a contact phase's fresh applicator leaves it.
+    wsum_old = np.zeros(nb)
+    wsum_new = np.zeros(nb)
+    for j in range(nb):
+        for i in range(n):
+            wsum_old[j] += w[i, 0] * tb[i + 1, j]
+    # The arterial temperature, like the grid, is the setting's: one for the whole block.
+    tav0 = tav[0]
     time = 0.0
     for k in range(step_dt.shape[0]):
         dt = step_dt[k]
@@ -848,8 +857,7 @@ def _advance_block_linear(
             up_w = dte * gu
             # The last node's lower neighbour is the fixed core: its whole flux is explicit.
             down_w = dte * gd + (dth * gd if last else 0.0)
-            art_w = dt * wi
-            src = dt * q[i, 0]
+            src = dt * (wi * tav0 + q[i, 0])
             if not reuse:
                 below = 0.0 if last else scq[r + 1]
                 inv = 1.0 / (ci + dth * (gu + gd + wi) - u * below)
@@ -859,23 +867,11 @@ def _advance_block_linear(
             # Indexed in two dimensions, not through row views: measured faster on short rows.
             if last:
                 for j in range(nb):
-                    rhs = (
-                        self_w * tb[r, j]
-                        + up_w * tb[r - 1, j]
-                        + down_w * tb[r + 1, j]
-                        + art_w * tav[j]
-                        + src
-                    )
+                    rhs = self_w * tb[r, j] + up_w * tb[r - 1, j] + down_w * tb[r + 1, j] + src
                     dp[r, j] = rhs * inv
             else:
                 for j in range(nb):
-                    rhs = (
-                        self_w * tb[r, j]
-                        + up_w * tb[r - 1, j]
-                        + down_w * tb[r + 1, j]
-                        + art_w * tav[j]
-                        + src
-                    )
+                    rhs = self_w * tb[r, j] + up_w * tb[r - 1, j] + down_w * tb[r + 1, j] + src
                     dp[r, j] = (rhs - u * dp[r + 1, j]) * inv
         for r in range(top_shared - 1, 0, -1):
             # The surface row and the applicator rows: per-case coefficients.
@@ -936,13 +932,14 @@ def _advance_block_linear(
         # sum(cap T), also taken once at the end.
         for j in range(nb):
             lowest[j] = 1e300
+            wsum_new[j] = 0.0
         for r in range(1, top_shared):
             # The applicator rows and the surface row: per-case factors.
             i = r - 1
             wi = w[i, 0]
             for j in range(nb):
                 value = dp[r, j] - pcq[r, j] * tb[r - 1, j]
-                perf_acc[j] += wi * (dth * value + dte * tb[r, j])
+                wsum_new[j] += wi * value
                 tb[r, j] = value
             if i >= ns:
                 for j in range(nb):
@@ -956,11 +953,14 @@ def _advance_block_linear(
             m = i - ns
             for j in range(nb):
                 value = dp[r, j] - cq * tb[r - 1, j]
-                perf_acc[j] += wi * (dth * value + dte * tb[r, j])
+                wsum_new[j] += wi * value
                 tb[r, j] = value
                 node_min[m, c0 + j] = min(node_min[m, c0 + j], value)
                 lowest[j] = min(lowest[j], value)
         for j in range(nb):
+            # Perfusion heat of the step, theta-weighted between the two levels' sums.
+            perf_acc[j] += dth * wsum_new[j] + dte * wsum_old[j]
+            wsum_old[j] = wsum_new[j]
             met_acc[j] += dt * met_sum
         time_old = time
         time += dt
