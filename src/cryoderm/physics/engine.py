@@ -377,19 +377,33 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     results: list[SimulationResult | None] = [None] * len(cases)
     batches: dict[_BatchKey, _Parts] = {}
     templates: dict[tuple[int, ...], _Template] = {}
+    previous: Case | None = None
+    template: _Template | None = None
     for index, case in enumerate(cases):
-        # Cases built from the same input objects skip the (hashing) template look-up.
-        ids = (
-            id(case.tissue),
-            id(case.perfusion),
-            id(case.freezing),
-            id(case.numerics),
-            id(case.output),
-            id(case.initial),
-        )
-        template = templates.get(ids)
-        if template is None:
-            template = templates[ids] = _shared_template(case)
+        # Cases built from the same input objects as the one before (a sweep: only the
+        # phases differ) or as an earlier one skip the (hashing) template look-up.
+        if not (
+            previous is not None
+            and case.tissue is previous.tissue
+            and case.perfusion is previous.perfusion
+            and case.freezing is previous.freezing
+            and case.numerics is previous.numerics
+            and case.output is previous.output
+            and case.initial is previous.initial
+        ):
+            ids = (
+                id(case.tissue),
+                id(case.perfusion),
+                id(case.freezing),
+                id(case.numerics),
+                id(case.output),
+                id(case.initial),
+            )
+            template = templates.get(ids)
+            if template is None:
+                template = templates[ids] = _shared_template(case)
+            previous = case
+        assert template is not None
         try:
             key, boundaries, member = _member(index, case, template)
         except InvalidInput as error:
