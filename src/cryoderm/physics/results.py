@@ -8,7 +8,7 @@ The JSON form (``to_json_dict``) is the "Output" of shared/case-format.md, forma
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +42,28 @@ class LazyRow(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._mapping())
+
+    # The views and look-ups go straight to the built dict (the Mapping defaults would call
+    # __getitem__ once per key).
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._mapping().get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        return self._mapping().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._mapping().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self._mapping().values()
+
+    def __eq__(self, other: object) -> bool:
+        return self._mapping() == other
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return repr(self._mapping())
