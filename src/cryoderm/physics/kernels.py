@@ -236,65 +236,44 @@ def _record(c0, c1, r, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples,
             field_p[c, r, n - na] = 1.0
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _step_range(steps, s0, s1):
+    """The steps s0..s1 of a batch's concatenated schedules (one block's schedule)."""
+    return (
+        steps.dt[s0:s1],
+        steps.theta[s0:s1],
+        steps.segment[s0:s1],
+        steps.start[s0:s1],
+        steps.record[s0:s1],
+    )
+
+
 @njit(cache=True, error_model="numpy")
 def _advance_block(
-    c0,
-    c1,
-    na,
-    nonlinear,
-    tol,
-    max_iter,
-    step_dt,
-    step_theta,
-    step_seg,
-    step_start,
-    step_rec,
-    t,
-    mem,
-    cl,
-    cs,
-    lat,
-    tf,
-    gl,
-    gs,
-    wv,
-    qv,
-    perfused,
-    mush,
-    ta,
-    tcore,
-    local,
-    ref,
-    scale,
-    floor,
-    memory_s,
-    bc_h,
-    bc_gas,
-    bc_eps,
-    bc_rad,
-    bc_link,
-    bc_app_t,
-    app_cl,
-    app_cs,
-    app_lat,
-    app_tf,
-    app_gl,
-    app_gs,
-    probe_idx,
-    probe_w,
-    basal_idx,
-    thresholds,
-    dose_ref,
-    freeze_c,
-    samples,
-    field_t,
-    field_p,
-    node_min,
-    below_surf,
-    below_basal,
-    acc,
-    status,
+    c0, c1, s0, s1, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out
 ):
+    """One block of cases on the general (nonlinear) path: cases c0..c1, steps s0..s1."""
+    step_dt, step_theta, step_seg, step_start, step_rec = _step_range(steps, s0, s1)
+    t, mem, cl, cs, lat, tf, gl, gs, wv, qv, perfused = nodes
+    mush, ta, tcore, local, ref, scale, floor, memory_s, freeze_c = laws
+    bc_h, bc_gas, bc_eps, bc_rad, bc_link, bc_app_t = (
+        bc.h,
+        bc.gas,
+        bc.eps,
+        bc.rad,
+        bc.link,
+        bc.app_t,
+    )
+    app_cl, app_cs, app_lat, app_tf, app_gl, app_gs = (
+        bc.app_cl,
+        bc.app_cs,
+        bc.app_lat,
+        bc.app_tf,
+        bc.app_gl,
+        bc.app_gs,
+    )
+    probe_idx, probe_w, basal_idx, thresholds, dose_ref = probes
+    samples, field_t, field_p, node_min, below_surf, below_basal, acc, status = out
     n = t.shape[0]
     nb = c1 - c0
     ns = na
@@ -684,51 +663,27 @@ def _advance_block(
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
-def _advance_block_linear(
-    c0,
-    c1,
-    na,
-    step_dt,
-    step_theta,
-    step_seg,
-    step_start,
-    step_rec,
-    t,
-    mem,
-    cl,
-    gl,
-    wv,
-    qv,
-    tf,
-    mush,
-    ta,
-    tcore,
-    bc_h,
-    bc_gas,
-    bc_link,
-    bc_app_t,
-    app_cl,
-    app_gl,
-    probe_idx,
-    probe_w,
-    basal_idx,
-    thresholds,
-    dose_ref,
-    freeze_c,
-    samples,
-    field_t,
-    field_p,
-    node_min,
-    below_surf,
-    below_basal,
-    acc,
-    status,
-):
+def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, out):
     """The linear fast path (constant perfusion, no phase change, no radiation).
 
     Same scheme and bookkeeping as _advance_block, written for SIMD across the block: the
     state is copied into padded block arrays (row 0 above the top node, row n + 1 the core)
     so that every node row runs the same branch-free loop over the cases."""
+    step_dt, step_theta, step_seg, step_start, step_rec = _step_range(steps, s0, s1)
+    t, mem, cl, tf, gl, wv, qv = (
+        nodes.t,
+        nodes.mem,
+        nodes.cl,
+        nodes.tf,
+        nodes.gl,
+        nodes.wv,
+        nodes.qv,
+    )
+    mush, ta, tcore, freeze_c = laws.mush, laws.ta, laws.tcore, laws.freeze_c
+    bc_h, bc_gas, bc_link, bc_app_t = bc.h, bc.gas, bc.link, bc.app_t
+    app_cl, app_gl = bc.app_cl, bc.app_gl
+    probe_idx, probe_w, basal_idx, thresholds, dose_ref = probes
+    samples, field_t, field_p, node_min, below_surf, below_basal, acc, status = out
     n = t.shape[0]
     nb = c1 - c0
     ns = na
@@ -1138,104 +1093,10 @@ def _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, pr
     c0, c1, s0, s1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
     if nonlinear:
         _advance_block(
-            c0,
-            c1,
-            na,
-            nonlinear,
-            tol,
-            max_iter,
-            steps.dt[s0:s1],
-            steps.theta[s0:s1],
-            steps.segment[s0:s1],
-            steps.start[s0:s1],
-            steps.record[s0:s1],
-            nodes.t,
-            nodes.mem,
-            nodes.cl,
-            nodes.cs,
-            nodes.lat,
-            nodes.tf,
-            nodes.gl,
-            nodes.gs,
-            nodes.wv,
-            nodes.qv,
-            nodes.perfused,
-            laws.mush,
-            laws.ta,
-            laws.tcore,
-            laws.local,
-            laws.ref,
-            laws.scale,
-            laws.floor,
-            laws.memory_s,
-            bc.h,
-            bc.gas,
-            bc.eps,
-            bc.rad,
-            bc.link,
-            bc.app_t,
-            bc.app_cl,
-            bc.app_cs,
-            bc.app_lat,
-            bc.app_tf,
-            bc.app_gl,
-            bc.app_gs,
-            probes.node,
-            probes.weight,
-            probes.basal,
-            probes.thresholds,
-            probes.dose_ref_c,
-            laws.freeze_c,
-            out.samples,
-            out.field_t,
-            out.field_p,
-            out.node_min,
-            out.below_surf,
-            out.below_basal,
-            out.acc,
-            out.status,
+            c0, c1, s0, s1, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out
         )
     else:
-        _advance_block_linear(
-            c0,
-            c1,
-            na,
-            steps.dt[s0:s1],
-            steps.theta[s0:s1],
-            steps.segment[s0:s1],
-            steps.start[s0:s1],
-            steps.record[s0:s1],
-            nodes.t,
-            nodes.mem,
-            nodes.cl,
-            nodes.gl,
-            nodes.wv,
-            nodes.qv,
-            nodes.tf,
-            laws.mush,
-            laws.ta,
-            laws.tcore,
-            bc.h,
-            bc.gas,
-            bc.link,
-            bc.app_t,
-            bc.app_cl,
-            bc.app_gl,
-            probes.node,
-            probes.weight,
-            probes.basal,
-            probes.thresholds,
-            probes.dose_ref_c,
-            laws.freeze_c,
-            out.samples,
-            out.field_t,
-            out.field_p,
-            out.node_min,
-            out.below_surf,
-            out.below_basal,
-            out.acc,
-            out.status,
-        )
+        _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, out)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -260,17 +260,11 @@ class Summaries:
         final_surface_c: np.ndarray,
         has_basal: bool,
     ) -> None:
-        self._inputs = (
-            case,
-            grid,
-            node_min,
-            below_surface,
-            below_basal,
-            accumulators,
-            initial_temp,
-            final_surface_c,
-            has_basal,
-        )
+        # Kept as given: the table is built from them on first read.
+        self._build_args = (case, grid, node_min, below_surface, below_basal, accumulators)
+        self._initial_temp = initial_temp
+        self._final_surface_c = final_surface_c
+        self._has_basal = has_basal
         self._built: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
 
@@ -304,26 +298,17 @@ class Summaries:
         return built
 
     def _build(self) -> tuple[Any, ...]:
-        (
-            case,
-            grid,
-            node_min,
-            below_surface,
-            below_basal,
-            accumulators,
-            initial_temp,
-            final_surface_c,
-            has_basal,
-        ) = self._inputs
-        names, layers, absent = _layout(case.tissue, grid, has_basal)
-        build = _table_numpy if final_surface_c.shape[0] >= SMALL_GROUP else _table_python
+        case, grid = self._build_args[:2]
+        names, layers, absent = _layout(case.tissue, grid, self._has_basal)
+        cases = self._final_surface_c.shape[0]
+        build = _table_numpy if cases >= SMALL_GROUP else _table_python
         rows, safety_rows = build(
-            case, grid, layers, node_min, below_surface, below_basal, accumulators, final_surface_c
+            *self._build_args[:2], layers, *self._build_args[2:], self._final_surface_c
         )
         fixed: dict[str, float | None] = dict.fromkeys(absent)
         initial = case.initial
         fixed["initial_surface_heat_loss_w_m2"] = (
-            float(initial.heat_transfer_w_m2k * (initial_temp[0] - initial.ambient_temp_c))
+            float(initial.heat_transfer_w_m2k * (self._initial_temp[0] - initial.ambient_temp_c))
             if isinstance(initial, SteadyInitial)
             else None
         )
