@@ -229,12 +229,21 @@ def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:
     )
 
 
+_NOT_FINITE = (math.inf, -math.inf)
+
+
 def _finite(value: Any) -> Any:
     """JSON has no NaN or infinity: a non-finite number is recorded as its name."""
+    if isinstance(value, dict):
+        # Nearly every payload (each reading's) has nothing to convert: look before copying.
+        for item in value.values():
+            if isinstance(item, dict | list | tuple) or (
+                isinstance(item, float) and (item != item or item in _NOT_FINITE)
+            ):
+                return {k: _finite(v) for k, v in value.items()}
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value

@@ -137,8 +137,16 @@ class Reading:
         return cls(device_id, data["seq"], value, float(sampled))
 
 
+# Device ids already found valid: every reading is checked, so a repeat costs a set look-up.
+# Bounded, so that ever new ids cannot grow it without limit.
+_VALID_IDS: set[str] = set()
+_VALID_IDS_MAX = 10_000
+
+
 def check_device_id(device_id: str) -> str:
     """A device id is used in MQTT topics and file names: keep it to a safe alphabet."""
+    if type(device_id) is str and device_id in _VALID_IDS:
+        return device_id
     if (
         not isinstance(device_id, str)
         or not 0 < len(device_id) <= 64
@@ -147,6 +155,9 @@ def check_device_id(device_id: str) -> str:
         raise InvalidInterlockInput(
             f"device_id = {device_id!r}: 1-64 letters, digits, '-' or '_' are required"
         )
+    if len(_VALID_IDS) >= _VALID_IDS_MAX:
+        _VALID_IDS.clear()
+    _VALID_IDS.add(device_id)
     return device_id
 
 

@@ -278,9 +278,9 @@ class MqttTransport:
                 self._wake_w.send(b"\0")
 
     def _run_calls(self) -> None:
+        # One byte per wake-up at most (see _soon): a single read empties the pair.
         with contextlib.suppress(BlockingIOError):
-            while self._wake_r.recv(4096):
-                pass
+            self._wake_r.recv(4096)
         # Cleared before the queue is drained: a call queued from now on wakes us again.
         self._wake_pending = False
         while True:
