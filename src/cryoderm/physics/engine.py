@@ -286,7 +286,7 @@ def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
 
 
 def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResult]:
-    """The results of one group, built column-wise; a failed case fails alone."""
+    """The results of one part (cases of one step schedule); a failed case fails alone."""
     template = members[0].template
     setting = template.setting
     assert setting is not None
@@ -359,7 +359,8 @@ def _process_pool(pid: int) -> ThreadPoolExecutor:
 
 def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     """Simulate every case; cases sharing a tissue, the other inputs but the phases and a
-    step schedule run in one batch (one kernel call), groups concurrently."""
+    step schedule form a part of one batch (one kernel call per tissue and applicator slot);
+    from SPLIT_FROM cases two threads share the work."""
     # The results are thousands of small dicts and arrays without reference cycles: the
     # cyclic collector would only re-scan the whole heap while they are built (measured:
     # a fifth of the time of 1,000 protocols), so it pauses and resumes as it was.

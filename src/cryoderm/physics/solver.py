@@ -1,9 +1,11 @@
-"""The batched implicit solver: step schedules, kernel arrays, one kernel call per group.
+"""The batched implicit solver: step schedules, kernel arrays, one kernel call per batch.
 
-Cases that share a grid (same tissue and resolution), an applicator slot and a step schedule
-(same segment boundaries and output times) form a group; a group is one kernel call with
-the cases as the SIMD axis (perf-baselines.md). Everything that differs between the cases
-of a group (surface conditions, perfusion law, freezing data, probes) is per case.
+Cases that share a grid (same tissue and resolution) and an applicator slot form a batch,
+one kernel call with the cases as the SIMD axis (perf-baselines.md). Within a batch, the
+cases with the same step schedule (same segment boundaries and output times) form a part;
+the kernel's block table gives each block of cases its part's range of steps. Everything
+that differs between the cases (surface conditions, perfusion law, freezing data, probes)
+is per case.
 
 Time stepping (docs/physics.md, section 6): inside a segment the steps grow geometrically
 from ``FIRST_STEP_S`` to ``MAX_STEP_S`` and land exactly on every output time; the first step
