@@ -19,6 +19,7 @@ from cryoderm.physics import engine, solver
 from cryoderm.physics.case import (
     AmbientPhase,
     Case,
+    ColdAirPhase,
     ConvectivePhase,
     Freezing,
     Layer,
@@ -65,7 +66,10 @@ def assert_same(alone: SimulationResult, batched: SimulationResult) -> None:
             other = theirs[name]
             assert (value is None) == (other is None), name
             if value is not None:
-                assert abs(value - other) <= 1e-9, name
+                # Energies (~1e4 J/m2) summed by the linear and by the general kernel (a batch
+                # with a nonlinear case runs the general one) differ in their last digits.
+                tolerance = 1e-6 if name.startswith("energy_") else 1e-9
+                assert abs(value - other) <= tolerance, name
 
 
 def test_every_batch_shortcut_matches_one_case_at_a_time() -> None:
@@ -96,6 +100,33 @@ def test_every_batch_shortcut_matches_one_case_at_a_time() -> None:
     assert len(together) == len(batch)
     statuses = [r.status for r in together]
     assert statuses.count("invalid") == 1 and statuses.count("ok") == len(batch) - 1
+    for case, batched in zip(batch, together, strict=True):
+        assert_same(cryoderm.simulate(case), batched)
+
+
+def test_plain_and_general_phases_of_one_schedule_split_between_threads_match_alone() -> None:
+    # Plain phases (convective, ambient, float values) are collected without segments;
+    # other phases of the same boundaries (an int duration, cold air) join the same step
+    # schedule through the general path. Over SPLIT_FROM cases, schedules are split
+    # between the two threads' halves.
+    rng = np.random.default_rng(11)
+    batch = []
+    for k in range(engine.SPLIT_FROM + 23):
+        h, gas = float(rng.uniform(20, 100)), float(rng.uniform(-50, -10))
+        case = protocol(h, gas, (20.0, 40.0)[k % 2])
+        if k % 7 == 3:
+            first = ConvectivePhase(gas_temp_c=gas, heat_transfer_w_m2k=h, duration_s=40)
+            case = dataclasses.replace(case, phases=(first, AmbientPhase(duration_s=20.0)))
+        if k % 11 == 5:
+            cold = ColdAirPhase(gas_temp_c=gas, air_speed_m_s=3.0, duration_s=40.0)
+            case = dataclasses.replace(case, phases=(cold, AmbientPhase(duration_s=20.0)))
+        batch.append(case)
+    # A plain case whose duration gives too many output times: invalid, as when alone.
+    batch.insert(9, protocol(50.0, -30.0, 40.0, dataclasses.replace(BASE, output=Output(1e-3))))
+    batch[9] = dataclasses.replace(batch[9], phases=(AmbientPhase(duration_s=300.0),))
+    together = cryoderm.simulate_many(batch)
+    assert [r.status for r in together].count("invalid") == 1
+    assert "output.sample_every_s" in together[9].message
     for case, batched in zip(batch, together, strict=True):
         assert_same(cryoderm.simulate(case), batched)
 

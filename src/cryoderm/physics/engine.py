@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import math
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cryoderm.data import load_table
-from cryoderm.physics import exposures, freezing, metrics, perfusion
+from cryoderm.physics import exposures, freezing, metrics, perfusion, solver
 from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
@@ -201,22 +202,56 @@ def _applicator_cells() -> int:
     return int(load_table("exposures")["contact"]["applicator_cells"])
 
 
-class _Member(NamedTuple):
-    """One valid case of a batch: its position, template, segments and duration (s)."""
-
-    position: int
-    template: _Template
-    segments: tuple[Segment, ...]
-    duration_s: float
-
-
 _BatchKey = tuple[int, bool]  # (template id, has a contact phase): one kernel call each
 
 
+@dataclass(eq=False, slots=True)
+class _Part:
+    """The cases of one batch that share a step schedule, as they are collected: their
+    positions in the call, their surface conditions (h, gas, eps*sigma, radiant per segment,
+    flat: the kernel's table) and, in a batch with contact phases, their segments (the
+    applicators)."""
+
+    template: _Template
+    boundaries: tuple[float, ...]
+    positions: list[int] = dataclasses.field(default_factory=list)
+    surface: list[float] = dataclasses.field(default_factory=list)
+    segments: list[tuple[Segment, ...]] = dataclasses.field(default_factory=list)
+
+    def add(self, position: int, segments: tuple[Segment, ...], has_contact: bool) -> None:
+        self.positions.append(position)
+        for segment in segments:
+            self.surface += segment[3:7]
+        if has_contact:
+            self.segments.append(segments)
+
+    def head(self, count: int) -> _Part:
+        """The first ``count`` cases (the rest: tail)."""
+        per_case = len(self.surface) // len(self.positions)
+        return _Part(
+            self.template,
+            self.boundaries,
+            self.positions[:count],
+            self.surface[: count * per_case],
+            self.segments[:count],
+        )
+
+    def tail(self, count: int) -> _Part:
+        """The cases after the first ``count``."""
+        per_case = len(self.surface) // len(self.positions)
+        return _Part(
+            self.template,
+            self.boundaries,
+            self.positions[count:],
+            self.surface[count * per_case :],
+            self.segments[count:],
+        )
+
+
 def _member(
-    index: int, case: Case, template: _Template
-) -> tuple[_BatchKey, tuple[float, ...], _Member]:
-    """(batch key, segment boundaries, member) of a case; raises InvalidInput in field
+    case: Case, template: _Template
+) -> tuple[_BatchKey, tuple[float, ...], tuple[Segment, ...]]:
+    """(batch key, segment boundaries, segments) of a case; raises InvalidInput in field
     order (see _Template).
 
     A template's error is raised afresh for each of its cases (traceback reset), so that
@@ -237,11 +272,7 @@ def _member(
         if segment.applicator is not None:
             has_contact = True
     starts.append(duration_s)
-    return (
-        (id(template), has_contact),
-        tuple(starts),
-        _Member(index, template, segments, duration_s),
-    )
+    return (id(template), has_contact), tuple(starts), segments
 
 
 def _check_duration(duration_s: float, template: _Template) -> None:
@@ -262,20 +293,19 @@ def _check_duration(duration_s: float, template: _Template) -> None:
     template.durations_checked.add(duration_s)
 
 
-# The members of one batch (one kernel call): one list per step schedule (segment boundaries).
-_Parts = dict[tuple[float, ...], list[_Member]]
+# The parts of one batch (one kernel call), by step schedule (segment boundaries).
+_Parts = dict[tuple[float, ...], _Part]
 
 
 def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
-    first = next(iter(parts.values()))[0]
-    template = first.template
+    template = next(iter(parts.values())).template
     assert template.setting is not None
     _, has_contact = key
     return prepare_batch(
         template.setting,
         [
-            (boundaries, members[0].duration_s, [m.segments for m in members])
-            for boundaries, members in parts.items()
+            solver.PartInputs(part.boundaries, len(part.positions), part.surface, part.segments)
+            for part in parts.values()
         ],
         template.sample_every_s,
         template.time_refinement,
@@ -285,16 +315,20 @@ def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
     )
 
 
-def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResult]:
+def _results(part: _Part, output: GroupOutput) -> list[SimulationResult]:
     """The results of one part (cases of one step schedule); a failed case fails alone."""
-    template = members[0].template
+    template = part.template
     setting = template.setting
     assert setting is not None
     case = template.case
     grid = setting.grid
     times_s = output.times_s
     names = [probe.name for probe in case.output.probes]
-    series = np.ascontiguousarray(output.samples.transpose(0, 2, 1))
+    # Each probe's series of every case as a list of contiguous rows (made in C: cheaper
+    # than indexing case by case), zipped into each case's probes.
+    per_probe = [list(rows) for rows in np.ascontiguousarray(output.samples.transpose(2, 0, 1))]
+    statuses = output.status.tolist()
+    probe_rows = zip(*per_probe, strict=True) if per_probe else itertools.repeat((), len(statuses))
     summaries = metrics.Summaries(
         case,
         grid,
@@ -307,26 +341,27 @@ def _results(members: list[_Member], output: GroupOutput) -> list[SimulationResu
         setting.basal_node >= 0,
     )
     depth_mm = grid.depth_m * 1e3
+    full_field = output.field_temp is not None and output.field_perfusion is not None
     out = []
     # Metrics and safety figures are rows of the part's table, built when first read.
     metrics_of, safety_of = summaries.metrics, summaries.safety
-    for c, status in enumerate(output.status.tolist()):
+    for c, (status, rows) in enumerate(zip(statuses, probe_rows, strict=True)):
         if status != 0:
             out.append(
                 SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))
             )
             continue
         field = None
-        if output.field_temp is not None and output.field_perfusion is not None:
+        if full_field:
             field = Field(
                 depth_mm=depth_mm,
-                temp_c=output.field_temp[c],
-                perfusion_ratio=output.field_perfusion[c],
+                temp_c=output.field_temp[c],  # type: ignore[index]
+                perfusion_ratio=output.field_perfusion[c],  # type: ignore[index]
             )
         out.append(
             ok_result(
                 times_s,
-                dict(zip(names, series[c], strict=True)),
+                dict(zip(names, rows, strict=True)),
                 LazyRow(metrics_of, c),
                 LazyRow(safety_of, c),
                 field,
@@ -380,6 +415,7 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     templates: dict[tuple[int, ...], _Template] = {}
     previous: Case | None = None
     template: _Template | None = None
+    plain_parts: _Parts = {}
     for index, case in enumerate(cases):
         # Cases built from the same input objects as the one before (a sweep: only the
         # phases differ) or as an earlier one skip the (hashing) template look-up.
@@ -404,25 +440,39 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
             if template is None:
                 template = templates[ids] = _shared_template(case)
             previous = case
+            plain_parts = batches.setdefault((id(template), False), {})
         assert template is not None
+        # The common case first: a valid template and plain phases (convective, ambient),
+        # collected without Segment objects.
+        plain = exposures.plain_conditions(case.phases) if template.setting is not None else None
+        if plain is not None:
+            boundaries, surface = plain
+            part = plain_parts.get(boundaries)
+            if part is None:
+                try:
+                    _check_duration(boundaries[-1], template)
+                except InvalidInput as error:
+                    results[index] = SimulationResult(status="invalid", message=str(error))
+                    continue
+                part = plain_parts[boundaries] = _Part(template, boundaries)
+            part.positions.append(index)
+            part.surface += surface
+            continue
         try:
-            key, boundaries, member = _member(index, case, template)
+            key, boundaries, segments = _member(case, template)
         except InvalidInput as error:
             results[index] = SimulationResult(status="invalid", message=str(error))
             continue
-        parts = batches.get(key)
-        if parts is None:
-            parts = batches[key] = {}
+        parts = batches.setdefault(key, {})
         part = parts.get(boundaries)
         if part is None:
-            parts[boundaries] = [member]
-        else:
-            part.append(member)
+            part = parts[boundaries] = _Part(template, boundaries)
+        part.add(index, segments, key[1])
     # Two halves of about equal case count, one per core: the helper thread prepares, runs
     # (the kernels release the GIL) and reads out its half while this thread does the same
     # with the other, so that one thread's Python overlaps the other's kernel (measured:
     # faster than one kernel call over both cores with the Python before and after it).
-    mine, theirs = _halves(batches)
+    mine, theirs = _halves({key: parts for key, parts in batches.items() if parts})
     future: Future[None] | None = None
     if theirs:
         future = _pool().submit(_run, theirs, results)
@@ -438,7 +488,7 @@ _Work = list[tuple[_BatchKey, _Parts]]
 def _halves(batches: dict[_BatchKey, _Parts]) -> tuple[_Work, _Work]:
     """The batches split into two halves by case count (a step schedule's cases may be
     split between them); everything in the first below SPLIT_FROM cases."""
-    total = sum(len(members) for parts in batches.values() for members in parts.values())
+    total = sum(len(part.positions) for parts in batches.values() for part in parts.values())
     if total < SPLIT_FROM:
         return list(batches.items()), []
     mine: _Work = []
@@ -447,13 +497,17 @@ def _halves(batches: dict[_BatchKey, _Parts]) -> tuple[_Work, _Work]:
     for key, parts in batches.items():
         ours: _Parts = {}
         others: _Parts = {}
-        for boundaries, members in parts.items():
-            take = min(len(members), wanted)
-            if take:
-                ours[boundaries] = members[:take]
-                wanted -= take
-            if take < len(members):
-                others[boundaries] = members[take:]
+        for boundaries, part in parts.items():
+            count = len(part.positions)
+            take = min(count, wanted)
+            if take == count:
+                ours[boundaries] = part
+            elif take:
+                ours[boundaries] = part.head(take)
+                others[boundaries] = part.tail(take)
+            else:
+                others[boundaries] = part
+            wanted -= take
         if ours:
             mine.append((key, ours))
         if others:
@@ -469,17 +523,20 @@ def _run(work: _Work, results: list[SimulationResult | None]) -> None:
 def _store(
     results: list[SimulationResult | None], parts: _Parts, outputs: list[GroupOutput]
 ) -> None:
-    for members, output in zip(parts.values(), outputs, strict=True):
-        for member, result in zip(members, _results(members, output), strict=True):
-            results[member.position] = result
+    for part, output in zip(parts.values(), outputs, strict=True):
+        for position, result in zip(part.positions, _results(part, output), strict=True):
+            results[position] = result
 
 
 @lru_cache(maxsize=256)
 def _single(case: Case) -> tuple[_Parts, Prepared]:
     """A case's preparation and kernel inputs, steady state included: pure functions of
     the (immutable) case, kept so that repeated single runs pay only for the time stepping."""
-    key, boundaries, member = _member(0, case, _shared_template(case))
-    parts: _Parts = {boundaries: [member]}
+    template = _shared_template(case)
+    key, boundaries, segments = _member(case, template)
+    part = _Part(template, boundaries)
+    part.add(0, segments, key[1])
+    parts: _Parts = {boundaries: part}
     return parts, _inputs(key, parts)
 
 

@@ -153,9 +153,10 @@ def applicator_for(phase: ContactPhase, where: str) -> Applicator:
     return Applicator(**values)
 
 
-def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
-    """The segment of a convective or ambient phase whose values are floats within their
-    limits (the common case, checked without building field names), else None."""
+def _plain_values(phase: Phase) -> tuple[float, float, float] | None:
+    """(duration s, h W/m2K, gas or air C) of a convective or ambient phase whose values are
+    floats within their limits (the common case, checked without building field names),
+    else None: the general path then checks the phase and names the field."""
     kind = type(phase)
     if kind is ConvectivePhase:
         temp = phase.gas_temp_c  # type: ignore[union-attr]
@@ -173,10 +174,41 @@ def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
         and type(h) is float
         and 0.0 <= h <= 1e8
     ):
-        # Built as the tuple it is: the named tuple's generated __new__ (with its defaults)
-        # costs most of this function's time (measured).
-        return _new_tuple(Segment, (start, start + duration, index, h, temp, 0.0, 0.0, None, 0.0))
+        return duration, h, temp
     return None
+
+
+def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
+    """The segment of a plain phase (see _plain_values), else None."""
+    values = _plain_values(phase)
+    if values is None:
+        return None
+    duration, h, temp = values
+    # Built as the tuple it is: the named tuple's generated __new__ (with its defaults)
+    # costs most of this function's time (measured).
+    return _new_tuple(Segment, (start, start + duration, index, h, temp, 0.0, 0.0, None, 0.0))
+
+
+def plain_conditions(phases: tuple[Phase, ...]) -> tuple[tuple[float, ...], list[float]] | None:
+    """For phases that are all plain (convective or ambient, valid: see _plain_values), the
+    segment boundaries (s) and the surface conditions (h, gas, eps*sigma, radiant) of each
+    segment, flat: what ``segments`` gives for them, without a Segment object (a batch of
+    protocols collects thousands). None when any phase is not plain."""
+    start = 0.0
+    boundaries = [start]
+    surface: list[float] = []
+    for phase in phases:
+        values = _plain_values(phase)
+        if values is None:
+            return None
+        duration, h, temp = values
+        # The same sums, in the same order, as the segments' ends.
+        start = start + duration
+        boundaries.append(start)
+        surface += (h, temp, 0.0, 0.0)
+    if not surface:
+        return None
+    return tuple(boundaries), surface
 
 
 def _phase_segments(phase: Phase, index: int, start: float) -> list[Segment]:

@@ -829,49 +829,45 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     rhs = self_w * tb[r, j] + up_w * tb[r - 1, j] + down_w * tb[r + 1, j] + src
                     dp[r, j] = (rhs - u * dp[r + 1, j]) * inv
         for r in range(top_shared - 1, 0, -1):
-            # The surface row and the applicator rows: per-case coefficients.
+            # The surface row and the applicator rows: per-case coefficients. Indexed in two
+            # dimensions: a row view costs two reference-count updates (atomic), which
+            # measured as much as the arithmetic for a single case.
             i = r - 1
             last = r == n
             sflag = 1.0 if i == ns else 0.0
-            if last:
-                below_cq[:] = 0.0
-            elif r + 1 >= top_shared:
-                below_cq[:] = scq[r + 1]
-            else:
-                below_cq[:] = pcq[r + 1]
-            t_r = tb[r]
-            tu_r = tb[r - 1]
-            td_r = tb[r + 1]
-            dp_r = dp[r]
-            dp_d = dp[r + 1]
-            cap_r = cap[i]
-            w_r = w[i]
-            q_r = q[i]
-            gu_r = gb[r - 1]
-            gd_r = gb[r]
             for j in range(nb):
-                ti = t_r[j]
+                if last:
+                    below_cq[j] = 0.0
+                elif r + 1 >= top_shared:
+                    below_cq[j] = scq[r + 1]
+                else:
+                    below_cq[j] = pcq[r + 1, j]
+            for j in range(nb):
+                ti = tb[r, j]
                 hsj = sflag * hs[j]
-                gu = gu_r[j]
-                gd = gd_r[j]
+                gu = gb[r - 1, j]
+                gd = gb[r, j]
+                wj = w[i, j]
+                qj = q[i, j]
+                cj = cap[i, j]
                 expl = (
-                    w_r[j] * (tav[j] - ti)
-                    + q_r[j]
-                    + gu * (tu_r[j] - ti)
-                    + gd * (td_r[j] - ti)
+                    wj * (tav[j] - ti)
+                    + qj
+                    + gu * (tb[r - 1, j] - ti)
+                    + gd * (tb[r + 1, j] - ti)
                     + hsj * (tenv[j] - ti)
                 )
-                rhs = cap_r[j] * ti + dte * expl + dth * (w_r[j] * tav[j] + q_r[j] + hsj * tenv[j])
+                rhs = cj * ti + dte * expl + dth * (wj * tav[j] + qj + hsj * tenv[j])
                 if last:
-                    rhs += dth * gd * td_r[j]
+                    rhs += dth * gd * tb[r + 1, j]
                     u = 0.0
                 else:
                     u = -dth * gd
                 if not reuse:
-                    inv = 1.0 / (cap_r[j] + dth * (gu + gd + w_r[j] + hsj) - u * below_cq[j])
+                    inv = 1.0 / (cj + dth * (gu + gd + wj + hsj) - u * below_cq[j])
                     ppiv[r, j] = inv
                     pcq[r, j] = -dth * gu * inv
-                dp_r[j] = (rhs - (0.0 if last else u * dp_d[j])) * ppiv[r, j]
+                dp[r, j] = (rhs - (0.0 if last else u * dp[r + 1, j])) * ppiv[r, j]
         factored_dt = dt
         factored_theta = theta
         # Energy of level n (the explicit half of each flux), before the state changes.

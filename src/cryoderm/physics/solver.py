@@ -19,7 +19,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -413,39 +413,52 @@ def _blocks(first: int, end: int, step0: int, step1: int) -> list[tuple[int, int
     return [(a, b, step0, step1) for a, b in itertools.pairwise(edges)]
 
 
+class PartInputs(NamedTuple):
+    """One step schedule's cases of a batch: segment boundaries (s), number of cases, surface
+    conditions (h, gas, eps*sigma, radiant) per segment per case, flat, and, for a batch
+    with an applicator slot, each case's segments (their applicators)."""
+
+    boundaries: tuple[float, ...]
+    cases: int
+    surface: list[float]
+    segments: list[tuple[Segment, ...]]
+
+
 def prepare_batch(
     setting: Setting,
-    parts: list[tuple[tuple[float, ...], float, list[tuple[Segment, ...]]]],
+    parts: list[PartInputs],
     sample_every_s: float,
     time_refinement: float,
     applicator_cells: int,
     thresholds: np.ndarray,
     dose_ref_c: float,
 ) -> Prepared:
-    """Kernel inputs of one batch, one kernel call for all its cases: ``parts`` lists
-    (segment boundaries, duration s, the segments of each case) per step schedule; each
-    case's segments share its part's boundaries. The rest is shared through ``setting``."""
+    """Kernel inputs of one batch, one kernel call for all its parts' cases; the rest is
+    shared through ``setting``."""
     from cryoderm.physics import kernels
 
     phase = setting.phase
     schedules = [
         schedule_for(
-            boundaries,
-            duration_s,
+            part.boundaries,
+            part.boundaries[-1],
             sample_every_s,
             time_refinement,
             not phase.enabled,
             (FIRST_STEP_S, STEP_GROWTH, MAX_STEP_S),
         )
-        for boundaries, duration_s, _ in parts
+        for part in parts
     ]
-    cases = sum(len(segments) for _, _, segments in parts)
-    segs = max(len(boundaries) - 1 for boundaries, _, _ in parts)
+    cases = sum(part.cases for part in parts)
+    segs = max(len(part.boundaries) - 1 for part in parts)
     na = applicator_cells + 1 if applicator_cells else 0
     grid = setting.grid
     shared = _shared_arrays(setting, cases, na)
     # One copy of the state the kernel writes; rows of the stack are C-contiguous arrays.
-    cl, cs, lat, tf, gl, gs, t, mem = shared.state.copy()
+    # Without an applicator slot the kernel writes only t and mem: the coefficients are
+    # the setting's shared (read-only) arrays.
+    state = shared.state
+    cl, cs, lat, tf, gl, gs, t, mem = state.copy() if na else (*state[:6], *state[6:].copy())
     nodes = kernels.Nodes(t, mem, cl, cs, lat, tf, gl, gs, shared.wv, shared.qv, shared.perfused)
     laws = kernels.Laws(*shared.per_case)
 
@@ -456,15 +469,11 @@ def prepare_batch(
     part_rows = []
     first = 0
     step0 = 0
-    for (boundaries, _, segments), schedule in zip(parts, schedules, strict=True):
-        end = first + len(segments)
-        # Fields 3..6 of a Segment are (h, gas, eps*sigma, radiant): one flat iterator is
-        # the cheapest way from thousands of small tuples to an array (measured).
-        surface[first:end, : len(boundaries) - 1] = np.fromiter(
-            itertools.chain.from_iterable(segment[3:7] for case in segments for segment in case),
-            dtype=np.float64,
-            count=4 * (end - first) * (len(boundaries) - 1),
-        ).reshape(end - first, len(boundaries) - 1, 4)
+    for part, schedule in zip(parts, schedules, strict=True):
+        end = first + part.cases
+        surface[first:end, : len(part.boundaries) - 1] = np.reshape(
+            part.surface, (part.cases, len(part.boundaries) - 1, 4)
+        )
         step1 = step0 + len(schedule.dt)
         blocks += _blocks(first, end, step0, step1)
         part_rows.append(Part(first, end, schedule.times_s))
@@ -476,7 +485,7 @@ def prepare_batch(
     }
     melting = False
     if applicator_cells:
-        for c, case in enumerate(case for _, _, segments in parts for case in segments):
+        for c, case in enumerate(case for part in parts for case in part.segments):
             for k, segment in enumerate(case):
                 if segment.applicator is not None:
                     link[c, k] = segment.applicator.contact_conductance_w_m2k
@@ -549,7 +558,8 @@ def execute(prepared: Prepared, fresh: bool = True) -> list[GroupOutput]:
     nodes, outputs = prepared.nodes, prepared.outputs
     if fresh:
         # The kernel writes the state and coefficients (t .. gs) and every output.
-        nodes = nodes._replace(**{name: getattr(nodes, name).copy() for name in _WRITTEN})
+        written = _WRITTEN if prepared.na else _WRITTEN[:2]
+        nodes = nodes._replace(**{name: getattr(nodes, name).copy() for name in written})
         outputs = type(outputs)(*(array.copy() for array in outputs))
     args = (
         prepared.blocks,
@@ -590,4 +600,5 @@ def execute(prepared: Prepared, fresh: bool = True) -> list[GroupOutput]:
     return results
 
 
+# What the kernel writes: the state, and the coefficients of the applicator rows (if any).
 _WRITTEN = ("t", "mem", "cl", "cs", "lat", "tf", "gl", "gs")
