@@ -705,7 +705,13 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     prev_basal = np.zeros(nb)
     prev_min = np.empty(nb)
     lowest = np.empty(nb)
+    # Node minima in a block-local array, written back at the end: the output's rows are
+    # a whole batch apart (8 kB for 1,000 cases), so updating them in place each step made
+    # every node a cache-set conflict (measured: a third of the kernel's time).
+    nmin = np.empty((n - ns, nb))
     nthr = thresholds.shape[0]
+    # The basal node, like the grid, is the setting's: one row of the block (-1: none).
+    basal_row = basal_idx[c0] + 1 if basal_idx[c0] >= 0 else -1
     for j in range(nb):
         c = c0 + j
         tav[j] = ta[c]
@@ -722,7 +728,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         low = t[ns, c]
         for i in range(ns, n):
             low = min(low, t[i, c])
-            node_min[i - ns, c] = t[i, c]
+            nmin[i - ns, j] = t[i, c]
         prev_min[j] = low
         acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
         acc[c, A_FROZEN_NODE] = -1.0
@@ -749,6 +755,11 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     top_shared = ns + 2
     spiv = np.zeros(n + 2)
     scq = np.zeros(n + 2)
+    k_self = np.zeros(n + 2)
+    k_up = np.zeros(n + 2)
+    k_down = np.zeros(n + 2)
+    k_src = np.zeros(n + 2)
+    k_u = np.zeros(n + 2)
     ppiv = np.zeros((ns + 2, nb))
     pcq = np.zeros((ns + 2, nb))
     below_cq = np.zeros(nb)
@@ -799,35 +810,57 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         # the surface row (its h) and the applicator rows above it carry per-case pivots.
         # Row r (node r - 1) after elimination: T_r = dp[r] - cq[r] T_(r-1).
         reuse = dt == factored_dt and theta == factored_theta
-        for r in range(n, top_shared - 1, -1):
-            i = r - 1
-            ci = cap[i, 0]
-            wi = w[i, 0]
-            gu = gb[r - 1, 0]
-            gd = gb[r, 0]
-            last = r == n
-            a = -dth * gu
-            u = 0.0 if last else -dth * gd
-            self_w = ci - dte * (gu + gd + wi)
-            up_w = dte * gu
-            # The last node's lower neighbour is the fixed core: its whole flux is explicit.
-            down_w = dte * gd + (dth * gd if last else 0.0)
-            src = dt * (wi * tav0 + q[i, 0])
-            if not reuse:
+        if not reuse:
+            # Pivots and row coefficients of the shared rows, the coefficients of each row's
+            # right-hand side pre-multiplied by its pivot (four fused multiply-adds per row
+            # and case below). The last row's lower neighbour is the fixed core: its whole
+            # flux is explicit (k_down), and dp[n + 1] stays 0.
+            for r in range(n, top_shared - 1, -1):
+                i = r - 1
+                ci = cap[i, 0]
+                wi = w[i, 0]
+                gu = gb[r - 1, 0]
+                gd = gb[r, 0]
+                last = r == n
+                u = 0.0 if last else -dth * gd
                 below = 0.0 if last else scq[r + 1]
                 inv = 1.0 / (ci + dth * (gu + gd + wi) - u * below)
                 spiv[r] = inv
-                scq[r] = a * inv
-            inv = spiv[r]
-            # Indexed in two dimensions, not through row views: measured faster on short rows.
-            if last:
-                for j in range(nb):
-                    rhs = self_w * tb[r, j] + up_w * tb[r - 1, j] + down_w * tb[r + 1, j] + src
-                    dp[r, j] = rhs * inv
-            else:
-                for j in range(nb):
-                    rhs = self_w * tb[r, j] + up_w * tb[r - 1, j] + down_w * tb[r + 1, j] + src
-                    dp[r, j] = (rhs - u * dp[r + 1, j]) * inv
+                scq[r] = -dth * gu * inv
+                k_self[r] = (ci - dte * (gu + gd + wi)) * inv
+                k_up[r] = dte * gu * inv
+                k_down[r] = (dte * gd + (dth * gd if last else 0.0)) * inv
+                k_src[r] = dt * (wi * tav0 + q[i, 0]) * inv
+                k_u[r] = u * inv
+        # Two rows per pass over the cases: the upper row takes the lower one's result from
+        # a register, and the loop over the cases is set up half as often (measured faster).
+        r = n
+        while r - 1 >= top_shared:
+            s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
+            s2, up2, dn2, src2, u2 = (
+                k_self[r - 1],
+                k_up[r - 1],
+                k_down[r - 1],
+                k_src[r - 1],
+                k_u[r - 1],
+            )
+            for j in range(nb):
+                t1 = tb[r, j]
+                t2 = tb[r - 1, j]
+                d1 = s1 * t1 + up1 * t2 + dn1 * tb[r + 1, j] + src1 - u1 * dp[r + 1, j]
+                dp[r, j] = d1
+                dp[r - 1, j] = s2 * t2 + up2 * tb[r - 2, j] + dn2 * t1 + src2 - u2 * d1
+            r -= 2
+        if r >= top_shared:
+            s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
+            for j in range(nb):
+                dp[r, j] = (
+                    s1 * tb[r, j]
+                    + up1 * tb[r - 1, j]
+                    + dn1 * tb[r + 1, j]
+                    + src1
+                    - u1 * dp[r + 1, j]
+                )
         for r in range(top_shared - 1, 0, -1):
             # The surface row and the applicator rows: per-case coefficients. Indexed in two
             # dimensions: a row view costs two reference-count updates (atomic), which
@@ -895,18 +928,33 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             if i >= ns:
                 for j in range(nb):
                     value = tb[r, j]
-                    node_min[i - ns, c0 + j] = min(node_min[i - ns, c0 + j], value)
+                    nmin[i - ns, j] = min(nmin[i - ns, j], value)
                     lowest[j] = min(lowest[j], value)
-        for r in range(top_shared, n + 1):
-            i = r - 1
-            wi = w[i, 0]
+        r = top_shared
+        while r + 1 <= n:
+            # Two rows per pass, as in the elimination.
+            w1, w2 = w[r - 1, 0], w[r, 0]
+            cq1, cq2 = scq[r], scq[r + 1]
+            m = r - 1 - ns
+            for j in range(nb):
+                v1 = dp[r, j] - cq1 * tb[r - 1, j]
+                v2 = dp[r + 1, j] - cq2 * v1
+                tb[r, j] = v1
+                tb[r + 1, j] = v2
+                wsum_new[j] += w1 * v1 + w2 * v2
+                nmin[m, j] = min(nmin[m, j], v1)
+                nmin[m + 1, j] = min(nmin[m + 1, j], v2)
+                lowest[j] = min(lowest[j], min(v1, v2))
+            r += 2
+        if r <= n:
+            wi = w[r - 1, 0]
             cq = scq[r]
-            m = i - ns
+            m = r - 1 - ns
             for j in range(nb):
                 value = dp[r, j] - cq * tb[r - 1, j]
                 wsum_new[j] += wi * value
                 tb[r, j] = value
-                node_min[m, c0 + j] = min(node_min[m, c0 + j], value)
+                nmin[m, j] = min(nmin[m, j], value)
                 lowest[j] = min(lowest[j], value)
         for j in range(nb):
             # Perfusion heat of the step, theta-weighted between the two levels' sums.
@@ -926,14 +974,18 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             thr = thresholds[m]
             for j in range(nb):
                 surf_below[m, j] += _time_below(prev_surf[j], tb[ns + 1, j], thr, dt)
+        if basal_row >= 0:
+            # The basal node is the setting's (one row for the block): one SIMD loop per
+            # threshold, as at the surface.
+            for m in range(nthr):
+                thr = thresholds[m]
+                for j in range(nb):
+                    basal_below[m, j] += _time_below(prev_basal[j], tb[basal_row, j], thr, dt)
+            for j in range(nb):
+                prev_basal[j] = tb[basal_row, j]
         for j in range(nb):
             c = c0 + j
             prev_surf[j] = tb[ns + 1, j]
-            if basal_idx[c] >= 0:
-                tb_new = tb[basal_idx[c] + 1, j]
-                for m in range(nthr):
-                    basal_below[m, j] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
-                prev_basal[j] = tb_new
             if freeze_time[j] < 0.0 and lowest[j] <= freeze_c[c]:
                 frac = 1.0
                 if prev_min[j] > lowest[j]:
@@ -984,8 +1036,10 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         acc[c, A_ITERATIONS] += step_dt.shape[0]
         acc[c, A_FREEZE_TIME] = freeze_time[j]
         # The deepest node ever at or below the criterion: the deepest whose minimum is.
+        for i in range(n - ns):
+            node_min[i, c] = nmin[i, j]
         for i in range(n - ns - 1, -1, -1):
-            if node_min[i, c] <= freeze_c[c]:
+            if nmin[i, j] <= freeze_c[c]:
                 frozen_acc[j] = max(frozen_acc[j], float(i))
                 break
         acc[c, A_FROZEN_NODE] = frozen_acc[j]
