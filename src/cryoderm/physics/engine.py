@@ -13,7 +13,7 @@ import itertools
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -37,7 +37,7 @@ from cryoderm.physics.solver import (
 )
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
 FAILURES = {
     1: "the nonlinear iteration did not converge (freezing front or perfusion law too stiff "
@@ -49,6 +49,7 @@ BASAL_LAYER = "epidermis"
 # standard 2-core machine (perf-baselines.md); batches from SPLIT_FROM cases are shared.
 WORKERS = 1
 SPLIT_FROM = 128
+CHUNK = 128
 
 
 def _check(field: str, value: float, low: float, high: float, unit: str) -> None:
@@ -340,11 +341,23 @@ def _results(part: _Part, output: GroupOutput) -> list[SimulationResult]:
         output.final_surface_c,
         setting.basal_node >= 0,
     )
-    depth_mm = grid.depth_m * 1e3
-    full_field = output.field_temp is not None and output.field_perfusion is not None
-    out = []
     # Metrics and safety figures are rows of the part's table, built when first read.
     metrics_of, safety_of = summaries.metrics, summaries.safety
+    full_field = output.field_temp is not None and output.field_perfusion is not None
+    if not full_field and not any(statuses):
+        # The common case, as one comprehension (thousands of results per batch).
+        return [
+            ok_result(
+                times_s,
+                dict(zip(names, rows, strict=True)),
+                LazyRow(metrics_of, c),
+                LazyRow(safety_of, c),
+                None,
+            )
+            for c, rows in enumerate(probe_rows)
+        ]
+    depth_mm = grid.depth_m * 1e3
+    out = []
     for c, (status, rows) in enumerate(zip(statuses, probe_rows, strict=True)):
         if status != 0:
             out.append(
@@ -468,51 +481,61 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
         if part is None:
             part = parts[boundaries] = _Part(template, boundaries)
         part.add(index, segments, key[1])
-    # Two halves of about equal case count, one per core: the helper thread prepares, runs
-    # (the kernels release the GIL) and reads out its half while this thread does the same
-    # with the other, so that one thread's Python overlaps the other's kernel (measured:
-    # faster than one kernel call over both cores with the Python before and after it).
-    mine, theirs = _halves({key: parts for key, parts in batches.items() if parts})
-    future: Future[None] | None = None
-    if theirs:
-        future = _pool().submit(_run, theirs, results)
-    _run(mine, results)
-    if future is not None:
-        future.result()
+    # Chunks of whole step schedules, taken in turn by this thread and a helper thread:
+    # each prepares, runs (the kernels release the GIL) and reads out a chunk, so that one
+    # thread's Python overlaps the other's kernel (measured faster than two halves: the
+    # Python before and after the kernels then waits less for the GIL).
+    work = _chunks({key: parts for key, parts in batches.items() if parts})
+    if len(work) < 2:
+        _run(work, results)
+        return [r for r in results if r is not None]
+    queue = iter(work)
+    lock = threading.Lock()
+    future = _pool().submit(_drain, queue, lock, results)
+    _drain(queue, lock, results)
+    future.result()
     return [r for r in results if r is not None]
 
 
 _Work = list[tuple[_BatchKey, _Parts]]
 
 
-def _halves(batches: dict[_BatchKey, _Parts]) -> tuple[_Work, _Work]:
-    """The batches split into two halves by case count (a step schedule's cases may be
-    split between them); everything in the first below SPLIT_FROM cases."""
+def _chunks(batches: dict[_BatchKey, _Parts]) -> _Work:
+    """The batches as chunks of about CHUNK cases made of whole step schedules (a larger
+    schedule is cut): a schedule's cases are the SIMD lanes of the kernel's blocks, so
+    cutting them narrows the blocks."""
     total = sum(len(part.positions) for parts in batches.values() for part in parts.values())
     if total < SPLIT_FROM:
-        return list(batches.items()), []
-    mine: _Work = []
-    theirs: _Work = []
-    wanted = total // 2
+        return list(batches.items())
+    work: _Work = []
     for key, parts in batches.items():
-        ours: _Parts = {}
-        others: _Parts = {}
+        chunk: _Parts = {}
+        size = 0
         for boundaries, part in parts.items():
-            count = len(part.positions)
-            take = min(count, wanted)
-            if take == count:
-                ours[boundaries] = part
-            elif take:
-                ours[boundaries] = part.head(take)
-                others[boundaries] = part.tail(take)
-            else:
-                others[boundaries] = part
-            wanted -= take
-        if ours:
-            mine.append((key, ours))
-        if others:
-            theirs.append((key, others))
-    return mine, theirs
+            while len(part.positions) > CHUNK:
+                work.append((key, {boundaries: part.head(CHUNK)}))
+                part = part.tail(CHUNK)
+            chunk[boundaries] = part
+            size += len(part.positions)
+            if size >= CHUNK:
+                work.append((key, chunk))
+                chunk, size = {}, 0
+        if chunk:
+            work.append((key, chunk))
+    return work
+
+
+def _drain(
+    queue: Iterator[tuple[_BatchKey, _Parts]],
+    lock: threading.Lock,
+    results: list[SimulationResult | None],
+) -> None:
+    while True:
+        with lock:
+            item = next(queue, None)
+        if item is None:
+            return
+        _run([item], results)
 
 
 def _run(work: _Work, results: list[SimulationResult | None]) -> None:

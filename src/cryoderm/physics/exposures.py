@@ -12,6 +12,7 @@ with every default and correlation from data/exposures.toml (docs/physics.md, se
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -153,44 +154,9 @@ def applicator_for(phase: ContactPhase, where: str) -> Applicator:
     return Applicator(**values)
 
 
-def _plain_values(phase: Phase) -> tuple[float, float, float] | None:
-    """(duration s, h W/m2K, gas or air C) of a convective or ambient phase whose values are
-    floats within their limits (the common case, checked without building field names),
-    else None: the general path then checks the phase and names the field."""
-    kind = type(phase)
-    if kind is ConvectivePhase:
-        temp = phase.gas_temp_c  # type: ignore[union-attr]
-    elif kind is AmbientPhase:
-        temp = phase.ambient_temp_c  # type: ignore[union-attr]
-    else:
-        return None
-    duration = phase.duration_s
-    h = phase.heat_transfer_w_m2k  # type: ignore[union-attr]
-    if (
-        type(duration) is float
-        and 1e-3 <= duration <= 86400.0
-        and type(temp) is float
-        and -273.0 <= temp <= 100.0
-        and type(h) is float
-        and 0.0 <= h <= 1e8
-    ):
-        return duration, h, temp
-    return None
-
-
-def _plain_segment(phase: Phase, index: int, start: float) -> Segment | None:
-    """The segment of a plain phase (see _plain_values), else None."""
-    values = _plain_values(phase)
-    if values is None:
-        return None
-    duration, h, temp = values
-    # Built as the tuple it is: the named tuple's generated __new__ (with its defaults)
-    # costs most of this function's time (measured).
-    return _new_tuple(Segment, (start, start + duration, index, h, temp, 0.0, 0.0, None, 0.0))
-
-
 def plain_conditions(phases: tuple[Phase, ...]) -> tuple[tuple[float, ...], list[float]] | None:
-    """For phases that are all plain (convective or ambient, valid: see _plain_values), the
+    """For phases that are all plain (convective or ambient phases whose values are floats
+    within their limits, checked without building field names: the common case), the
     segment boundaries (s) and the surface conditions (h, gas, eps*sigma, radiant) of each
     segment, flat: what ``segments`` gives for them, without a Segment object (a batch of
     protocols collects thousands). None when any phase is not plain."""
@@ -198,10 +164,24 @@ def plain_conditions(phases: tuple[Phase, ...]) -> tuple[tuple[float, ...], list
     boundaries = [start]
     surface: list[float] = []
     for phase in phases:
-        values = _plain_values(phase)
-        if values is None:
+        kind = type(phase)
+        if kind is ConvectivePhase:
+            temp = phase.gas_temp_c  # type: ignore[union-attr]
+        elif kind is AmbientPhase:
+            temp = phase.ambient_temp_c  # type: ignore[union-attr]
+        else:
             return None
-        duration, h, temp = values
+        duration = phase.duration_s
+        h = phase.heat_transfer_w_m2k  # type: ignore[union-attr]
+        if not (
+            type(duration) is float
+            and 1e-3 <= duration <= 86400.0
+            and type(temp) is float
+            and -273.0 <= temp <= 100.0
+            and type(h) is float
+            and 0.0 <= h <= 1e8
+        ):
+            return None
         # The same sums, in the same order, as the segments' ends.
         start = start + duration
         boundaries.append(start)
@@ -294,16 +274,21 @@ def segments(phases: tuple[Phase, ...]) -> tuple[Segment, ...]:
     """All segments of the phases, in order, covering 0 .. the total duration."""
     if not phases:
         raise InvalidInput("phase", "[]", "at least one phase is required")
+    plain = plain_conditions(phases)
+    if plain is not None:
+        # Built as the tuples they are: the named tuple's generated __new__ (with its
+        # defaults) costs most of the time here (measured).
+        boundaries, surface = plain
+        return tuple(
+            _new_tuple(
+                Segment,
+                (start, end, k, surface[4 * k], surface[4 * k + 1], 0.0, 0.0, None, 0.0),
+            )
+            for k, (start, end) in enumerate(itertools.pairwise(boundaries))
+        )
     out: list[Segment] = []
     start = 0.0
     for index, phase in enumerate(phases):
-        # The plain phases (convective, ambient) first, without the general path's calls:
-        # batches of protocols are mostly made of them.
-        plain = _plain_segment(phase, index, start)
-        if plain is not None:
-            out.append(plain)
-            start = plain.end_s
-            continue
         pieces = _phase_segments(phase, index, start)
         out.extend(pieces)
         start = pieces[-1].end_s
