@@ -483,8 +483,9 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
         part.add(index, segments, key[1])
     # Chunks of whole step schedules, taken in turn by this thread and a helper thread:
     # each prepares, runs (the kernels release the GIL) and reads out a chunk, so that one
-    # thread's Python overlaps the other's kernel (measured faster than two halves: the
-    # Python before and after the kernels then waits less for the GIL).
+    # thread's Python overlaps the other's kernel. As fast as two halves by case count on
+    # the benchmark's protocols (measured), and balanced where chunks differ in cost (a
+    # freezing or local-cold batch runs the general kernel, several times slower).
     work = _chunks({key: parts for key, parts in batches.items() if parts})
     if len(work) < 2:
         _run(work, results)
