@@ -43,6 +43,9 @@ A_FROZEN_NODE = 8  # deepest node index below the freeze criterion (-1: none)
 A_ITERATIONS = 9  # total nonlinear iterations
 N_ACC = 10
 
+# Doubles per SIMD vector (AVX-512; two AVX2 vectors): the linear kernel pads its blocks to it.
+LANES = 8
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _frozen_fraction(t, tf, mush):
@@ -686,34 +689,38 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     samples, field_t, field_p, node_min, below_surf, below_basal, acc, status = out
     n = t.shape[0]
     nb = c1 - c0
+    # Lanes: the cases padded to a whole number of SIMD vectors with copies of the last
+    # case, whose results are dropped (a block of 31 cases took 25 % longer than one of 32:
+    # the compiled loops run the remainder one case at a time).
+    nw = -(-nb // LANES) * LANES
     ns = na
-    tb = np.zeros((n + 2, nb))
-    gb = np.zeros((n + 1, nb))
-    cap = np.empty((n, nb))
-    w = np.empty((n, nb))
-    q = np.empty((n, nb))
-    dp = np.zeros((n + 2, nb))
-    hs = np.zeros(nb)
-    tenv = np.zeros(nb)
-    tav = np.empty(nb)
-    stored = np.zeros(nb)
-    surf_acc = np.zeros(nb)
-    perf_acc = np.zeros(nb)
-    met_acc = np.zeros(nb)
-    core_acc = np.zeros(nb)
-    prev_surf = np.empty(nb)
-    prev_basal = np.zeros(nb)
-    prev_min = np.empty(nb)
-    lowest = np.empty(nb)
+    tb = np.zeros((n + 2, nw))
+    gb = np.zeros((n + 1, nw))
+    cap = np.empty((n, nw))
+    w = np.empty((n, nw))
+    q = np.empty((n, nw))
+    dp = np.zeros((n + 2, nw))
+    hs = np.zeros(nw)
+    tenv = np.zeros(nw)
+    tav = np.empty(nw)
+    stored = np.zeros(nw)
+    surf_acc = np.zeros(nw)
+    perf_acc = np.zeros(nw)
+    met_acc = np.zeros(nw)
+    core_acc = np.zeros(nw)
+    prev_surf = np.empty(nw)
+    prev_basal = np.zeros(nw)
+    prev_min = np.empty(nw)
+    lowest = np.empty(nw)
     # Node minima in a block-local array, written back at the end: the output's rows are
     # a whole batch apart (8 kB for 1,000 cases), so updating them in place each step made
     # every node a cache-set conflict (measured: a third of the kernel's time).
-    nmin = np.empty((n - ns, nb))
+    nmin = np.empty((n - ns, nw))
     nthr = thresholds.shape[0]
     # The basal node, like the grid, is the setting's: one row of the block (-1: none).
     basal_row = basal_idx[c0] + 1 if basal_idx[c0] >= 0 else -1
-    for j in range(nb):
-        c = c0 + j
+    for j in range(nw):
+        c = c0 + min(j, nb - 1)
         tav[j] = ta[c]
         tb[n + 1, j] = tcore[c]
         for i in range(n):
@@ -730,18 +737,19 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             low = min(low, t[i, c])
             nmin[i - ns, j] = t[i, c]
         prev_min[j] = low
-        acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
-        acc[c, A_FROZEN_NODE] = -1.0
-        acc[c, A_MIN_PERF] = 1.0
+        if j < nb:
+            acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
+            acc[c, A_FROZEN_NODE] = -1.0
+            acc[c, A_MIN_PERF] = 1.0
     # Per-case bookkeeping in block-local rows, written back at the end: the per-step
     # loops over the cases then run on contiguous memory.
-    freeze_time = np.empty(nb)
-    frozen_acc = np.empty(nb)
-    dose_acc = np.empty(nb)
-    surf_below = np.empty((nthr, nb))
-    basal_below = np.empty((nthr, nb))
-    for j in range(nb):
-        c = c0 + j
+    freeze_time = np.empty(nw)
+    frozen_acc = np.empty(nw)
+    dose_acc = np.empty(nw)
+    surf_below = np.empty((nthr, nw))
+    basal_below = np.empty((nthr, nw))
+    for j in range(nw):
+        c = c0 + min(j, nb - 1)
         freeze_time[j] = acc[c, A_FREEZE_TIME]
         frozen_acc[j] = acc[c, A_FROZEN_NODE]
         dose_acc[j] = acc[c, A_COLD_DOSE]
@@ -760,12 +768,12 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     k_down = np.zeros(n + 2)
     k_src = np.zeros(n + 2)
     k_u = np.zeros(n + 2)
-    ppiv = np.zeros((ns + 2, nb))
-    pcq = np.zeros((ns + 2, nb))
-    below_cq = np.zeros(nb)
-    freeze_b = np.empty(nb)
-    for j in range(nb):
-        freeze_b[j] = freeze_c[c0 + j]
+    ppiv = np.zeros((ns + 2, nw))
+    pcq = np.zeros((ns + 2, nw))
+    below_cq = np.zeros(nw)
+    freeze_b = np.empty(nw)
+    for j in range(nw):
+        freeze_b[j] = freeze_c[c0 + min(j, nb - 1)]
     factored_dt = -1.0
     factored_theta = -1.0
     met_sum = 0.0
@@ -773,9 +781,9 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         met_sum += q[i, 0]
     # sum(w T) over the nodes at the current level (perfusion heat, see the back sweep);
     # the applicator rows have no perfusion, so a contact phase's fresh applicator leaves it.
-    wsum_old = np.zeros(nb)
-    wsum_new = np.zeros(nb)
-    for j in range(nb):
+    wsum_old = np.zeros(nw)
+    wsum_new = np.zeros(nw)
+    for j in range(nw):
         for i in range(n):
             wsum_old[j] += w[i, 0] * tb[i + 1, j]
     # The arterial temperature, like the grid, is the setting's: one for the whole block.
@@ -790,8 +798,8 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         if k == 0 or step_start[k] == 1:
             # New coefficients: the elimination must be redone.
             factored_dt = -1.0
-            for j in range(nb):
-                c = c0 + j
+            for j in range(nw):
+                c = c0 + min(j, nb - 1)
                 linked = na > 0 and bc_link[c, seg] > 0.0
                 hs[j] = 0.0 if linked else bc_h[c, seg]
                 tenv[j] = bc_gas[c, seg]
@@ -844,7 +852,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                 k_src[r - 1],
                 k_u[r - 1],
             )
-            for j in range(nb):
+            for j in range(nw):
                 t1 = tb[r, j]
                 t2 = tb[r - 1, j]
                 d1 = s1 * t1 + up1 * t2 + dn1 * tb[r + 1, j] + src1 - u1 * dp[r + 1, j]
@@ -853,7 +861,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             r -= 2
         if r >= top_shared:
             s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
-            for j in range(nb):
+            for j in range(nw):
                 dp[r, j] = (
                     s1 * tb[r, j]
                     + up1 * tb[r - 1, j]
@@ -868,14 +876,14 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             i = r - 1
             last = r == n
             sflag = 1.0 if i == ns else 0.0
-            for j in range(nb):
+            for j in range(nw):
                 if last:
                     below_cq[j] = 0.0
                 elif r + 1 >= top_shared:
                     below_cq[j] = scq[r + 1]
                 else:
                     below_cq[j] = pcq[r + 1, j]
-            for j in range(nb):
+            for j in range(nw):
                 ti = tb[r, j]
                 hsj = sflag * hs[j]
                 gu = gb[r - 1, j]
@@ -904,7 +912,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         factored_dt = dt
         factored_theta = theta
         # Energy of level n (the explicit half of each flux), before the state changes.
-        for j in range(nb):
+        for j in range(nw):
             if na > 0 and gb[na, j] > 0.0:
                 surf_acc[j] += dte * gb[na, j] * (tb[na, j] - tb[ns + 1, j])
             else:
@@ -914,19 +922,19 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         # the perfusion integral and the node minima in the same pass. The deepest frozen
         # node follows from the node minima at the end; the stored energy is the change of
         # sum(cap T), also taken once at the end.
-        for j in range(nb):
+        for j in range(nw):
             lowest[j] = 1e300
             wsum_new[j] = 0.0
         for r in range(1, top_shared):
             # The applicator rows and the surface row: per-case factors.
             i = r - 1
             wi = w[i, 0]
-            for j in range(nb):
+            for j in range(nw):
                 value = dp[r, j] - pcq[r, j] * tb[r - 1, j]
                 wsum_new[j] += wi * value
                 tb[r, j] = value
             if i >= ns:
-                for j in range(nb):
+                for j in range(nw):
                     value = tb[r, j]
                     nmin[i - ns, j] = min(nmin[i - ns, j], value)
                     lowest[j] = min(lowest[j], value)
@@ -936,7 +944,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             w1, w2 = w[r - 1, 0], w[r, 0]
             cq1, cq2 = scq[r], scq[r + 1]
             m = r - 1 - ns
-            for j in range(nb):
+            for j in range(nw):
                 v1 = dp[r, j] - cq1 * tb[r - 1, j]
                 v2 = dp[r + 1, j] - cq2 * v1
                 tb[r, j] = v1
@@ -950,20 +958,20 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             wi = w[r - 1, 0]
             cq = scq[r]
             m = r - 1 - ns
-            for j in range(nb):
+            for j in range(nw):
                 value = dp[r, j] - cq * tb[r - 1, j]
                 wsum_new[j] += wi * value
                 tb[r, j] = value
                 nmin[m, j] = min(nmin[m, j], value)
                 lowest[j] = min(lowest[j], value)
-        for j in range(nb):
+        for j in range(nw):
             # Perfusion heat of the step, theta-weighted between the two levels' sums.
             perf_acc[j] += dth * wsum_new[j] + dte * wsum_old[j]
             wsum_old[j] = wsum_new[j]
             met_acc[j] += dt * met_sum
         time_old = time
         time += dt
-        for j in range(nb):
+        for j in range(nw):
             if na > 0 and gb[na, j] > 0.0:
                 surf_acc[j] += dth * gb[na, j] * (tb[na, j] - tb[ns + 1, j])
             else:
@@ -972,19 +980,19 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             dose_acc[j] += _dose(prev_surf[j], tb[ns + 1, j], dose_ref, dt)
         for m in range(nthr):
             thr = thresholds[m]
-            for j in range(nb):
+            for j in range(nw):
                 surf_below[m, j] += _time_below(prev_surf[j], tb[ns + 1, j], thr, dt)
         if basal_row >= 0:
             # The basal node is the setting's (one row for the block): one SIMD loop per
             # threshold, as at the surface.
             for m in range(nthr):
                 thr = thresholds[m]
-                for j in range(nb):
+                for j in range(nw):
                     basal_below[m, j] += _time_below(prev_basal[j], tb[basal_row, j], thr, dt)
-            for j in range(nb):
+            for j in range(nw):
                 prev_basal[j] = tb[basal_row, j]
-        for j in range(nb):
-            c = c0 + j
+        for j in range(nw):
+            c = c0 + min(j, nb - 1)
             prev_surf[j] = tb[ns + 1, j]
             if freeze_time[j] < 0.0 and lowest[j] <= freeze_c[c]:
                 frac = 1.0
