@@ -148,7 +148,7 @@ def _dose(a, b, ref, dt):
     return 0.5 * pos * dt * pos / (abs(da) + abs(db))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _fill(
     tt,
     jt,
@@ -206,7 +206,7 @@ def _fill(
         g[i, j] = (1.0 - ph) * gl[i, c] + ph * gs[i, c]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _surface(ts, c, seg, bc_h, bc_gas, bc_eps, bc_rad):
     """Combined surface conductance and environment temperature (convection + radiation)."""
     hr = 0.0
