@@ -149,38 +149,25 @@ def _dose(a, b, ref, dt):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _fill(
-    tt,
-    jt,
-    c,
-    j,
-    stored_memory,
-    decay,
-    n,
-    mem,
-    cl,
-    cs,
-    lat,
-    tf,
-    gl,
-    gs,
-    wv,
-    qv,
-    mush,
-    local,
-    ref,
-    scale,
-    floor,
-    cap,
-    hh,
-    w,
-    q,
-    g,
-    mk,
-):
-    """Coefficients of case ``c`` at the temperatures ``tt[:, jt]`` into block column ``j``.
+def _fill(tt, jt, c, j, stored_memory, decay, nodes, laws, coefficients):
+    """Coefficients of case ``c`` at the temperatures ``tt[:, jt]`` into block column ``j``
+    of ``coefficients`` (cap, enthalpy, perfusion, metabolism, conductance, memory).
 
     stored_memory: use the stored vasoconstriction state (level n) instead of advancing it."""
+    mem, cl, cs, lat, tf, gl, gs, wv, qv = (
+        nodes.mem,
+        nodes.cl,
+        nodes.cs,
+        nodes.lat,
+        nodes.tf,
+        nodes.gl,
+        nodes.gs,
+        nodes.wv,
+        nodes.qv,
+    )
+    mush, local, ref, scale, floor = laws.mush, laws.local, laws.ref, laws.scale, laws.floor
+    cap, hh, w, q, g, mk = coefficients
+    n = tt.shape[0]
     mu = mush[c]
     is_local = local[c] > 0.5
     for i in range(n):
@@ -257,8 +244,15 @@ def _advance_block(
 ):
     """One block of cases on the general (nonlinear) path: cases c0..c1, steps s0..s1."""
     step_dt, step_theta, step_seg, step_start, step_rec = _step_range(steps, s0, s1)
-    t, mem, cl, cs, lat, tf, gl, gs, wv, qv, perfused = nodes
-    mush, ta, tcore, local, ref, scale, floor, memory_s, freeze_c = laws
+    t, mem, cl, cs, lat, tf, gl, gs = nodes[:8]
+    perfused = nodes.perfused
+    mush, ta, tcore, memory_s, freeze_c = (
+        laws.mush,
+        laws.ta,
+        laws.tcore,
+        laws.memory_s,
+        laws.freeze_c,
+    )
     bc_h, bc_gas, bc_eps, bc_rad, bc_link, bc_app_t = (
         bc.h,
         bc.gas,
@@ -363,27 +357,9 @@ def _advance_block(
                     j,
                     True,
                     0.0,
-                    n,
-                    mem,
-                    cl,
-                    cs,
-                    lat,
-                    tf,
-                    gl,
-                    gs,
-                    wv,
-                    qv,
-                    mush,
-                    local,
-                    ref,
-                    scale,
-                    floor,
-                    capn,
-                    hn,
-                    wn,
-                    qn,
-                    gn,
-                    mn,
+                    nodes,
+                    laws,
+                    (capn, hn, wn, qn, gn, mn),
                 )
                 for i in range(n):
                     tk[i, j] = t[i, c]
@@ -397,27 +373,9 @@ def _advance_block(
                         j,
                         True,
                         0.0,
-                        n,
-                        mem,
-                        cl,
-                        cs,
-                        lat,
-                        tf,
-                        gl,
-                        gs,
-                        wv,
-                        qv,
-                        mush,
-                        local,
-                        ref,
-                        scale,
-                        floor,
-                        cap,
-                        hk,
-                        w,
-                        q,
-                        g,
-                        mk,
+                        nodes,
+                        laws,
+                        (cap, hk, w, q, g, mk),
                     )
                     hs[j], tenv[j] = _surface(t[ns, c], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
                 for i in range(n):
@@ -464,27 +422,9 @@ def _advance_block(
                     j,
                     False,
                     decay[j],
-                    n,
-                    mem,
-                    cl,
-                    cs,
-                    lat,
-                    tf,
-                    gl,
-                    gs,
-                    wv,
-                    qv,
-                    mush,
-                    local,
-                    ref,
-                    scale,
-                    floor,
-                    cap,
-                    hk,
-                    w,
-                    q,
-                    g,
-                    mk,
+                    nodes,
+                    laws,
+                    (cap, hk, w, q, g, mk),
                 )
                 hs[j], tenv[j] = _surface(tk[ns, j], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
             # Thomas forward sweep over the nodes, vectorised over the block's cases.
