@@ -107,11 +107,13 @@ def test_every_batch_shortcut_matches_one_case_at_a_time() -> None:
 def test_plain_and_general_phases_of_one_schedule_split_between_threads_match_alone() -> None:
     # Plain phases (convective, ambient, float values) are collected without segments;
     # other phases of the same boundaries (an int duration, cold air) join the same step
-    # schedule through the general path. Over SPLIT_FROM cases, schedules are split
-    # between the two threads' halves.
+    # schedule through the general path. From SPLIT_FROM cases, the schedules are cut into
+    # chunks of CHUNK cases that the two threads take in turn (a schedule larger than a
+    # chunk is cut too).
+    assert 2 * engine.CHUNK + 23 >= engine.SPLIT_FROM
     rng = np.random.default_rng(11)
     batch = []
-    for k in range(engine.SPLIT_FROM + 23):
+    for k in range(2 * engine.CHUNK + 23):
         h, gas = float(rng.uniform(20, 100)), float(rng.uniform(-50, -10))
         case = protocol(h, gas, (20.0, 40.0)[k % 2])
         if k % 7 == 3:
