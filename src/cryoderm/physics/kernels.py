@@ -100,9 +100,12 @@ def _piece(t, tf, mush):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _local_factor(t, ref, scale, floor):
+    # At or above the reference the factor is capped at 1 (warming does not dilate): no
+    # power to evaluate, as for most deep nodes (measured: the power was a large share of
+    # the general kernel's coefficient updates).
+    if t >= ref:
+        return 1.0
     f = 2.0 ** ((t - ref) / scale)
-    if f > 1.0:
-        f = 1.0
     if f < floor:
         f = floor
     return f
