@@ -430,54 +430,41 @@ def _advance_block(
                     (cap, hk, w, q, g, mk),
                 )
                 hs[j], tenv[j] = _surface(tk[ns, j], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
-            # Thomas forward sweep over the nodes, vectorised over the block's cases.
+            # Thomas forward sweep over the nodes, vectorised over the block's cases; indexed
+            # in two dimensions (a row view costs two atomic reference-count updates) and
+            # with one division per node and case.
             for i in range(n):
-                cap_r = cap[i]
-                g_r = g[i]
-                w_r = w[i]
-                q_r = q[i]
-                tk_r = tk[i]
-                hk_r = hk[i]
-                hn_r = hn[i]
-                ex_r = expl[i]
-                cp_r = cp[i]
-                dp_r = dp[i]
                 last = i + 1 == n
-                if i > 0:
-                    gu_r = g[i - 1]
-                    cpu_r = cp[i - 1]
-                    dpu_r = dp[i - 1]
                 for j in range(nb):
                     c = c0 + j
-                    diag = cap_r[j] + dth * (g_r[j] + w_r[j])
+                    gi = g[i, j]
+                    diag = cap[i, j] + dth * (gi + w[i, j])
                     rhs = (
-                        cap_r[j] * tk_r[j]
-                        - hk_r[j]
-                        + hn_r[j]
-                        + dth * (w_r[j] * ta[c] + q_r[j])
-                        + dte * ex_r[j]
+                        cap[i, j] * tk[i, j]
+                        - hk[i, j]
+                        + hn[i, j]
+                        + dth * (w[i, j] * ta[c] + q[i, j])
+                        + dte * expl[i, j]
                     )
                     if last:
-                        rhs += dth * g_r[j] * tcore[c]
+                        rhs += dth * gi * tcore[c]
                     if i == ns:
                         diag += dth * hs[j]
                         rhs += dth * hs[j] * tenv[j]
                     if i > 0:
-                        a = -dth * gu_r[j]
-                        denom = diag + dth * gu_r[j] - a * cpu_r[j]
-                        dp_r[j] = (rhs - a * dpu_r[j]) / denom
+                        gu = g[i - 1, j]
+                        a = -dth * gu
+                        inv = 1.0 / (diag + dth * gu - a * cp[i - 1, j])
+                        dp[i, j] = (rhs - a * dp[i - 1, j]) * inv
                     else:
-                        denom = diag
-                        dp_r[j] = rhs / denom
-                    cp_r[j] = 0.0 if last else -dth * g_r[j] / denom
+                        inv = 1.0 / diag
+                        dp[i, j] = rhs * inv
+                    cp[i, j] = 0.0 if last else -dth * gi * inv
             # Back substitution in place (dp becomes the new iterate), then per-case tests.
             for ii in range(1, n):
                 i = n - 1 - ii
-                cp_r = cp[i]
-                dp_r = dp[i]
-                below = dp[i + 1]
                 for j in range(nb):
-                    dp_r[j] = dp_r[j] - cp_r[j] * below[j]
+                    dp[i, j] = dp[i, j] - cp[i, j] * dp[i + 1, j]
             all_done = True
             # Under-relax after many iterations: breaks a cycle of two nodes around a kink.
             relax = 1.0 if iterations <= 20 else 0.5
