@@ -1,10 +1,12 @@
-"""Virtual-cohort throughput: a LocalCluster of 2 workers against the single-process loop.
+"""Virtual-cohort throughput: a LocalCluster of 2 workers against one core.
 
 Protocol: the cheek under cold air (-30 C, 4.4 m/s) for 60 s with local-cold perfusion,
 outputs every 30 s; population: 100,000 mixed-sex adults (seed 1), blocks of 2,000 subjects
-(one ``simulate_many`` call each). The peer is the same blocks run one after the other in
-this process (``protocol_risk(client=None)``); the cluster runs them as Dask tasks on
-2 worker processes of one thread each.
+(one ``simulate_many`` call each). The peer is one core: the same blocks run one after the
+other in this process with the engine on one thread, as each worker runs them; the
+cluster runs them as Dask tasks on 2 worker processes of one thread each. The engine's
+default in a plain process (``protocol_risk(client=None)``: two threads, the calling one and
+a helper) is reported beside them.
 
 Every subject has its own tissue, so ``simulate_many`` cannot batch them into one kernel call
 (its groups share a tissue): a subject costs a whole small simulation (milliseconds, not the
@@ -26,6 +28,7 @@ SUBJECTS = 100_000
 BLOCK = 2_000
 WORKERS = 2
 PEER_BUDGET_S = 20.0
+TWO_THREADS_BUDGET_S = 10.0
 CLUSTER_BUDGET_S = 30.0
 TARGET_RATIO = 1.5
 
@@ -66,14 +69,24 @@ def main() -> Report:
     blocks = [subjects.block(k, k + BLOCK) for k in range(0, SUBJECTS, BLOCK)]
 
     evaluate_block(case, subjects.block(0, 2))  # kernels loaded in this process
+    # The peer is one core: this process with the engine on one thread, as each worker
+    # runs it. The engine's default in a plain process (two threads) is reported too.
     peer_outcomes = []
     start = time.perf_counter()
     for block in blocks:
-        peer_outcomes.append(evaluate_block(case, block))
+        peer_outcomes.append(evaluate_block(case, block, threads=1))
         if time.perf_counter() - start > PEER_BUDGET_S:
             break
     peer_s = time.perf_counter() - start
     peer_done = BLOCK * len(peer_outcomes)
+    start = time.perf_counter()
+    two_done = 0
+    for block in blocks:
+        evaluate_block(case, block, threads=2)
+        two_done += BLOCK
+        if time.perf_counter() - start > TWO_THREADS_BUDGET_S:
+            break
+    two_s = time.perf_counter() - start
 
     start = time.perf_counter()
     with client_for(None, n_workers=WORKERS) as client:
@@ -106,7 +119,14 @@ def main() -> Report:
         title=f"Cohort: {SUBJECTS:,} cheek subjects, cold air 60 s, blocks of {BLOCK:,}",
         columns=["approach", "subjects run", "seconds", "subjects/s", "ratio to single"],
         rows=[
-            ["single process, simulate_many per block", peer_done, peer_s, peer_rate, 1.0],
+            ["one process, one engine thread", peer_done, peer_s, peer_rate, 1.0],
+            [
+                "one process, two engine threads (default)",
+                two_done,
+                two_s,
+                two_done / two_s,
+                two_done / two_s / peer_rate,
+            ],
             [
                 f"Dask LocalCluster, {WORKERS} worker processes",
                 cluster_done,
@@ -141,6 +161,7 @@ def main() -> Report:
             "block": BLOCK,
             "workers": WORKERS,
             "peer_subjects_per_s": peer_rate,
+            "two_threads_subjects_per_s": two_done / two_s,
             "cluster_subjects_per_s": cluster_rate,
             "ratio": ratio,
             "warm_up_s": warm,

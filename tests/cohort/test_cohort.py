@@ -145,7 +145,10 @@ def test_a_distributed_run_equals_the_single_process_run_exactly() -> None:
         Client(cluster) as client,
     ):
         spread = risk.protocol_risk(COLD_AIR_CHEEK, ALICE_COHORT, 24, block_size=5, client=client)
+        # On a worker the engine keeps to the task's thread (the cores are the workers').
+        assert client.submit(risk._on_dask_worker, pure=False).result() is True
     assert spread == alone
+    assert risk._on_dask_worker() is False
 
 
 def test_a_colder_protocol_never_has_a_lower_freeze_risk_fraction() -> None:

@@ -133,6 +133,20 @@ def test_plain_and_general_phases_of_one_schedule_split_between_threads_match_al
         assert_same(cryoderm.simulate(case), batched)
 
 
+def test_one_engine_thread_gives_what_two_give_and_other_counts_are_refused() -> None:
+    rng = np.random.default_rng(5)
+    batch = [
+        protocol(float(rng.uniform(20, 100)), -30.0, (20.0, 30.0, 40.0)[k % 3])
+        for k in range(engine.SPLIT_FROM + 10)
+    ]
+    two = cryoderm.simulate_many(batch)
+    one = cryoderm.simulate_many(batch, threads=1)
+    for mine, theirs in zip(one, two, strict=True):
+        assert_same(mine, theirs)
+    with pytest.raises(ValueError, match="threads must be 1 or 2"):
+        cryoderm.simulate_many(batch, threads=3)
+
+
 def test_a_failed_case_fails_alone_in_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(solver, "MAX_ITERATIONS", 1)
     freezing = dataclasses.replace(protocol(200.0, -100.0, 20.0), freezing=Freezing(enabled=True))

@@ -108,11 +108,12 @@ def modality_band_c(modality: str) -> tuple[float, float]:
     return float(row["band_low_c"]), float(row["band_high_c"])
 
 
-def evaluate_block(case: Case, subjects: Subjects) -> BlockOutcome:
+def evaluate_block(case: Case, subjects: Subjects, *, threads: int | None = None) -> BlockOutcome:
     """Simulate ``case`` on every subject of the block in one ``simulate_many`` call.
 
     Runs on a Dask worker (or in process). Each subject's tissue replaces the case's; the
-    case's core and arterial temperatures are kept."""
+    case's core and arterial temperatures are kept. threads: the engine's (1 or 2); None:
+    1 on a Dask worker (the other cores are the other workers'), else 2."""
     size = len(subjects)
     status = np.zeros(size, dtype=np.int8)
     lowest = np.zeros(size)
@@ -131,7 +132,9 @@ def evaluate_block(case: Case, subjects: Subjects) -> BlockOutcome:
             continue
         cases.append(dataclasses.replace(case, tissue=tissue))
         rows.append(k)
-    for k, result in zip(rows, simulate_many(cases), strict=True):
+    if threads is None:
+        threads = 1 if _on_dask_worker() else 2
+    for k, result in zip(rows, simulate_many(cases, threads=threads), strict=True):
         if not result.ok:
             status[k] = STATUSES.index(result.status)
             messages.setdefault(result.status, result.message)
@@ -147,6 +150,19 @@ def evaluate_block(case: Case, subjects: Subjects) -> BlockOutcome:
         below[k] = numbers[1:]
         freeze[k] = result.safety.get("freeze_risk_time_s") is not None
     return BlockOutcome(status, lowest, freeze, below, messages)
+
+
+def _on_dask_worker() -> bool:
+    """Whether this code runs in a task of a Dask worker."""
+    try:
+        from distributed import get_worker
+    except ImportError:  # pragma: no cover - distributed is a dependency of cohorts
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 def _blocks(subjects: Subjects, block_size: int) -> list[Subjects]:

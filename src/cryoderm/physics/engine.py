@@ -405,10 +405,15 @@ def _process_pool(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix=f"cryoderm-kernel-{pid}")
 
 
-def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
+def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[SimulationResult]:
     """Simulate every case; cases sharing a tissue, the other inputs but the phases and a
-    step schedule form a part of one batch (one kernel call per tissue and applicator slot);
-    from SPLIT_FROM cases two threads share the work."""
+    step schedule form a part of one batch (one kernel call per tissue and applicator slot).
+
+    threads: 2 (default): from SPLIT_FROM cases, the calling thread and one helper share the
+    work (one per core of the standard 2-core machine); 1: the calling thread alone, for a
+    process that is one of several workers sharing the cores (a Dask worker, say)."""
+    if threads not in (1, 2):
+        raise ValueError(f"threads must be 1 or 2, not {threads!r}")
     # The results are thousands of small dicts and arrays without reference cycles: the
     # cyclic collector would only re-scan the whole heap while they are built (measured:
     # a fifth of the time of 1,000 protocols), so it pauses and resumes as it was.
@@ -416,13 +421,13 @@ def simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _simulate_many(cases)
+            return _simulate_many(cases, threads)
         finally:
             if collecting:
                 gc.enable()
 
 
-def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
+def _simulate_many(cases: Sequence[Case], threads: int) -> list[SimulationResult]:
     results: list[SimulationResult | None] = [None] * len(cases)
     batches: dict[_BatchKey, _Parts] = {}
     templates: dict[tuple[int, ...], _Template] = {}
@@ -487,7 +492,7 @@ def _simulate_many(cases: Sequence[Case]) -> list[SimulationResult]:
     # the benchmark's protocols (measured), and balanced where chunks differ in cost (a
     # freezing or local-cold batch runs the general kernel, several times slower).
     work = _chunks({key: parts for key, parts in batches.items() if parts})
-    if len(work) < 2:
+    if len(work) < 2 or threads == 1:
         _run(work, results)
         return [r for r in results if r is not None]
     queue = iter(work)
