@@ -771,35 +771,51 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                 k_down[r] = (dte * gd + (dth * gd if last else 0.0)) * inv
                 k_src[r] = dt * (wi * tav0 + q[i, 0]) * inv
                 k_u[r] = u * inv
-        # Two rows per pass over the cases: the upper row takes the lower one's result from
-        # a register, and the loop over the cases is set up half as often (measured faster).
-        r = n
-        while r - 1 >= top_shared:
-            s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
-            s2, up2, dn2, src2, u2 = (
-                k_self[r - 1],
-                k_up[r - 1],
-                k_down[r - 1],
-                k_src[r - 1],
-                k_u[r - 1],
-            )
+        if nw < LANES:
+            # Fewer cases than a SIMD vector (a single simulation): each case down all the
+            # rows, the lower row's result carried in a register, rather than a loop over
+            # the cases set up for every row (measured: most of a single case's time).
             for j in range(nw):
-                t1 = tb[r, j]
-                t2 = tb[r - 1, j]
-                d1 = s1 * t1 + up1 * t2 + dn1 * tb[r + 1, j] + src1 - u1 * dp[r + 1, j]
-                dp[r, j] = d1
-                dp[r - 1, j] = s2 * t2 + up2 * tb[r - 2, j] + dn2 * t1 + src2 - u2 * d1
-            r -= 2
-        if r >= top_shared:
-            s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
-            for j in range(nw):
-                dp[r, j] = (
-                    s1 * tb[r, j]
-                    + up1 * tb[r - 1, j]
-                    + dn1 * tb[r + 1, j]
-                    + src1
-                    - u1 * dp[r + 1, j]
+                below = 0.0
+                for r in range(n, top_shared - 1, -1):
+                    below = (
+                        k_self[r] * tb[r, j]
+                        + k_up[r] * tb[r - 1, j]
+                        + k_down[r] * tb[r + 1, j]
+                        + k_src[r]
+                        - k_u[r] * below
+                    )
+                    dp[r, j] = below
+        else:
+            # Two rows per pass over the cases: the upper row takes the lower one's result from
+            # a register, and the loop over the cases is set up half as often (measured faster).
+            r = n
+            while r - 1 >= top_shared:
+                s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
+                s2, up2, dn2, src2, u2 = (
+                    k_self[r - 1],
+                    k_up[r - 1],
+                    k_down[r - 1],
+                    k_src[r - 1],
+                    k_u[r - 1],
                 )
+                for j in range(nw):
+                    t1 = tb[r, j]
+                    t2 = tb[r - 1, j]
+                    d1 = s1 * t1 + up1 * t2 + dn1 * tb[r + 1, j] + src1 - u1 * dp[r + 1, j]
+                    dp[r, j] = d1
+                    dp[r - 1, j] = s2 * t2 + up2 * tb[r - 2, j] + dn2 * t1 + src2 - u2 * d1
+                r -= 2
+            if r >= top_shared:
+                s1, up1, dn1, src1, u1 = k_self[r], k_up[r], k_down[r], k_src[r], k_u[r]
+                for j in range(nw):
+                    dp[r, j] = (
+                        s1 * tb[r, j]
+                        + up1 * tb[r - 1, j]
+                        + dn1 * tb[r + 1, j]
+                        + src1
+                        - u1 * dp[r + 1, j]
+                    )
         for r in range(top_shared - 1, 0, -1):
             # The surface row and the applicator rows: per-case coefficients. Indexed in two
             # dimensions: a row view costs two reference-count updates (atomic), which
@@ -869,32 +885,48 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     value = tb[r, j]
                     nmin[i - ns, j] = min(nmin[i - ns, j], value)
                     lowest[j] = min(lowest[j], value)
-        r = top_shared
-        while r + 1 <= n:
-            # Two rows per pass, as in the elimination.
-            w1, w2 = w[r - 1, 0], w[r, 0]
-            cq1, cq2 = scq[r], scq[r + 1]
-            m = r - 1 - ns
+        if nw < LANES:
+            # As in the elimination: each case down all the rows.
             for j in range(nw):
-                v1 = dp[r, j] - cq1 * tb[r - 1, j]
-                v2 = dp[r + 1, j] - cq2 * v1
-                tb[r, j] = v1
-                tb[r + 1, j] = v2
-                wsum_new[j] += w1 * v1 + w2 * v2
-                nmin[m, j] = min(nmin[m, j], v1)
-                nmin[m + 1, j] = min(nmin[m + 1, j], v2)
-                lowest[j] = min(lowest[j], min(v1, v2))
-            r += 2
-        if r <= n:
-            wi = w[r - 1, 0]
-            cq = scq[r]
-            m = r - 1 - ns
-            for j in range(nw):
-                value = dp[r, j] - cq * tb[r - 1, j]
-                wsum_new[j] += wi * value
-                tb[r, j] = value
-                nmin[m, j] = min(nmin[m, j], value)
-                lowest[j] = min(lowest[j], value)
+                above = tb[top_shared - 1, j]
+                level = wsum_new[j]
+                low = lowest[j]
+                for r in range(top_shared, n + 1):
+                    above = dp[r, j] - scq[r] * above
+                    tb[r, j] = above
+                    level += w[r - 1, 0] * above
+                    m = r - 1 - ns
+                    nmin[m, j] = min(nmin[m, j], above)
+                    low = min(low, above)
+                wsum_new[j] = level
+                lowest[j] = low
+        else:
+            r = top_shared
+            while r + 1 <= n:
+                # Two rows per pass, as in the elimination.
+                w1, w2 = w[r - 1, 0], w[r, 0]
+                cq1, cq2 = scq[r], scq[r + 1]
+                m = r - 1 - ns
+                for j in range(nw):
+                    v1 = dp[r, j] - cq1 * tb[r - 1, j]
+                    v2 = dp[r + 1, j] - cq2 * v1
+                    tb[r, j] = v1
+                    tb[r + 1, j] = v2
+                    wsum_new[j] += w1 * v1 + w2 * v2
+                    nmin[m, j] = min(nmin[m, j], v1)
+                    nmin[m + 1, j] = min(nmin[m + 1, j], v2)
+                    lowest[j] = min(lowest[j], min(v1, v2))
+                r += 2
+            if r <= n:
+                wi = w[r - 1, 0]
+                cq = scq[r]
+                m = r - 1 - ns
+                for j in range(nw):
+                    value = dp[r, j] - cq * tb[r - 1, j]
+                    wsum_new[j] += wi * value
+                    tb[r, j] = value
+                    nmin[m, j] = min(nmin[m, j], value)
+                    lowest[j] = min(lowest[j], value)
         for j in range(nw):
             # Perfusion heat of the step, theta-weighted between the two levels' sums.
             perf_acc[j] += dth * wsum_new[j] + dte * wsum_old[j]
