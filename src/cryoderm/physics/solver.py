@@ -558,8 +558,10 @@ def execute(prepared: Prepared, fresh: bool = True) -> list[GroupOutput]:
     nodes, outputs = prepared.nodes, prepared.outputs
     if fresh:
         # The kernel writes the state and coefficients (t .. gs) and every output.
-        written = _WRITTEN if prepared.na else _WRITTEN[:2]
-        nodes = nodes._replace(**{name: getattr(nodes, name).copy() for name in written})
+        if prepared.na:
+            nodes = nodes._replace(**{name: getattr(nodes, name).copy() for name in _WRITTEN})
+        else:
+            nodes = nodes._replace(t=nodes.t.copy(), mem=nodes.mem.copy())
         outputs = type(outputs)(*(array.copy() for array in outputs))
     args = (
         prepared.blocks,
