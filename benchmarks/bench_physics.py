@@ -194,6 +194,15 @@ def main() -> Report:
         dict(result.metrics.items()), dict(result.safety.items())
     read_all_s = time.perf_counter() - t0
 
+    # The same protocols with local cold-induced vasoconstriction: the general (nonlinear)
+    # kernel, as the planner's and most clinical cases run (not a target; reported apart).
+    from cryoderm.physics.case import Perfusion
+
+    local_cold = [
+        dataclasses.replace(case, perfusion=Perfusion(model="local-cold")) for case in cases
+    ]
+    local_cold_s = _median_time(lambda: cryoderm.simulate_many(local_cold), 5)
+
     lsoda_batch = peers.IvpLsoda(tissue, LSODA_CELLS, LSODA_TOL_BATCH)
     loops = {
         peers.SkfemP1.name: lambda p: skfem.run(p, SKFEM_DT_BATCH, TIMES),
@@ -266,6 +275,8 @@ def main() -> Report:
         "and safety figures are tabulated per batch when first read (reading all of them "
         f"for 1,000 results: {read_all_s * 1e3:.1f} ms more); the peers return only the 8 "
         "outputs",
+        f"the same 1,000 protocols with local-cold perfusion (the general kernel, as the "
+        f"planner runs): {PROTOCOLS / local_cold_s:,.0f}/s (median of 5 calls)",
         f"engine batch: median of {BATCH_REPEATS} calls after a first call of "
         f"{first_batch_s * 1e3:.1f} ms ({PROTOCOLS / first_batch_s:,.0f}/s), which also "
         "fills the engine's caches for a new batch",
@@ -300,6 +311,7 @@ def main() -> Report:
             "batch_time_s": batch_time,
             "batch_first_call_s": first_batch_s,
             "batch_read_all_metrics_s": read_all_s,
+            "local_cold_batch_s": local_cold_s,
             "batch_error_k": batch_error,
             "fresh_process_s": fresh_s,
             "fresh_process_cpu_s": fresh_cpu_s,
