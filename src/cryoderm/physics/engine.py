@@ -226,26 +226,24 @@ class _Part:
         if has_contact:
             self.segments.append(segments)
 
-    def head(self, count: int) -> _Part:
-        """The first ``count`` cases (the rest: tail)."""
-        per_case = len(self.surface) // len(self.positions)
-        return _Part(
-            self.template,
-            self.boundaries,
-            self.positions[:count],
-            self.surface[: count * per_case],
-            self.segments[:count],
-        )
-
-    def tail(self, count: int) -> _Part:
-        """The cases after the first ``count``."""
-        per_case = len(self.surface) // len(self.positions)
-        return _Part(
-            self.template,
-            self.boundaries,
-            self.positions[count:],
-            self.surface[count * per_case :],
-            self.segments[count:],
+    def split(self, count: int) -> tuple[_Part, _Part]:
+        """The first ``count`` cases and the rest, as two parts."""
+        cut = count * (len(self.surface) // len(self.positions))
+        return (
+            _Part(
+                self.template,
+                self.boundaries,
+                self.positions[:count],
+                self.surface[:cut],
+                self.segments[:count],
+            ),
+            _Part(
+                self.template,
+                self.boundaries,
+                self.positions[count:],
+                self.surface[cut:],
+                self.segments[count:],
+            ),
         )
 
 
@@ -519,8 +517,8 @@ def _chunks(batches: dict[_BatchKey, _Parts]) -> _Work:
         size = 0
         for boundaries, part in parts.items():
             while len(part.positions) > CHUNK:
-                work.append((key, {boundaries: part.head(CHUNK)}))
-                part = part.tail(CHUNK)
+                first, part = part.split(CHUNK)
+                work.append((key, {boundaries: first}))
             chunk[boundaries] = part
             size += len(part.positions)
             if size >= CHUNK:
