@@ -1,0 +1,117 @@
+"""The real processes the serving tests run: ``cryoderm serve`` and ``cryoderm interlock``,
+each in a fresh data directory on a free port, and raw TCP clients that go away mid-answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 60.0, every_s: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cryoderm(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cryoderm.cli", *args]
+
+
+def clinic_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "CRYODERM_DATA_DIR": str(data_dir), **extra}
+    for name in ("DATABASE_URL", "CRYODERM_TEST_DATABASE", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    return env
+
+
+def migrate(data_dir: Path) -> None:
+    subprocess.run(
+        cryoderm("manage", "migrate", "--noinput"),
+        env=clinic_env(data_dir),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def http_get(url: str, timeout_s: float = 10.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def answers(url: str) -> bool:
+    try:
+        return http_get(url, timeout_s=2.0)[0] < 500
+    except OSError:
+        return False
+
+
+@contextmanager
+def serve(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """``cryoderm serve`` on a free port until the block ends (SIGTERM, then SIGKILL)."""
+    port = free_port()
+    process = subprocess.Popen(
+        cryoderm("serve", "--port", str(port), *extra),
+        env={**clinic_env(data_dir), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    process.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    process.port = port  # type: ignore[attr-defined]
+    try:
+        wait_for(lambda: process.poll() is not None or answers(f"{process.base_url}/healthz"))
+        assert process.poll() is None, f"cryoderm serve ended: {process.stderr.read().decode()}"
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def send_and_vanish(port: int, request: bytes, *, reset: bool, after_bytes: int = 0) -> None:
+    """Send ``request``, read ``after_bytes`` of the answer, then go away: with a TCP reset
+    (``reset``) or an ordinary close (FIN) that leaves the server writing into nothing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        if after_bytes:
+            client.recv(after_bytes)
+        if reset:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def read_ready(path: Path) -> dict[str, Any]:
+    return dict(wait_for(lambda: path.exists() and json.loads(path.read_text())))
