@@ -1,5 +1,5 @@
 """Consent: versioned texts; a signed consent never changes (only its withdrawal is
-recorded); photographs need the photo consent, marketing use the marketing consent."""
+recorded). Photographs and their consents: test_photos.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from cryoderm.clinic.records.errors import Conflict
 from cryoderm.clinic.records.models import Consent
-from cryoderm.clinic.records.services import consent, outcomes
+from cryoderm.clinic.records.services import consent
 
 from . import factories
 
@@ -53,18 +53,3 @@ def test_signing_needs_a_published_text_and_a_known_scope(alice) -> None:
         consent.sign(alice, client, "treatment", signer_name="Dana Doe", signature="M0,0")
     with pytest.raises(Exception, match="scope"):
         consent.sign(alice, client, "tattoos", signer_name="Dana Doe", signature="M0,0")
-
-
-def test_photos_need_photo_consent_and_marketing_use_needs_marketing_consent(alice) -> None:
-    client = factories.make_client(alice)
-    factories.publish_texts(alice)
-    photo = {"image": b"\x89PNG demo", "filename": "front.png", "view": "front", "phase": "before"}
-    with pytest.raises(Conflict, match="clinical photographs"):
-        outcomes.add_photo(alice, client, **photo)
-    factories.sign_consent(alice, client, "photos")
-    stored = outcomes.add_photo(alice, client, **photo)
-    assert stored.use == "clinical" and len(stored.sha256) == 64
-    with pytest.raises(Conflict, match="marketing"):
-        outcomes.add_photo(alice, client, **photo, use="marketing")
-    factories.sign_consent(alice, client, "marketing")
-    assert outcomes.add_photo(alice, client, **photo, use="marketing").use == "marketing"

@@ -345,11 +345,10 @@ class MeasureForm(forms.Form):
 
 
 class PhotoForm(forms.Form):
-    """A clinical photograph (JPEG or PNG, at most 10 MB) of one standard view."""
+    """A clinical photograph (JPEG or PNG) of one standard view; the photo service decides
+    whether the file is a photograph it may keep."""
 
-    MAX_BYTES = 10 * 1024 * 1024
-
-    image = forms.FileField(label="Photograph (JPEG or PNG, at most 10 MB)")
+    image = forms.FileField(label="Photograph (JPEG or PNG)")
     view = forms.ChoiceField(label="View", choices=Photo.View.choices)
     phase = forms.ChoiceField(label="Before or after", choices=Photo.Phase.choices)
     use = forms.ChoiceField(
@@ -357,13 +356,3 @@ class PhotoForm(forms.Form):
         choices=Photo.Use.choices,
         help_text="Marketing use needs the client's marketing consent as well.",
     )
-
-    def clean_image(self) -> Any:
-        upload = self.cleaned_data["image"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError("The file is larger than 10 MB.")
-        head = upload.read(8)
-        upload.seek(0)
-        if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
-            raise forms.ValidationError("This is not a JPEG or PNG image.")
-        return upload

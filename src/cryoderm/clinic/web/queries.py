@@ -18,12 +18,12 @@ from cryoderm.clinic.records.errors import RecordNotFound
 from cryoderm.clinic.records.models import (
     Appointment,
     Client,
-    ConsentScope,
     Device,
     Photo,
     Qualification,
     TreatmentSession,
 )
+from cryoderm.clinic.records.services import photos as photo_service
 
 T = TypeVar("T")
 
@@ -112,14 +112,6 @@ def get_or_404(getter: Callable[..., T], *args: Any) -> T:
         raise Http404(str(missing)) from missing
 
 
-def photo_viewable(photo: Photo) -> bool:
-    """A photograph may be shown while the consent it was taken under stands (not withdrawn)."""
-    return photo.consent.withdrawn_at is None and photo.consent.scope in (
-        ConsentScope.PHOTOS,
-        ConsentScope.MARKETING,
-    )
-
-
 @dataclass(frozen=True)
 class PhotoPair:
     """The latest 'before' and the latest later photograph of one view, side by side."""
@@ -131,7 +123,7 @@ class PhotoPair:
 
 def photo_pairs(client: Client) -> list[PhotoPair]:
     photos = [
-        p for p in client.photos.select_related("consent").order_by("taken_at") if photo_viewable(p)
+        p for p in client.photos.select_related("consent").order_by("taken_at") if photo_service.viewable(p)
     ]
     pairs = []
     for view, label in Photo.View.choices:

@@ -1,19 +1,16 @@
-"""Outcomes: scores, instrumental measures (with their unit), photographs under consent."""
+"""Outcomes: scores and instrumental measures (with their unit). Photographs: ``photos``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from cryoderm.clinic import audit
 
-from ..errors import Conflict, InvalidRecord
-from ..models import Client, InstrumentalMeasure, OutcomeScore, Photo, TreatmentSession
-from . import consent as consent_service
+from ..errors import InvalidRecord
+from ..models import Client, InstrumentalMeasure, OutcomeScore, TreatmentSession
 from ._common import load, now_or, require_finite, require_text, require_zone, validated
 
 
@@ -104,44 +101,3 @@ def record_measure(
     )
     audit.record(actor, "outcome.measure", client, {"measure": measure.pk, "quantity": quantity})
     return measure
-
-
-@transaction.atomic
-def add_photo(
-    actor: Any,
-    client_id: object,
-    *,
-    image: bytes,
-    filename: str,
-    view: str,
-    phase: str,
-    use: str = Photo.Use.CLINICAL,
-    session_id: object | None = None,
-    at: dt.datetime | None = None,
-) -> Photo:
-    """Store a photograph under the client's photo consent; marketing use also needs the
-    marketing consent."""
-    client = load(Client, client_id)
-    if not image:
-        raise InvalidRecord("image", "an empty file")
-    photo_consent = consent_service.active(client, "photos")
-    if photo_consent is None:
-        raise Conflict("the client has not consented to clinical photographs", "consent")
-    if use == Photo.Use.MARKETING and consent_service.active(client, "marketing") is None:
-        raise Conflict("the client has not consented to marketing use of photographs", "use")
-    photo = Photo(
-        client=client,
-        session=_session_of(client, session_id),
-        taken_at=now_or(at),
-        view=view,
-        phase=phase,
-        use=use,
-        consent=photo_consent,
-        sha256=hashlib.sha256(image).hexdigest(),
-        recorded_by=actor,
-    )
-    validated(photo, exclude=["image"])
-    photo.image.save(filename, ContentFile(image), save=False)
-    photo.save()
-    audit.record(actor, "outcome.photo", client, {"photo": photo.pk, "view": view, "use": use})
-    return photo

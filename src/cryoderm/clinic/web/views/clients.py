@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
-from cryoderm.clinic.records.errors import RecordsError
-from cryoderm.clinic.records.models import Photo
+from cryoderm.clinic.records.errors import Conflict, RecordsError
 from cryoderm.clinic.records.services import clients as client_service
+from cryoderm.clinic.records.services import photos as photo_service
 from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page
 from cryoderm.clinic.web.forms import ClientForm, apply_error
@@ -44,11 +44,22 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page("client.view", "outcome.view")
 def photo_file(request: HttpRequest, pk: int) -> HttpResponse:
-    """A photograph, only while the client's consent to photographs stands."""
-    photo = get_object_or_404(Photo.objects.select_related("consent"), pk=pk)
-    if not queries.photo_viewable(photo):
-        raise Http404("this photograph's consent was withdrawn")
-    return FileResponse(photo.image.open("rb"))
+    """A photograph as an inert image: a fixed JPEG type that the browser may not sniff,
+    a sandbox policy (no script, no same-origin rights even if opened on its own), never
+    cached (a clinical record). Every view is audited by the service."""
+    try:
+        photo = queries.get_or_404(photo_service.open_for_view, request.user, pk)
+    except Conflict as refused:
+        if refused.field == "consent":
+            raise Http404(str(refused)) from refused
+        return HttpResponse(str(refused), status=409, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(photo.data, content_type=photo.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Content-Disposition"] = f'inline; filename="{photo.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
 
 
 @page("client.create")

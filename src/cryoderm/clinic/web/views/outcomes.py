@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import Client, InstrumentalMeasure
 from cryoderm.clinic.records.services import outcomes as outcome_service
+from cryoderm.clinic.records.services import photos as photo_service
 from cryoderm.clinic.web.access import page
 from cryoderm.clinic.web.charts import Chart, Series
 from cryoderm.clinic.web.charts import render as render_chart
@@ -29,11 +30,10 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
         if photo_form.is_valid():
             data = photo_form.cleaned_data
             try:
-                outcome_service.add_photo(
+                photo_service.add(
                     request.user,
                     client.pk,
                     image=data["image"].read(),
-                    filename=data["image"].name,
                     view=data["view"],
                     phase=data["phase"],
                     use=data["use"],
