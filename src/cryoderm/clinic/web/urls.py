@@ -13,14 +13,15 @@ from cryoderm.clinic.web.views import (
     reports,
     screening,
     sessions,
+    signin,
 )
 
 app_name = "web"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
-    path("login/", dashboard.SignInView.as_view(), name="login"),
-    path("logout/", dashboard.SignOutView.as_view(), name="logout"),
+    path("login/", signin.SignInView.as_view(), name="login"),
+    path("logout/", signin.SignOutView.as_view(), name="logout"),
     path("clients/", clients.client_list, name="clients"),
     path("clients/new/", clients.client_new, name="client_new"),
     path("clients/<int:pk>/", clients.client_detail, name="client"),

@@ -1,32 +1,13 @@
-"""Sign-in, sign-out and the dashboard."""
+"""The dashboard (sign-in and sign-out: ``signin``)."""
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
 
-from cryoderm.clinic.accounts.forms import LockoutAwareAuthenticationForm
 from cryoderm.clinic.live import runtime
 from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page
-
-
-class SignInView(auth_views.LoginView):
-    template_name = "web/login.html"
-    authentication_form = LockoutAwareAuthenticationForm
-    next_page = reverse_lazy("web:dashboard")  # when no page was asked for
-    redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs: object) -> dict[str, object]:
-        context = super().get_context_data(**kwargs)
-        context["idle"] = self.request.GET.get("idle") == "1"
-        return context
-
-
-class SignOutView(auth_views.LogoutView):
-    pass
 
 
 @page()
