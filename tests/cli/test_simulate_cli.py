@@ -80,7 +80,7 @@ def test_a_bad_case_exits_2_with_one_line_naming_key_value_unit_and_allowed(bad_
     assert len(lines) == 1
     line = lines[0]
     assert "phase[1].heat_transfer_w_m2k" in line and "-60.0" in line
-    assert "W/(m2 K)" in line and ">= 0" in line
+    assert "W/(m² K)" in line and ">= 0" in line
     assert "Traceback" not in bad_run.stderr
 
 

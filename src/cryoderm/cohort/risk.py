@@ -126,11 +126,13 @@ def evaluate_block(case: Case, subjects: Subjects, *, threads: int | None = None
     for k in range(size):
         try:
             tissue = subjects.tissue(k, core_temp_c=core, arterial_temp_c=arterial)
+            # The case checks itself again with this subject's tissue (a probe may lie
+            # below a thinner subject's layers).
+            cases.append(dataclasses.replace(case, tissue=tissue))
         except InvalidInput as error:
             status[k] = STATUSES.index("invalid")
             messages.setdefault("invalid", str(error))
             continue
-        cases.append(dataclasses.replace(case, tissue=tissue))
         rows.append(k)
     if threads is None:
         threads = 1 if _on_dask_worker() else 2

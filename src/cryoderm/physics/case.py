@@ -1,8 +1,15 @@
 """The inputs of one simulation, as frozen value objects.
 
-A :class:`Case` is what a case file (``shared/case-format.md``) means once parsed: every
-zone already resolved to explicit layers, every default already filled in from the sourced
+A :class:`Case` is what a case file (docs/case-file.md) means once parsed: every zone
+already resolved to explicit layers, every default already filled in from the sourced
 tables. The solver consumes only this; it never reads files.
+
+Every value object checks itself when it is built, against the one bounds table
+(data/bounds.toml, :mod:`cryoderm.physics.bounds`): units, limits and defaults of every field
+are defined there, and a value out of its limits raises
+:class:`~cryoderm.physics.errors.InvalidInput` naming the field (``phase.duration_s``; the
+case-file parser names it as written, ``phase[2].duration_s``), the value, its unit and what
+is allowed.
 
 Units: SI lengths are given in the unit named by the field (``thickness_mm``); temperatures
 are absolute in degrees C; perfusion is volumetric blood flow per tissue volume in 1/s.
@@ -10,8 +17,30 @@ are absolute in degrees C; perfusion is volumetric blood flow per tissue volume 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
+
+from cryoderm.data import load_table
+from cryoderm.physics.bounds import bound, default, validate
+from cryoderm.physics.errors import MISSING, InvalidInput
+
+CUSTOM_APPLICATOR = "custom"
+# What a custom applicator must state: the material's properties and its slab and contact.
+CUSTOM_REQUIRED = (
+    "conductivity_w_mk",
+    "density_kg_m3",
+    "specific_heat_j_kgk",
+    "thickness_mm",
+    "contact_conductance_w_m2k",
+)
+
+
+@cache
+def applicator_names() -> tuple[str, ...]:
+    """The named applicator materials of data/exposures.toml, then "custom"."""
+    return (*load_table("exposures")["applicator"], CUSTOM_APPLICATOR)
 
 
 @dataclass(frozen=True)
@@ -27,16 +56,22 @@ class Layer:
     conductivity_w_mk: float
     density_kg_m3: float
     specific_heat_j_kgk: float
-    perfusion_per_s: float = 0.0
-    metabolic_w_m3: float = 0.0
+    perfusion_per_s: float = default("tissue.layer.perfusion_per_s")
+    metabolic_w_m3: float = default("tissue.layer.metabolic_w_m3")
+
+    def __post_init__(self) -> None:
+        validate(self, "tissue.layer")
 
 
 @dataclass(frozen=True)
 class Blood:
-    """Blood properties used by the Pennes term (IT'IS v4 defaults, see data/tissue.toml)."""
+    """Blood properties used by the Pennes term (defaults: data/tissue.toml [blood])."""
 
-    density_kg_m3: float = 1050.0
-    specific_heat_j_kgk: float = 3617.0
+    density_kg_m3: float = default("tissue.blood.density_kg_m3")
+    specific_heat_j_kgk: float = default("tissue.blood.specific_heat_j_kgk")
+
+    def __post_init__(self) -> None:
+        validate(self, "tissue.blood")
 
 
 @dataclass(frozen=True)
@@ -47,12 +82,17 @@ class Tissue:
     """
 
     layers: tuple[Layer, ...]
-    core_temp_c: float = 37.0
-    arterial_temp_c: float = 37.0
+    core_temp_c: float = default("tissue.core_temp_c")
+    arterial_temp_c: float = default("tissue.arterial_temp_c")
     blood: Blood = field(default_factory=Blood)
     zone: str | None = None
     sex: Literal["female", "male"] | None = None
     age_years: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise InvalidInput("tissue.layer", MISSING, "at least one [[tissue.layer]] is required")
+        validate(self, "tissue")
 
     @property
     def depth_mm(self) -> float:
@@ -66,40 +106,54 @@ class Perfusion:
     model "constant": the layers' basal perfusion throughout.
     model "local-cold": local cold-induced vasoconstriction, omega = omega0 * max(floor,
     2**((T - reference_temp_c)/scale_k)) with a first-order memory of time constant
-    memory_s after rewarming (physics.md 2.3-2.4). None means the sourced default.
+    memory_s after rewarming (docs/physics.md section 4). None means the sourced default
+    (data/perfusion.toml).
     """
 
-    model: Literal["constant", "local-cold"] = "constant"
+    model: Literal["constant", "local-cold"] = default("perfusion.model")
     reference_temp_c: float | None = None
     scale_k: float | None = None
     floor_fraction: float | None = None
     memory_s: float | None = None
 
+    def __post_init__(self) -> None:
+        validate(self, "perfusion")
+
 
 @dataclass(frozen=True)
 class Freezing:
-    """Latent heat and frozen properties below the tissue freezing point (physics.md 1.5)."""
+    """Latent heat and frozen properties below the tissue freezing point (docs/physics.md
+    section 5; defaults: data/freezing.toml)."""
 
-    enabled: bool = False
-    freeze_point_c: float = -0.55
-    latent_heat_j_kg: float = 217000.0
-    frozen_conductivity_w_mk: float = 2.0
-    frozen_specific_heat_j_kgk: float = 1800.0
+    enabled: bool = default("freezing.enabled")
+    freeze_point_c: float = default("freezing.freeze_point_c")
+    latent_heat_j_kg: float = default("freezing.latent_heat_j_kg")
+    frozen_conductivity_w_mk: float = default("freezing.frozen_conductivity_w_mk")
+    frozen_specific_heat_j_kgk: float = default("freezing.frozen_specific_heat_j_kgk")
+
+    def __post_init__(self) -> None:
+        validate(self, "freezing")
 
 
 @dataclass(frozen=True)
 class SteadyInitial:
     """Start from the steady state under this ambient (before phase 1)."""
 
-    ambient_temp_c: float = 22.0
-    heat_transfer_w_m2k: float = 10.0
+    ambient_temp_c: float = default("initial.steady.ambient_temp_c")
+    heat_transfer_w_m2k: float = default("initial.steady.heat_transfer_w_m2k")
+
+    def __post_init__(self) -> None:
+        validate(self, "initial", "initial.steady")
 
 
 @dataclass(frozen=True)
 class UniformInitial:
     """Start from a uniform temperature."""
 
-    temp_c: float = 34.0
+    temp_c: float = default("initial.uniform.temp_c")
+
+    def __post_init__(self) -> None:
+        validate(self, "initial", "initial.uniform")
 
 
 Initial = SteadyInitial | UniformInitial
@@ -114,6 +168,9 @@ class ConvectivePhase:
     duration_s: float
     modality: Literal["convective"] = "convective"
 
+    def __post_init__(self) -> None:
+        validate(self, "phase", "phase.convective", "phase")
+
 
 @dataclass(frozen=True)
 class ColdAirPhase:
@@ -127,6 +184,9 @@ class ColdAirPhase:
     duration_s: float
     radiant_temp_c: float | None = None
     modality: Literal["cold-air"] = "cold-air"
+
+    def __post_init__(self) -> None:
+        validate(self, "phase", "phase.cold-air", "phase")
 
 
 @dataclass(frozen=True)
@@ -144,6 +204,9 @@ class Ln2VapourPhase:
     gas_temp_c: float | None = None
     heat_transfer_w_m2k: float | None = None
     modality: Literal["ln2-vapour"] = "ln2-vapour"
+
+    def __post_init__(self) -> None:
+        validate(self, "phase", "phase.ln2-vapour", "phase")
 
 
 @dataclass(frozen=True)
@@ -164,15 +227,30 @@ class ContactPhase:
     contact_conductance_w_m2k: float | None = None
     modality: Literal["contact"] = "contact"
 
+    def __post_init__(self) -> None:
+        names = applicator_names()
+        if self.applicator not in names:
+            raise InvalidInput("phase.applicator", self.applicator, f"one of: {', '.join(names)}")
+        if self.applicator == CUSTOM_APPLICATOR:
+            for key in CUSTOM_REQUIRED:
+                if getattr(self, key) is None:
+                    raise InvalidInput(
+                        f"phase.{key}", MISSING, 'required for applicator = "custom"'
+                    )
+        validate(self, "phase", "phase.contact", "phase")
+
 
 @dataclass(frozen=True)
 class AmbientPhase:
     """Rewarming in room air."""
 
-    ambient_temp_c: float = 22.0
-    heat_transfer_w_m2k: float = 10.0
+    ambient_temp_c: float = default("phase.ambient.ambient_temp_c")
+    heat_transfer_w_m2k: float = default("phase.ambient.heat_transfer_w_m2k")
     duration_s: float = 600.0
     modality: Literal["ambient"] = "ambient"
+
+    def __post_init__(self) -> None:
+        validate(self, "phase", "phase.ambient", "phase")
 
 
 Phase = ConvectivePhase | ColdAirPhase | Ln2VapourPhase | ContactPhase | AmbientPhase
@@ -185,14 +263,27 @@ class Probe:
     name: str
     depth_mm: float
 
+    def __post_init__(self) -> None:
+        validate(self, "output.probe")
+
 
 @dataclass(frozen=True)
 class Output:
     """The time grid of the output series and the probes. full_field: also return T(x, t)."""
 
-    sample_every_s: float = 1.0
+    sample_every_s: float = default("output.sample_every_s")
     probes: tuple[Probe, ...] = (Probe("surface", 0.0),)
-    full_field: bool = False
+    full_field: bool = default("output.full_field")
+
+    def __post_init__(self) -> None:
+        validate(self, "output")
+        seen: set[str] = set()
+        for index, probe in enumerate(self.probes, 1):
+            if probe.name in seen:
+                raise InvalidInput(
+                    f"output.probe[{index}].name", probe.name, "a name not used by another probe"
+                )
+            seen.add(probe.name)
 
 
 @dataclass(frozen=True)
@@ -200,10 +291,13 @@ class Numerics:
     """Resolution of the solver, as divisors of its default grid spacing and time steps.
 
     1 is the default (0.01 K on the R1 benchmark, docs/physics.md); 2 halves every cell and
-    every step. Used by convergence studies; values in (0, 64]."""
+    every step. Used by convergence studies; limits in data/bounds.toml."""
 
-    space_refinement: float = 1.0
-    time_refinement: float = 1.0
+    space_refinement: float = default("numerics.space_refinement")
+    time_refinement: float = default("numerics.time_refinement")
+
+    def __post_init__(self) -> None:
+        validate(self, "numerics")
 
 
 @dataclass(frozen=True)
@@ -216,9 +310,37 @@ class Case:
     freezing: Freezing = field(default_factory=Freezing)
     initial: Initial = field(default_factory=SteadyInitial)
     output: Output = field(default_factory=Output)
-    title: str = ""
+    title: str = default("title")
     numerics: Numerics = field(default_factory=Numerics)
+
+    def __post_init__(self) -> None:
+        if not self.phases:
+            raise InvalidInput("phase", MISSING, "at least one [[phase]] is required")
+        validate(self, "")
+        depth = self.tissue.depth_mm
+        limit = bound("output.probe.depth_mm")
+        for index, probe in enumerate(self.output.probes, 1):
+            if probe.depth_mm > depth:
+                raise limit.error(f"output.probe[{index}].depth_mm", probe.depth_mm, depth)
+        sample = self.output.sample_every_s
+        count = output_count(self.duration_s, sample)
+        most = bound("output.samples").high
+        if most is not None and count > most:
+            raise InvalidInput(
+                "output.sample_every_s",
+                sample,
+                f"gives {count} output times over {self.duration_s:g} s, more than {most:g}; "
+                "sample less often",
+                "s",
+            )
 
     @property
     def duration_s(self) -> float:
         return sum(phase.duration_s for phase in self.phases)
+
+
+def output_count(duration_s: float, sample_every_s: float) -> int:
+    """How many output times a case of this duration and sampling has (the start, every
+    sample_every_s, and the end when it falls between samples)."""
+    count = math.floor(duration_s / sample_every_s + 1e-9) + 1
+    return count + 1 if duration_s - (count - 1) * sample_every_s > 1e-9 else count

@@ -30,3 +30,14 @@ class InvalidInput(PhysicsError, UserInputError):
     def __str__(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         return f"{self.field} = {self.value!r}{unit}: {self.allowed}"
+
+
+class _Missing:
+    """The value shown for a required key that is absent."""
+
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+#: The value of an InvalidInput for a required key that is absent.
+MISSING: object = _Missing()

@@ -4,8 +4,7 @@ Below the freezing point T_f the latent heat is released linearly over a small m
 (``numerics.mushy_range_k`` in data/freezing.toml); the kernel stores enthalpy, so the
 release is exactly conservative. Conductivity and heat capacity blend linearly with the
 frozen fraction; perfusion and metabolic heat stop in frozen tissue (docs/physics.md,
-section 5). This module validates a :class:`~cryoderm.physics.case.Freezing` and gives the
-numbers the kernel needs.
+section 5). This module gives the numbers the kernel needs for a :class:`~cryoderm.physics.case.Freezing`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from functools import lru_cache
 
 from cryoderm.data import load_table
 from cryoderm.physics.case import Freezing
-from cryoderm.physics.errors import InvalidInput
 
 # A freezing point no temperature can reach: turns the phase change off without branching.
 NEVER_C = -300.0
@@ -44,32 +42,8 @@ def mushy_range_k() -> float:
 
 @lru_cache(maxsize=64)
 def resolve(freezing: Freezing) -> PhaseChange:
-    """Validated phase-change data; the risk criterion uses freeze_point_c even when disabled."""
-    if not -10.0 <= freezing.freeze_point_c <= 0.0:
-        raise InvalidInput(
-            "freezing.freeze_point_c", freezing.freeze_point_c, "must be within -10 to 0", "C"
-        )
-    if not 0.0 <= freezing.latent_heat_j_kg <= 400000.0:
-        raise InvalidInput(
-            "freezing.latent_heat_j_kg",
-            freezing.latent_heat_j_kg,
-            "must be within 0-400000",
-            "J/kg",
-        )
-    if not 0.05 <= freezing.frozen_conductivity_w_mk <= 10.0:
-        raise InvalidInput(
-            "freezing.frozen_conductivity_w_mk",
-            freezing.frozen_conductivity_w_mk,
-            "must be within 0.05-10",
-            "W/m/K",
-        )
-    if not 100.0 <= freezing.frozen_specific_heat_j_kgk <= 5000.0:
-        raise InvalidInput(
-            "freezing.frozen_specific_heat_j_kgk",
-            freezing.frozen_specific_heat_j_kgk,
-            "must be within 100-5000",
-            "J/kg/K",
-        )
+    """The kernel's phase-change data (``freezing`` was checked against data/bounds.toml
+    when it was built); the risk criterion uses freeze_point_c even when disabled."""
     return PhaseChange(
         enabled=freezing.enabled,
         freeze_point_c=freezing.freeze_point_c if freezing.enabled else NEVER_C,

@@ -44,8 +44,11 @@ def dose_reference_c() -> float:
 
 @cache
 def contact_limits_c() -> dict[str, float]:
-    limits = load_table("freezing")["risk"]["contact_limits_c"]
-    return {name: float(limits[name]) for name in ("frostnip", "numbness", "pain")}
+    """The cold-contact criteria (C) of the one safety-limits registry, data/thresholds.toml."""
+    rows = {row["name"]: row for row in load_table("thresholds")["threshold"]}
+    return {
+        name: float(rows[f"contact-{name}"]["value"]) for name in ("frostnip", "numbness", "pain")
+    }
 
 
 @cache

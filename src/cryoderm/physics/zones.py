@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any, Literal
 
 from cryoderm.data import load_table
+from cryoderm.physics.bounds import bound
 from cryoderm.physics.case import Blood, Layer, Tissue
 from cryoderm.physics.errors import InvalidInput
 
@@ -32,8 +33,6 @@ PROPERTY_KEYS = (
     "perfusion_per_s",
     "metabolic_w_m3",
 )
-#: The largest layer thickness an override may set; deeper than any facial soft tissue.
-MAX_LAYER_MM = 100.0
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ def tissue_for_zone(
 
     sex: "female", "male" or None (the mean of both). age_years: 18-90, refines the dermis
     where Meng 2022 found thinning with age for that sex (None: the table's mean adult).
-    thickness_overrides_mm: layer name -> thickness in mm (0 < t <= 100), applied last.
+    thickness_overrides_mm: layer name -> thickness in mm (limits: data/bounds.toml), applied last.
     Raises InvalidInput for an unknown zone, sex, age out of range or a bad override.
     """
     info = zone_info(zone)
@@ -212,10 +211,7 @@ def tissue_for_zone(
                 f"a layer of zone {zone!r}: {', '.join(names)}",
                 "mm",
             )
-        if not 0.0 < value <= MAX_LAYER_MM:
-            raise InvalidInput(
-                f"tissue.thickness_mm.{name}", value, f"> 0 and <= {MAX_LAYER_MM:g}", "mm"
-            )
+        bound("tissue.thickness_mm").check(f"tissue.thickness_mm.{name}", value)
     layers = []
     for zone_layer in info.layers:
         if sex == "female":
