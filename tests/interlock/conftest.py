@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .broker import ANONYMOUS_CONFIG, start_broker
+
 
 @pytest.fixture
 def ram_dir(tmp_path: Path) -> Iterator[Path]:
@@ -26,3 +28,11 @@ def ram_dir(tmp_path: Path) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def anonymous_broker(tmp_path: Path) -> Iterator[object]:
+    """A private Mosquitto that lets anyone in (the attacks an open broker allows)."""
+    broker = start_broker(tmp_path / "broker", ANONYMOUS_CONFIG)
+    yield broker
+    broker.stop()

@@ -4,6 +4,7 @@ controlled clock with the embedded transport."""
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cryoderm.interlock.embedded import EmbeddedTransport
 from cryoderm.interlock.faults import Fault
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import guard_limits
-from cryoderm.interlock.model import GuardLimits, SessionSpec
+from cryoderm.interlock.model import DeviceCommand, GuardLimits, SessionSpec
 from cryoderm.interlock.runtime import Interlock
 
 
@@ -128,3 +129,25 @@ def make_rig(
     interlock.start_session(spec)
     device.power_on()
     return Rig(clock, journal, transport, interlock, device, spec)
+
+
+class Recorder:
+    """A device endpoint that remembers what the interlock sent it."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.commands: list[tuple[DeviceCommand, dict]] = []
+        self.acked: dict[int, int] = {}
+        self.heartbeats = 0
+        self.stopped = threading.Event()
+
+    def on_command(self, command, detail):
+        self.commands.append((command, detail))
+        if command is DeviceCommand.STOP:
+            self.stopped.set()
+
+    def on_heartbeat(self, wall_time_s):
+        self.heartbeats += 1
+
+    def on_ack(self, device_seq, journal_seq):
+        self.acked[device_seq] = journal_seq

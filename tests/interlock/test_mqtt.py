@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import selectors
 import socket
-import threading
 import time
 import uuid
 
@@ -17,31 +16,9 @@ from cryoderm.interlock.mqtt import MqttDeviceLink, MqttTransport
 from cryoderm.interlock.runtime import Interlock
 from cryoderm.interlock.service import spec_from_body
 
-from .helpers import limits
+from .helpers import Recorder, limits
 
 pytestmark = pytest.mark.mqtt
-
-
-class Recorder:
-    """A device endpoint that remembers what the interlock sent it."""
-
-    def __init__(self, device_id: str) -> None:
-        self.device_id = device_id
-        self.commands: list[tuple[DeviceCommand, dict]] = []
-        self.acked: dict[int, int] = {}
-        self.heartbeats = 0
-        self.stopped = threading.Event()
-
-    def on_command(self, command, detail):
-        self.commands.append((command, detail))
-        if command is DeviceCommand.STOP:
-            self.stopped.set()
-
-    def on_heartbeat(self, wall_time_s):
-        self.heartbeats += 1
-
-    def on_ack(self, device_seq, journal_seq):
-        self.acked[device_seq] = journal_seq
 
 
 def wait_for(predicate, timeout_s=15.0):

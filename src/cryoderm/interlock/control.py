@@ -15,6 +15,7 @@ Command bodies (JSON): ``{"action": "stop"|"pause"|"resume", "session_id", "user
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,9 @@ from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
+from cryoderm.interlock.wire import caps, clip, decode, show
+
+log = logging.getLogger(__name__)
 
 SpecBuilder = Callable[[dict[str, Any]], SessionSpec]
 
@@ -126,27 +130,47 @@ def journal_command_poll(
 ) -> Callable[[], None]:
     """A poll function for :meth:`Interlock.set_command_poll` reading the journal's commands.
 
-    start: optional handler for start commands (the embedded fleet plans off the loop)."""
+    Each command on its own: one that cannot be read or applied (whatever it raises) is
+    recorded as ``command-rejected`` and the next is applied. start: optional handler for
+    start commands (the embedded fleet plans off the loop)."""
 
     def poll() -> None:
-        for command_id, body in interlock.journal.take_commands():
+        for command_id, raw in interlock.journal.take_commands():
+            body: dict[str, Any] | None = None
             try:
+                decoded = decode(raw if isinstance(raw, str | bytes) else b"", caps("control"))
+                if not isinstance(decoded, dict):
+                    raise InvalidInterlockInput(
+                        f"command = {show(decoded)}: a JSON object is required"
+                    )
+                body = decoded
                 if start is not None and body.get("action") == "start":
                     start(body)
                     continue
                 apply_command(interlock, body, build_spec)
-            except InterlockError as error:
-                interlock.journal.append(
-                    [
-                        Event(
-                            "command-rejected",
-                            body.get("session_id") and str(body["session_id"]),
-                            None,
-                            None,
-                            {"command_id": command_id, "command": body, "error": str(error)},
-                        )
-                    ],
-                    interlock.clock.wall_time_s(),
-                )
+            except Exception as error:
+                _reject(interlock, command_id, body, error)
 
     return poll
+
+
+def _reject(
+    interlock: Interlock, command_id: int, body: dict[str, Any] | None, error: Exception
+) -> None:
+    text = str(error) if isinstance(error, InterlockError) else f"{type(error).__name__}: {error}"
+    session_id = body.get("session_id") if body is not None else None
+    try:
+        interlock.journal.append(
+            [
+                Event(
+                    "command-rejected",
+                    session_id if isinstance(session_id, str) and session_id else None,
+                    None,
+                    None,
+                    {"command_id": command_id, "command": body, "error": clip(text)},
+                )
+            ],
+            interlock.clock.wall_time_s(),
+        )
+    except Exception:
+        log.exception("interlock: recording the rejection of command %s failed", command_id)

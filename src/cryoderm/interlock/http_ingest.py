@@ -18,10 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryoderm.interlock.errors import InvalidInterlockInput
-from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id
-from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
+from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
+from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
+from cryoderm.interlock.wire import RejectedMessage, caps, clip, decode, rejection_reason, show
 
-MAX_BODY_BYTES = 64 * 1024
+# A connection that sends nothing for this long is closed: a client that opens connections
+# and never finishes a request must not hold the ingest's threads.
+REQUEST_TIMEOUT_S = 5.0
+# An oversized body up to this size is read and thrown away before the 413 answer.
+DRAIN_MAX_BYTES = 1 << 20
 
 
 class _Pending:
@@ -108,10 +113,24 @@ class HttpTransport:
         if self._deliver is not None:
             self._deliver(InboundStatus(device_id, status, self))
 
+    def reject(self, path: str, device_id: str | None, error: Exception) -> None:
+        """Count a request the ingest refused (the interlock logs the first few)."""
+        if self._deliver is not None:
+            self._deliver(
+                InboundRejected(
+                    self,
+                    path,
+                    device_id,
+                    rejection_reason(error, path.rsplit("/", 1)[-1]),
+                    clip(str(error)),
+                )
+            )
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: HttpTransport
     protocol_version = "HTTP/1.1"
+    timeout = REQUEST_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the journal is the record."""
@@ -125,13 +144,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not 0 < length <= MAX_BODY_BYTES:
-            raise InvalidInterlockInput(f"body: 1 to {MAX_BODY_BYTES} bytes of JSON are required")
-        try:
-            return json.loads(self.rfile.read(length))
-        except ValueError:
-            raise InvalidInterlockInput("body: not valid JSON") from None
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise RejectedMessage("no-length", "body: send it with a Content-Length, not chunked")
+        limit = caps("device").max_bytes
+        text = self.headers.get("Content-Length") or "0"
+        length = int(text) if text.isdigit() and len(text) <= 12 else -1
+        if not 0 < length <= limit:
+            # What follows a bad length cannot be told from the next request: close, after
+            # reading what a client that is merely too verbose sent (so that it reads our
+            # answer rather than a reset connection), up to a bound.
+            self.close_connection = True
+            if limit < length <= DRAIN_MAX_BYTES:
+                self.rfile.read(length)
+            raise RejectedMessage(
+                "oversized" if length > limit else "bad-length",
+                f"body: 1 to {limit} bytes of JSON with their Content-Length are required "
+                f"(Content-Length: {show(text)})",
+            )
+        return decode(self.rfile.read(length), caps("device"))
 
     def _commands_for(self, device_id: str) -> dict[str, Any]:
         return {
@@ -140,34 +171,50 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def do_POST(self) -> None:
+        """Each request on its own: anything it raises is a 4xx answer and a counted
+        rejection, never a dead thread or a half answer."""
         try:
-            body = self._body()
-            if self.path == "/v1/readings":
-                reading = Reading.from_json(body)
-                journal_seq = self.owner.ingest(reading)
-                if journal_seq is None:
-                    self._answer(
-                        503,
-                        {"error": "the reading could not be made durable in time; send it again"},
-                    )
-                    return
-                self._answer(
-                    200,
-                    {
-                        "acked": {"seq": reading.seq, "journal_seq": journal_seq},
-                        **self._commands_for(reading.device_id),
-                    },
-                )
-            elif self.path == "/v1/status":
-                if not isinstance(body, dict):
-                    raise InvalidInterlockInput("status: a JSON object is required")
-                device_id = check_device_id(str(body.get("device_id", "")))
-                self.owner.status(device_id, body)
-                self._answer(200, self._commands_for(device_id))
-            else:
-                self._answer(404, {"error": f"path {self.path!r}: POST /v1/readings or /v1/status"})
+            self._post()
+        except OSError:
+            self.close_connection = True  # the client has gone: nothing to answer
         except InvalidInterlockInput as error:
-            self._answer(400, {"error": str(error)})
+            self._refuse(error, 413 if getattr(error, "reason", "") == "oversized" else 400)
+        except Exception as error:
+            self._refuse(error, 400)
+
+    def _refuse(self, error: Exception, status: int) -> None:
+        self.owner.reject(self.path[:64], None, error)
+        try:
+            self._answer(status, {"error": clip(str(error)) if status == 400 else str(error)})
+        except OSError:
+            self.close_connection = True  # the client has gone
+
+    def _post(self) -> None:
+        body = self._body()
+        if self.path == "/v1/readings":
+            reading = Reading.from_json(body)
+            journal_seq = self.owner.ingest(reading)
+            if journal_seq is None:
+                self._answer(
+                    503,
+                    {"error": "the reading could not be made durable in time; send it again"},
+                )
+                return
+            self._answer(
+                200,
+                {
+                    "acked": {"seq": reading.seq, "journal_seq": journal_seq},
+                    **self._commands_for(reading.device_id),
+                },
+            )
+        elif self.path == "/v1/status":
+            if not isinstance(body, dict):
+                raise InvalidInterlockInput(f"status = {show(body)}: a JSON object is required")
+            device_id = check_device_id(body.get("device_id", ""))
+            self.owner.status(device_id, status_from_json(body))
+            self._answer(200, self._commands_for(device_id))
+        else:
+            self._answer(404, {"error": f"path {show(self.path)}: POST /v1/readings or /v1/status"})
 
     def do_GET(self) -> None:
         parts = self.path.strip("/").split("/")
@@ -179,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._answer(200, self._commands_for(device_id))
         else:
-            self._answer(404, {"error": f"path {self.path!r}: GET /v1/devices/ID/commands"})
+            self._answer(404, {"error": f"path {show(self.path)}: GET /v1/devices/ID/commands"})
 
 
 class HttpDeviceLink:

@@ -193,8 +193,9 @@ class Journal:
             )
             return int(cursor.lastrowid or 0)
 
-    def take_commands(self) -> list[tuple[int, dict[str, Any]]]:
-        """Commands not yet taken, oldest first; each is marked taken."""
+    def take_commands(self) -> list[tuple[int, Any]]:
+        """Commands not yet taken, oldest first, as stored (JSON text, unread: the caller
+        decodes each with its caps); each is marked taken."""
         with self._lock:
             # Cheap check first: the loop polls every tick and usually finds nothing.
             if self._db.execute("SELECT 1 FROM command WHERE taken = 0 LIMIT 1").fetchone() is None:
@@ -213,7 +214,7 @@ class Journal:
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
-        return [(int(r[0]), json.loads(r[1])) for r in rows]
+        return [(int(r[0]), r[1]) for r in rows]
 
 
 def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:

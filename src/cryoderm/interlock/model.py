@@ -13,6 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.wire import show
+
+# The largest device sequence number: the journal stores it as a signed 64-bit integer.
+MAX_SEQ = 2**63 - 1
 
 
 class StopReason(StrEnum):
@@ -88,17 +92,26 @@ class Reading:
 
     def __post_init__(self) -> None:
         check_device_id(self.device_id)
-        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 0:
-            raise InvalidInterlockInput(f"seq = {self.seq!r}: a whole number >= 0 is required")
+        if (
+            isinstance(self.seq, bool)
+            or not isinstance(self.seq, int)
+            or not 0 <= self.seq <= MAX_SEQ
+        ):
+            raise InvalidInterlockInput(
+                f"seq = {show(self.seq)}: a whole number from 0 to {MAX_SEQ} is required"
+            )
         if not math.isfinite(self.sampled_wall_time_s):
             raise InvalidInterlockInput(
-                f"sampled_wall_time_s = {self.sampled_wall_time_s!r} s: a finite Unix time is required"
+                f"sampled_wall_time_s = {show(self.sampled_wall_time_s)} s: a finite Unix time is required"
             )
 
     def to_json(self) -> dict[str, Any]:
         value = self.skin_temp_c
-        # JSON has no NaN: a NaN reading travels as the string "nan" so it is not lost.
-        wire: float | str | None = "nan" if value is not None and math.isnan(value) else value
+        # JSON has no NaN or infinity: such a reading travels as the string "nan" (invalid,
+        # as it was) so that it is not lost.
+        wire: float | str | None = (
+            "nan" if value is not None and not math.isfinite(value) else value
+        )
         return {
             "device_id": self.device_id,
             "seq": self.seq,
@@ -110,7 +123,7 @@ class Reading:
     def from_json(cls, data: object) -> Reading:
         """Parse the JSON payload of a reading; raises InvalidInterlockInput naming the field."""
         if not isinstance(data, dict):
-            raise InvalidInterlockInput(f"reading = {data!r}: a JSON object is required")
+            raise InvalidInterlockInput(f"reading = {show(data)}: a JSON object is required")
         for key in ("device_id", "seq", "sampled_wall_time_s"):
             if key not in data:
                 raise InvalidInterlockInput(f"reading.{key} is missing")
@@ -121,20 +134,76 @@ class Reading:
         elif raw == "nan":
             value = math.nan
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = float(raw)
+            # An integer too large for a float is a value far out of the sensor's range.
+            value = float(raw) if abs(raw) < 1e300 else math.copysign(math.inf, raw)
         else:
             raise InvalidInterlockInput(
-                f'reading.skin_temp_c = {raw!r}: a number in C, null, or "nan" is required'
+                f'reading.skin_temp_c = {show(raw)}: a number in C, null, or "nan" is required'
             )
         sampled = data["sampled_wall_time_s"]
-        if not isinstance(sampled, int | float) or isinstance(sampled, bool):
+        if (
+            not isinstance(sampled, int | float)
+            or isinstance(sampled, bool)
+            or not abs(sampled) < 1e300
+        ):
             raise InvalidInterlockInput(
-                f"reading.sampled_wall_time_s = {sampled!r}: a Unix time in s is required"
+                f"reading.sampled_wall_time_s = {show(sampled)}: a Unix time in s is required"
             )
         device_id = data["device_id"]
         if not isinstance(device_id, str):
-            raise InvalidInterlockInput(f"reading.device_id = {device_id!r}: a string is required")
+            raise InvalidInterlockInput(
+                f"reading.device_id = {show(device_id)}: a string is required"
+            )
         return cls(device_id, data["seq"], value, float(sampled))
+
+
+# The fields of a device's status message, each with the longest text it may hold; any other
+# field is dropped (the journal keeps what a status says, not whatever a sender adds).
+_STATUS_TEXT_FIELDS = {
+    "state": 32,
+    "session_id": 128,
+    "zone": 64,
+    "modality": 64,
+    "goal": 64,
+    "stopped_by": 64,
+}
+
+
+DEVICE_STATES = ("running", "paused", "stopped")
+
+
+def status_from_json(data: object) -> dict[str, Any]:
+    """The known fields of a device's status message, checked; raises InvalidInterlockInput
+    naming the field. ``state`` is required (one of DEVICE_STATES);
+    ``planned_duration_s``: a finite number of seconds > 0, or null."""
+    if not isinstance(data, dict):
+        raise InvalidInterlockInput(f"status = {show(data)}: a JSON object is required")
+    if data.get("state") not in DEVICE_STATES:
+        raise InvalidInterlockInput(
+            f"status.state = {show(data.get('state'))}: one of {', '.join(DEVICE_STATES)}"
+        )
+    status: dict[str, Any] = {}
+    for key, longest in _STATUS_TEXT_FIELDS.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > longest:
+            raise InvalidInterlockInput(
+                f"status.{key} = {show(value)}: text of at most {longest} characters"
+            )
+        status[key] = value
+    duration = data.get("planned_duration_s")
+    if duration is not None:
+        if (
+            not isinstance(duration, int | float)
+            or isinstance(duration, bool)
+            or not 0 < duration < 1e9
+        ):
+            raise InvalidInterlockInput(
+                f"status.planned_duration_s = {show(duration)}: seconds > 0, or null"
+            )
+        status["planned_duration_s"] = float(duration)
+    return status
 
 
 # Device ids already found valid: every reading is checked, so a repeat costs a set look-up.
@@ -153,7 +222,7 @@ def check_device_id(device_id: str) -> str:
         or not all(c.isalnum() or c in "-_" for c in device_id)
     ):
         raise InvalidInterlockInput(
-            f"device_id = {device_id!r}: 1-64 letters, digits, '-' or '_' are required"
+            f"device_id = {show(device_id)}: 1-64 letters, digits, '-' or '_' are required"
         )
     if len(_VALID_IDS) >= _VALID_IDS_MAX:
         _VALID_IDS.clear()

@@ -39,8 +39,9 @@ from paho.mqtt.properties import Properties
 
 from cryoderm.interlock.embedded import DeviceEndpoint
 from cryoderm.interlock.errors import InvalidInterlockInput
-from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id
-from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
+from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
+from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
+from cryoderm.interlock.wire import caps, clip, decode, rejection_reason, show
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +57,24 @@ RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 2.0
 
 
-def _loads(payload: bytes | bytearray) -> Any:
-    """JSON from a message: orjson (every reading goes through here), or the json module
-    for what orjson refuses but the json module reads (a bare NaN, as Python writes it)."""
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return json.loads(payload)
+# A device link logs this many unreadable messages, then only counts them.
+_DEVICE_LOG_REJECTS = 5
+
+
+def _finite_number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInterlockInput(f"{name} = {show(value)}: a finite number is required")
+    return float(value)
+
+
+def _whole_number(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInterlockInput(f"{name} = {show(value)}: a whole number is required")
+    return value
 
 
 def _dumps(body: Any) -> bytes:
     return orjson.dumps(body)
-
-
-def _finite_or_none(value: float | None) -> bool:
-    return value is None or math.isfinite(value)
 
 
 def parse_broker(address: str) -> tuple[str, int]:
@@ -196,6 +200,7 @@ class MqttTransport:
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
         self._checked_ids: set[str] = set()
+        self._caps = caps("device")
         # The transport's own network thread (see start); every paho call is made in it.
         self._thread: threading.Thread | None = None
         self._network_thread: int | None = None
@@ -309,29 +314,61 @@ class MqttTransport:
             self._subscribe()
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        """Each message on its own: whatever reading or handling it raises (RecursionError
+        included), it is rejected, counted, and acknowledged to the broker, so that it is
+        never delivered again (not even to a restarted interlock); the network thread goes
+        on. A reading handed to the interlock is acknowledged once the journal has it."""
+        handed_over = False
+        try:
+            handed_over = self._receive(message)
+        except Exception as error:
+            self._reject(message.topic, error)
+        finally:
+            if not handed_over:
+                self._client.ack(message.mid, message.qos)
+
+    def _receive(self, message: paho.MQTTMessage) -> bool:
+        """Read one message and hand it to the interlock; True if the interlock now owns its
+        acknowledgement (a reading)."""
         parts = message.topic.split("/")
         kind, device_id = parts[-1], parts[-2]
+        if device_id not in self._checked_ids:
+            check_device_id(device_id)
+            if len(self._checked_ids) >= _CHECKED_IDS_MAX:
+                self._checked_ids.clear()
+            self._checked_ids.add(device_id)
+        data = decode(message.payload, self._caps)
+        if self._deliver is None:
+            return False
+        if kind == "readings":
+            reading = Reading.from_json(data)
+            if reading.device_id != device_id:
+                raise InvalidInterlockInput(
+                    f"reading.device_id = {reading.device_id!r}: the topic names {device_id!r}"
+                )
+            self._deliver(InboundReading(reading, self, (message.mid, message.qos)))
+            return True
+        if kind == "status":
+            self._deliver(InboundStatus(device_id, status_from_json(data), self))
+        return False
+
+    def _reject(self, topic: str, error: Exception) -> None:
+        parts = topic.split("/")
+        kind, device_id = parts[-1], parts[-2]
+        rejected = InboundRejected(
+            self,
+            kind,
+            device_id if device_id in self._checked_ids else None,
+            rejection_reason(error, kind),
+            clip(str(error)),
+        )
         try:
-            if device_id not in self._checked_ids:
-                check_device_id(device_id)
-                if len(self._checked_ids) >= _CHECKED_IDS_MAX:
-                    self._checked_ids.clear()
-                self._checked_ids.add(device_id)
-            data = _loads(message.payload)
-            if kind == "readings":
-                reading = Reading.from_json(data)
-                if reading.device_id != device_id:
-                    raise InvalidInterlockInput(
-                        f"reading.device_id = {reading.device_id!r}: the topic names {device_id!r}"
-                    )
-                if self._deliver is not None:
-                    self._deliver(InboundReading(reading, self, (message.mid, message.qos)))
-                    return
-            elif kind == "status" and isinstance(data, dict) and self._deliver is not None:
-                self._deliver(InboundStatus(device_id, data, self))
-        except (InvalidInterlockInput, ValueError) as error:
-            log.warning("dropped a malformed message on %s: %s", message.topic, error)
-        self._client.ack(message.mid, message.qos)
+            if self._deliver is not None:
+                self._deliver(rejected)
+                return
+        except Exception:
+            log.exception("interlock: counting a rejected message failed")
+        log.warning("rejected a message on %s: %s", show(topic), rejected.detail)
 
     def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
         topic = f"{self.prefix}/devices/{device_id}/commands"
@@ -422,6 +459,9 @@ class MqttDeviceLink:
         self.connect_timeout_s = connect_timeout_s
         self._devices: dict[str, DeviceEndpoint] = {}
         self.interlock_offline = threading.Event()
+        # Messages this link could not read (counted; the first few are logged).
+        self.rejected = 0
+        self._caps = caps("interlock")
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"cryoderm-device-{uuid.uuid4().hex[:12]}",
@@ -483,10 +523,7 @@ class MqttDeviceLink:
     def publish_reading(self, reading: Reading) -> None:
         self._client.publish(
             f"{self.prefix}/devices/{reading.device_id}/readings",
-            _dumps(reading.to_json())
-            if _finite_or_none(reading.skin_temp_c)
-            # Infinity: the json module's spelling, as a device written in Python sends it.
-            else json.dumps(reading.to_json()),
+            _dumps(reading.to_json()),
             qos=1,
         )
 
@@ -504,15 +541,29 @@ class MqttDeviceLink:
         self._client.publish(f"{self.prefix}/devices/{device_id}/status", _dumps(status), qos=1)
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        """Each message on its own: one the device cannot read is counted and dropped, and
+        the link goes on (it must still hear the interlock's next heartbeat and stop)."""
         try:
-            data = _loads(message.payload)
-        except ValueError:
-            return
+            self._receive(message)
+        except Exception as error:
+            self.rejected += 1
+            if self.rejected <= _DEVICE_LOG_REJECTS:
+                log.warning(
+                    "device link: rejected a message on %s: %s",
+                    show(message.topic),
+                    clip(str(error)),
+                )
+
+    def _receive(self, message: paho.MQTTMessage) -> None:
+        data = decode(message.payload, self._caps)
+        if not isinstance(data, dict):
+            raise InvalidInterlockInput(f"message = {show(data)}: a JSON object is required")
         parts = message.topic.split("/")
         if parts[-2] == "interlock":
             if parts[-1] == "heartbeat":
+                wall_time_s = _finite_number(data.get("wall_time_s"), "heartbeat.wall_time_s")
                 for device in list(self._devices.values()):
-                    device.on_heartbeat(float(data.get("wall_time_s", 0.0)))
+                    device.on_heartbeat(wall_time_s)
             elif parts[-1] == "status" and data.get("state") == "offline":
                 self.interlock_offline.set()
             return
@@ -520,16 +571,16 @@ class MqttDeviceLink:
         if target is None:
             return
         if parts[-1] == "commands":
-            try:
-                command = DeviceCommand(data.get("command"))
-            except ValueError:
-                return
+            command = DeviceCommand(str(data.get("command")))
             target.on_command(command, {k: v for k, v in data.items() if k != "command"})
         elif parts[-1] == "acks":
-            for seq, journal_seq in zip(
-                data.get("seqs", []), data.get("journal_seqs", []), strict=False
-            ):
-                target.on_ack(int(seq), int(journal_seq))
+            seqs, journal_seqs = data.get("seqs"), data.get("journal_seqs")
+            if not isinstance(seqs, list) or not isinstance(journal_seqs, list):
+                raise InvalidInterlockInput("acks: seqs and journal_seqs lists are required")
+            for seq, journal_seq in zip(seqs, journal_seqs, strict=True):
+                target.on_ack(
+                    _whole_number(seq, "acks.seqs"), _whole_number(journal_seq, "acks.journal_seqs")
+                )
 
     def close(self) -> None:
         self._client.disconnect()

@@ -34,8 +34,16 @@ from cryoderm.interlock.clock import Clock, SystemClock
 from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSession
 from cryoderm.interlock.guard import Outcome, SessionGuard
 from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.limits import technical_parameters
 from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, SessionState, StopReason
-from cryoderm.interlock.transport import Inbound, InboundReading, InboundStatus, Transport
+from cryoderm.interlock.rejections import Rejections
+from cryoderm.interlock.transport import (
+    Inbound,
+    InboundReading,
+    InboundStatus,
+    Transport,
+)
+from cryoderm.interlock.wire import clip
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,10 @@ class Interlock:
         self.journal_failed = False
         self._inline = False
         self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
+        messages = technical_parameters()["messages"]
+        self.rejections = Rejections(
+            float(messages["report_every_s"]), int(messages["log_per_report"])
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> None:
@@ -210,8 +222,10 @@ class Interlock:
             if isinstance(message, InboundReading):
                 index.append(self._on_reading(message, now_s, events))
                 receipts.append(message)
-            else:
+            elif isinstance(message, InboundStatus):
                 self._on_status(message, now_s, events)
+            else:
+                self.rejections.add(message, now_s)
         except Exception as error:
             self._fault(message, error, events)
 
@@ -311,6 +325,8 @@ class Interlock:
         device_id = (
             message.reading.device_id if isinstance(message, InboundReading) else message.device_id
         )
+        if device_id is None:
+            return
         self._post(message.transport, device_id, DeviceCommand.STOP, {"reason": "interlock-fault"})
         events.append(
             Event(
@@ -318,7 +334,7 @@ class Interlock:
                 self._by_device.get(device_id),
                 device_id,
                 None,
-                {"error": f"{type(error).__name__}: {error}"},
+                {"error": f"{type(error).__name__}: {clip(str(error))}"},
             )
         )
 
@@ -377,6 +393,9 @@ class Interlock:
             events.extend(outcome.events)
         for session_id in stopped:
             del self._unstopped[session_id]
+        report = self.rejections.report(now_s)
+        if report is not None:
+            events.append(report)
 
     @staticmethod
     def _deadline_of(guard: SessionGuard, outcome: Outcome) -> float:
@@ -422,7 +441,11 @@ class Interlock:
         with self._lock:
             pending, self._outbox = self._outbox, []
         for transport, device_id, command, detail in pending:
-            transport.send_command(device_id, command, detail)
+            try:
+                transport.send_command(device_id, command, detail)
+            except Exception:
+                # One command that cannot go out must not keep the others from going.
+                log.exception("interlock: sending %s to %s failed", command.value, device_id)
 
     def _stop_everything(self, reason: str) -> None:
         with self._lock:

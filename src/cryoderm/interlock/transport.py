@@ -36,7 +36,24 @@ class InboundStatus:
     transport: Transport
 
 
-Inbound = InboundReading | InboundStatus
+@dataclass(frozen=True)
+class InboundRejected:
+    """A message the transport could not read or would not accept (already acknowledged to
+    its sender): the interlock counts it and logs it, and never handles it.
+
+    source: where it came from (``readings``, ``status``, an HTTP path); device_id: the
+    device its address names, when it names a valid one; reason: a short category
+    (``oversized``, ``too-nested``, ``not-json``, ``invalid-reading``, ...); detail: the
+    error, already shortened."""
+
+    transport: Transport
+    source: str
+    device_id: str | None
+    reason: str
+    detail: str
+
+
+Inbound = InboundReading | InboundStatus | InboundRejected
 Deliver = Callable[[Inbound], None]
 
 

@@ -1,0 +1,117 @@
+"""Reading a message off the wire: caps first, then JSON, never a parser that can recurse.
+
+Every message that reaches the interlock from outside (an MQTT reading or status, an HTTP
+body, a control-channel command) and every message a device link receives goes through
+:func:`decode`. Before anything is parsed, the message must be at most ``max_bytes`` long
+and hold at most ``max_containers`` arrays and objects (so its nesting depth is bounded
+too); only then is it parsed, by orjson alone (standard JSON: no NaN or Infinity literal,
+no number beyond a double; it does not recurse without limit, and there is no fallback to
+a parser that does). The caps are in data/interlock.toml ``[messages]``.
+
+A message that fails is a :class:`RejectedMessage` (an :class:`InvalidInterlockInput`)
+whose ``reason`` is a short category for counting (``oversized``, ``too-nested``,
+``not-json``) and whose text never repeats more than a few dozen characters of the input.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+
+from cryoderm.interlock.errors import InvalidInterlockInput
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = 40
+_SHOW.maxother = 40
+_SHOW.maxlist = _SHOW.maxdict = _SHOW.maxtuple = 4
+_SHOW.maxlevel = 2
+
+
+def show(value: object) -> str:
+    """A short repr of untrusted input, safe for error messages and logs."""
+    try:
+        return _SHOW.repr(value)
+    except Exception:  # a repr that fails must not turn a rejection into a fault
+        return f"<{type(value).__name__}>"
+
+
+def clip(text: str, longest: int = 300) -> str:
+    """An error text cut to ``longest`` characters (its untrusted parts are already short)."""
+    return text if len(text) <= longest else text[:longest] + "..."
+
+
+class RejectedMessage(InvalidInterlockInput):
+    """A message that is not read. reason: a short category for the counts."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Caps:
+    """max_bytes: longest message; max_containers: most arrays and objects in one."""
+
+    max_bytes: int
+    max_containers: int
+
+
+@cache
+def caps(kind: str) -> Caps:
+    """The caps for ``device`` (what devices send), ``interlock`` (what a device link
+    receives) or ``control`` (control-channel commands), from data/interlock.toml."""
+    from cryoderm.interlock.limits import technical_parameters
+
+    table = technical_parameters()["messages"]
+    return Caps(int(table[f"{kind}_max_bytes"]), int(table["max_containers"]))
+
+
+def _containers(payload: bytes) -> int:
+    count = payload.count(b"[") + payload.count(b"{")
+    if count == 0:
+        return 0
+    # Brackets inside strings do not nest anything: count again without the strings (rare,
+    # and in C: a hostile message costs a regular-expression pass, not a Python loop).
+    return count if b'"' not in payload else _count_outside_strings(payload)
+
+
+def _count_outside_strings(payload: bytes) -> int:
+    bare = _STRING.sub(b"", payload)
+    return bare.count(b"[") + bare.count(b"{")
+
+
+def decode(payload: bytes | bytearray | memoryview | str, limits: Caps) -> Any:
+    """The JSON value of ``payload`` within ``limits``; raises :class:`RejectedMessage`."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogatepass")
+    data = bytes(payload)
+    if len(data) > limits.max_bytes:
+        raise RejectedMessage(
+            "oversized", f"message of {len(data)} bytes: at most {limits.max_bytes} are accepted"
+        )
+    containers = _containers(data)
+    if containers > limits.max_containers:
+        raise RejectedMessage(
+            "too-nested",
+            f"message with {containers} arrays or objects: at most {limits.max_containers}",
+        )
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        # Also what is not standard JSON: NaN and Infinity literals, numbers beyond a double.
+        raise RejectedMessage("not-json", f"message is not JSON ({clip(str(error), 80)})") from None
+
+
+def rejection_reason(error: Exception, source: str) -> str:
+    """The short category under which a rejected message is counted."""
+    if isinstance(error, RejectedMessage):
+        return error.reason
+    if isinstance(error, InvalidInterlockInput):
+        return f"invalid-{source}"
+    return f"fault-{type(error).__name__}"
