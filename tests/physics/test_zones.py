@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cryoderm.data import load_table
+from cryoderm.physics.case import Perfusion
 from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.perfusion import resolve
 from cryoderm.physics.zones import age_rule, list_zones, tissue_for_zone, zone_info
 
 REQUIRED_ZONES = {
@@ -133,3 +135,27 @@ def test_bad_zone_requests_are_named(kwargs, field):
 def test_an_unknown_zone_lists_the_allowed_ones():
     with pytest.raises(InvalidInput, match="forehead, glabella"):
         tissue_for_zone("elbow")
+
+
+def test_the_forehead_deep_boundary_is_the_frontal_bone_by_sex():
+    # Eksi 2021: frontal bone 8.7 mm in women, 7.9 mm in men; the brain below is at core.
+    assert tissue_for_zone("forehead", sex="female").layers[-1].thickness_mm == 8.7
+    assert tissue_for_zone("forehead", sex="male").layers[-1].thickness_mm == 7.9
+    assert tissue_for_zone("forehead").layers[-1].thickness_mm == pytest.approx(8.3)
+
+
+def test_forehead_skin_constricts_less_in_local_cold_than_cheek_skin():
+    # No vasoconstrictor nerves in the forehead (Hertzman & Roth 1942): only the
+    # non-adrenergic part of the local-cold response remains.
+    local = Perfusion(model="local-cold")
+    forehead, cheek = resolve(local, "forehead"), resolve(local, "cheek")
+    assert forehead.scale_k > cheek.scale_k
+    for temp_c in (29.0, 20.0, 10.0):
+        assert forehead.factor(temp_c) > cheek.factor(temp_c)
+    assert resolve(local, "glabella") == forehead
+    assert resolve(local, None) == cheek
+
+
+def test_a_law_given_in_the_case_wins_over_the_zone_default():
+    law = resolve(Perfusion(model="local-cold", scale_k=5.0), "forehead")
+    assert law.scale_k == 5.0

@@ -22,11 +22,11 @@ from functools import cache
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from cryoderm.cohort.errors import InvalidCohort
 from cryoderm.data import load_table
 from cryoderm.physics.case import Tissue
+from cryoderm.physics.spreads import thickness_quantile
 from cryoderm.physics.zones import age_rule, tissue_for_zone, zone_names
 
 SEX_MIXES = ("female", "male", "mixed")
@@ -186,8 +186,8 @@ class VirtualPopulation:
                 dermis_mean[rows] = layers["dermis"]
                 fat_mean[rows] = layers["fat"]
         dermis_cv = np.where(female, _value("dermis", "cv_female"), _value("dermis", "cv_male"))
-        dermis = _truncated_normal(dermis_mean, dermis_cv * dermis_mean, u_dermis, "dermis")
-        fat = _truncated_normal(fat_mean, _value("fat", "cv") * fat_mean, u_fat, "fat")
+        dermis = thickness_quantile("dermis", dermis_mean, dermis_cv, u_dermis)
+        fat = thickness_quantile("fat", fat_mean, _value("fat", "cv"), u_fat)
         low = math.log(_value("perfusion", "dermis_min_per_s"))
         high = math.log(_value("perfusion", "dermis_max_per_s"))
         perfusion = np.exp(low + u_perfusion * (high - low))
@@ -199,12 +199,3 @@ def check_n(n: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SUBJECTS:
         raise InvalidCohort("n", n, f"a whole number of subjects from 1 to {MAX_SUBJECTS}")
 
-
-def _truncated_normal(mean: np.ndarray, sd: np.ndarray, u: np.ndarray, layer: str) -> np.ndarray:
-    """Inverse-CDF draws of N(mean, sd) truncated to mean +/- k SD and the layer's bounds."""
-    k = _value("truncation", "sd_multiple")
-    low = np.maximum(mean - k * sd, _value(layer, "min_mm"))
-    high = np.minimum(mean + k * sd, _value(layer, "max_mm"))
-    a, b = ndtr((low - mean) / sd), ndtr((high - mean) / sd)
-    # Clipping guards the last ulp of ndtri at the bounds.
-    return np.clip(mean + sd * ndtri(a + u * (b - a)), low, high)

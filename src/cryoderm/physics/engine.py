@@ -72,7 +72,7 @@ class _Template:
 
 def _template(case: Case) -> _Template:
     try:
-        law = perfusion.resolve(case.perfusion)
+        law = perfusion.resolve(case.perfusion, case.tissue.zone)
         phase = freezing.resolve(case.freezing)
     except InvalidInput as error:
         return _Template(case, error_first=error)

@@ -8,7 +8,10 @@ local-cold (docs/physics.md, section 4)::
             towards f(T) with time constant memory_s (the constriction outlasts the cold).
 
 The kernel evaluates the law; this module resolves a :class:`~cryoderm.physics.case.Perfusion`
-against the sourced defaults of ``data/perfusion.toml``.
+against the sourced defaults of ``data/perfusion.toml``. A facial zone may
+have its own defaults there (``[zone.<name>]``): forehead skin has no vasoconstrictor nerves
+and constricts in the cold only by the direct effect of cold on its vessels (Hertzman1942),
+so its law is weaker. A value given in the case wins over both.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cryoderm.data import load_table
 from cryoderm.physics.bounds import bound
 from cryoderm.physics.case import Perfusion
 
@@ -49,13 +53,24 @@ def default_value(name: str) -> float:
     return float(bound(f"perfusion.{name}").default)  # type: ignore[arg-type]
 
 
+def zone_value(name: str, zone: str | None) -> float | None:
+    """The zone's own default of a local-cold parameter (data/perfusion.toml [zone.<name>]),
+    None where the zone follows the general law."""
+    entry = load_table("perfusion").get("zone", {}).get(zone, {}).get(name) if zone else None
+    return None if entry is None else float(entry["value"])
+
+
 @lru_cache(maxsize=64)
-def resolve(perfusion: Perfusion) -> PerfusionLaw:
-    """The law of ``perfusion`` with every unset parameter taken from data/perfusion.toml
+def resolve(perfusion: Perfusion, zone: str | None = None) -> PerfusionLaw:
+    """The law of ``perfusion`` with every unset parameter taken from data/perfusion.toml:
+    the zone's row where it has one (``zone``: the tissue's built-in zone), else the general
     (``perfusion`` was checked against data/bounds.toml when it was built)."""
 
     def pick(name: str, given: float | None) -> float:
-        return default_value(name) if given is None else float(given)
+        if given is not None:
+            return float(given)
+        own = zone_value(name, zone)
+        return default_value(name) if own is None else own
 
     return PerfusionLaw(
         local=perfusion.model == "local-cold",
