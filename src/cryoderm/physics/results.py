@@ -133,6 +133,75 @@ class SimulationResult:
             }
         return out
 
+    # Tidy outputs for pandas, xarray and notebooks. pandas and xarray are imported when
+    # called, so that `cryoderm simulate` starts without them.
+    def _tidy_attrs(self) -> dict[str, Any]:
+        document = self.to_json_dict()
+        return {key: document[key] for key in ("format", "status", "message", "metrics", "safety")}
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame: one row per output time (index ``time_s``), one column per
+        probe (C); status, message, metrics and safety in ``.attrs`` (JSON-ready)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {name: np.asarray(series, dtype=float) for name, series in self.probes.items()},
+            index=pd.Index(np.asarray(self.time_s, dtype=float), name="time_s"),
+        )
+        frame.attrs.update(self._tidy_attrs())
+        return frame
+
+    def to_xarray(self) -> Any:
+        """An xarray Dataset: ``temp_c(probe, time_s)`` and, with the full field,
+        ``field_temp_c(time_s, depth_mm)`` and ``perfusion_ratio(time_s, depth_mm)``;
+        status, message, metrics and safety in ``.attrs``."""
+        import xarray as xr
+
+        names = list(self.probes)
+        temps = np.array([np.asarray(self.probes[n], dtype=float) for n in names]).reshape(
+            len(names), len(self.time_s)
+        )
+        data: dict[str, Any] = {
+            "temp_c": (("probe", "time_s"), temps, {"units": "degC", "long_name": "temperature"})
+        }
+        coords: dict[str, Any] = {
+            "probe": names,
+            "time_s": ("time_s", np.asarray(self.time_s, dtype=float), {"units": "s"}),
+        }
+        if self.field is not None:
+            coords["depth_mm"] = ("depth_mm", self.field.depth_mm, {"units": "mm"})
+            data["field_temp_c"] = (("time_s", "depth_mm"), self.field.temp_c, {"units": "degC"})
+            data["perfusion_ratio"] = (("time_s", "depth_mm"), self.field.perfusion_ratio)
+        return xr.Dataset(data, coords=coords, attrs=self._tidy_attrs())
+
+    def _headline(self) -> list[tuple[str, str]]:
+        """(label, value) pairs of the compact summary: the series and the safety figures."""
+        rows = [("status", self.status + (f": {self.message}" if self.message else ""))]
+        if self.ok and len(self.time_s):
+            rows.append(
+                ("samples", f"{len(self.time_s)} from {self.time_s[0]:g} to {self.time_s[-1]:g} s")
+            )
+            for name, series in self.probes.items():
+                rows.append((name, f"{np.min(series):+.2f} to {np.max(series):+.2f} °C"))
+            for key in ("min_surface_temp_c", "surface_time_below_10c_s"):
+                if self.metrics.get(key) is not None:
+                    rows.append((key, f"{self.metrics[key]:.4g}"))
+            risk = self.safety.get("freeze_risk_time_s")
+            rows.append(("freeze_risk_time_s", "none" if risk is None else f"{risk:.4g}"))
+        return rows
+
+    def __repr__(self) -> str:
+        return "SimulationResult(" + ", ".join(f"{k}={v}" for k, v in self._headline()) + ")"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+            for k, v in self._headline()
+        )
+        return f"<table><caption>SimulationResult</caption>{cells}</table>"
+
 
 _new = object.__new__
 
