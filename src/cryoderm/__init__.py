@@ -6,6 +6,9 @@ The Python API of the thermal engine::
     case = cryoderm.load_case("cheek.toml")
     result = cryoderm.simulate(case)          # a frozen SimulationResult
     results = cryoderm.simulate_many(cases)   # the batched path
+    result.to_dataframe(), result.to_xarray()  # tidy outputs (pandas, xarray)
+    cryoderm.sensitivity(case)                # Morris and Sobol over the sourced spreads
+    cryoderm.fit(case, traces, ["h"])         # parameters from measured traces
 
 Names are imported lazily so that ``import cryoderm`` stays cheap.
 """
@@ -15,7 +18,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["load_case", "parse_case", "simulate", "simulate_many"]
+__all__ = [
+    "fit",
+    "load_case",
+    "morris",
+    "parse_case",
+    "simulate",
+    "simulate_many",
+    "sobol",
+    "sensitivity",
+    "Parameter",
+]
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -28,7 +41,13 @@ _LAZY = {
     "parse_case": "cryoderm.physics.casefile",
     "simulate": "cryoderm.physics.engine",
     "simulate_many": "cryoderm.physics.engine",
+    "morris": "cryoderm.research.sensitivity",
+    "sobol": "cryoderm.research.sensitivity",
+    "Parameter": "cryoderm.research.parameters",
+    "fit": "cryoderm.research.fitting",
 }
+# cryoderm.sensitivity(case, ...) is research.sensitivity.study.
+_RENAMED = {"sensitivity": ("cryoderm.research.sensitivity", "study")}
 
 
 def load_case(path: str | PathLike[str]) -> Case:
@@ -54,8 +73,15 @@ def load_case(path: str | PathLike[str]) -> Case:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _RENAMED:
+        module, attribute = _RENAMED[name]
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'cryoderm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -95,6 +95,30 @@ class CohortRisk:
         out["band_c"] = None if self.band_c is None else list(self.band_c)
         return out
 
+    def to_dataframe(self) -> Any:
+        """A tidy pandas DataFrame: one row per (quantity, statistic) with its value
+        (fractions, percentiles of the coldest skin and of the time below each threshold);
+        who, how many and the run counts in ``.attrs``."""
+        import pandas as pd
+
+        rows: list[tuple[str, str, float | None]] = [
+            ("freeze_risk_fraction", "fraction", self.freeze_risk_fraction),
+            ("below_floor_fraction", "fraction", self.below_floor_fraction),
+            ("reaching_band_fraction", "fraction", self.reaching_band_fraction),
+        ]
+        rows += [("min_surface_temp_c", p, v) for p, v in self.min_surface_temp_c.items()]
+        for threshold, points in self.surface_time_below_s.items():
+            rows += [(f"surface_time_below_{threshold}_s", p, v) for p, v in points.items()]
+        frame = pd.DataFrame(rows, columns=["quantity", "statistic", "value"])
+        frame["value"] = frame["value"].astype(float)
+        attrs = self.to_json_dict()
+        for key in ("freeze_risk_fraction", "below_floor_fraction", "reaching_band_fraction"):
+            attrs.pop(key)
+        attrs.pop("min_surface_temp_c")
+        attrs.pop("surface_time_below_s")
+        frame.attrs.update(attrs)
+        return frame
+
 
 def protocol_modality(case: Case) -> str | None:
     """The case's first device modality (cold-air, ln2-vapour, contact), or None."""

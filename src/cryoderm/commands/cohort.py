@@ -3,6 +3,7 @@
 cryoderm cohort CASE.toml [--n 10000] [--sex female|male|mixed] [--age 25-70] [--seed 1]
                 [--scheduler tcp://host:8786 | --workers N] [--block-size 2000]
                 [--floor-c T] [--band-c LOW-HIGH] [--format table|json]
+                [--out FILE.csv|FILE.parquet|FILE.nc]
 cryoderm cohort --zone cheek --goal GOAL --modality cold-air [same options]
 
 The protocol is a case file (on a built-in zone, or of explicit layers with --zone), or the
@@ -20,6 +21,7 @@ import argparse
 import json
 from typing import Any
 
+from cryoderm.commands import _research
 from cryoderm.errors import UserInputError
 
 
@@ -58,6 +60,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, help="local workers (default: one per CPU)")
     parser.add_argument("--block-size", type=int, default=2000, help="subjects per Dask task")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    _research.add_out(parser)
     parser.set_defaults(handler=run)
 
 
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from cryoderm.cohort.population import VirtualPopulation, check_n
     from cryoderm.cohort.risk import protocol_risk
 
+    out = _research.out_path(args)
     case, zone, band = _protocol(args)
     if args.band_c is not None:
         band = _range(args.band_c, "--band-c", "C")
@@ -111,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
             client=client,
             block_size=args.block_size,
         )
+    if out is not None:
+        from cryoderm.research.outputs import case_provenance, write
+
+        frame = result.to_dataframe()
+        frame.attrs.update(case_provenance(case))
+        write(frame, out)
     if args.format == "json":
         print(json.dumps(result.to_json_dict(), indent=2))
         return 0

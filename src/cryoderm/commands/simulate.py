@@ -1,8 +1,11 @@
 """``cryoderm simulate``: run one case file through the thermal engine.
 
     cryoderm simulate CASE.toml [--format json|table] [--plot FILE.png|FILE.html] [--full-field]
+                               [--out FILE.csv|FILE.parquet|FILE.nc]
 
 json prints the result object of shared/case-format.md ("Output"); table prints a summary.
+--out also writes the probe series (and, to .nc, the full field) with the metrics, safety
+figures and the resolved case in the file's metadata (docs/research.md).
 Exit 0 when the simulation's status is ok, 1 when it failed; 2 for a bad case file (one line
 on standard error naming key, value, unit and what is allowed; with --format json also
 {"status": "invalid", ...} on standard output).
@@ -43,6 +46,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--full-field", action="store_true", help="include T(depth, time) in the JSON output"
     )
+    parser.add_argument(
+        "--out", metavar="FILE", help="also write the series: FILE.csv, FILE.parquet or FILE.nc"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +72,11 @@ def _run(args: argparse.Namespace) -> int:
         raise BadOption(f"--plot = {args.plot!r}: a file name ending in .png or .html")
     if plot is not None and not plot.parent.is_dir():
         raise BadOption(f"--plot = {args.plot!r}: a file in an existing folder")
+    out = None
+    if args.out:
+        from cryoderm.research.outputs import check_path
+
+        out = check_path(args.out)
     case = cryoderm.load_case(args.case)
     if args.full_field:
         case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
@@ -78,6 +89,10 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         _print_table(document, case.title or args.case)
+    if out is not None:
+        from cryoderm.research.outputs import write_result
+
+        write_result(result, case, out)
     if plot is not None:
         from cryoderm.viz import write_plot
 

@@ -19,7 +19,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,8 +28,7 @@ from cryoderm.physics.engine import simulate_many
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.results import SimulationResult
 from cryoderm.research.errors import InvalidStudy
-from cryoderm.research.keys import apply, build_case, case_document
-from cryoderm.research.parameters import Parameter
+from cryoderm.research.keys import KeyPath, Mode, apply, build_case, case_document
 
 STATUSES = ("ok", "failed", "invalid")
 BASAL_LAYER = "epidermis"
@@ -40,6 +39,16 @@ CHUNK = 256
 DEFAULT_BLOCK = 1000
 
 Progress = Callable[[int, int], None]
+
+
+class Input(Protocol):
+    """What a design varies: a key path and how a value applies (a Parameter, a sweep axis)."""
+
+    @property
+    def path(self) -> KeyPath: ...
+
+    @property
+    def mode(self) -> Mode: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,7 @@ class Runs:
 
 def run_rows(
     doc: Mapping[str, Any],
-    parameters: Sequence[Parameter],
+    parameters: Sequence[Input],
     quantities: Sequence[Quantity],
     rows: np.ndarray,
     *,
@@ -173,7 +182,7 @@ class CaseModel:
     def __init__(
         self,
         case: Case,
-        parameters: Sequence[Parameter],
+        parameters: Sequence[Input],
         quantities: Sequence[Quantity],
         *,
         client: Any = None,
@@ -227,3 +236,13 @@ class CaseModel:
                 self.progress(done, len(values))
         # Blocks are merged in row order, whatever order they finished in.
         return merge(client.gather(futures))
+
+
+def quantities_for(case: Case, names: Sequence[str]) -> list[Quantity]:
+    """The quantities ``names`` of ``case``'s runs, checked against what its result reports
+    (one run of the case itself); InvalidStudy names an unknown one and lists the known."""
+    from cryoderm.physics.engine import simulate
+
+    result = simulate(case)
+    known = [*DEFAULT_QUANTITIES, *result.metrics, *result.safety]
+    return [quantity(name, known) for name in names]

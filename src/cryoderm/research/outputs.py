@@ -21,6 +21,8 @@ SUFFIXES = (".csv", ".parquet", ".nc")
 KEY = "cryoderm"
 CSV_PREFIX = f"# {KEY}: "
 CSV_INDEX = "csv_index_columns"
+NC_RENAMED = "netcdf_renamed_variables"
+NC_SLASH = "\u2215"  # DIVISION SLASH, for "/" in netCDF names
 
 
 def check_path(text: str, option: str = "--out") -> Path:
@@ -114,8 +116,14 @@ def _write_parquet(frame: Any, path: Path) -> None:
 
 
 def _write_netcdf(dataset: Any, path: Path) -> None:
-    out = dataset.copy()
-    out.attrs = {KEY: _metadata_text(dict(dataset.attrs))}
+    # HDF5 reserves "/" in names: such names are written with a stand-in, and restored on
+    # reading from the map kept in the metadata.
+    renamed = {str(n).replace("/", NC_SLASH): str(n) for n in dataset.variables if "/" in str(n)}
+    out = dataset.rename({original: safe for safe, original in renamed.items()})
+    attrs = dict(dataset.attrs)
+    if renamed:
+        attrs[NC_RENAMED] = renamed
+    out.attrs = {KEY: _metadata_text(attrs)}
     for name in out.variables:
         out[name].attrs = {
             k: v if isinstance(v, str | int | float) else json.dumps(v)
@@ -134,7 +142,9 @@ def read(path: Path | str) -> Any:
 
         with xr.open_dataset(path, engine="h5netcdf") as opened:
             dataset = opened.load()
-        dataset.attrs = json.loads(dataset.attrs.get(KEY, "{}"))
+        attrs = json.loads(dataset.attrs.get(KEY, "{}"))
+        dataset = dataset.rename(attrs.pop(NC_RENAMED, {}))
+        dataset.attrs = attrs
         return dataset
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -172,3 +182,12 @@ def case_provenance(case: Any) -> dict[str, Any]:
         "case": text,
         "case_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
     }
+
+
+def write_result(result: Any, case: Any, path: Path | str) -> None:
+    """One simulation's result to ``path`` (series; the full field too in netCDF), its
+    metadata completed with the provenance of ``case``."""
+    path = Path(path)
+    table = result.to_xarray() if path.suffix.lower() == ".nc" else result.to_dataframe()
+    table.attrs.update(case_provenance(case))
+    write(table, path)

@@ -275,9 +275,68 @@ def plot(results: Sequence[SensitivityResult], path: Any) -> None:
             ax.barh(labels, [r["S1"] for r in rows], color="#88ccee", height=0.4, label="S1")
             ax.legend(loc="lower right", fontsize=7)
         ax.invert_yaxis()
+        if not any(r[measure] for r in rows):
+            ax.text(0.5, 0.5, "no variation over the design", ha="center", transform=ax.transAxes)
+            ax.set_xlim(0.0, 1.0)
         ax.set_title(f"{result.method}: {name}", fontsize=9)
         ax.set_xlabel("mu* (unit of the quantity)" if measure == "mu_star" else "ST (and S1)")
         ax.tick_params(labelsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def study(
+    case: Any,
+    parameters: Sequence[Parameter] | None = None,
+    *,
+    methods: Sequence[Method] = METHODS,
+    outputs: Sequence[str] | None = None,
+    n: int = 256,
+    trajectories: int = 20,
+    seed: int = 0,
+    client: Any = None,
+    progress: Any = None,
+) -> list[SensitivityResult]:
+    """Morris and/or Sobol indices of ``case``'s outputs over ``parameters`` (default: the
+    sourced spreads of research.spreads.case_spreads). outputs: quantity names (default
+    evaluate.DEFAULT_QUANTITIES). client: a Dask client for large designs (None: here)."""
+    from cryoderm.research.evaluate import DEFAULT_QUANTITIES, CaseModel, quantities_for
+    from cryoderm.research.spreads import case_spreads
+
+    chosen = list(case_spreads(case) if parameters is None else parameters)
+    names = list(DEFAULT_QUANTITIES if outputs is None else outputs)
+    quantities = quantities_for(case, names)
+    for method in methods:
+        if method not in METHODS:
+            raise InvalidStudy("method", method, "one of: " + ", ".join(METHODS))
+    results = []
+    for method in methods:
+        model = CaseModel(case, chosen, quantities, client=client, progress=progress)
+        if method == "morris":
+            results.append(morris(model, chosen, names, trajectories=trajectories, seed=seed))
+        else:
+            results.append(sobol(model, chosen, names, n=n, seed=seed))
+    return results
+
+
+def design_runs(methods: Sequence[Method], parameters: int, n: int, trajectories: int) -> int:
+    """How many runs a study takes: Morris r (D + 1), Sobol n (D + 2)."""
+    runs = {"morris": trajectories * (parameters + 1), "sobol": n * (parameters + 2)}
+    return sum(runs[m] for m in methods)
+
+
+def to_frame(results: Sequence[SensitivityResult], provenance: dict[str, Any]) -> Any:
+    """One tidy table of several methods' indices (a ``method`` column; a method's columns
+    are empty on the other's rows), with the methods' metadata and ``provenance``."""
+    import pandas as pd
+
+    frames = [r.to_dataframe().assign(method=r.method) for r in results]
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[["method", *[c for c in frame.columns if c != "method"]]]
+    frame.attrs = {
+        "format": "cryoderm-sensitivity/1",
+        "studies": [r.metadata() for r in results],
+        **provenance,
+    }
+    return frame
