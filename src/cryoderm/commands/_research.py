@@ -105,17 +105,18 @@ def load_toml(path: str, option: str) -> dict[str, Any]:
 def print_frame(frame: Any, title: str, digits: int = 4, limit: int = 60) -> None:
     """A DataFrame as a rich table (the first ``limit`` rows)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=escape(title))
     index = [name for name in frame.index.names if name is not None]
     for name in (*index, *frame.columns):
-        table.add_column(str(name), justify="left" if name in index else "right")
+        table.add_column(escape(str(name)), justify="left" if name in index else "right")
     for key, row in frame.head(limit).iterrows():
         keys = key if isinstance(key, tuple) else (key,)
         cells = [str(k) for k in keys][: len(index)]
         cells += [_cell(value, digits) for value in row]
-        table.add_row(*cells)
+        table.add_row(*(escape(cell) for cell in cells))
     console = Console()
     console.print(table)
     if len(frame) > limit:
