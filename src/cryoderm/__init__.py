@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "Parameter",
     "fit",
     "load_case",
     "morris",
     "parse_case",
+    "sensitivity",
     "simulate",
     "simulate_many",
     "sobol",
-    "sensitivity",
-    "Parameter",
 ]
 
 if TYPE_CHECKING:

@@ -103,3 +103,24 @@ def test_bad_input_exits_2_with_one_line(argv, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"cryoderm {argv[0]}: ") and error.count("\n") == 1
+
+
+def test_the_api_is_listed_and_the_command_line_starts_without_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    import cryoderm
+    from cryoderm.research import fitting, sensitivity
+
+    assert {"fit", "sensitivity", "morris", "sobol", "Parameter", "simulate_many"} <= set(
+        dir(cryoderm)
+    )
+    assert cryoderm.fit is fitting.fit and cryoderm.sensitivity is sensitivity.study
+    probe = (
+        "import sys, cryoderm.cli; cryoderm.cli.build_parser(); "
+        "print(sorted(m for m in ('pandas', 'xarray', 'SALib', 'emcee', 'scipy') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
