@@ -2,8 +2,10 @@
 (hypothesis stateful testing; clinic.md 4.3 asks for it).
 
 Whatever happens, these hold after every step:
-- a stop is final: once stopped, the session stays stopped with the same reason, and the
-  device has been told to stop;
+- a stop holds: a stopped session stays stopped with the same reason, and its device has
+  been told to stop, until a named user resumes the zone with a reason, which is accepted
+  only with every latching alarm acknowledged, exposure left, and a current valid reading
+  above the warning temperature; an ended session stays ended;
 - a valid reading at or below the floor while the cold is allowed stops the session;
 - with the cold allowed, the exposure never exceeds the maximum, and no more than the
   no-valid-reading timeout passes without a valid reading (each by at most one tick);
@@ -32,6 +34,7 @@ from .helpers import limits
 
 LIMITS = limits(max_exposure_s=20.0)
 TICK_S = 0.05
+ARMED = (SessionState.RUNNING, SessionState.PAUSED)
 
 temperatures = st.one_of(
     st.floats(min_value=-5.0, max_value=40.0),
@@ -72,6 +75,7 @@ class SessionStates(RuleBasedStateMachine):
         self.seq = 0
         self.stopped_reason: StopReason | None = None
         self.floor_seen_running = False
+        self.ended = False
 
     def teardown(self) -> None:
         self.journal.close()
@@ -95,7 +99,7 @@ class SessionStates(RuleBasedStateMachine):
         )
         self.interlock.pump()
         valid = temp is not None and not math.isnan(temp) and -30.0 <= temp <= 45.0 and age_s <= 1.0
-        if valid and temp <= LIMITS.floor_temp_c and state_before is not SessionState.STOPPED:
+        if valid and temp <= LIMITS.floor_temp_c and state_before in ARMED:
             self.floor_seen_running = True
 
     @rule(duration_s=st.floats(min_value=0.01, max_value=3.0))
@@ -132,6 +136,34 @@ class SessionStates(RuleBasedStateMachine):
     def operator_stop(self):
         self.interlock.stop("s-h", by_user="alice")
 
+    @rule()
+    def resume_after_stop(self):
+        now = self.clock.now_s()
+        guard = self.guard
+        latest = guard._recent[-1] if guard._recent else None
+        allowed = (
+            guard.state is SessionState.STOPPED
+            and not [a for a in guard.alarms if a.latching and a.active]
+            and guard.exposure_s(now) < LIMITS.max_exposure_s
+            and latest is not None
+            and now - latest[0] <= LIMITS.no_valid_reading_s
+            and latest[1] > LIMITS.warning_temp_c
+        )
+        try:
+            self.interlock.resume_after_stop("s-h", by_user="dana", reason="client ready")
+        except ActionRefused:
+            assert not allowed
+            return
+        assert allowed
+        assert self.device.commands[-1] is DeviceCommand.RESUME
+        self.stopped_reason = None
+        self.floor_seen_running = False
+
+    @rule()
+    def end(self):
+        self.interlock.end("s-h", by_user="erin", reason="done")
+        self.ended = True
+
     @precondition(lambda self: self.guard.alarms)
     @rule(data=st.data())
     def acknowledge(self, data):
@@ -139,22 +171,25 @@ class SessionStates(RuleBasedStateMachine):
         self.interlock.acknowledge("s-h", alarm.alarm_id, by_user="carol")
 
     @invariant()
-    def a_stop_is_final_and_reaches_the_device(self):
+    def a_stop_holds_until_resumed_and_reaches_the_device(self):
+        if self.ended:
+            assert self.guard.state is SessionState.ENDED
+            return
         if self.stopped_reason is not None:
             assert self.guard.state is SessionState.STOPPED
             assert self.guard.stop_reason is self.stopped_reason
         if self.guard.state is SessionState.STOPPED:
             self.stopped_reason = self.guard.stop_reason
-            assert DeviceCommand.STOP in self.device.commands
+            assert self.device.commands[-1] is DeviceCommand.STOP
 
     @invariant()
     def a_floor_reading_stops(self):
         if self.floor_seen_running:
-            assert self.guard.state is SessionState.STOPPED
+            assert self.guard.state in (SessionState.STOPPED, SessionState.ENDED)
 
     @invariant()
     def timers_hold_while_the_cold_is_allowed(self):
-        if self.guard.state is SessionState.STOPPED:
+        if self.guard.state not in ARMED:
             return
         now = self.clock.now_s()
         assert self.guard.exposure_s(now) <= LIMITS.max_exposure_s + TICK_S + 1e-6

@@ -34,4 +34,3 @@ def test_what_is_over_a_cap_or_not_json_is_rejected_with_its_reason(payload, rea
 
 def test_brackets_inside_strings_do_not_count_as_nesting():
     assert decode(b'{"stopped_by": "[[[[x]]]] {{{", "a": "\\"[["}', CAPS)["a"] == '"[['
-

@@ -2,15 +2,20 @@
 
 The clinic (or any process that can open the journal directory) calls
 :class:`ControlClient` methods; the interlock takes the commands within one loop tick and
-applies them as if called in-process (:class:`~.runtime.Interlock`). A command the
-interlock cannot apply (unknown session, no named user, wrong state) is recorded in the
-journal as ``command-rejected`` with the reason, so the caller sees the answer there.
+applies them as if called in-process (:class:`~.runtime.Interlock`). Each method returns the
+command's id once the command is durable; :meth:`ControlClient.outcome` tells whether the
+interlock applied it or rejected it, and why. A rejected command is also recorded in the
+journal as ``command-rejected`` with the reason.
 
-Command bodies (JSON): ``{"action": "stop"|"pause"|"resume", "session_id", "user"}``,
+Command bodies (JSON), ``user`` always a named user:
+``{"action": "start", "session_id", "device_id", "zone", "modality", "planned_duration_s",
+"planned_curve", "delivered_exposure_s", "goal", "fault", "fault_start_s"}`` (limits from
+the registry for the zone and modality; the last three only for simulated devices),
+``{"action": "stop", "session_id", "user", "reason"}`` (reason optional),
+``{"action": "pause"|"resume", "session_id", "user"}``,
+``{"action": "resume_after_stop"|"end", "session_id", "user", "reason"}``,
 ``{"action": "acknowledge", "session_id", "alarm_id", "user"}``,
-``{"action": "silence", "session_id", "alarm_id", "user", "duration_s"}``,
-``{"action": "start", "session_id", "device_id", "zone", "modality",
-"planned_duration_s"}`` (limits from the registry for the zone and modality).
+``{"action": "silence", "session_id", "alarm_id", "user", "duration_s"}``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +38,19 @@ log = logging.getLogger(__name__)
 SpecBuilder = Callable[[dict[str, Any]], SessionSpec]
 
 
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What became of a command. status: ``applied``, ``rejected`` (error says why) or
+    ``pending`` (not taken yet, or still being applied, e.g. a start being planned)."""
+
+    command_id: int
+    status: str
+    error: str | None = None
+
+
 class ControlClient:
     """Send operator commands to the interlock that owns ``journal_dir``. Each method returns
-    the command id once the command is durable; the outcome appears in the journal."""
+    the command id once the command is durable; :meth:`outcome` waits for its fate."""
 
     def __init__(self, journal_dir: str | Path) -> None:
         self.journal = Journal(journal_dir)
@@ -42,8 +58,28 @@ class ControlClient:
     def close(self) -> None:
         self.journal.close()
 
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _submit(self, body: dict[str, Any]) -> int:
         return self.journal.submit_command(body, time.time())
+
+    def outcome(self, command_id: int, timeout_s: float = 0.0) -> CommandOutcome:
+        """The command's outcome, waiting up to ``timeout_s`` while it is pending (the
+        interlock takes commands every 50 ms; a start on the embedded source plans the zone
+        first, about a second)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.journal.command_outcome(command_id)
+            if found is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        if found is None:
+            return CommandOutcome(command_id, "pending")
+        return CommandOutcome(command_id, found[0], found[1])
 
     def start(
         self,
@@ -53,32 +89,66 @@ class ControlClient:
         modality: str,
         planned_duration_s: float | None = None,
         planned_curve: PlannedCurve | None = None,
+        *,
+        delivered_exposure_s: float = 0.0,
+        goal: str | None = None,
+        fault: str | None = None,
+        fault_start_s: float | None = None,
     ) -> int:
         """Guard a session (the clinic has checked its gates). planned_curve: the plan's
-        surface curve, which enables the stuck-sensor test."""
+        surface curve, which enables the stuck-sensor test. delivered_exposure_s: exposure
+        the zone already had in this treatment (it counts toward its limit). goal, fault,
+        fault_start_s: for the embedded source's simulated device only (the planner's goal;
+        a sensor fault from ``cryoderm.interlock.faults.FAULT_KINDS`` and its onset)."""
         curve = None
         if planned_curve is not None:
             curve = {"times_s": list(planned_curve.times_s), "temps_c": list(planned_curve.temps_c)}
-        return self._submit(
-            {
-                "action": "start",
-                "session_id": session_id,
-                "device_id": device_id,
-                "zone": zone,
-                "modality": modality,
-                "planned_duration_s": planned_duration_s,
-                "planned_curve": curve,
-            }
-        )
+        body: dict[str, Any] = {
+            "action": "start",
+            "session_id": session_id,
+            "device_id": device_id,
+            "zone": zone,
+            "modality": modality,
+            "planned_duration_s": planned_duration_s,
+            "planned_curve": curve,
+            "delivered_exposure_s": delivered_exposure_s,
+        }
+        extra = {"goal": goal, "fault": fault, "fault_start_s": fault_start_s}
+        body.update({key: value for key, value in extra.items() if value is not None})
+        return self._submit(body)
 
-    def stop(self, session_id: str, user: str) -> int:
-        return self._submit({"action": "stop", "session_id": session_id, "user": user})
+    def stop(self, session_id: str, user: str, reason: str | None = None) -> int:
+        """STOP: the cold goes off now. The zone may then be resumed or ended."""
+        body = {"action": "stop", "session_id": session_id, "user": user}
+        if reason:
+            body["reason"] = reason
+        return self._submit(body)
 
     def pause(self, session_id: str, user: str) -> int:
         return self._submit({"action": "pause", "session_id": session_id, "user": user})
 
     def resume(self, session_id: str, user: str) -> int:
+        """Resume after a pause (an override if alarms are unacknowledged)."""
         return self._submit({"action": "resume", "session_id": session_id, "user": user})
+
+    def resume_after_stop(self, session_id: str, user: str, reason: str) -> int:
+        """Resume a stopped zone, with a reason: refused until every latching alarm is
+        acknowledged, beyond the zone's exposure limit or plan, and while the skin is at or
+        below the warning temperature or has no valid reading (see docs/interlock.md)."""
+        return self._submit(
+            {
+                "action": "resume_after_stop",
+                "session_id": session_id,
+                "user": user,
+                "reason": reason,
+            }
+        )
+
+    def end(self, session_id: str, user: str, reason: str) -> int:
+        """Close a session for good, with a reason (the cold stops first if it was on)."""
+        return self._submit(
+            {"action": "end", "session_id": session_id, "user": user, "reason": reason}
+        )
 
     def acknowledge(self, session_id: str, alarm_id: str, user: str) -> int:
         return self._submit(
@@ -97,42 +167,66 @@ class ControlClient:
         )
 
 
+ACTIONS = (
+    "start",
+    "stop",
+    "pause",
+    "resume",
+    "resume_after_stop",
+    "end",
+    "acknowledge",
+    "silence",
+)
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = body.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInterlockInput(f"{key} = {show(value)}: text is required")
+    return value
+
+
 def apply_command(interlock: Interlock, body: dict[str, Any], build_spec: SpecBuilder) -> None:
     """Apply one command body to the interlock; raises InterlockError when it cannot."""
     action = body.get("action")
-    session_id = str(body.get("session_id", ""))
-    user = str(body.get("user", ""))
     if action == "start":
         interlock.start_session(build_spec(body))
-    elif action == "stop":
-        interlock.stop(session_id, user)
+        return
+    if action not in ACTIONS:
+        raise InvalidInterlockInput(f"action = {show(action)}: one of {', '.join(ACTIONS)}")
+    session_id, user = _text(body, "session_id"), _text(body, "user")
+    if action == "stop":
+        interlock.stop(session_id, user, _text(body, "reason", required=False) or None)
     elif action == "pause":
         interlock.pause(session_id, user)
     elif action == "resume":
         interlock.resume(session_id, user)
+    elif action == "resume_after_stop":
+        interlock.resume_after_stop(session_id, user, _text(body, "reason"))
+    elif action == "end":
+        interlock.end(session_id, user, _text(body, "reason"))
     elif action == "acknowledge":
-        interlock.acknowledge(session_id, str(body.get("alarm_id", "")), user)
-    elif action == "silence":
-        duration = body.get("duration_s")
-        if not isinstance(duration, int | float):
-            raise InvalidInterlockInput(f"duration_s = {duration!r}: a number of seconds")
-        interlock.silence(session_id, str(body.get("alarm_id", "")), user, float(duration))
+        interlock.acknowledge(session_id, _text(body, "alarm_id"), user)
     else:
-        raise InvalidInterlockInput(
-            f"action = {action!r}: one of start, stop, pause, resume, acknowledge, silence"
-        )
+        duration = body.get("duration_s")
+        if isinstance(duration, bool) or not isinstance(duration, int | float):
+            raise InvalidInterlockInput(f"duration_s = {show(duration)}: a number of seconds")
+        interlock.silence(session_id, _text(body, "alarm_id"), user, float(duration))
 
 
 def journal_command_poll(
     interlock: Interlock,
     build_spec: SpecBuilder,
-    start: Callable[[dict[str, Any]], None] | None = None,
+    start: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> Callable[[], None]:
     """A poll function for :meth:`Interlock.set_command_poll` reading the journal's commands.
 
     Each command on its own: one that cannot be read or applied (whatever it raises) is
-    recorded as ``command-rejected`` and the next is applied. start: optional handler for
-    start commands (the embedded fleet plans off the loop)."""
+    rejected on record (:func:`reject_command`) and the next is applied. start: optional
+    handler for start commands, given the command id (the embedded fleet plans off the
+    loop, and records the outcome itself)."""
 
     def poll() -> None:
         for command_id, raw in interlock.journal.take_commands():
@@ -145,19 +239,23 @@ def journal_command_poll(
                     )
                 body = decoded
                 if start is not None and body.get("action") == "start":
-                    start(body)
+                    start(command_id, body)
                     continue
                 apply_command(interlock, body, build_spec)
+                interlock.journal.record_outcome(command_id, "applied")
             except Exception as error:
-                _reject(interlock, command_id, body, error)
+                reject_command(interlock, command_id, body, error)
 
     return poll
 
 
-def _reject(
+def reject_command(
     interlock: Interlock, command_id: int, body: dict[str, Any] | None, error: Exception
 ) -> None:
+    """Record that a command was not applied: a ``command-rejected`` journal entry and the
+    command's outcome (what :meth:`ControlClient.outcome` reports)."""
     text = str(error) if isinstance(error, InterlockError) else f"{type(error).__name__}: {error}"
+    text = clip(text)
     session_id = body.get("session_id") if body is not None else None
     try:
         interlock.journal.append(
@@ -167,10 +265,11 @@ def _reject(
                     session_id if isinstance(session_id, str) and session_id else None,
                     None,
                     None,
-                    {"command_id": command_id, "command": body, "error": clip(text)},
+                    {"command_id": command_id, "command": body, "error": text},
                 )
             ],
             interlock.clock.wall_time_s(),
         )
+        interlock.journal.record_outcome(command_id, "rejected", text)
     except Exception:
         log.exception("interlock: recording the rejection of command %s failed", command_id)

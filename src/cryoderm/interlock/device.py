@@ -3,8 +3,11 @@
 The device applies the planned exposure to its :class:`Face` (the thermal engine), samples
 the surface every ``sample_every_s`` through a :class:`~.faults.SensorModel` (the injected
 fault), publishes readings through its link, and obeys the interlock's commands: ``stop``
-takes the cold off for good, ``pause``/``resume`` take it off and on. It stops itself when
-it has heard no interlock heartbeat for ``heartbeat_timeout_s`` (the interlock may be dead).
+takes the cold off (``resume`` after a stop puts it back on, when the practitioner resumes
+the zone), ``pause``/``resume`` take it off and on. It keeps reporting the skin while
+stopped. It stops itself when it has heard no interlock heartbeat for
+``heartbeat_timeout_s`` (the interlock may be dead), and ends its programme once the cold
+has been on for ``planned_duration_s`` in all (pauses and stops excluded).
 
 It is driven by :meth:`SimulatedDevice.step` with the time of an injected clock, so a test
 or session-sim can run it in simulated time, and device-sim in real time.
@@ -86,6 +89,9 @@ class SimulatedDevice:
         self._next_sample_s = 0.0
         self._last_heartbeat_s: float | None = None
         self._lingering = False
+        # Time the cold has been on before the current stretch, and since when it is on.
+        self._cold_before_s = 0.0
+        self._cold_since_s: float | None = None
         # step() runs in the device's thread, commands arrive from the link's thread.
         self._lock = threading.RLock()
 
@@ -97,6 +103,7 @@ class SimulatedDevice:
         self._started_at_s = self.clock.now_s()
         self._last_heartbeat_s = self._started_at_s
         self.state = "running"
+        self._cold_since_s = 0.0
         self._next_sample_s = 0.0
 
     def step(self) -> Reading | None:
@@ -126,9 +133,9 @@ class SimulatedDevice:
             self.state == "running"
             and not self._lingering
             and self.planned_duration_s is not None
-            and t >= self.planned_duration_s
+            and self.cold_s(t) >= self.planned_duration_s
         ):
-            self._stop(self.planned_duration_s, "programme-end")
+            self._stop(t - (self.cold_s(t) - self.planned_duration_s), "programme-end")
         if t + 1e-9 < self._next_sample_s:
             return None
         self._next_sample_s += self.sample_every_s
@@ -154,9 +161,11 @@ class SimulatedDevice:
             self._stop(t, "interlock")
         elif command is DeviceCommand.PAUSE and self.state == "running":
             self.state = "paused"
-            self.face.cold_off(t)
-        elif command is DeviceCommand.RESUME and self.state == "paused":
+            self._cold_off(t)
+        elif command is DeviceCommand.RESUME and self.state in ("paused", "stopped"):
             self.state = "running"
+            self.log.stopped_at_s = self.log.stopped_by = None
+            self._cold_since_s = t
             self.face.cold_on(t)
 
     def on_command_from_link_loss(self) -> None:
@@ -171,10 +180,21 @@ class SimulatedDevice:
         with self._lock:
             self.log.acked[device_seq] = journal_seq
 
+    def cold_s(self, t_s: float) -> float:
+        """How long the cold has been on by session time ``t_s``."""
+        running = t_s - self._cold_since_s if self._cold_since_s is not None else 0.0
+        return self._cold_before_s + running
+
+    def _cold_off(self, t_s: float) -> None:
+        self._cold_before_s = self.cold_s(t_s)
+        self._cold_since_s = None
+        self.face.cold_off(t_s)
+
     def _stop(self, t_s: float, by: str) -> None:
         if self.state == "stopped":
             return
-        self.face.cold_off(t_s)
+        if self.state == "running":
+            self._cold_off(t_s)
         self.state = "stopped"
         self.log.stopped_at_s = t_s
         self.log.stopped_by = by

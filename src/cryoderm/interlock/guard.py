@@ -65,6 +65,26 @@ class Verdict:
 _NO_CHANGE = Outcome()
 
 
+# The longest reason text kept on record for a stop, a resume or an end.
+_REASON_MAX_CHARS = 500
+
+
+def _optional_reason(reason: str | None) -> str | None:
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
+        return None
+    return _required_reason(reason, "stop")
+
+
+def _required_reason(reason: str, action: str) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or len(text) > _REASON_MAX_CHARS:
+        raise InvalidInterlockInput(
+            f"reason = {reason!r:.60}: {action} requires a reason of 1 to {_REASON_MAX_CHARS} "
+            "characters"
+        )
+    return text
+
+
 def _named_user(user: str, action: str) -> str:
     name = user.strip() if isinstance(user, str) else ""
     if not name:
@@ -88,7 +108,7 @@ class SessionGuard:
         self.min_valid_temp_c: float | None = None
         self.readings = 0
         self.last_forecast: Forecast | None = None
-        self._exposure_before_s = 0.0
+        self._exposure_before_s = spec.delivered_exposure_s
         self._running_since_s: float | None = started_at_s
         self._recent: deque[tuple[float, float]] = deque()
         self._alarms: dict[str, Alarm] = {}
@@ -97,6 +117,11 @@ class SessionGuard:
         self._absent_since: dict[str, float] = {}
 
     # -- queries ------------------------------------------------------------------------
+    @property
+    def armed(self) -> bool:
+        """The cold may be on or come back on (running, paused): the rules act."""
+        return self.state is SessionState.RUNNING or self.state is SessionState.PAUSED
+
     def t_s(self, now_s: float) -> float:
         """Session time: seconds since the session started."""
         return now_s - self.started_at_s
@@ -166,7 +191,7 @@ class SessionGuard:
                 payload["predicted_temp_c"] = round(predicted.horizon_temp_c, 4)
                 payload["prediction_horizon_s"] = predicted.horizon_s
                 payload["predicted_floor_in_s"] = predicted.floor_crossing_in_s
-            if self.state is not SessionState.STOPPED:
+            if self.armed:
                 stop_reason, more = self._temperature_rules(temp, predicted, now_s)
                 events += more
         events.insert(0, Event("reading", self.spec.session_id, self.spec.device_id, t_s, payload))
@@ -177,7 +202,7 @@ class SessionGuard:
 
     def on_tick(self, now_s: float) -> Outcome:
         """Time passed: the exposure timer, the plan's end and the no-valid-reading timer."""
-        if self.state is SessionState.STOPPED:
+        if not self.armed:
             return _NO_CHANGE
         limits = self.limits
         if now_s > self.no_valid_reading_deadline_s():
@@ -213,12 +238,96 @@ class SessionGuard:
             return self._stopped_outcome(StopReason.TIMER, now_s, alarm)
         return _NO_CHANGE
 
-    def operator_stop(self, user: str, now_s: float) -> Outcome:
+    def operator_stop(self, user: str, now_s: float, reason: str | None = None) -> Outcome:
+        """The practitioner's STOP: the cold goes off now; the zone may be resumed later
+        (:meth:`resume_after_stop`) or ended (:meth:`end`). reason: optional text."""
         name = _named_user(user, "stop")
-        if self.state is SessionState.STOPPED:
+        detail = _optional_reason(reason)
+        if not self.armed:
             return _NO_CHANGE
-        events = self._stop(StopReason.OPERATOR, now_s, by_user=name)
+        events = self._stop(StopReason.OPERATOR, now_s, by_user=name, detail=detail)
         return Outcome(DeviceCommand.STOP, tuple(events), StopReason.OPERATOR)
+
+    def resume_after_stop(self, user: str, reason: str, now_s: float) -> Outcome:
+        """The practitioner resumes a stopped zone, with a reason on record. Refused (with
+        what is missing) unless: every latching alarm has been acknowledged; the zone's
+        exposure so far (it all counts) is below its limit and the plan's duration; and a
+        valid reading from the last ``no_valid_reading_s`` shows the skin above the warning
+        temperature (the cold does not come back blind, nor on skin that has not rewarmed)."""
+        name = _named_user(user, "resume after a stop")
+        why = _required_reason(reason, "resume after a stop")
+        if self.state is not SessionState.STOPPED:
+            raise ActionRefused(
+                f"resume after a stop: the session is {self.state.value}, not stopped"
+            )
+        pending = [a.alarm_id for a in self._alarms.values() if a.latching and a.active]
+        if pending:
+            raise ActionRefused(
+                f"resume after a stop: acknowledge the alarms {', '.join(pending)} first"
+            )
+        exposure = self.exposure_s(now_s)
+        limit = self.limits.max_exposure_s
+        planned = self.spec.planned_duration_s
+        if exposure >= limit or (planned is not None and exposure >= planned):
+            end = limit if planned is None else min(limit, planned)
+            raise ActionRefused(
+                f"resume after a stop: the zone has had {exposure:.1f} s of its {end:g} s "
+                "of exposure"
+            )
+        self._check_rewarmed(now_s)
+        previous = self.stop_reason
+        self.state = SessionState.RUNNING
+        self.stop_reason = None
+        self.stop_at_s = None
+        self._running_since_s = now_s
+        event = self._event(
+            "resume-after-stop",
+            now_s,
+            {
+                "by_user": name,
+                "reason": why,
+                "stop_reason": previous.value if previous else None,
+                "exposure_s": round(exposure, 6),
+            },
+        )
+        return Outcome(DeviceCommand.RESUME, (event,))
+
+    def _check_rewarmed(self, now_s: float) -> None:
+        limits = self.limits
+        latest = self._recent[-1] if self._recent else None
+        if latest is None or now_s - latest[0] > limits.no_valid_reading_s:
+            raise ActionRefused(
+                "resume after a stop: no valid skin reading in the last "
+                f"{limits.no_valid_reading_s:g} s (the device must keep reporting while stopped)"
+            )
+        if latest[1] <= limits.warning_temp_c:
+            raise ActionRefused(
+                f"resume after a stop: skin {latest[1]:+.1f} °C is at or below the warning "
+                f"temperature {limits.warning_temp_c:+.1f} °C; wait until it has rewarmed"
+            )
+
+    def end(self, user: str, reason: str, now_s: float) -> Outcome:
+        """The practitioner closes the zone for good (the cold goes off if it was on)."""
+        name = _named_user(user, "ending a session")
+        why = _required_reason(reason, "ending a session")
+        return self._end(now_s, {"by_user": name, "reason": why}, by_user=name)
+
+    def end_for_next_session(self, now_s: float) -> Outcome:
+        """The device's next session starts: this one, stopped, is closed."""
+        return self._end(now_s, {"reason": "the device's next session started"}, by_user=None)
+
+    def _end(self, now_s: float, payload: dict[str, Any], by_user: str | None) -> Outcome:
+        if self.state is SessionState.ENDED:
+            return _NO_CHANGE
+        events: list[Event] = []
+        command = None
+        if self.armed:
+            command = DeviceCommand.STOP
+            events += self._stop(StopReason.OPERATOR, now_s, by_user=by_user)
+        self.state = SessionState.ENDED
+        payload["exposure_s"] = round(self.exposure_s(now_s), 6)
+        events.append(self._event("session-ended", now_s, payload))
+        return Outcome(command, tuple(events), StopReason.OPERATOR if command else None)
 
     def pause(self, user: str, now_s: float) -> Outcome:
         name = _named_user(user, "pause")
@@ -356,7 +465,13 @@ class SessionGuard:
         events += self._stop(reason, now_s)
         return Outcome(DeviceCommand.STOP, tuple(events), reason)
 
-    def _stop(self, reason: StopReason, now_s: float, by_user: str | None = None) -> list[Event]:
+    def _stop(
+        self,
+        reason: StopReason,
+        now_s: float,
+        by_user: str | None = None,
+        detail: str | None = None,
+    ) -> list[Event]:
         self._exposure_before_s = self.exposure_s(now_s)
         self._running_since_s = None
         self.state = SessionState.STOPPED
@@ -371,6 +486,8 @@ class SessionGuard:
         }
         if by_user is not None:
             payload["by_user"] = by_user
+        if detail is not None:
+            payload["detail"] = detail
         return [self._event("stop", now_s, payload)]
 
     def _raise(

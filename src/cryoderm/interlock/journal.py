@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS command (
     taken INTEGER NOT NULL DEFAULT 0
 );
 """
+# Added to the command table after the first journals were written: what became of each.
+_COMMAND_OUTCOME_COLUMNS = {"outcome": "TEXT", "error": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,14 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(command)")}
+        for name, kind in _COMMAND_OUTCOME_COLUMNS.items():
+            if name not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE command ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as error:
+                    if "duplicate column" not in str(error):  # another process was first
+                        raise
 
     def close(self) -> None:
         with self._lock:
@@ -215,6 +225,24 @@ class Journal:
                 cursor.execute("ROLLBACK")
                 raise
         return [(int(r[0]), r[1]) for r in rows]
+
+    def record_outcome(self, command_id: int, outcome: str, error: str | None = None) -> None:
+        """What became of a command: ``applied`` or ``rejected`` (with the error)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE command SET outcome = ?, error = ? WHERE id = ?",
+                (outcome, error, command_id),
+            )
+
+    def command_outcome(self, command_id: int) -> tuple[str, str | None] | None:
+        """(outcome, error) of a command, or None while it is pending."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT outcome, error FROM command WHERE id = ?", (command_id,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return str(row[0]), row[1]
 
 
 def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:

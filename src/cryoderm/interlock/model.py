@@ -31,12 +31,17 @@ class StopReason(StrEnum):
 
 
 class SessionState(StrEnum):
-    """RUNNING: cold allowed. PAUSED: cold off by the operator, rules still armed.
-    STOPPED: cold off for good (terminal); readings are still recorded."""
+    """RUNNING: cold allowed. PAUSED: cold off by the operator, rules still armed; resume
+    goes back to RUNNING. STOPPED: cold off by a rule or the operator; the practitioner may
+    resume the zone (``resume_after_stop``, with a reason, once the latching alarms are
+    acknowledged, within the zone's exposure limit) or end it. ENDED: closed for good
+    (terminal), by the practitioner or because the device's next session started.
+    Readings are recorded in every state."""
 
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
+    ENDED = "ended"
 
 
 class AlarmPriority(StrEnum):
@@ -56,7 +61,8 @@ class AlarmCategory(StrEnum):
 
 
 class DeviceCommand(StrEnum):
-    """What the interlock tells a device. ``stop`` is final for the session."""
+    """What the interlock tells a device: ``stop`` takes the cold off (until a ``resume``
+    when the practitioner resumes the zone), ``pause``/``resume`` off and on."""
 
     STOP = "stop"
     PAUSE = "pause"
@@ -340,6 +346,9 @@ class SessionSpec:
     planned_duration_s: the plan's exposure time; at its end the interlock stops the cold
         with reason ``plan-complete`` (None: only the exposure timer ends the session).
     planned_curve: the engine's surface curve for the plan (None: no stuck-sensor test).
+    delivered_exposure_s: exposure this zone already had in the same treatment (an earlier
+        session of the zone, e.g. before an interlock restart); it counts toward the
+        zone's exposure limit and the plan's duration.
     """
 
     session_id: str
@@ -349,6 +358,7 @@ class SessionSpec:
     limits: GuardLimits
     planned_duration_s: float | None = None
     planned_curve: PlannedCurve | None = None
+    delivered_exposure_s: float = 0.0
 
     def __post_init__(self) -> None:
         check_device_id(self.device_id)
@@ -359,6 +369,10 @@ class SessionSpec:
         if self.planned_duration_s is not None and not self.planned_duration_s > 0:
             raise InvalidInterlockInput(
                 f"planned_duration_s = {self.planned_duration_s!r} s: > 0 or None is required"
+            )
+        if not (math.isfinite(self.delivered_exposure_s) and self.delivered_exposure_s >= 0):
+            raise InvalidInterlockInput(
+                f"delivered_exposure_s = {self.delivered_exposure_s!r} s: a finite time >= 0"
             )
 
 
@@ -409,7 +423,8 @@ class Event:
     """One thing to record in the journal.
 
     kind: ``reading``, ``alarm``, ``alarm-cleared``, ``alarm-ack``, ``alarm-silence``,
-        ``stop``, ``pause``, ``resume``, ``override``, ``session-started``,
+        ``stop``, ``pause``, ``resume``, ``resume-after-stop``, ``session-ended``,
+        ``override``, ``session-started``,
         ``device-status``, ``interlock-started``, ``command-rejected``, ``interlock-fault``,
         ``watchdog-restart``.
     t_s: session time (s since the session started) or None for interlock-wide events.

@@ -35,7 +35,7 @@ from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSess
 from cryoderm.interlock.guard import Outcome, SessionGuard
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import technical_parameters
-from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, SessionState, StopReason
+from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, StopReason
 from cryoderm.interlock.rejections import Rejections
 from cryoderm.interlock.transport import (
     Inbound,
@@ -112,8 +112,9 @@ class Interlock:
         self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self._lock = threading.RLock()
         self._sessions: dict[str, _Live] = {}
-        # Sessions not yet stopped, the only ones the timers can act on (a stop is final):
-        # the tick must not grow with every session this interlock has ever guarded.
+        # Sessions whose rules are armed (running or paused), the only ones the timers can
+        # act on (a resumed zone is put back): the tick must not grow with every session
+        # this interlock has ever guarded.
         self._unstopped: dict[str, _Live] = {}
         self._by_device: dict[str, str] = {}
         self._unguarded_stop_sent: dict[str, float] = {}
@@ -299,10 +300,7 @@ class Interlock:
             self._send(live, outcome, now_s)
             live.stop_latency_ms = (time.perf_counter() - message.received_perf_s) * 1e3
             self._annotate_latency(outcome, live.stop_latency_ms)
-        elif (
-            live.guard.state is SessionState.STOPPED
-            and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S
-        ):
+        elif not live.guard.armed and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S:
             self._send_stop_again(live, now_s)
         index = len(events)
         events.extend(outcome.events)
@@ -351,10 +349,7 @@ class Interlock:
         )
         if status.get("state") == "running" and self.session_factory is not None:
             current = self._by_device.get(message.device_id)
-            if (
-                current is not None
-                and self._sessions[current].guard.state is not SessionState.STOPPED
-            ):
+            if current is not None and self._sessions[current].guard.armed:
                 return
             try:
                 spec = self.session_factory(message.device_id, status)
@@ -380,7 +375,7 @@ class Interlock:
     def _tick(self, now_s: float, events: list[Event]) -> None:
         stopped: list[str] = []
         for session_id, live in self._unstopped.items():
-            if live.guard.state is SessionState.STOPPED:
+            if not live.guard.armed:
                 stopped.append(session_id)
                 continue
             outcome = live.guard.on_tick(now_s)
@@ -538,17 +533,26 @@ class Interlock:
     def _begin(self, spec: SessionSpec, now_s: float, transport: Transport | None) -> list[Event]:
         if spec.session_id in self._sessions:
             raise ActionRefused(f"session {spec.session_id}: already started")
-        current = self._by_device.get(spec.device_id)
-        if current is not None and self._sessions[current].guard.state is not SessionState.STOPPED:
+        if spec.delivered_exposure_s >= spec.limits.max_exposure_s:
             raise ActionRefused(
-                f"device {spec.device_id}: session {current} is still "
-                f"{self._sessions[current].guard.state.value}"
+                f"session {spec.session_id}: the zone has had {spec.delivered_exposure_s:g} s "
+                f"of exposure, its limit is {spec.limits.max_exposure_s:g} s"
             )
+        events: list[Event] = []
+        current = self._by_device.get(spec.device_id)
+        if current is not None:
+            previous = self._sessions[current].guard
+            if previous.armed:
+                raise ActionRefused(
+                    f"device {spec.device_id}: session {current} is still {previous.state.value}"
+                )
+            events += previous.end_for_next_session(now_s).events
         guard = SessionGuard(spec, now_s)
         self._sessions[spec.session_id] = self._unstopped[spec.session_id] = _Live(guard, transport)
         self._by_device[spec.device_id] = spec.session_id
         limits = spec.limits
         return [
+            *events,
             Event(
                 "session-started",
                 spec.session_id,
@@ -562,20 +566,30 @@ class Interlock:
                     "warning_temp_c": limits.warning_temp_c,
                     "max_exposure_s": limits.max_exposure_s,
                     "no_valid_reading_s": limits.no_valid_reading_s,
+                    "delivered_exposure_s": spec.delivered_exposure_s,
                     "sources": dict(limits.sources),
                 },
-            )
+            ),
         ]
 
-    def stop(self, session_id: str, by_user: str) -> None:
-        """The operator's stop: the device is told first, the journal after."""
-        self._operator(session_id, lambda g, now: g.operator_stop(by_user, now))
+    def stop(self, session_id: str, by_user: str, reason: str | None = None) -> None:
+        """The operator's stop: the device is told first, the journal after. The zone may
+        then be resumed (:meth:`resume_after_stop`) or ended (:meth:`end`)."""
+        self._operator(session_id, lambda g, now: g.operator_stop(by_user, now, reason))
 
     def pause(self, session_id: str, by_user: str) -> None:
         self._operator(session_id, lambda g, now: g.pause(by_user, now))
 
     def resume(self, session_id: str, by_user: str) -> None:
         self._operator(session_id, lambda g, now: g.resume(by_user, now))
+
+    def resume_after_stop(self, session_id: str, by_user: str, reason: str) -> None:
+        """Resume a stopped zone (see :meth:`SessionGuard.resume_after_stop` for when)."""
+        self._operator(session_id, lambda g, now: g.resume_after_stop(by_user, reason, now))
+
+    def end(self, session_id: str, by_user: str, reason: str) -> None:
+        """Close a session for good (the cold stops first if it was on)."""
+        self._operator(session_id, lambda g, now: g.end(by_user, reason, now))
 
     def acknowledge(self, session_id: str, alarm_id: str, by_user: str) -> None:
         self._operator(session_id, lambda g, now: g.acknowledge(alarm_id, by_user, now))
@@ -588,6 +602,10 @@ class Interlock:
             live = self._live(session_id)
             now_s = self.clock.now_s()
             outcome = action(live.guard, now_s)
+            if live.guard.armed:
+                self._unstopped[session_id] = live
+            if outcome.command is DeviceCommand.RESUME:
+                live.stop_latency_ms = None
             self._send(live, outcome, now_s)
         self._flush()
         if outcome.events:

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from cryoderm.interlock.clock import SystemClock
-from cryoderm.interlock.control import journal_command_poll
+from cryoderm.interlock.control import journal_command_poll, reject_command
 from cryoderm.interlock.errors import InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import guard_limits, technical_parameters
-from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
+from cryoderm.interlock.model import PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
 from cryoderm.interlock.transport import Transport
+from cryoderm.interlock.wire import show
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,16 @@ def spec_from_body(body: dict[str, Any]) -> SessionSpec:
     for key in ("session_id", "zone", "modality"):
         if not isinstance(body.get(key), str) or not body[key]:
             raise InvalidInterlockInput(
-                f"start.{key} = {body.get(key)!r}: a non-empty string is required"
+                f"start.{key} = {show(body.get(key))}: a non-empty string is required"
             )
     duration = body.get("planned_duration_s")
-    if duration is not None and not isinstance(duration, int | float):
-        raise InvalidInterlockInput(f"start.planned_duration_s = {duration!r}: seconds or null")
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int | float)
+    ):
+        raise InvalidInterlockInput(f"start.planned_duration_s = {show(duration)}: seconds or null")
+    delivered = body.get("delivered_exposure_s") or 0.0
+    if isinstance(delivered, bool) or not isinstance(delivered, int | float):
+        raise InvalidInterlockInput(f"start.delivered_exposure_s = {show(delivered)}: seconds")
     curve = body.get("planned_curve")
     planned_curve = None
     if curve is not None:
@@ -83,12 +89,13 @@ def spec_from_body(body: dict[str, Any]) -> SessionSpec:
             ) from None
     return SessionSpec(
         session_id=body["session_id"],
-        device_id=str(body.get("device_id", "")),
+        device_id=body.get("device_id", ""),
         zone=body["zone"],
         modality=body["modality"],
         limits=guard_limits(body["zone"], body["modality"]),
         planned_duration_s=None if duration is None else float(duration),
         planned_curve=planned_curve,
+        delivered_exposure_s=float(delivered),
     )
 
 
@@ -161,7 +168,7 @@ class EmbeddedFleet:
     def __init__(self, transport: Any) -> None:
         self.transport = transport
         self.devices: dict[str, Any] = {}
-        self._requests: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
         self._halt = threading.Event()
         self._interlock: Interlock | None = None
         self._thread: threading.Thread | None = None
@@ -169,8 +176,8 @@ class EmbeddedFleet:
     def bind(self, interlock: Interlock) -> None:
         self._interlock = interlock
 
-    def request(self, body: dict[str, Any]) -> None:
-        self._requests.put(body)
+    def request(self, command_id: int, body: dict[str, Any]) -> None:
+        self._requests.put((command_id, body))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="embedded-fleet", daemon=True)
@@ -189,36 +196,30 @@ class EmbeddedFleet:
         while not self._halt.wait(0.01):
             while True:
                 try:
-                    body = self._requests.get_nowait()
+                    command_id, body = self._requests.get_nowait()
                 except queue.Empty:
                     break
+                assert self._interlock is not None
                 try:
                     self._spawn(body)
+                    self._interlock.journal.record_outcome(command_id, "applied")
                 except Exception as error:
                     # Any failure (planner, engine, a refused start) is recorded where the
                     # clinic looks, and the fleet goes on serving other sessions.
                     log.warning(
-                        "embedded device for %s not started: %s", body.get("session_id"), error
+                        "embedded device for %s not started: %s",
+                        show(body.get("session_id")),
+                        error,
                     )
-                    self._reject(body, error)
-            for device in list(self.devices.values()):
-                device.step()
-
-    def _reject(self, body: dict[str, Any], error: Exception) -> None:
-        assert self._interlock is not None
-        session_id = body.get("session_id")
-        self._interlock.journal.append(
-            [
-                Event(
-                    "command-rejected",
-                    str(session_id) if session_id else None,
-                    None,
-                    None,
-                    {"command": body, "error": f"{type(error).__name__}: {error}"},
-                )
-            ],
-            self._interlock.clock.wall_time_s(),
-        )
+                    reject_command(self._interlock, command_id, body, error)
+            for device_id, device in list(self.devices.items()):
+                try:
+                    device.step()
+                except Exception:
+                    # A device whose virtual face fails is let go (its session stops on the
+                    # missing readings); the others go on.
+                    log.exception("embedded device %s failed; it stops reporting", device_id)
+                    del self.devices[device_id]
 
     def _spawn(self, body: dict[str, Any]) -> None:
         from cryoderm.interlock.device import SimulatedDevice
