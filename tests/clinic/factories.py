@@ -7,9 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from clinic.personas import PASSWORD
 from cryoderm.clinic.records.models import Client, Device, Room, TreatmentSession
 from cryoderm.clinic.records.services import clients, consent, devices, scheduling, screening
 from cryoderm.clinic.records.services import sessions as session_service
+
+#: Who sets up the clinic's equipment and texts in tests: a process label, not a person.
+SYSTEM = "system:tests"
 
 CLEAR_ANSWERS = {
     "age_years": 42,
@@ -33,7 +37,6 @@ def make_client(actor: Any, **fields: Any) -> Client:
 
 
 def make_device(
-    actor: Any,
     *,
     modality: str = "cold-air",
     serial_number: str = "CA-0001",
@@ -42,7 +45,7 @@ def make_device(
 ) -> Device:
     today = dt.date.today()
     device = devices.register(
-        actor,
+        SYSTEM,
         modality=modality,
         manufacturer="Example Medical",
         model_name=f"{modality} unit",
@@ -52,7 +55,7 @@ def make_device(
         service_interval_days=365,
     )
     devices.record_maintenance(
-        actor,
+        SYSTEM,
         device,
         kind="service",
         performed_on=today - dt.timedelta(days=serviced_days_ago),
@@ -60,7 +63,7 @@ def make_device(
     )
     if calibrated_days_ago is not None:
         devices.record_calibration(
-            actor,
+            SYSTEM,
             device,
             performed_on=today - dt.timedelta(days=calibrated_days_ago),
             performed_by="Example Metrology",
@@ -71,16 +74,16 @@ def make_device(
     return device
 
 
-def publish_texts(actor: Any) -> None:
+def publish_texts() -> None:
     for scope in ("treatment", "photos", "marketing"):
         consent.publish_text(
-            actor, scope, title=f"{scope.title()} consent", body=f"I consent to {scope}."
+            SYSTEM, scope, title=f"{scope.title()} consent", body=f"I consent to {scope}."
         )
 
 
 def sign_consent(actor: Any, client: Client, scope: str = "treatment") -> Any:
     if consent.current_text(scope) is None:
-        publish_texts(actor)
+        publish_texts()
     return consent.sign(actor, client, scope, signer_name=client.full_name, signature="M0,0 L10,10")
 
 
@@ -91,7 +94,7 @@ def screen(actor: Any, client: Client, answers: dict[str, Any] | None = None, **
 def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSession:
     """A planned session whose every gate is open, run by ``practitioner_user``."""
     client = make_client(practitioner_user)
-    device = make_device(practitioner_user, **device_options)
+    device = make_device(**device_options)
     screen(practitioner_user, client)
     sign_consent(practitioner_user, client)
     return session_service.create(
@@ -103,5 +106,18 @@ def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSes
     )
 
 
-def make_room(actor: Any, name: str = "Room 1") -> Room:
-    return scheduling.add_room(actor, name)
+def sign_off(
+    actor: Any, referred: Any, rule_id: str, second: Any, reason: str = "GP letter"
+) -> Any:
+    """A sign-off confirmed by ``second`` with their (persona) password."""
+    return screening.sign_off(
+        actor,
+        referred.pk,
+        rule_id,
+        reason=reason,
+        second=screening.SecondClinician(second.get_username(), password=PASSWORD),
+    )
+
+
+def make_room(name: str = "Room 1") -> Room:
+    return scheduling.add_room(SYSTEM, name)

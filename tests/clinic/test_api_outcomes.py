@@ -72,7 +72,7 @@ def test_front_desk_neither_records_nor_reads_outcomes(bob, client_id) -> None:
 
 
 def test_a_consent_is_signed_under_the_current_text(alice, bob, client_id) -> None:
-    factories.publish_texts(alice)
+    factories.publish_texts()
     response = Api(bob).post(
         f"/clients/{client_id}/consents",
         {"scope": "photos", "signer_name": "Dana Doe", "signature": "M0,0 L5,5"},

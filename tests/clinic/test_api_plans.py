@@ -6,7 +6,6 @@ import pytest
 
 from clinic import factories
 from clinic.api_helpers import Api, director
-from cryoderm.clinic.records.services import screening as screening_service
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +36,7 @@ def test_a_refer_verdict_is_pending_until_signed_off(alice) -> None:
     screening = screened(alice, {**factories.CLEAR_ANSWERS, "conditions": ["anticoagulants"]})
     pending = Api(alice).post("/plans", {**REQUEST, "screening_id": screening.pk}).json()
     assert pending["pending_sign_off"] is True
-    screening_service.sign_off(
-        alice, screening, "anticoagulants", reason="GP letter", second_clinician=director()
-    )
+    factories.sign_off(alice, screening, "anticoagulants", director(), reason="GP letter")
     signed = Api(alice).post("/plans", {**REQUEST, "screening_id": screening.pk}).json()
     assert signed["pending_sign_off"] is False
 

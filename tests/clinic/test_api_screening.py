@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from clinic.api_helpers import CLIENT, Api, actions_audited, director
+from clinic.personas import PASSWORD
 from cryoderm.clinic.records.models import ReferralSignOff, ScreeningResponse
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,7 @@ class TestSignOff:
                 "rule_id": "anticoagulants",
                 "reason": "INR stable, GP letter on file",
                 "second_clinician": dora.username,
+                "second_password": PASSWORD,
             },
         )
         assert response.status_code == 201
@@ -113,7 +115,8 @@ class TestSignOff:
             ({"rule_id": "raynauds"}, "rule_id"),
             ({"second_clinician": "alice"}, "second_clinician"),
             ({"second_clinician": "bob"}, "second_clinician"),
-            ({"second_clinician": "nobody"}, "second_clinician"),
+            ({"second_clinician": "nobody"}, "second_password"),
+            ({"second_password": "wrong"}, "second_password"),
             ({"reason": ""}, "reason"),
         ],
     )
@@ -126,6 +129,7 @@ class TestSignOff:
             "rule_id": "anticoagulants",
             "reason": "GP letter",
             "second_clinician": "dora",
+            "second_password": PASSWORD,
             **change,
         }
         response = Api(alice).post(f"/screenings/{screening_id}/signoffs", body)
@@ -136,7 +140,12 @@ class TestSignOff:
     def test_signing_off_twice_is_a_conflict(self, alice, client_id) -> None:
         director()
         screening_id = screen(alice, client_id, REFER).json()["id"]
-        body = {"rule_id": "anticoagulants", "reason": "GP letter", "second_clinician": "dora"}
+        body = {
+            "rule_id": "anticoagulants",
+            "reason": "GP letter",
+            "second_clinician": "dora",
+            "second_password": PASSWORD,
+        }
         assert Api(alice).post(f"/screenings/{screening_id}/signoffs", body).status_code == 201
         again = Api(alice).post(f"/screenings/{screening_id}/signoffs", body)
         assert again.status_code == 409

@@ -43,7 +43,7 @@ def batch(*temps: float, sensor: str = "ir-1", start_s: float = 0.0) -> dict[str
 class TestLifecycle:
     def test_a_practitioner_plans_a_session_for_herself_by_default(self, alice) -> None:
         client = factories.make_client(alice)
-        device = factories.make_device(alice)
+        device = factories.make_device()
         response = Api(alice).post(
             "/sessions", {"client_id": client.pk, "device_id": device.pk, "zones": ["cheek"]}
         )
@@ -54,7 +54,7 @@ class TestLifecycle:
 
     def test_someone_without_a_practitioner_record_must_name_one(self, alice) -> None:
         client = factories.make_client(alice)
-        device = factories.make_device(alice)
+        device = factories.make_device()
         dora = director()
         dora.practitioner.delete()
         response = Api(dora).post(
@@ -228,7 +228,7 @@ class TestReadingIngest:
 
     def test_a_device_token_may_not_upload_to_another_devices_session(self, alice, session) -> None:
         started(alice, session)
-        other = factories.make_device(alice, serial_number="CA-0002")
+        other = factories.make_device(serial_number="CA-0002")
         api = Api(token=tokens.issue("other", user=alice, device=other).plaintext)
         response = api.post(f"/sessions/{session.pk}/readings", batch(30.0))
         assert response.status_code == 403

@@ -78,7 +78,9 @@ def test_the_gates_tell_the_demo_story(seeded) -> None:
         device_id=ln2.pk,
         zones=["forehead"],
     )
-    closed = {g.name for g in session_service.check_gates(session.pk).closed}
+    closed = {
+        g.name for g in session_service.check_gates(session.practitioner.user, session.pk).closed
+    }
     assert {"screening-current", "practitioner-qualified", "device-calibrated"} <= closed
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from cryoderm.clinic import fhir
+from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.audit.models import AuditEntry
 from cryoderm.clinic.fhir.resources import full_url, model_class
 from cryoderm.clinic.records.models import SkinReading
-from cryoderm.clinic.records.services import screening
 from cryoderm.clinic.records.services import sessions as session_service
 
 from . import factories
@@ -29,14 +29,13 @@ def treated_client(alice: Any) -> Any:
         alice, session.client, {**factories.CLEAR_ANSWERS, "conditions": ["anticoagulants"]}
     )
     colleague = make_user("dora", "Dora", "Doctor")
+    grant_role(colleague, PRACTITIONER)
     make_practitioner(colleague)
     for rule_id in referred.rule_ids("refer"):
-        screening.sign_off(
-            alice, referred.pk, rule_id, reason="INR stable", second_clinician=colleague
-        )
+        factories.sign_off(alice, referred, rule_id, colleague, reason="INR stable")
     session_service.start(alice, session.pk)
     session_service.add_readings(
-        alice,
+        f"device:{session.device.serial_number}",
         session.pk,
         [
             {"zone": "cheek", "sensor": "ir-1", "elapsed_s": 0.0, "skin_temp_c": 33.1},

@@ -9,9 +9,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records import gates
 from cryoderm.clinic.records.models import ClinicPolicy, Qualification, TreatmentSession
-from cryoderm.clinic.records.services import consent, devices, screening
+from cryoderm.clinic.records.services import consent, devices
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.errors import NotPermitted
 
@@ -47,7 +48,7 @@ def test_the_refusal_is_a_not_permitted_naming_gate_and_remedy(alice) -> None:
 
 def test_no_screening_closes_the_screening_gates(alice) -> None:
     client = factories.make_client(alice)
-    device = factories.make_device(alice)
+    device = factories.make_device()
     factories.sign_consent(alice, client)
     session = session_service.create(
         alice,
@@ -98,21 +99,20 @@ def test_refer_findings_need_two_clinicians_sign_off(alice, django_user_model) -
     assert referred.outcome == "refer"
     refused(session, "referrals-signed-off")
     colleague = make_user("dora", "Dora", "Doctor")
+    grant_role(colleague, PRACTITIONER)
     make_practitioner(colleague)
     for rule_id in referred.rule_ids("refer"):
-        screening.sign_off(
-            alice,
-            referred.pk,
-            rule_id,
-            reason="INR stable; low-intensity protocol",
-            second_clinician=colleague,
+        factories.sign_off(
+            alice, referred, rule_id, colleague, reason="INR stable; low-intensity protocol"
         )
     assert session_service.start(alice, session.pk).status == "in-progress"
 
 
 def test_consent_withdrawn_or_signed_under_an_old_text_closes_the_consent_gate(alice) -> None:
     session = factories.ready_session(alice)
-    consent.publish_text(alice, "treatment", title="Treatment consent", body="New wording.")
+    consent.publish_text(
+        factories.SYSTEM, "treatment", title="Treatment consent", body="New wording."
+    )
     error = refused(session, "consent-signed")
     assert "current version" in str(error)
     signed = factories.sign_consent(alice, session.client)
@@ -137,12 +137,12 @@ def test_overdue_calibration_service_or_open_major_fault_close_device_gates(alic
     faulty = factories.ready_session(alice, serial_number="CA-0002")
     fault = devices.report_fault(alice, faulty.device, description="coolant leak", severity="major")
     assert "coolant leak" in str(refused(faulty, "device-serviced"))
-    devices.resolve_fault(alice, fault.pk, resolution="seal replaced")
+    devices.resolve_fault(factories.SYSTEM, fault.pk, resolution="seal replaced")
     assert session_service.start(alice, faulty.pk).status == "in-progress"
 
 
 def test_evaluate_lists_every_gate_for_a_checklist(alice) -> None:
     session = factories.ready_session(alice)
-    evaluation = session_service.check_gates(session.pk)
+    evaluation = session_service.check_gates(session.practitioner.user, session.pk)
     assert [g.name for g in evaluation.gates] == list(gates.GATES)
     assert evaluation.all_open

@@ -54,7 +54,7 @@ def test_a_qualification_expires_after_it_is_issued(alice) -> None:
     today = dt.date.today()
     with pytest.raises(InvalidRecord, match="expires_on: must be after issued_on"):
         staff.add_qualification(
-            alice,
+            factories.SYSTEM,
             alice.practitioner,
             modality="contact",
             title="Course",

@@ -13,8 +13,12 @@ from . import factories
 
 
 def test_publishing_a_text_adds_a_version_and_keeps_the_old_one(alice) -> None:
-    first = consent.publish_text(alice, "treatment", title="Treatment", body="Version one.")
-    second = consent.publish_text(alice, "treatment", title="Treatment", body="Version two.")
+    first = consent.publish_text(
+        factories.SYSTEM, "treatment", title="Treatment", body="Version one."
+    )
+    second = consent.publish_text(
+        factories.SYSTEM, "treatment", title="Treatment", body="Version two."
+    )
     assert (first.version, second.version) == (1, 2)
     assert consent.current_text("treatment") == second
     first.refresh_from_db()

@@ -22,8 +22,8 @@ def clinic(alice):
     return {
         "client_id": factories.make_client(alice).pk,
         "practitioner_id": alice.practitioner.pk,
-        "device_id": factories.make_device(alice).pk,
-        "room_id": factories.make_room(alice).pk,
+        "device_id": factories.make_device().pk,
+        "room_id": factories.make_room().pk,
     }
 
 
@@ -44,8 +44,8 @@ def test_an_overlap_on_any_one_resource_is_refused(alice, clinic, resource) -> N
     scheduling.book(alice, **clinic, **slot(0, 30))
     other = {
         "practitioner_id": make_practitioner(make_user("erin", "Erin", "Eve")).pk,
-        "device_id": factories.make_device(alice, serial_number="CA-0009").pk,
-        "room_id": factories.make_room(alice, "Room 2").pk,
+        "device_id": factories.make_device(serial_number="CA-0009").pk,
+        "room_id": factories.make_room("Room 2").pk,
     }
     other[f"{resource}_id"] = clinic[f"{resource}_id"]
     with pytest.raises(Conflict, match=f"{resource} .* is already booked") as caught:

@@ -16,6 +16,11 @@ from cryoderm.clinic.records.services import sessions as session_service
 from . import factories
 
 
+def sensor(session) -> str:
+    """The actor of a reading ingest: the session's device."""
+    return f"device:{session.device.serial_number}"
+
+
 @pytest.fixture
 def running(alice):
     return session_service.start(alice, factories.ready_session(alice).pk)
@@ -31,7 +36,7 @@ def batch(n: int, **override) -> list[dict]:
 
 
 def test_a_batch_of_readings_is_stored_as_a_time_series(alice, running) -> None:
-    assert session_service.add_readings(alice, running.pk, batch(5)) == 5
+    assert session_service.add_readings(sensor(running), running.pk, batch(5)) == 5
     series = SkinReading.objects.filter(session=running, zone="cheek", sensor="ir-1")
     assert [r.skin_temp_c for r in series] == [30.0, 29.0, 28.0, 27.0, 26.0]
     assert series[1].recorded_at == running.started_at + dt.timedelta(seconds=1)
@@ -50,7 +55,7 @@ def test_a_batch_of_readings_is_stored_as_a_time_series(alice, running) -> None:
 )
 def test_one_bad_reading_refuses_the_whole_batch(alice, running, override, field) -> None:
     with pytest.raises(InvalidRecord) as caught:
-        session_service.add_readings(alice, running.pk, batch(4, **override))
+        session_service.add_readings(sensor(running), running.pk, batch(4, **override))
     assert caught.value.field == field
     assert not SkinReading.objects.exists()
 
@@ -58,7 +63,7 @@ def test_one_bad_reading_refuses_the_whole_batch(alice, running, override, field
 def test_readings_before_the_start_are_refused(alice) -> None:
     planned = factories.ready_session(alice)
     with pytest.raises(Conflict, match="has not started"):
-        session_service.add_readings(alice, planned.pk, batch(2))
+        session_service.add_readings(sensor(planned), planned.pk, batch(2))
 
 
 def test_finishing_counts_the_exposure_on_the_device(alice, running) -> None:

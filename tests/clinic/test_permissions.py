@@ -31,6 +31,9 @@ screening.view     - A A -
 screening.submit   - A A -
 override.sign      - A A -
 consent.record     - A A A
+consent.withdraw   - A A -
+consent.publish    - A - -
+appointment.book   - A A A
 plan.create        - A A -
 session.view       - A A -
 session.create     - A A -
@@ -42,6 +45,7 @@ outcome.record     - A A -
 device.view        A A A A
 device.manage      A A - -
 device.maintain    A A - -
+device.report_fault A A A A
 staff.manage       A A - -
 token.manage       A A - -
 audit.export       - A - -

@@ -109,7 +109,7 @@ def test_a_refer_finding_is_signed_off_by_two_clinicians(alice: Any) -> None:
             "second_password": "x",
         },
     )
-    assert "do not match a clinician" in wrong.content.decode()
+    assert "do not match an active clinician" in wrong.content.decode()
     assert not ReferralSignOff.objects.exists()
     browser.post(
         url,

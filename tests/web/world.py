@@ -17,7 +17,7 @@ TREATMENT_TEXT = (
 )
 
 
-def device(actor: str = "system", modality: str = "ln2-vapour") -> Device:
+def device(actor: str = "system:tests", modality: str = "ln2-vapour") -> Device:
     today = dt.date.today()
     dev = device_service.register(
         actor,
@@ -41,7 +41,7 @@ def device(actor: str = "system", modality: str = "ln2-vapour") -> Device:
     return dev
 
 
-def consent_texts(actor: str = "system") -> None:
+def consent_texts(actor: str = "system:tests") -> None:
     consent_service.publish_text(
         actor, "treatment", title="Consent to facial cryotherapy", body=TREATMENT_TEXT
     )

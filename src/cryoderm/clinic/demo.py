@@ -333,6 +333,7 @@ def _session(
     answers: dict[str, Any],
     sign_off: bool,
     index: int,
+    password: str,
 ) -> tuple[TreatmentSession, int]:
     practitioner, director = users["practitioner"], users["director"]
     start = _at(days_ago, 10 + index % 6, now)
@@ -351,7 +352,7 @@ def _session(
                 response.pk,
                 rule_id,
                 reason="Discussed with the client's GP; stable; shorter protocol",
-                second_clinician=director,
+                second=screening.SecondClinician(director.get_username(), password=password),
                 at=start - dt.timedelta(minutes=20),
             )
     plan_json = _plan_json(response, device.modality, zones, client, start.date(), sign_off)
@@ -367,7 +368,8 @@ def _session(
     rows, length_s = _readings(plan_json)
     for row in rows:
         row["recorded_at"] = start + dt.timedelta(seconds=row["elapsed_s"])
-    count = session_service.add_readings(practitioner, session.pk, rows) if rows else 0
+    sensor = f"device:{device.serial_number}"
+    count = session_service.add_readings(sensor, session.pk, rows) if rows else 0
     if index == 0 and rows:
         coldest = min(rows, key=lambda r: r["skin_temp_c"])
         floor = plan_json["steps"][0]["floor_temp_c"]
@@ -483,6 +485,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
                 answers,
                 bool(spec.get("sign_off")),
                 sessions,
+                chosen,
             )
             sessions += 1
             readings += count

@@ -47,6 +47,7 @@ Note = text(10_000)
 Sensor = text(40, 1)
 Unit = text(10, 1)
 Signature = text(200_000, 1)
+Secret = text(1024)
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

@@ -6,17 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from cryoderm.clinic import audit
-from cryoderm.clinic.accounts import permissions
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Id, JsonObject, Label, Note
-from cryoderm.clinic.records.errors import InvalidRecord
+from cryoderm.clinic.api.fields import Id, JsonObject, Label, Note, Secret
 from cryoderm.clinic.records.models import Client, ScreeningResponse
 from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import screening as screening_service
@@ -36,6 +33,10 @@ class SignOffIn(Schema):
     rule_id: Label
     reason: Note = Field(min_length=1)
     second_clinician: Label = Field(description="username of the second clinician")
+    second_password: Secret = Field("", description="the second clinician's password")
+    second_one_time_code: Secret = Field(
+        "", description="or the second clinician's one-time code (instead of the password)"
+    )
 
 
 class SignOffOut(Schema):
@@ -124,19 +125,22 @@ def get(request: HttpRequest, screening_id: Id) -> Any:
 @router.post(
     "/screenings/{screening_id}/signoffs",
     response={201: SignOffOut, **ERRORS},
-    summary="Sign off a refer finding (override) with a reason and a second clinician",
+    summary="Sign off a refer finding (override): a reason, and a second clinician who "
+    "confirms with their password or one-time code",
 )
 def sign_off(request: HttpRequest, screening_id: Id, payload: SignOffIn) -> Any:
     caller = principal(request)
     caller.require("override.sign")
-    second = get_user_model().objects.filter(username=payload.second_clinician).first()
-    if second is None:
-        raise InvalidRecord("second_clinician", f"no user {payload.second_clinician!r}")
-    if not permissions.is_allowed(second, "override.sign"):
-        raise InvalidRecord(
-            "second_clinician", f"{second.get_username()} may not sign off refer findings"
-        )
     created = screening_service.sign_off(
-        caller.user, screening_id, payload.rule_id, reason=payload.reason, second_clinician=second
+        caller.user,
+        screening_id,
+        payload.rule_id,
+        reason=payload.reason,
+        second=screening_service.SecondClinician(
+            payload.second_clinician,
+            password=payload.second_password,
+            one_time_code=payload.second_one_time_code,
+        ),
+        request=request,
     )
     return Status(201, created)

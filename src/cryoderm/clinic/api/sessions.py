@@ -144,7 +144,7 @@ def get(request: HttpRequest, session_id: Id) -> Any:
 def gates(request: HttpRequest, session_id: Id) -> Any:
     caller = principal(request)
     caller.require("session.view")
-    evaluation = session_service.check_gates(session_id)
+    evaluation = session_service.check_gates(caller.user, session_id)
     audit.record(caller.audit_actor, "session.gates", f"records.treatmentsession:{session_id}")
     return list(evaluation.gates)
 

@@ -15,6 +15,8 @@ gate                          open when
                               text and not withdrawn
 ``practitioner-qualified``    the practitioner is active and holds a qualification for
                               the device's modality valid today
+``practitioner-of-record``    the user starting the session is its practitioner of record
+                              (nobody starts a session under a colleague's name)
 ``device-calibrated``         the device is in service and its last passed calibration is
                               not older than its calibration interval
 ``device-serviced``           the device is not overdue for service and has no open
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from cryoderm.errors import NotPermitted
 
@@ -44,6 +47,7 @@ from .models import (
     TreatmentSession,
 )
 from .services.consent import current_text
+from .services.screening import current_screening, unsigned_referrals
 
 GATES = (
     "screening-current",
@@ -51,6 +55,7 @@ GATES = (
     "referrals-signed-off",
     "consent-signed",
     "practitioner-qualified",
+    "practitioner-of-record",
     "device-calibrated",
     "device-serviced",
 )
@@ -100,26 +105,6 @@ class Evaluation:
         return not self.closed
 
 
-def covers_zones(screening: ScreeningResponse, zones: list[str]) -> bool:
-    """True when the screening was for every zone (zones None) or for all of ``zones``."""
-    screened = screening.verdict.get("zones") if isinstance(screening.verdict, dict) else None
-    return screened is None or set(zones) <= set(screened)
-
-
-def latest_screening(session: TreatmentSession) -> ScreeningResponse | None:
-    """The client's newest screening that covers the device's modality and the session's
-    zones (a screening for some zones says nothing about area conditions elsewhere)."""
-    candidates = (
-        ScreeningResponse.objects.filter(client_id=session.client_id)
-        .filter(modality__in=("", session.device.modality))
-        .order_by("-screened_at", "-id")
-    )
-    for screening in candidates.iterator(chunk_size=20):
-        if covers_zones(screening, list(session.zones)):
-            return screening
-    return None
-
-
 def _screening_gates(
     screening: ScreeningResponse | None, today: dt.date, validity_days: int
 ) -> list[Gate]:
@@ -158,8 +143,7 @@ def _screening_gates(
         + "); a new screening may only change this if the client's answers changed",
     )
     refer = screening.rule_ids("refer")
-    signed = set(screening.signoffs.values_list("rule_id", flat=True))
-    missing = [rule for rule in refer if rule not in signed]
+    missing = unsigned_referrals(screening)
     referrals = Gate(
         "referrals-signed-off",
         not missing,
@@ -227,6 +211,19 @@ def _practitioner_gate(practitioner: Practitioner, modality: str, today: dt.date
     )
 
 
+def _of_record_gate(practitioner: Practitioner, actor: Any) -> Gate:
+    if getattr(actor, "pk", None) is not None and actor.pk == practitioner.user_id:
+        return Gate("practitioner-of-record", True, f"{practitioner} starts their own session")
+    who = actor.get_username() if hasattr(actor, "get_username") else str(actor)
+    return Gate(
+        "practitioner-of-record",
+        False,
+        f"{who} is not this session's practitioner of record ({practitioner})",
+        f"{practitioner} starts the session, or the session is planned again under the "
+        "practitioner who treats",
+    )
+
+
 def _device_gates(device: Device, today: dt.date) -> list[Gate]:
     if device.status != Device.Status.IN_SERVICE:
         out = Gate(
@@ -272,23 +269,25 @@ def _device_gates(device: Device, today: dt.date) -> list[Gate]:
     return [out, serviced]
 
 
-def evaluate(session: TreatmentSession, today: dt.date) -> Evaluation:
-    """Every gate for ``session`` on ``today``, open or closed, in GATES order."""
+def evaluate(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluation:
+    """Every gate for ``session`` started by ``actor`` on ``today``, open or closed, in GATES
+    order."""
     policy = ClinicPolicy.current()
-    screening = latest_screening(session)
+    screening = current_screening(session.client_id, session.device.modality, session.zones)
     consent_gate, consent = _consent_gate(session)
     gates = (
         *_screening_gates(screening, today, policy.screening_validity_days),
         consent_gate,
         _practitioner_gate(session.practitioner, session.device.modality, today),
+        _of_record_gate(session.practitioner, actor),
         *_device_gates(session.device, today),
     )
     return Evaluation(gates=gates, screening=screening, consent=consent)
 
 
-def require_open(session: TreatmentSession, today: dt.date) -> Evaluation:
+def require_open(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluation:
     """The evaluation when every gate is open; else raise :class:`GatesClosed`."""
-    evaluation = evaluate(session, today)
+    evaluation = evaluate(session, today, actor)
     if not evaluation.all_open:
         raise GatesClosed(evaluation.closed)
     return evaluation

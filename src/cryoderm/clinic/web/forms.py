@@ -256,8 +256,25 @@ class SignOffForm(forms.Form):
     )
     second_username = forms.CharField(label="Second clinician's username")
     second_password = forms.CharField(
-        label="Second clinician's password", widget=forms.PasswordInput, strip=False
+        label="Second clinician's password",
+        widget=forms.PasswordInput,
+        strip=False,
+        required=False,
     )
+    second_one_time_code = forms.CharField(
+        label="or their one-time code",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    #: The sign-off service's field names -> this form's fields.
+    FIELD_FOR = {
+        "rule_id": "rule_id",
+        "reason": "reason",
+        "second_clinician": "second_username",
+        "second_password": "second_password",
+    }
 
 
 class ConsentSignForm(forms.Form):

@@ -10,11 +10,38 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from cryoderm.clinic.accounts import permissions
+from cryoderm.clinic.accounts.errors import PermissionRefused
 from cryoderm.physics.zones import zone_names
 
 from ..errors import InvalidRecord, RecordNotFound
 
 M = TypeVar("M", bound=models.Model)
+
+#: Labels of the clinic's own processes, which act for no person: the demo seed and set-up
+#: (``system:``) and the ``cryoderm`` commands (``cli:``), run by whoever holds the server's
+#: data directory; and the interlock forwarding its journal (``interlock:``).
+SYSTEM_PREFIXES = ("system:", "cli:")
+#: What a device (its token, ``device:<serial>``) or the interlock may do: nothing else.
+MACHINE_ACTIONS = {"device:": ("reading.ingest",), "interlock:": ("reading.ingest", "session.stop")}
+
+
+def authorize(actor: Any, action: str) -> None:
+    """Raise PermissionRefused unless ``actor`` may do ``action`` (accounts' permission
+    matrix for a user; the fixed scopes above for a process label)."""
+    if isinstance(actor, str):
+        if actor.startswith(SYSTEM_PREFIXES):
+            return
+        for prefix, actions in MACHINE_ACTIONS.items():
+            if actor.startswith(prefix) and action in actions:
+                return
+        raise PermissionRefused(action=action, who=actor, roles=())
+    permissions.require(actor, action)
+
+
+def user_or_none(actor: Any) -> Any:
+    """The user behind ``actor``, or None for a process label (for "recorded by" columns)."""
+    return actor if getattr(actor, "pk", None) is not None else None
 
 
 def validated(instance: M, *, exclude: list[str] | None = None) -> M:

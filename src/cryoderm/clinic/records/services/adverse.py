@@ -11,7 +11,7 @@ from cryoderm.clinic import audit
 
 from ..errors import InvalidRecord
 from ..models import AdverseEvent, Client, TreatmentSession
-from ._common import load, now_or, require_text, require_zone, validated
+from ._common import authorize, load, now_or, require_text, require_zone, validated
 
 
 @transaction.atomic
@@ -27,6 +27,7 @@ def report(
     session_id: object | None = None,
     at: dt.datetime | None = None,
 ) -> AdverseEvent:
+    authorize(actor, "outcome.record")
     client = load(Client, client_id)
     session = load(TreatmentSession, session_id) if session_id is not None else None
     if session is not None and session.client_id != client.pk:

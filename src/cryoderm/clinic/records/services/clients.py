@@ -11,7 +11,7 @@ from cryoderm.clinic import audit
 
 from ..errors import InvalidRecord
 from ..models import Client
-from ._common import load, validated
+from ._common import authorize, load, validated
 
 EDITABLE = (
     "given_name",
@@ -34,6 +34,7 @@ def _unknown(fields: dict[str, Any]) -> None:
 
 @transaction.atomic
 def create(actor: object, **fields: Any) -> Client:
+    authorize(actor, "client.create")
     _unknown(fields)
     client = validated(Client(**fields))
     client.save()
@@ -43,6 +44,7 @@ def create(actor: object, **fields: Any) -> Client:
 
 @transaction.atomic
 def update(actor: object, client_id: object, **fields: Any) -> Client:
+    authorize(actor, "client.update")
     _unknown(fields)
     client = load(Client, client_id, lock=True)
     for name, value in fields.items():
@@ -56,6 +58,7 @@ def update(actor: object, client_id: object, **fields: Any) -> Client:
 @transaction.atomic
 def get(actor: object, client_id: object) -> Client:
     """One client, recording that ``actor`` read the record."""
+    authorize(actor, "client.view")
     client = load(Client, client_id)
     audit.record(actor, "client.read", client)
     return client
@@ -64,6 +67,7 @@ def get(actor: object, client_id: object) -> Client:
 @transaction.atomic
 def search(actor: object, query: str = "", *, limit: int = 50, offset: int = 0) -> list[Client]:
     """Clients whose name, e-mail or phone contains ``query``; the search is audited."""
+    authorize(actor, "client.view")
     if limit < 1 or limit > 500:
         raise InvalidRecord("limit", f"{limit} is outside 1-500")
     if offset < 0:

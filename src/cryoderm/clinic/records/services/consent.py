@@ -12,7 +12,7 @@ from cryoderm.clinic import audit
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Client, Consent, ConsentScope, ConsentText
-from ._common import load, now_or, require_text
+from ._common import authorize, load, now_or, require_text
 
 
 def _scope(scope: str) -> str:
@@ -31,6 +31,7 @@ def publish_text(
     actor: Any, scope: str, *, title: str, body: str, at: dt.datetime | None = None
 ) -> ConsentText:
     """A new version of the wording for ``scope``; earlier versions stay as they were."""
+    authorize(actor, "consent.publish")
     _scope(scope)
     latest = ConsentText.objects.filter(scope=scope).aggregate(v=Max("version"))["v"] or 0
     text = ConsentText.objects.create(
@@ -57,6 +58,7 @@ def sign(
     at: dt.datetime | None = None,
 ) -> Consent:
     """The client signs the current text for ``scope``, witnessed by ``actor``."""
+    authorize(actor, "consent.record")
     client = load(Client, client_id)
     text = current_text(scope)
     if text is None:
@@ -84,6 +86,7 @@ def sign(
 
 @transaction.atomic
 def withdraw(actor: Any, consent_id: object, *, at: dt.datetime | None = None) -> Consent:
+    authorize(actor, "consent.withdraw")
     consent = load(Consent, consent_id, lock=True)
     if consent.withdrawn_at is not None:
         raise Conflict(f"consent {consent.pk} was already withdrawn", "withdrawn_at")

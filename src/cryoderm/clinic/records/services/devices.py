@@ -11,13 +11,14 @@ from cryoderm.clinic import audit
 
 from ..errors import Conflict
 from ..models import CalibrationRecord, Device, DeviceFault, MaintenanceRecord
-from ._common import load, now_or, require_finite, require_text, validated
+from ._common import authorize, load, now_or, require_finite, require_text, validated
 
 
 @transaction.atomic
 def register(actor: Any, **fields: Any) -> Device:
     """A new device (modality, manufacturer, model_name, serial_number, commissioned_on,
     calibration_interval_days, service_interval_days)."""
+    authorize(actor, "device.manage")
     device = validated(Device(**fields))
     device.save()
     audit.record(actor, "device.create", device, {"serial_number": device.serial_number})
@@ -34,6 +35,7 @@ def record_maintenance(
     performed_by: str,
     notes: str = "",
 ) -> MaintenanceRecord:
+    authorize(actor, "device.maintain")
     device = load(Device, device_id)
     record = validated(
         MaintenanceRecord(
@@ -63,6 +65,7 @@ def record_calibration(
     certificate_ref: str = "",
     notes: str = "",
 ) -> CalibrationRecord:
+    authorize(actor, "device.maintain")
     device = load(Device, device_id)
     record = validated(
         CalibrationRecord(
@@ -99,6 +102,7 @@ def report_fault(
     at: dt.datetime | None = None,
 ) -> DeviceFault:
     """Log a fault; a major fault takes the device out of service until it is resolved."""
+    authorize(actor, "device.report_fault")
     device = load(Device, device_id, lock=True)
     fault = validated(
         DeviceFault(
@@ -122,6 +126,7 @@ def report_fault(
 def resolve_fault(
     actor: Any, fault_id: object, *, resolution: str, at: dt.datetime | None = None
 ) -> DeviceFault:
+    authorize(actor, "device.maintain")
     fault = load(DeviceFault, fault_id, lock=True)
     if fault.resolved_at is not None:
         raise Conflict(f"fault {fault.pk} was already resolved", "resolved_at")
@@ -134,6 +139,7 @@ def resolve_fault(
 
 @transaction.atomic
 def set_status(actor: Any, device_id: object, status: str) -> Device:
+    authorize(actor, "device.manage")
     device = load(Device, device_id, lock=True)
     device.status = status
     validated(device)

@@ -11,7 +11,7 @@ from cryoderm.clinic import audit
 
 from ..errors import InvalidRecord
 from ..models import Client, InstrumentalMeasure, OutcomeScore, TreatmentSession
-from ._common import load, now_or, require_finite, require_text, require_zone, validated
+from ._common import authorize, load, now_or, require_finite, require_text, require_zone, validated
 
 
 def _session_of(client: Client, session_id: object | None) -> TreatmentSession | None:
@@ -39,6 +39,7 @@ def record_score(
     notes: str = "",
     at: dt.datetime | None = None,
 ) -> OutcomeScore:
+    authorize(actor, "outcome.record")
     client = load(Client, client_id)
     low = require_finite("scale_min", scale_min, "scale points")
     high = require_finite("scale_max", scale_max, "scale points")
@@ -80,6 +81,7 @@ def record_measure(
     at: dt.datetime | None = None,
 ) -> InstrumentalMeasure:
     """A measure in the unit its quantity is recorded in (InstrumentalMeasure.UNITS)."""
+    authorize(actor, "outcome.record")
     client = load(Client, client_id)
     expected = InstrumentalMeasure.UNITS.get(quantity)
     if expected is None:

@@ -11,7 +11,7 @@ from cryoderm.clinic import audit
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Appointment, Client, Device, Practitioner, Room
-from ._common import load, now_or, validated
+from ._common import authorize, load, now_or, validated
 
 
 def _overlapping(**resource: Any) -> Any:
@@ -35,6 +35,7 @@ def book(
     The three resource rows are locked first (in a fixed order, so two bookings never
     deadlock), which serialises competing bookings of the same resource on PostgreSQL;
     SQLite serialises all writers anyway."""
+    authorize(actor, "appointment.book")
     starts_at, ends_at = now_or(starts_at), now_or(ends_at)
     if ends_at <= starts_at:
         raise InvalidRecord("ends_at", "must be after starts_at")
@@ -72,6 +73,7 @@ def book(
 
 @transaction.atomic
 def cancel(actor: Any, appointment_id: object) -> Appointment:
+    authorize(actor, "appointment.book")
     appointment = load(Appointment, appointment_id, lock=True)
     if appointment.status != Appointment.Status.BOOKED:
         raise Conflict(
@@ -85,6 +87,7 @@ def cancel(actor: Any, appointment_id: object) -> Appointment:
 
 @transaction.atomic
 def add_room(actor: Any, name: str, notes: str = "") -> Room:
+    authorize(actor, "device.manage")
     room = validated(Room(name=name, notes=notes))
     room.save()
     audit.record(actor, "room.create", room, {"name": name})

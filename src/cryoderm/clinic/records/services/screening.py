@@ -1,21 +1,30 @@
-"""Screening a client with cryoderm.clinical.screening, and signing off ``refer`` findings."""
+"""Screening a client with cryoderm.clinical.screening, choosing the screening that counts
+for a treatment, and signing off ``refer`` findings by two authenticated clinicians.
+
+The choice of screening (:func:`current_screening`) and the question "is every refer
+finding signed off" (:func:`unsigned_referrals`) are answered here and only here: the
+gates, the planning service and the pages all ask these two functions."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from cryoderm.clinic import audit
+from cryoderm.clinic.accounts import permissions
 from cryoderm.clinical.answers import parse_answers
 from cryoderm.clinical.screening import screen
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Client, ClinicPolicy, Practitioner, ReferralSignOff, ScreeningResponse
-from ._common import load, now_or, require_text
+from ._common import authorize, load, now_or, require_text
 
 
 @transaction.atomic
@@ -32,8 +41,11 @@ def submit(
 
     Bad answers raise cryoderm.clinical's InvalidAnswer (naming the field) before anything is
     written."""
+    authorize(actor, "screening.submit")
     client = load(Client, client_id)
     screened_at = now_or(at)
+    if screened_at > timezone.now() + CLOCK_SKEW:
+        raise InvalidRecord("screened_at", f"{screened_at:%Y-%m-%d %H:%M} is in the future")
     parsed = parse_answers(answers)
     policy = ClinicPolicy.current().screening_rules()
     verdict = screen(
@@ -68,48 +80,140 @@ def submit(
     return response
 
 
-def _clinician(user: Any, field: str) -> Practitioner:
+#: How far ahead of the server's clock a time may be and still count as "now" (a device's or
+#: a browser's clock a little fast). assumption: clocks synchronised by NTP agree within
+#: seconds; a minute leaves room for a slow request without admitting a date in the future.
+CLOCK_SKEW = dt.timedelta(minutes=1)
+
+
+def covers_zones(screening: ScreeningResponse, zones: Iterable[str]) -> bool:
+    """True when the screening was for every zone (zones None) or for all of ``zones``."""
+    screened = screening.verdict.get("zones") if isinstance(screening.verdict, dict) else None
+    return screened is None or set(zones) <= set(screened)
+
+
+def current_screening(
+    client_id: object, modality: str, zones: Iterable[str]
+) -> ScreeningResponse | None:
+    """The client's newest screening for ``modality`` (or for every modality) that covers
+    ``zones``: the one screening a treatment of those zones with that modality relies on.
+
+    A screening for some zones says nothing about area conditions elsewhere, and one for
+    another modality nothing about this one's contraindications."""
+    wanted = list(zones)
+    candidates = (
+        ScreeningResponse.objects.filter(client_id=client_id, modality__in=("", modality))
+        .prefetch_related("signoffs")
+        .order_by("-screened_at", "-id")
+    )
+    for screening in candidates.iterator(chunk_size=20):
+        if covers_zones(screening, wanted):
+            return screening
+    return None
+
+
+def unsigned_referrals(screening: ScreeningResponse) -> list[str]:
+    """The screening's ``refer`` findings that have no sign-off yet, in verdict order."""
+    signed = {signoff.rule_id for signoff in screening.signoffs.all()}
+    return [rule for rule in screening.rule_ids("refer") if rule not in signed]
+
+
+@dataclass(frozen=True)
+class SecondClinician:
+    """Who confirms a sign-off, with proof that they are present: their password, or a
+    one-time code from their authenticator (answered by an authentication backend that
+    accepts ``one_time_code``). Never shown in a repr or a log."""
+
+    username: str
+    password: str = field(default="", repr=False)
+    one_time_code: str = field(default="", repr=False)
+
+
+def _clinician(user: Any, field_name: str) -> Practitioner:
     practitioner = Practitioner.objects.filter(user=user, is_active=True).first()
     if practitioner is None:
-        raise InvalidRecord(field, f"{user} is not an active practitioner of the clinic")
+        raise InvalidRecord(field_name, f"{user} is not an active practitioner of the clinic")
     return practitioner
 
 
-@transaction.atomic
+def authenticate_second(second: SecondClinician, request: HttpRequest | None = None) -> Any:
+    """The second clinician's user, once their password or one-time code is checked; a
+    failure counts against their account as a failed sign-in does (accounts' lockout)."""
+    username = require_text("second_clinician", second.username)
+    if bool(second.password) == bool(second.one_time_code):
+        raise InvalidRecord(
+            "second_password",
+            "the second clinician confirms with their password or a one-time code (one of them)",
+        )
+    if second.password:
+        user = authenticate(request, username=username, password=second.password)
+    else:
+        user = authenticate(request, username=username, one_time_code=second.one_time_code)
+    if user is None:
+        raise InvalidRecord(
+            "second_password",
+            f"the credentials given for {username!r} do not match an active clinician "
+            "(or the account is locked after failed attempts)",
+        )
+    return user
+
+
 def sign_off(
     actor: Any,
     screening_id: object,
     rule_id: str,
     *,
     reason: str,
-    second_clinician: Any,
+    second: SecondClinician,
+    request: HttpRequest | None = None,
     at: dt.datetime | None = None,
 ) -> ReferralSignOff:
-    """Override one ``refer`` finding: the actor and a second clinician, with a reason."""
-    screening = load(ScreeningResponse, screening_id, lock=True)
+    """Override one ``refer`` finding: the actor and a second clinician who proves their
+    presence here (password or one-time code), with a reason.
+
+    The input is checked first; then the second clinician is authenticated, before the
+    sign-off's transaction opens, so that a wrong password is counted against their account
+    even though nothing else is written."""
+    authorize(actor, "override.sign")
+    screening = load(ScreeningResponse, screening_id)
     refer_rules = screening.rule_ids("refer")
     if rule_id not in refer_rules:
         allowed = ", ".join(refer_rules) or "none in this screening"
         raise InvalidRecord("rule_id", f"{rule_id!r} is not a refer finding here ({allowed})")
     reason = require_text("reason", reason)
     _clinician(actor, "signed_by")
-    _clinician(second_clinician, "second_clinician")
-    if getattr(actor, "pk", None) == getattr(second_clinician, "pk", None):
+    if second.username.strip() == getattr(actor, "get_username", lambda: None)():
         raise InvalidRecord("second_clinician", "must be a different clinician from the signer")
-    if screening.signoffs.filter(rule_id=rule_id).exists():
-        raise Conflict(f"{rule_id} is already signed off on screening {screening.pk}", "rule_id")
-    signoff = ReferralSignOff.objects.create(
-        screening=screening,
-        rule_id=rule_id,
-        reason=reason,
-        signed_by=actor,
-        second_clinician=second_clinician,
-        signed_at=now_or(at),
-    )
-    audit.record(
-        actor,
-        "screening.sign_off",
-        screening,
-        {"rule_id": rule_id, "second_clinician": second_clinician.pk},
-    )
+    second_user = authenticate_second(second, request)
+    if second_user.pk == getattr(actor, "pk", None):
+        raise InvalidRecord("second_clinician", "must be a different clinician from the signer")
+    if not permissions.is_allowed(second_user, "override.sign"):
+        raise InvalidRecord(
+            "second_clinician", f"{second_user.get_username()} may not sign off refer findings"
+        )
+    _clinician(second_user, "second_clinician")
+    with transaction.atomic():
+        screening = load(ScreeningResponse, screening.pk, lock=True)
+        if screening.signoffs.filter(rule_id=rule_id).exists():
+            raise Conflict(
+                f"{rule_id} is already signed off on screening {screening.pk}", "rule_id"
+            )
+        signoff = ReferralSignOff.objects.create(
+            screening=screening,
+            rule_id=rule_id,
+            reason=reason,
+            signed_by=actor,
+            second_clinician=second_user,
+            signed_at=now_or(at),
+        )
+        audit.record(
+            actor,
+            "screening.sign_off",
+            screening,
+            {
+                "rule_id": rule_id,
+                "second_clinician": second_user.pk,
+                "confirmed_by": "password" if second.password else "one-time code",
+            },
+        )
     return signoff

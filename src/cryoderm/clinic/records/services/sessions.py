@@ -24,7 +24,15 @@ from ..models import (
     SkinReading,
     TreatmentSession,
 )
-from ._common import load, now_or, require_finite, require_text, require_zone
+from ._common import (
+    authorize,
+    load,
+    now_or,
+    require_finite,
+    require_text,
+    require_zone,
+    user_or_none,
+)
 
 #: Largest batch of readings accepted in one call (10 Hz x 3 sensors x 5 min is 9,000).
 MAX_BATCH = 10_000
@@ -43,6 +51,7 @@ def create(
     notes: str = "",
 ) -> TreatmentSession:
     """A planned session; nothing is checked against the gates until it starts."""
+    authorize(actor, "session.create")
     zone_list = [require_zone(f"zones[{i}]", z) for i, z in enumerate(zones)]
     if not zone_list:
         raise InvalidRecord("zones", "name at least one face zone")
@@ -71,20 +80,25 @@ def attach_plan(actor: Any, session_id: object, plan: Mapping[str, Any]) -> Trea
     return session
 
 
-def check_gates(session_id: object, at: dt.datetime | None = None) -> gates.Evaluation:
-    """Every gate's state for the session now (read-only; for a checklist)."""
+def check_gates(actor: Any, session_id: object, at: dt.datetime | None = None) -> gates.Evaluation:
+    """Every gate's state for the session if ``actor`` started it now (read-only; for a
+    checklist)."""
+    authorize(actor, "session.view")
     session = load(TreatmentSession, session_id)
-    return gates.evaluate(session, timezone.localdate(now_or(at)))
+    return gates.evaluate(session, timezone.localdate(now_or(at)), actor)
 
 
 @transaction.atomic
 def start(actor: Any, session_id: object, *, at: dt.datetime | None = None) -> TreatmentSession:
-    """Start the session if every gate is open; else raise gates.GatesClosed (nothing written)."""
+    """Start the session if every gate is open; else raise gates.GatesClosed (nothing written).
+
+    ``actor`` must be the session's practitioner of record (a gate), qualified on the day."""
+    authorize(actor, "session.start")
     session = load(TreatmentSession, session_id, lock=True)
     if session.status != TreatmentSession.Status.PLANNED:
         raise Conflict(f"session {session.pk} is {session.status}, not planned", "status")
     started_at = now_or(at)
-    evaluation = gates.require_open(session, timezone.localdate(started_at))
+    evaluation = gates.require_open(session, timezone.localdate(started_at), actor)
     session.screening = evaluation.screening
     session.consent = evaluation.consent
     session.status = TreatmentSession.Status.IN_PROGRESS
@@ -94,7 +108,7 @@ def start(actor: Any, session_id: object, *, at: dt.datetime | None = None) -> T
         session=session,
         occurred_at=started_at,
         kind=SessionEvent.Kind.STARTED,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
     Device.objects.filter(pk=session.device_id).update(sessions_count=F("sessions_count") + 1)
     audit.record(
@@ -117,6 +131,7 @@ def finish(
     at: dt.datetime | None = None,
 ) -> TreatmentSession:
     """End an in-progress session (completed, or aborted with a reason); count the exposure."""
+    authorize(actor, "session.stop")
     session = load(TreatmentSession, session_id, lock=True)
     if session.status != TreatmentSession.Status.IN_PROGRESS:
         raise Conflict(f"session {session.pk} is {session.status}, not in progress", "status")
@@ -139,7 +154,7 @@ def finish(
         occurred_at=ended_at,
         kind=kind,
         message=reason,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
     Device.objects.filter(pk=session.device_id).update(
         exposure_s_total=F("exposure_s_total") + exposure
@@ -194,6 +209,7 @@ def _reading(session: TreatmentSession, index: int, item: Mapping[str, Any]) -> 
 def add_readings(actor: Any, session_id: object, readings: Iterable[Mapping[str, Any]]) -> int:
     """Store a batch of readings, all or none; one audit entry per batch. Accepted while the
     session is in progress and after it ended (late upload from the interlock's journal)."""
+    authorize(actor, "reading.ingest")
     session = load(TreatmentSession, session_id)
     if session.status == TreatmentSession.Status.PLANNED:
         raise Conflict(
@@ -224,6 +240,7 @@ def raise_alarm(
     limit_c: float | None = None,
     at: dt.datetime | None = None,
 ) -> Alarm:
+    authorize(actor, "session.stop")
     session = load(TreatmentSession, session_id)
     if severity not in Alarm.Severity.values:
         raise InvalidRecord(
@@ -248,6 +265,7 @@ def raise_alarm(
 
 @transaction.atomic
 def acknowledge_alarm(actor: Any, alarm_id: object, *, at: dt.datetime | None = None) -> Alarm:
+    authorize(actor, "session.stop")
     alarm = load(Alarm, alarm_id, lock=True)
     if alarm.acknowledged_at is not None:
         raise Conflict(f"alarm {alarm.pk} was already acknowledged", "acknowledged_at")
@@ -268,6 +286,7 @@ def add_event(
     data: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> SessionEvent:
+    authorize(actor, "session.stop")
     session = load(TreatmentSession, session_id)
     if kind not in SessionEvent.Kind.values:
         raise InvalidRecord("kind", f"{kind!r} is not one of {', '.join(SessionEvent.Kind.values)}")
@@ -277,7 +296,7 @@ def add_event(
         kind=kind,
         message=message,
         data=dict(data or {}),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
     audit.record(actor, "session.event", session, {"event": event.pk, "kind": kind})
     return event
@@ -286,6 +305,7 @@ def add_event(
 @transaction.atomic
 def get(actor: Any, session_id: object) -> TreatmentSession:
     """One session, recording that ``actor`` read it (a read of client data)."""
+    authorize(actor, "session.view")
     session = load(TreatmentSession, session_id)
     audit.record(actor, "session.read", session, {"client": session.client_id})
     return session

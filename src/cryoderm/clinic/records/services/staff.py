@@ -10,13 +10,14 @@ from django.db import transaction
 from cryoderm.clinic import audit
 
 from ..models import Practitioner, Qualification
-from ._common import load, require_text, validated
+from ._common import authorize, load, require_text, validated
 
 
 @transaction.atomic
 def add_practitioner(
     actor: Any, user: Any, *, display_name: str, registration_number: str = ""
 ) -> Practitioner:
+    authorize(actor, "staff.manage")
     practitioner = validated(
         Practitioner(
             user=user,
@@ -41,6 +42,7 @@ def add_qualification(
     expires_on: dt.date,
     certificate_number: str = "",
 ) -> Qualification:
+    authorize(actor, "staff.manage")
     practitioner = load(Practitioner, practitioner_id)
     qualification = validated(
         Qualification(

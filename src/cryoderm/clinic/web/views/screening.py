@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -105,28 +104,22 @@ def _sign_off(request: HttpRequest, screening: ScreeningResponse, form: SignOffF
         return "refused"
     if not form.is_valid():
         return "invalid"
-    second = authenticate(
-        request,
-        username=form.cleaned_data["second_username"],
-        password=form.cleaned_data["second_password"],
-    )
-    if second is None:
-        form.add_error("second_password", "This username and password do not match a clinician.")
-        return "invalid"
+    data = form.cleaned_data
     try:
         screening_service.sign_off(
             request.user,
             screening.pk,
-            form.cleaned_data["rule_id"],
-            reason=form.cleaned_data["reason"],
-            second_clinician=second,
+            data["rule_id"],
+            reason=data["reason"],
+            second=screening_service.SecondClinician(
+                data["second_username"],
+                password=data["second_password"],
+                one_time_code=data["second_one_time_code"],
+            ),
+            request=request,
         )
     except RecordsError as error:
-        apply_error(
-            form,
-            error,
-            lambda f: {"signed_by": None, "second_clinician": "second_username"}.get(f, f),
-        )
+        apply_error(form, error, SignOffForm.FIELD_FOR.get)
         return "invalid"
     messages.success(request, "The finding is signed off by two clinicians.")
     return None

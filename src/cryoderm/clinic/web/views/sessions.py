@@ -58,7 +58,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_start": allowed(request, "session.start"),
     }
     if session.status == TreatmentSession.Status.PLANNED:
-        context["gates"] = session_service.check_gates(session.pk).gates
+        context["gates"] = session_service.check_gates(request.user, session.pk).gates
     return render(request, "web/sessions/detail.html", context)
 
 
