@@ -219,7 +219,7 @@ def test_photos_need_the_photo_consent_and_marketing_use_the_marketing_one(alice
     from . import factories
 
     client = factories.make_client(alice)
-    factories.publish_texts(alice)
+    factories.publish_texts()
     photo = {"image": jpeg(), "view": "front", "phase": "before"}
     with pytest.raises(Conflict, match="clinical photographs"):
         photo_service.add(alice, client, **photo)
