@@ -47,7 +47,12 @@ def test_sensitivity_reports_both_methods_and_writes_one_table(tmp_path, capsys)
     assert [r["method"] for r in document["results"]] == ["morris", "sobol"]
     table = read(out)
     assert set(table["method"]) == {"morris", "sobol"}
-    assert set(table["parameter"]) == {"dermis thickness", "fat thickness", "dermis perfusion"}
+    assert set(table["parameter"]) == {
+        "dermis_thickness",
+        "fat_thickness",
+        "dermis_perfusion",
+        "deep_thickness",
+    }
 
 
 def test_sweep_runs_the_gallery_grid(tmp_path, capsys):

@@ -5,10 +5,11 @@ cryoderm sensitivity CASE.toml [--method morris|sobol|both] [--parameters PARAMS
                      [--trajectories 20] [--seed 0] [--plot FILE.png] [--out FILE.csv]
                      [--scheduler tcp://host:8786 | --workers N] [--format table|json]
 
-Varies the case's inputs over their sourced spreads (data/cohort.toml: dermis and fat
-thickness, dermal perfusion), plus any [[parameter]] of PARAMS.toml (key, distribution, low,
-high, mean, sd, mode, source), and reports Morris mu* (screening) and Sobol S1/ST indices
-for each output. See docs/research.md.
+Varies the case's inputs over their sourced spreads (data/spreads.toml: thicknesses,
+dermal perfusion, deep boundary, local-cold law, contact and device assumptions that act on
+the case), plus any [[parameter]] of PARAMS.toml (key, distribution, low, high, mean, sd,
+mode, source; or key = "spread:<name>"), and reports Morris mu* (screening) and Sobol S1/ST
+indices for each output. See docs/research.md.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     parameters = [] if args.no_spreads else case_spreads(case)
     if args.parameters:
         document = _research.load_toml(args.parameters, "--parameters")
-        parameters += parameters_from_tables(document.get("parameter"), "parameter")
+        parameters += parameters_from_tables(document.get("parameter"), "parameter", case)
     if not parameters:
         raise InvalidStudy("--parameters", args.parameters, "at least one parameter to vary")
     methods = ("morris", "sobol") if args.method == "both" else (args.method,)

@@ -42,10 +42,11 @@ Progress = Callable[[int, int], None]
 
 
 class Input(Protocol):
-    """What a design varies: a key path and how a value applies (a Parameter, a sweep axis)."""
+    """What a design varies: a key path and how a value applies (a Parameter, a sweep axis);
+    a Parameter of a sourced spread has no path and a ``spread`` that applies the value."""
 
     @property
-    def path(self) -> KeyPath: ...
+    def path(self) -> KeyPath | None: ...
 
     @property
     def mode(self) -> Mode: ...
@@ -142,9 +143,14 @@ def run_rows(
     cases: list[Case] = []
     built: list[int] = []
     for k, row in enumerate(rows):
-        changes = [(p.path, p.mode, float(v)) for p, v in zip(parameters, row, strict=True)]
+        pairs = list(zip(parameters, row, strict=True))
+        changes = [(p.path, p.mode, float(v)) for p, v in pairs if p.path is not None]
         try:
             case = build_case(apply(doc, changes))
+            for p, v in pairs:
+                spread = getattr(p, "spread", None)
+                if spread is not None:
+                    case = spread.apply(case, float(v))
         except InvalidInput as error:
             status[k] = STATUSES.index("invalid")
             messages.setdefault("invalid", f"{error} (run {k + 1})")

@@ -6,6 +6,11 @@ bounded distribution of the value, or of a factor on the case's own value with
 ``assumption: ...``). Sensitivity studies, sweeps and fits all take parameters in this one
 form; :func:`parameters_from_tables` reads them from ``[[parameter]]`` tables of a TOML file.
 
+``key = "spread:<name>"`` names a sourced spread of ``data/spreads.toml`` instead
+(physics.spreads: the table's own distribution, source and rule for putting the value into a
+case, e.g. a cold-air h factor applied through the air speed): research.spreads builds
+these for a case, so studies and the planner's prediction intervals share one table.
+
 Every distribution is bounded (its quantile function is finite on [0, 1]), so a Morris
 design's extreme levels and a Sobol design's points all map to simulable values.
 """
@@ -20,6 +25,9 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from cryoderm.physics.case import Case
+from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.spreads import Spread
 from cryoderm.research.errors import InvalidStudy
 from cryoderm.research.keys import MODES, KeyPath, Mode, parse_key
 
@@ -75,7 +83,28 @@ class TruncatedNormal:
         return f"normal {self.mean:.4g} ± {self.sd:.3g} within {self.low:.4g} to {self.high:.4g}"
 
 
-Distribution = Uniform | LogUniform | TruncatedNormal
+class SpreadQuantiles:
+    """The distribution of a sourced spread (physics.spreads) for one case: its quantile
+    function is the spread's own (truncated normal, uniform or log-uniform of the table)."""
+
+    def __init__(self, spread: Spread, case: Case) -> None:
+        self.spread = spread
+        self.case = case
+        self.low = spread.value(case, 0.0)
+        self.high = spread.value(case, 1.0)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.array([self.spread.value(self.case, float(x)) for x in np.ravel(u)])
+
+    def describe(self) -> str:
+        kind = self.spread.distribution
+        scale = "factor " if self.spread.mode == "factor" else ""
+        unit = "" if self.spread.unit == "1" else f" {self.spread.unit}"
+        return f"{scale}{kind} {self.low:.4g} to {self.high:.4g}{unit}"
+
+
+Distribution = Uniform | LogUniform | TruncatedNormal | SpreadQuantiles
+SPREAD_PREFIX = "spread:"
 
 
 @dataclass(frozen=True)
@@ -93,10 +122,13 @@ class Parameter:
     source: str
     mode: Mode = "set"
     label: str = ""
-    path: KeyPath = field(init=False, repr=False, compare=False)
+    path: KeyPath | None = field(init=False, repr=False, compare=False)
+    spread: Spread | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", parse_key(self.key))
+        named = self.key.startswith(SPREAD_PREFIX) if isinstance(self.key, str) else False
+        object.__setattr__(self, "spread", _spread(self.key) if named else None)
+        object.__setattr__(self, "path", None if named else parse_key(self.key))
         if self.mode not in MODES:
             raise InvalidStudy(f"{self.key}.mode", self.mode, "one of: " + ", ".join(MODES))
         if not isinstance(self.source, str) or not self.source.strip():
@@ -116,7 +148,20 @@ class Parameter:
         return self.distribution.ppf(u)
 
 
+def _spread(key: str) -> Spread:
+    from cryoderm.physics.spreads import spread, spreads
+
+    name = key[len(SPREAD_PREFIX) :]
+    try:
+        return spread(name)
+    except InvalidInput:
+        known = ", ".join(SPREAD_PREFIX + s.name for s in spreads())
+        raise InvalidStudy("key", key, f"a sourced spread of data/spreads.toml: {known}") from None
+
+
 def _check_distribution(key: str, dist: Distribution) -> None:
+    if isinstance(dist, SpreadQuantiles):
+        return
     numbers = [getattr(dist, name) for name in ("low", "high")]
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers):
         raise InvalidStudy(f"{key}.low/high", numbers, "finite numbers")
@@ -161,9 +206,12 @@ def _number(table: Mapping[str, Any], name: str, where: str) -> float:
     return float(value)
 
 
-def parameter_from_table(table: Mapping[str, Any], where: str) -> Parameter:
+def parameter_from_table(
+    table: Mapping[str, Any], where: str, case: Case | None = None
+) -> Parameter:
     """One ``[[parameter]]`` table (keys: key, distribution, low, high, mean, sd, mode,
-    source, label); ``where`` names it in messages (``parameter[2]``)."""
+    source, label); ``where`` names it in messages (``parameter[2]``). A ``spread:<name>``
+    key takes its distribution and source from data/spreads.toml for ``case``."""
     if not isinstance(table, Mapping):
         raise InvalidStudy(where, table, "a table: write it as [[parameter]]")
     for name in table:
@@ -174,6 +222,18 @@ def parameter_from_table(table: Mapping[str, Any], where: str) -> Parameter:
     key = table.get("key")
     if not isinstance(key, str):
         raise InvalidStudy(f"{where}.key", key if "key" in table else "(missing)", "a key path")
+    if key.startswith(SPREAD_PREFIX):
+        extra = sorted(set(table) - {"key", "label"})
+        if extra or case is None:
+            raise InvalidStudy(
+                f"{where}.{extra[0] if extra else 'key'}",
+                key,
+                "a sourced spread takes only key and label (its distribution and source are "
+                "the table's)",
+            )
+        spread = _spread(key)
+        label = table.get("label", spread.name)
+        return Parameter(key, SpreadQuantiles(spread, case), spread.source, label=str(label))
     parse_key(key, f"{where}.key")
     kind = table.get("distribution", "uniform")
     low, high = _number(table, "low", where), _number(table, "high", where)
@@ -204,10 +264,12 @@ def parameter_from_table(table: Mapping[str, Any], where: str) -> Parameter:
     return Parameter(key, dist, source, "scale" if mode == "scale" else "set", label)
 
 
-def parameters_from_tables(tables: object, where: str = "parameter") -> list[Parameter]:
-    """The ``[[parameter]]`` array of a decoded TOML document."""
+def parameters_from_tables(
+    tables: object, where: str = "parameter", case: Case | None = None
+) -> list[Parameter]:
+    """The ``[[parameter]]`` array of a decoded TOML document (``case``: for spread keys)."""
     if not isinstance(tables, list):
         raise InvalidStudy(where, tables, "an array of tables: write each as [[parameter]]")
-    parameters = [parameter_from_table(t, f"{where}[{k}]") for k, t in enumerate(tables, 1)]
+    parameters = [parameter_from_table(t, f"{where}[{k}]", case) for k, t in enumerate(tables, 1)]
     check_unique(parameters)
     return parameters
