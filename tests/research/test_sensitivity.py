@@ -120,5 +120,5 @@ def test_the_sourced_spreads_are_those_of_the_one_spreads_table(cheek):
     assert named.source == fat.source.rsplit(" (evidence", 1)[0]
     from cryoderm.research.errors import InvalidStudy
 
-    with pytest.raises(InvalidStudy, match="a sourced spread of data/spreads.toml"):
+    with pytest.raises(InvalidStudy, match=r"a sourced spread of data/spreads\.toml"):
         parameters_from_tables([{"key": "spread:mood"}], case=cheek)
