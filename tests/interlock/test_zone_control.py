@@ -180,18 +180,20 @@ def test_control_commands_report_their_outcome(ram_dir):
     assert kinds[:3] == ["stop", "resume-after-stop", "stop"]
 
 
-def test_apply_command_names_the_field_that_is_not_text():
-    with pytest.raises(InvalidInterlockInput, match="user"):
-        apply_command(None, {"action": "stop", "session_id": "s", "user": ["a"]}, spec_from_body)
-    with pytest.raises(UnknownSession):
-        from cryoderm.interlock.clock import ManualClock
-        from cryoderm.interlock.runtime import Interlock
+def test_apply_command_names_the_field_that_is_not_text(ram_dir):
+    from cryoderm.interlock.clock import ManualClock
+    from cryoderm.interlock.journal import Journal
+    from cryoderm.interlock.runtime import Interlock
 
-        class NoJournal:
-            pass
-
-        apply_command(
-            Interlock(NoJournal(), [], clock=ManualClock()),
-            {"action": "resume_after_stop", "session_id": "s", "user": "a", "reason": "r"},
-            spec_from_body,
-        )
+    with Journal(ram_dir / "journal") as journal:
+        interlock = Interlock(journal, [], clock=ManualClock())
+        with pytest.raises(InvalidInterlockInput, match="user"):
+            apply_command(
+                interlock, {"action": "stop", "session_id": "s", "user": ["a"]}, spec_from_body
+            )
+        with pytest.raises(UnknownSession):
+            apply_command(
+                interlock,
+                {"action": "resume_after_stop", "session_id": "s", "user": "a", "reason": "r"},
+                spec_from_body,
+            )

@@ -23,3 +23,12 @@ class UnknownAlarm(InvalidInterlockInput):
 
 class ActionRefused(InterlockError, NotPermitted):
     """A well-formed action that the session's state forbids (e.g. resume after a stop)."""
+
+
+class JournalInUse(InvalidInterlockInput):
+    """Another live interlock holds the journal directory (one interlock per journal)."""
+
+
+class BrokerUnavailable(InterlockError):
+    """The MQTT broker cannot be reached (or refused the connection): a condition that may
+    pass, so a supervisor tries again (exit code 1), unlike a configuration error."""

@@ -38,7 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cryoderm.interlock.embedded import DeviceEndpoint
-from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.errors import BrokerUnavailable, InvalidInterlockInput
 from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
 from cryoderm.interlock.wire import caps, clip, decode, rejection_reason, show
@@ -161,7 +161,7 @@ def _connect(
         else:
             client.connect(host, port, keepalive=10, clean_start=False, properties=properties)
     except OSError as error:
-        raise InvalidInterlockInput(f"broker = {host}:{port}: cannot connect ({error})") from None
+        raise BrokerUnavailable(f"broker = {host}:{port}: cannot connect ({error})") from None
     if threaded:
         client.loop_start()
         connected.wait(timeout_s)
@@ -173,7 +173,7 @@ def _connect(
     if not connected.is_set() or failure:
         if threaded:
             client.loop_stop()
-        raise InvalidInterlockInput(
+        raise BrokerUnavailable(
             f"broker = {host}:{port}: no connection within {timeout_s} s {failure or ''}".strip()
         )
 

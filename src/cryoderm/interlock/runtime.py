@@ -35,6 +35,7 @@ from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSess
 from cryoderm.interlock.guard import Outcome, SessionGuard
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import technical_parameters
+from cryoderm.interlock.lock import DirectoryLock
 from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, StopReason
 from cryoderm.interlock.rejections import Rejections
 from cryoderm.interlock.transport import (
@@ -128,6 +129,7 @@ class Interlock:
         self.started = False
         self.journal_failed = False
         self._inline = False
+        self._journal_lock = DirectoryLock(journal.directory)
         self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
         messages = technical_parameters()["messages"]
         self.rejections = Rejections(
@@ -136,9 +138,12 @@ class Interlock:
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> None:
-        """Start the transports and close any session a previous run left open."""
+        """Take the journal's single-writer lock (:mod:`.lock`; raises JournalInUse when
+        another interlock holds it), start the transports, and close any session a
+        previous run left open: only the lock's holder ever does that."""
         if self.started:
             return
+        self._journal_lock.acquire()
         self.started = True
         self._record(
             [
@@ -186,6 +191,7 @@ class Interlock:
             self._writer_thread.join(timeout=10.0)
         for transport in self.transports:
             transport.close()
+        self._journal_lock.release()
 
     def set_command_poll(self, poll: Callable[[], None]) -> None:
         """A function called every tick to fetch operator commands from elsewhere."""

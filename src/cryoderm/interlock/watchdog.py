@@ -6,6 +6,12 @@ The child is ``python -m cryoderm.cli interlock ...`` with the watchdog's own ar
 that grows while it keeps dying (0.2 s doubling to 5 s; reset after 30 s of life). The new
 interlock closes the sessions the dead one left open; their devices have already stopped
 on the missing heartbeat. SIGTERM or SIGINT to the watchdog stops the child and ends.
+
+One watchdog per journal (it holds ``DIR/watchdog.lock``), and it does not start a child
+while another interlock holds the journal (:mod:`.lock`): it ends with exit code 2 and says
+so. A child that ends with exit code 2 or 3 refused to start (a configuration error, a
+refused broker): restarting it would not help, so the watchdog ends with the same code;
+any other death is restarted.
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from cryoderm.interlock.errors import JournalInUse
 from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.lock import DirectoryLock
 from cryoderm.interlock.model import Event
 
+# Exit codes of a child that refused to start (cryoderm.cli: input error, refused action).
+REFUSED_EXIT_CODES = (2, 3)
 FIRST_PAUSE_S = 0.2
 MAX_PAUSE_S = 5.0
 HEALTHY_AFTER_S = 30.0
@@ -30,7 +40,17 @@ HEALTHY_AFTER_S = 30.0
 def supervise(
     child_args: Sequence[str], journal_dir: Path, *, max_restarts: int | None = None
 ) -> int:
-    """Run ``cryoderm <child_args>`` until told to stop; restart it whenever it dies."""
+    """Run ``cryoderm <child_args>`` until told to stop; restart it whenever it dies.
+    Raises JournalInUse when another watchdog or interlock has the journal."""
+    own = DirectoryLock(journal_dir, "watchdog.lock", holder="watchdog")
+    own.acquire()
+    try:
+        return _supervise(child_args, journal_dir, max_restarts)
+    finally:
+        own.release()
+
+
+def _supervise(child_args: Sequence[str], journal_dir: Path, max_restarts: int | None) -> int:
     halt = threading.Event()
     child: subprocess.Popen[bytes] | None = None
 
@@ -45,11 +65,18 @@ def supervise(
     journal = Journal(journal_dir)
     try:
         while not halt.is_set():
+            if DirectoryLock(journal_dir).held_by_another():
+                raise JournalInUse(
+                    f"journal {str(journal_dir)!r} is in use by another interlock: "
+                    "one interlock per journal directory"
+                )
             started = time.monotonic()
             child = subprocess.Popen([sys.executable, "-m", "cryoderm.cli", *child_args])
             status = child.wait()
             if halt.is_set():
                 return 0
+            if status in REFUSED_EXIT_CODES:
+                return status
             lived_s = time.monotonic() - started
             journal.append(
                 [
