@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,37 +17,20 @@ from cryoderm.data import load_table
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
+from validation import devices, frostnip, packs, vasomotor
 from validation import model as m
-from validation.outcome import Check, Line, Outcome, Plot, Point, ordering, shown, within
-
-Evaluate = Callable[[Sequence[SimulationResult]], Outcome]
-
-
-@dataclass(frozen=True)
-class Plan:
-    target_id: str
-    cases: tuple[Case, ...]
-    evaluate: Evaluate
-
-
-def _outcome(
-    t: dict[str, Any], checks: Sequence[Check], notes: Sequence[str] = (), plot: Plot | None = None
-) -> Outcome:
-    return Outcome(t["id"], t["title"], t["claim"], tuple(checks), tuple(notes), plot)
-
-
-def _series(x: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    return tuple(float(v) for v in x), tuple(float(v) for v in y)
-
-
-def _line(label: str, x: np.ndarray, y: np.ndarray) -> Line:
-    xs, ys = _series(x, y)
-    return Line(label, xs, ys)
-
-
-def _drop(result: SimulationResult, at_s: float) -> float:
-    return m.value_at(result, "surface", at_s) - float(result.probes["surface"][0])
-
+from validation.outcome import (
+    Check,
+    Outcome,
+    Plan,
+    Plot,
+    Point,
+    line,
+    ordering,
+    outcome_for,
+    shown,
+    within,
+)
 
 # --------------------------------------------------------------------------- section 2
 
@@ -56,14 +38,7 @@ def _drop(result: SimulationResult, at_s: float) -> float:
 def plan_hodges() -> Plan:
     t = m.target("hodges-2007-local-cooling")
     p = t["model"]
-    case = m.build(
-        m.limb_tissue(p["fat_mm"]),
-        [m.convective(p["cool_temp_c"], p["clamp_w_m2k"], p["duration_s"])],
-        initial=m.clamp_initial(p["hold_temp_c"], p["clamp_w_m2k"]),
-        sample_every_s=30.0,
-        full_field=True,
-        title=t["id"],
-    )
+    case = m.clamped_cooling(p, t["id"])
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         (result,) = results
@@ -78,14 +53,14 @@ def plan_hodges() -> Plan:
         plot = Plot(
             "time (min)",
             "perfusion / baseline",
-            lines=(_line("model, dermis mean", result.time_s / 60.0, ratio),),
+            lines=(line("model, dermis mean", result.time_s / 60.0, ratio),),
             points=(
                 Point(
                     "Hodges 2007 (42-46 %)", p["duration_s"] / 60.0, t["value"], 0.0, t["spread"]
                 ),
             ),
         )
-        return _outcome(t, [check], plot=plot)
+        return outcome_for(t, [check], plot=plot)
 
     return Plan(t["id"], (case,), evaluate)
 
@@ -129,9 +104,9 @@ def plan_khoshnevis_dose() -> Plan:
         plot = Plot(
             "held skin temperature (C)",
             "perfusion / baseline after 1 h",
-            lines=(_line("model", np.array(p["skin_temps_c"]), np.array(ratios)),),
+            lines=(line("model", np.array(p["skin_temps_c"]), np.array(ratios)),),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -175,15 +150,15 @@ def plan_khoshnevis_persistence() -> Plan:
             "time (min)",
             "perfusion / baseline; surface (C) / 34",
             lines=(
-                _line("model perfusion ratio (dermis)", result.time_s / 60.0, ratio),
-                _line(
+                line("model perfusion ratio (dermis)", result.time_s / 60.0, ratio),
+                line(
                     "model surface temperature / 34 C",
                     result.time_s / 60.0,
                     np.asarray(result.probes["surface"]) / 34.0,
                 ),
             ),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], (case,), evaluate)
 
@@ -210,7 +185,7 @@ def plan_calf_pad() -> Plan:
         ]
         hs = np.array(p["pad_w_m2k"])
         # surface temperature falls with h: interpolate h on the reversed (increasing) arrays
-        h_fit = float(np.exp(np.interp(t["value"], ends[::-1], np.log(hs[::-1]))))
+        h_fit = m.conductance_for(t["value"], hs, ends)
         checks = [
             shown(f"surface after 30 min, pad h {h:g} W/m2K", end, t["value"], "C")
             for h, end in zip(hs, ends, strict=True)
@@ -225,10 +200,10 @@ def plan_calf_pad() -> Plan:
         plot = Plot(
             "pad conductance (W/m2K)",
             "surface after 30 min (C)",
-            lines=(_line("model", hs, ends),),
+            lines=(line("model", hs, ends),),
             hlines=(("measured 18.5 C", t["value"]),),
         )
-        return _outcome(t, checks, [t["limitation"]], plot)
+        return outcome_for(t, checks, [t["limitation"]], plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -263,7 +238,7 @@ def plan_ducharme() -> Plan:
         plot = Plot(
             "time (min)",
             "effective k skin+fat (W/m/K)",
-            lines=(_line("model", result.time_s[1:] / 60.0, k_eff[1:]),),
+            lines=(line("model", result.time_s[1:] / 60.0, k_eff[1:]),),
             points=(
                 Point(
                     "Ducharme & Tikuisis 1991, 15 C",
@@ -274,7 +249,7 @@ def plan_ducharme() -> Plan:
                 ),
             ),
         )
-        return _outcome(t, [check], plot=plot)
+        return outcome_for(t, [check], plot=plot)
 
     return Plan(t["id"], (case,), evaluate)
 
@@ -330,14 +305,14 @@ def plan_hohenauer() -> Plan:
                     "1",
                 )
             )
-            lines.append(_line(f"model, {name}", (result.time_s - end) / 60.0, ratio))
+            lines.append(line(f"model, {name}", (result.time_s - end) / 60.0, ratio))
         plot = Plot(
             "time after the exposure (min)",
             "perfusion / baseline",
             lines=tuple(lines),
             hlines=(("baseline", 1.0),),
         )
-        return _outcome(t, checks, [t["limitation"]], plot)
+        return outcome_for(t, checks, [t["limitation"]], plot)
 
     return Plan(t["id"], (chamber, water), evaluate)
 
@@ -368,7 +343,7 @@ def plan_osczevski() -> Plan:
         for (air, h), result in zip(runs, results, strict=True):
             surface = np.asarray(result.probes["surface"])[1:]
             resistance = (core - surface) / (h * (surface - air))
-            lines.append(_line(f"{air:g} C, h {h:g}", surface, resistance))
+            lines.append(line(f"{air:g} C, h {h:g}", surface, resistance))
             in_band.extend(resistance[(surface >= low) & (surface <= high)].tolist())
             loss = result.metrics["initial_surface_heat_loss_w_m2"]
             if loss:
@@ -402,19 +377,9 @@ def plan_osczevski() -> Plan:
                 ),
             ),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], cases, evaluate)
-
-
-def _cold_air(temp_c: float, speed_m_s: float, duration_s: float) -> dict[str, Any]:
-    return {
-        "modality": "cold-air",
-        "gas_temp_c": temp_c,
-        "air_speed_m_s": speed_m_s,
-        "radiant_temp_c": temp_c,
-        "duration_s": duration_s,
-    }
 
 
 def plan_gavhed() -> Plan:
@@ -424,7 +389,7 @@ def plan_gavhed() -> Plan:
     cases = tuple(
         m.build(
             m.zone_tissue(zone),
-            [_cold_air(p["air_temp_c"], speed, p["duration_s"])],
+            [m.cold_air(p["air_temp_c"], speed, p["duration_s"])],
             sample_every_s=30.0,
             title=f"{t['id']} {zone} {speed} m/s",
         )
@@ -459,7 +424,7 @@ def plan_gavhed() -> Plan:
             )
         )
         lines = tuple(
-            _line(f"{zone} {speed:g} m/s", r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(f"{zone} {speed:g} m/s", r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for (zone, speed), r in zip(runs, results, strict=True)
         )
         plot = Plot(
@@ -477,7 +442,7 @@ def plan_gavhed() -> Plan:
             t["limitation"],
             f"Convective h at {fastest:g} m/s from the engine's facial correlation: {h5:.1f} W/m2K plus radiation.",
         ]
-        return _outcome(t, checks, notes, plot)
+        return outcome_for(t, checks, notes, plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -488,7 +453,7 @@ def plan_leblanc() -> Plan:
     cases = tuple(
         m.build(
             m.zone_tissue(zone),
-            [_cold_air(p["air_temp_c"], p["speed_m_s"], p["duration_s"])],
+            [m.cold_air(p["air_temp_c"], p["speed_m_s"], p["duration_s"])],
             sample_every_s=10.0,
             title=f"{t['id']} {zone}",
         )
@@ -497,7 +462,7 @@ def plan_leblanc() -> Plan:
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         drops = {
-            zone: _drop(r, p["duration_s"]) for zone, r in zip(p["zones"], results, strict=True)
+            zone: m.drop(r, p["duration_s"]) for zone, r in zip(p["zones"], results, strict=True)
         }
         checks = [
             shown(f"{zone}: drop after 5 min", drop, None, "K") for zone, drop in drops.items()
@@ -512,10 +477,10 @@ def plan_leblanc() -> Plan:
             )
         )
         lines = tuple(
-            _line(zone, r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(zone, r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for zone, r in zip(p["zones"], results, strict=True)
         )
-        return _outcome(
+        return outcome_for(
             t, checks, [t["limitation"]], Plot("time (min)", "skin temperature (C)", lines=lines)
         )
 
@@ -570,7 +535,7 @@ def plan_radecka() -> Plan:
         )
         for duty in duties
     ]
-    air_phase = _cold_air(p["cold_air_temp_c"], p["cold_air_speed_m_s"], 1.0)
+    air_phase = m.cold_air(p["cold_air_temp_c"], p["cold_air_speed_m_s"], 1.0)
     air = [
         m.build(
             tissue,
@@ -597,9 +562,9 @@ def plan_radecka() -> Plan:
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         n = len(duties)
-        ln2_drop = np.array([_drop(r, duration) for r in results[:n]])
-        air_drop = np.array([_drop(r, duration) for r in results[n : 2 * n]])
-        ice_drop = _drop(results[-1], duration)
+        ln2_drop = np.array([m.drop(r, duration) for r in results[:n]])
+        air_drop = np.array([m.drop(r, duration) for r in results[n : 2 * n]])
+        ice_drop = m.drop(results[-1], duration)
         values, spreads = t["values"], t["spreads"]
 
         def duty_for(drops: np.ndarray, measured: float) -> float | None:
@@ -655,8 +620,8 @@ def plan_radecka() -> Plan:
             "duty cycle (fraction of time under the jet)",
             "knee skin drop after 3 min (K)",
             lines=(
-                _line("model LN2 vapour", np.array(duties), ln2_drop),
-                _line("model cold air", np.array(duties), air_drop),
+                line("model LN2 vapour", np.array(duties), ln2_drop),
+                line("model cold air", np.array(duties), air_drop),
             ),
             hlines=(
                 (
@@ -670,7 +635,7 @@ def plan_radecka() -> Plan:
                 (f"measured ice bag {values['contact']}; model {ice_drop:.1f}", values["contact"]),
             ),
         )
-        return _outcome(t, checks, [t["limitation"]], plot)
+        return outcome_for(t, checks, [t["limitation"]], plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -714,7 +679,7 @@ def _chamber_curves(
     exit_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(thigh exit drop, knee exit temperature) at every h of CHAMBER_H_W_M2K."""
-    drops = np.array([_drop(r, exit_s) for r in thigh_results])
+    drops = np.array([m.drop(r, exit_s) for r in thigh_results])
     knees = np.array([float(m.value_at(r, "surface", exit_s)) for r in knee_results])
     return drops, knees
 
@@ -763,8 +728,8 @@ def plan_costello_thigh() -> Plan:
         exit_s = p["duration_s"]
         curve, knees = _chamber_curves(all_results[nv : nv + nh], all_results[nv + nh :], exit_s)
         h_fit = _joint_chamber_h(t, knee, curve, knees)
-        drops = [_drop(r, exit_s) for r in results]
-        delayed = _drop(results[0], exit_s + p["image_delay_s"])
+        drops = [m.drop(r, exit_s) for r in results]
+        delayed = m.drop(results[0], exit_s + p["image_delay_s"])
         central = results[0]
         checks = [
             shown("chamber h fitted jointly to V9 and V10", h_fit, None, "W/m2K"),
@@ -802,7 +767,7 @@ def plan_costello_thigh() -> Plan:
                 )
             )
         lines = tuple(
-            _line(
+            line(
                 f"model {label}",
                 r.time_s[r.time_s <= 600] / 60.0,
                 np.asarray(r.probes["surface"])[r.time_s <= 600],
@@ -827,7 +792,7 @@ def plan_costello_thigh() -> Plan:
         notes = [
             "Muscle drops at 60 min are shown, not claimed: the 1-D slab holds 37 C at 37.6 mm and has no whole-body afterdrop (rectal -0.3 C in the study)."
         ]
-        return _outcome(t, checks, notes, plot)
+        return outcome_for(t, checks, notes, plot)
 
     return Plan(t["id"], (*cases, *calibration), evaluate)
 
@@ -852,7 +817,7 @@ def plan_costello_knee() -> Plan:
             ordering("does not reach the < 13 C analgesic level (calibrated h)", at_fit > 13.0),
         ]
         lines = tuple(
-            _line(f"model h {h:g}", r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(f"model h {h:g}", r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for h, r in zip(CHAMBER_H_W_M2K, knee, strict=True)
         )
         plot = Plot(
@@ -862,7 +827,7 @@ def plan_costello_knee() -> Plan:
             points=(Point("Costello 2014", p["duration_s"] / 60.0, t["value"], 0.0, t["spread"]),),
             hlines=(("analgesia 13 C", 13.0),),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -906,10 +871,10 @@ def plan_gymna() -> Plan:
         plot = Plot(
             "jet heat transfer (W/m2K)",
             "time to 12 C (s)",
-            lines=(_line("model, -30 C jet", xs, ys),),
+            lines=(line("model, -30 C jet", xs, ys),),
             hlines=(("Gymna: 48 s", t["value"]),),
         )
-        return _outcome(t, checks, [t["limitation"]], plot)
+        return outcome_for(t, checks, [t["limitation"]], plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -987,7 +952,7 @@ def plan_anvari() -> Plan:
                 )
             )
         lines = tuple(
-            _line(f"{temp:g} C, g {g:g}", r.time_s, np.asarray(r.probes["surface"]))
+            line(f"{temp:g} C, g {g:g}", r.time_s, np.asarray(r.probes["surface"]))
             for (temp, g), r in zip(runs, results, strict=True)
             if temp == mid
         )
@@ -997,7 +962,7 @@ def plan_anvari() -> Plan:
             lines=lines,
             points=(Point("Anvari: 14-19 C at ~1 s", 1.0, t["value"], 0.1, t["spread"]),),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -1031,7 +996,7 @@ def plan_belitsky() -> Plan:
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         drops = {
-            name: _drop(r, p["duration_s"]) for (name, *_), r in zip(packs, results, strict=True)
+            name: m.drop(r, p["duration_s"]) for (name, *_), r in zip(packs, results, strict=True)
         }
         checks = [
             shown(f"{name}: drop after 15 min", drop, t["values"][name], "K")
@@ -1047,7 +1012,7 @@ def plan_belitsky() -> Plan:
             )
         )
         lines = tuple(
-            _line(name, r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(name, r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for (name, *_), r in zip(packs, results, strict=True)
         )
         start = float(results[0].probes["surface"][0])
@@ -1055,7 +1020,7 @@ def plan_belitsky() -> Plan:
             Point(f"Belitsky {name} (start + drop)", p["duration_s"] / 60.0, start + v)
             for name, v in t["values"].items()
         )
-        return _outcome(
+        return outcome_for(
             t,
             checks,
             [t["limitation"]],
@@ -1101,10 +1066,10 @@ def plan_janwantanakul() -> Plan:
             )
             checks.append(shown(f"{th:g} mm pack: interface minimum", float(series[k]), None, "C"))
         lines = tuple(
-            _line(f"{th:g} mm ice", r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(f"{th:g} mm ice", r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for th, r in zip(p["thicknesses_mm"], results, strict=True)
         )
-        return _outcome(
+        return outcome_for(
             t, checks, [t["limitation"]], Plot("time (min)", "interface (C)", lines=lines)
         )
 
@@ -1153,9 +1118,9 @@ def plan_contact_interface() -> Plan:
         plot = Plot(
             "analytic contact temperature (C)",
             "model surface at 0.5 s (C)",
-            lines=(_line("model", expected, modelled), _line("identity", expected, expected)),
+            lines=(line("model", expected, modelled), line("identity", expected, expected)),
         )
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], cases, evaluate)
 
@@ -1210,11 +1175,11 @@ def plan_exposure_map() -> Plan:
                 lv for lv, e in zip(p["levels_c"], row["times_s"], strict=True) if e >= 0
             ]
             lines.append(
-                _line(name, np.array([e for e in row["times_s"] if e >= 0]), np.array(modelled))
+                line(name, np.array([e for e in row["times_s"] if e >= 0]), np.array(modelled))
             )
             del reached_levels
         plot = Plot("analytic time (s)", "model time (s)", lines=tuple(lines))
-        return _outcome(t, checks, plot=plot)
+        return outcome_for(t, checks, plot=plot)
 
     return Plan(t["id"], tuple(cases), evaluate)
 
@@ -1223,7 +1188,7 @@ def _not_simulated(target_id: str) -> Plan:
     t = m.target(target_id)
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
-        return _outcome(t, [shown("not simulated", None, None, "")], [t["limitation"]])
+        return outcome_for(t, [shown("not simulated", None, None, "")], [t["limitation"]])
 
     return Plan(t["id"], (), evaluate)
 
@@ -1277,14 +1242,14 @@ def plan_erdmann() -> Plan:
             ),
         ]
         lines = (
-            _line("surface", result.time_s, surface),
-            _line("0.5 mm", result.time_s, np.asarray(result.probes["0.5 mm"])),
+            line("surface", result.time_s, surface),
+            line("0.5 mm", result.time_s, np.asarray(result.probes["0.5 mm"])),
         )
         points = (
             Point("Erdmann 2023: -60 C at 5 s", p["spray_s"], t["value"]),
             Point("back to 0 C", p["spray_s"] + p["recovery_s"], 0.0),
         )
-        return _outcome(
+        return outcome_for(
             t,
             checks,
             [t["limitation"]],
@@ -1316,7 +1281,7 @@ def plan_cold_water() -> Plan:
             checks.append(
                 shown(
                     f"thigh drop, {delay:g} s after leaving the water",
-                    _drop(thigh, exit_s + delay),
+                    m.drop(thigh, exit_s + delay),
                     t["value"],
                     "K",
                 )
@@ -1330,10 +1295,10 @@ def plan_cold_water() -> Plan:
                 )
             )
         lines = tuple(
-            _line(site, r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            line(site, r.time_s / 60.0, np.asarray(r.probes["surface"]))
             for (site, _), r in zip(sites, results, strict=True)
         )
-        return _outcome(
+        return outcome_for(
             t,
             checks,
             [t["limitation"]],
@@ -1371,4 +1336,8 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     plan_cold_water,
     plan_tyler,
     plan_not_simulated,
+    *packs.PLANS,
+    *frostnip.PLANS,
+    *devices.PLANS,
+    *vasomotor.PLANS,
 )

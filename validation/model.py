@@ -32,8 +32,9 @@ def target(target_id: str) -> dict[str, Any]:
     raise KeyError(target_id)
 
 
-def limb_tissue(fat_mm: float) -> dict[str, Any]:
-    """Explicit limb layers of measurements.toml [site.limb] with ``fat_mm`` of fat."""
+def limb_tissue(fat_mm: float, muscle_mm: float | None = None) -> dict[str, Any]:
+    """Explicit limb layers of measurements.toml [site.limb] with ``fat_mm`` of fat and
+    ``muscle_mm`` of muscle to the deep boundary (None: the site's default)."""
     site = measurements()["site"]["limb"]
     layers = []
     for name in ("epidermis", "dermis", "fat", "muscle"):
@@ -41,7 +42,7 @@ def limb_tissue(fat_mm: float) -> dict[str, Any]:
         if name == "fat":
             layer["thickness_mm"] = fat_mm
         if name == "muscle":
-            layer["thickness_mm"] = site["muscle_to_core_mm"]
+            layer["thickness_mm"] = site["muscle_to_core_mm"] if muscle_mm is None else muscle_mm
         layers.append(layer)
     return {"layer": layers, "core_temp_c": CORE_TEMP_C, "arterial_temp_c": CORE_TEMP_C}
 
@@ -154,3 +155,49 @@ def first_time_at_or_below(result: SimulationResult, probe: str, level_c: float)
     t0, t1 = result.time_s[k - 1], result.time_s[k]
     y0, y1 = series[k - 1], series[k]
     return float(t0 + (level_c - y0) * (t1 - t0) / (y1 - y0))
+
+
+def drop(result: SimulationResult, at_s: float) -> float:
+    """The surface temperature change (K) from the start to ``at_s``."""
+    return value_at(result, "surface", at_s) - float(result.probes["surface"][0])
+
+
+def cold_air(temp_c: float, speed_m_s: float, duration_s: float) -> dict[str, Any]:
+    """A cold-air phase with the surroundings at the air temperature (radiation included)."""
+    return {
+        "modality": "cold-air",
+        "gas_temp_c": temp_c,
+        "air_speed_m_s": speed_m_s,
+        "radiant_temp_c": temp_c,
+        "duration_s": duration_s,
+    }
+
+
+def skin_mm() -> float:
+    """Epidermis plus dermis of the limb site (mm)."""
+    site = measurements()["site"]["limb"]
+    return float(site["epidermis"]["thickness_mm"] + site["dermis"]["thickness_mm"])
+
+
+def fat_from_skinfold(skinfold_mm: float) -> float:
+    """Subcutaneous fat (mm) under a caliper skinfold: a double fold of skin and fat."""
+    return max(0.5, skinfold_mm / 2.0 - skin_mm())
+
+
+def clamped_cooling(p: Mapping[str, Any], title: str) -> Case:
+    """Limb skin held at ``hold_temp_c`` by a local cooling unit, then at ``cool_temp_c``
+    (both through ``clamp_w_m2k``) for ``duration_s``, with the full field for perfusion."""
+    return build(
+        limb_tissue(p["fat_mm"]),
+        [convective(p["cool_temp_c"], p["clamp_w_m2k"], p["duration_s"])],
+        initial=clamp_initial(p["hold_temp_c"], p["clamp_w_m2k"]),
+        sample_every_s=30.0,
+        full_field=True,
+        title=title,
+    )
+
+
+def conductance_for(level_c: float, conductances: np.ndarray, ends_c: np.ndarray) -> float:
+    """The conductance at which the end temperature is ``level_c`` (log interpolation; the
+    end temperature falls as the conductance grows)."""
+    return float(np.exp(np.interp(level_c, ends_c[::-1], np.log(conductances[::-1]))))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
+
+from cryoderm.physics.case import Case
+from cryoderm.physics.results import SimulationResult
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,32 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return not self.failures and all(check.passed for check in self.claimed)
+
+
+Evaluate = Callable[[Sequence[SimulationResult]], Outcome]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One comparison: the cases to simulate and what turns their results into an outcome."""
+
+    target_id: str
+    cases: tuple[Case, ...]
+    evaluate: Evaluate
+
+
+def outcome_for(
+    t: dict[str, Any], checks: Sequence[Check], notes: Sequence[str] = (), plot: Plot | None = None
+) -> Outcome:
+    """The outcome of target ``t`` (a row of data/measurements.toml)."""
+    return Outcome(t["id"], t["title"], t["claim"], tuple(checks), tuple(notes), plot)
+
+
+def line(label: str, x: np.ndarray, y: np.ndarray) -> Line:
+    return Line(label, tuple(float(v) for v in x), tuple(float(v) for v in y))
+
+
+def within_factor(label: str, model: float, measured: float, factor: float, unit: str) -> Check:
+    """A claimed figure within a factor of the measurement (model/measured in [1/f, f])."""
+    ratio = model / measured
+    return Check(label, model, measured, unit, factor, 1.0 / factor <= ratio <= factor)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cryoderm.physics.engine import simulate_many
-from validation.comparisons import PLANS, Plan
-from validation.outcome import Outcome
+from validation.comparisons import PLANS
+from validation.outcome import Outcome, Plan
 
 
 def plans(only: Iterable[str] | None = None) -> list[Plan]:
@@ -31,7 +31,7 @@ def run(only: Iterable[str] | None = None) -> list[Outcome]:
             if not r.ok
         ]
         if failed:
-            target = next(t for t in [plan.target_id])
+            target = plan.target_id
             outcomes.append(Outcome(target, target, "documented", (), (), None, tuple(failed)))
             continue
         outcomes.append(plan.evaluate(mine))

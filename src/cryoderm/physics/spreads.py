@@ -106,10 +106,12 @@ def _layer(case: Case, name: str) -> Layer:
 
 
 def _dermis_cv(case: Case) -> float:
-    female, male = _cohort_value("dermis", "cv_female"), _cohort_value("dermis", "cv_male")
     sex = case.tissue.sex
-    # Without a sex the zone's dermis is the mean of both: so is its spread.
-    return female if sex == "female" else male if sex == "male" else (female + male) / 2.0
+    if sex in ("female", "male"):
+        return _cohort_value("dermis", f"cv_{sex}")
+    # assumption: a case that names no sex is the mean of both; the wider (male) CV keeps
+    # its spread from being understated (as research.spreads does).
+    return _cohort_value("dermis", "cv_male")
 
 
 def _uniform(row: Mapping[str, Any], u: float) -> float:

@@ -1,0 +1,104 @@
+"""Cold-gas devices at stated distances, on a tissue phantom (the device assumptions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from cryoderm.physics.exposures import ln2_jet
+from cryoderm.physics.results import SimulationResult
+from validation import model as m
+from validation.outcome import Check, Outcome, Plan, Plot, Point, line, ordering, outcome_for, shown
+
+
+def _phantom() -> dict[str, Any]:
+    """The IT'IS skin slab without perfusion or metabolism: a tissue-like inert medium."""
+    tissue = m.itis_tissue()
+    tissue["layer"] = [
+        {**layer, "perfusion_per_s": 0.0, "metabolic_w_m3": 0.0} for layer in tissue["layer"]
+    ]
+    return tissue
+
+
+def plan_saakyan_phantom() -> Plan:
+    t = m.target("saakyan-2022-phantom-distance")
+    p = t["model"]
+    cases = tuple(
+        m.build(
+            _phantom(),
+            [
+                {
+                    "modality": "ln2-vapour",
+                    "distance_cm": run["distance_cm"],
+                    "sweep_period_s": 1.0,
+                    "dwell_s": 1.0,
+                    "duration_s": p["duration_s"],
+                }
+            ],
+            initial={"state": "uniform", "temp_c": p["start_c"]},
+            perfusion="constant",
+            sample_every_s=1.0,
+            probes=(("surface", 0.0), ("8 mm", p["depth_mm"])),
+            title=f"{t['id']} {run['distance_cm']} cm",
+        )
+        for run in p["ln2"]
+    )
+
+    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+        checks: list[Check] = []
+        reached = []
+        for run, result in zip(p["ln2"], results, strict=True):
+            gas, h = ln2_jet(run["distance_cm"])
+            time = m.first_time_at_or_below(result, "surface", p["target_c"])
+            minutes = None if time is None else time / 60.0
+            reached.append(np.inf if minutes is None else minutes)
+            label = f"LN2 {run['distance_cm']:g} cm (engine: {gas:.0f} C, h {h:.0f} W/m2K)"
+            checks.append(shown(f"{label}: minutes to 10 C", minutes, run["minutes"], "min"))
+            if time is not None:
+                checks.append(
+                    shown(
+                        f"{label}: 8 mm deep then",
+                        m.value_at(result, "8 mm", time),
+                        run["depth_c"],
+                        "C",
+                    )
+                )
+                checks.append(
+                    shown(f"{label}: model/measured time", minutes / run["minutes"], None, "ratio")
+                )
+        for run in p["air"]:
+            checks.append(
+                shown(
+                    f"cold air, {run['flow']} flow, 10 cm: minutes to 10 C (measured)",
+                    None,
+                    run["minutes"],
+                    "min",
+                )
+            )
+        checks.append(
+            ordering("LN2 from 10 cm reaches 10 C sooner than from 15 cm", reached[0] < reached[1])
+        )
+        plot = Plot(
+            "time (min)",
+            "phantom surface (C)",
+            lines=tuple(
+                line(
+                    f"model LN2 {run['distance_cm']:g} cm",
+                    np.asarray(r.time_s) / 60.0,
+                    np.asarray(r.probes["surface"]),
+                )
+                for run, r in zip(p["ln2"], results, strict=True)
+            ),
+            points=tuple(
+                Point(f"Saakyan 2022, LN2 {run['distance_cm']:g} cm", run["minutes"], p["target_c"])
+                for run in p["ln2"]
+            ),
+        )
+        return outcome_for(t, checks, [t["limitation"]], plot)
+
+    return Plan(t["id"], cases, evaluate)
+
+
+PLANS = (plan_saakyan_phantom,)
