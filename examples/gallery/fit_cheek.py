@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import cryoderm
-from cryoderm.research.keys import apply, build_case, case_document, parse_key
+from cryoderm.research.keys import apply, parse_key
 from cryoderm.research.outputs import write
 from cryoderm.research.traces import read_trace_csv
 
@@ -37,7 +37,7 @@ def main(out: Path) -> None:
     write(result, out / "fit.csv")
 
     changes = [(parse_key(e.key), "set", e.value) for e in result.estimates]
-    fitted = cryoderm.simulate(build_case(apply(case_document(case), changes)))
+    fitted = cryoderm.simulate(apply(case, changes))
     import matplotlib
 
     matplotlib.use("Agg")

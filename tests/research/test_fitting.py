@@ -43,14 +43,10 @@ def noisy_traces(case, seed: int = 1) -> list[Trace]:
 def test_h_and_fat_thickness_are_recovered_within_their_intervals():
     truth = {"h": 75.0, "fat": 6.0}
     measured_case = convective_case(h_w_m2k=truth["h"])
-    from cryoderm.research.keys import apply, build_case, case_document, parse_key
+    from cryoderm.research.keys import apply, parse_key
 
-    measured_case = build_case(
-        apply(
-            case_document(measured_case),
-            [(parse_key("tissue.layer[fat].thickness_mm"), "set", 6.0)],
-        )
-    )
+    fat = parse_key("tissue.layer[fat].thickness_mm")
+    measured_case = apply(measured_case, [(fat, "set", 6.0)])
     start = convective_case(h_w_m2k=50.0)  # the zone's 4 mm of fat, a guessed h
     result = fit(start, noisy_traces(measured_case), ["h", "fat"])
     for name, value in truth.items():

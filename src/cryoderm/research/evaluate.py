@@ -1,10 +1,10 @@
 """Run a design: one case, parameter values row by row, chosen quantities out.
 
 :class:`CaseModel` turns a matrix of parameter values (one row per run) into a matrix of
-quantities (one column per quantity), building each run's case through the public parser
-(:mod:`.keys`) and running them in batches of ``simulate_many``: in this process, or on the
+quantities (one column per quantity), building each run's case with its value objects'
+own checks (:mod:`.keys`) and running them in batches of ``simulate_many``: in this process, or on the
 workers of a ``distributed.Client`` for large designs (one task per block of rows; the base
-document travels once). Runs that are invalid or fail are kept as data: NaN in the matrix,
+case travels once). Runs that are invalid or fail are kept as data: NaN in the matrix,
 their status and message in :class:`Runs`; the caller decides what a gap means.
 
 Quantities (:func:`quantity`) are the result's metrics and safety figures by name
@@ -28,7 +28,7 @@ from cryoderm.physics.engine import simulate_many
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.results import SimulationResult
 from cryoderm.research.errors import InvalidStudy
-from cryoderm.research.keys import KeyPath, Mode, apply, build_case, case_document
+from cryoderm.research.keys import KeyPath, Mode, apply
 
 STATUSES = ("ok", "failed", "invalid")
 BASAL_LAYER = "epidermis"
@@ -127,7 +127,7 @@ class Runs:
 
 
 def run_rows(
-    doc: Mapping[str, Any],
+    base: Case,
     parameters: Sequence[Input],
     quantities: Sequence[Quantity],
     rows: np.ndarray,
@@ -146,12 +146,12 @@ def run_rows(
         pairs = list(zip(parameters, row, strict=True))
         changes = [(p.path, p.mode, float(v)) for p, v in pairs if p.path is not None]
         try:
-            case = build_case(apply(doc, changes))
+            case = apply(base, changes)
             for p, v in pairs:
                 spread = getattr(p, "spread", None)
                 if spread is not None:
                     case = spread.apply(case, float(v))
-        except InvalidInput as error:
+        except (InvalidInput, InvalidStudy) as error:
             status[k] = STATUSES.index("invalid")
             messages.setdefault("invalid", f"{error} (run {k + 1})")
             continue
@@ -196,7 +196,6 @@ class CaseModel:
         progress: Progress | None = None,
     ) -> None:
         self.case = case
-        self.doc = case_document(case)
         self.parameters = tuple(parameters)
         self.quantities = tuple(quantities)
         self.client = client
@@ -218,7 +217,7 @@ class CaseModel:
         parts = []
         for first in range(0, len(values), CHUNK):
             rows = values[first : first + CHUNK]
-            parts.append(run_rows(self.doc, self.parameters, self.quantities, rows))
+            parts.append(run_rows(self.case, self.parameters, self.quantities, rows))
             if self.progress is not None:
                 self.progress(first + len(rows), len(values))
         return merge(parts)
@@ -227,11 +226,11 @@ class CaseModel:
         from distributed import as_completed
 
         client = self.client
-        doc = client.scatter(self.doc, broadcast=True)
+        base = client.scatter(self.case, broadcast=True)
         blocks = [values[i : i + self.block_size] for i in range(0, len(values), self.block_size)]
         futures = [
             client.submit(
-                run_rows, doc, self.parameters, self.quantities, block, threads=1, pure=False
+                run_rows, base, self.parameters, self.quantities, block, threads=1, pure=False
             )
             for block in blocks
         ]

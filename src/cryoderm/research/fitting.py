@@ -34,15 +34,7 @@ from cryoderm.physics.case import Case, ContactPhase, Probe
 from cryoderm.physics.engine import simulate_many
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.research.errors import InvalidStudy, ResearchError
-from cryoderm.research.keys import (
-    KeyPath,
-    Mode,
-    apply,
-    build_case,
-    case_document,
-    current_values,
-    parse_key,
-)
+from cryoderm.research.keys import KeyPath, Mode, apply, current_values, parse_key
 from cryoderm.research.traces import SURFACE, Trace
 
 #: Default search range of a fitted input: its starting value divided / multiplied by this.
@@ -142,7 +134,7 @@ def fit_parameter(
         raise InvalidStudy(name, name, "several phases qualify: name one by its key path")
     path = parse_key(key, name)
     if start is None:
-        values = [v for v in current_values(case_document(case), path) if v is not None]
+        values = [v for v in current_values(case, path) if v is not None]
         if not values:
             raise InvalidStudy(name, key, "the case has no value here: give a start")
         start = values[0]
@@ -192,7 +184,6 @@ class _Model:
         self.experiments = [
             Experiment(_with_probes(e.case, e.traces), e.traces) for e in experiments
         ]
-        self.docs = [case_document(e.case) for e in self.experiments]
         self.parameters = tuple(parameters)
         traces = [t for e in self.experiments for t in e.traces]
         self.known_sd = all(t.sd_c is not None for t in traces)
@@ -209,7 +200,7 @@ class _Model:
         changes = [
             (p.path, p.mode, float(p.from_fit(v))) for p, v in zip(self.parameters, x, strict=True)
         ]
-        return [build_case(apply(doc, changes)) for doc in self.docs]
+        return [apply(e.case, changes) for e in self.experiments]
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Model values at the traces' samples, one row per point; NaN rows where it failed."""
@@ -219,7 +210,7 @@ class _Model:
             try:
                 cases += self.cases(x)
                 usable.append(k)
-            except InvalidInput:
+            except (InvalidInput, InvalidStudy):
                 continue
         results = iter(simulate_many(cases))
         out = np.full((len(points), len(self.measured)), np.nan)

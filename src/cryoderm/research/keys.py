@@ -7,22 +7,22 @@ or by name (``tissue.layer[dermis].thickness_mm``), or all at once (``tissue.lay
 ``tissue.thickness_mm.<layer>``, the zone-override form, means
 ``tissue.layer[<layer>].thickness_mm``.
 
-Values are applied to the case's *resolved* document (:func:`case_document`: the zone
-already written as explicit layers, every default filled in), and the new document goes
-through the public parser, so a value out of range is refused with the parser's own
-message, exactly as in a case file. Pure: no file is read here.
+Values are applied to the :class:`~cryoderm.physics.case.Case` itself (its value objects
+hold the same names as the file, arrays as ``layers``, ``phases``, ``probes``); they check
+their own bounds (the one bounds table), so a value out of range is refused naming the key
+path with the unit and what is allowed, exactly as in a case file. Pure: no file is read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from cryoderm.physics.case import Case
-from cryoderm.physics.casefile import case_to_toml, parse_case
+from cryoderm.physics.errors import InvalidInput
 from cryoderm.research.errors import InvalidStudy
 
 Mode = Literal["set", "scale"]
@@ -85,103 +85,112 @@ def _item(item: str | None, text: str, field: str) -> int | str | None:
     return item
 
 
-def case_document(case: Case) -> dict[str, Any]:
-    """The resolved case file of ``case`` as a document (parse_case of it gives ``case``)."""
-    return tomllib.loads(case_to_toml(case))
+#: Arrays of tables in the case file, and the value objects' names for them.
+ARRAYS = {"layer": "layers", "phase": "phases", "probe": "probes"}
 
 
-def _locate(node: Any, steps: Sequence[Step], key: KeyPath) -> list[tuple[Any, ...]]:
-    """Every location the path names, as tuples of indices from the document's root."""
-    if not steps:
-        return [()]
-    step, rest = steps[0], steps[1:]
-    if not isinstance(node, Mapping):
-        raise InvalidStudy(str(key), key.text, f"{step.name!r} is not inside a table here")
-    if step.item is None:
-        if rest and step.name not in node:
-            raise InvalidStudy(str(key), key.text, f"the case has no table {step.name!r}")
-        if not rest:
-            return [(step.name,)]
-        return [(step.name, *tail) for tail in _locate(node[step.name], rest, key)]
-    items = node.get(step.name)
-    if not isinstance(items, list):
-        raise InvalidStudy(str(key), key.text, f"{step.name!r} is not an array of tables")
+def _label(step: Step, index: int | None = None) -> str:
+    return step.name if index is None else f"{step.name}[{index + 1}]"
+
+
+def _indices(items: Sequence[Any], step: Step, key: KeyPath) -> list[int]:
     if step.item == ALL:
-        chosen = list(range(len(items)))
-    elif isinstance(step.item, int):
+        return list(range(len(items)))
+    if isinstance(step.item, int):
         if step.item > len(items):
             raise InvalidStudy(
-                str(key), key.text, f"the case has {len(items)} {step.name} entries (from 1)"
+                key.text, key.text, f"the case has {len(items)} {step.name} entries (from 1)"
             )
-        chosen = [step.item - 1]
-    else:
-        names = [item.get("name") for item in items]
-        if step.item not in names:
-            known = ", ".join(str(n) for n in names if n is not None) or "none"
-            raise InvalidStudy(str(key), key.text, f"no {step.name} named {step.item!r}: {known}")
-        chosen = [names.index(step.item)]
+        return [step.item - 1]
+    names = [getattr(item, "name", None) for item in items]
+    if step.item not in names:
+        known = ", ".join(str(n) for n in names if n is not None) or "none"
+        raise InvalidStudy(key.text, key.text, f"no {step.name} named {step.item!r}: {known}")
+    return [names.index(step.item)]
+
+
+def _fields(obj: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+
+
+def _visit(
+    obj: Any,
+    steps: Sequence[Step],
+    key: KeyPath,
+    where: str,
+    leaf: Callable[[Any, str, str], Any],
+) -> Any:
+    """Walk ``steps`` from ``obj``; ``leaf(parent, field, where)`` gives the new leaf value
+    (or records it). Returns the rebuilt object (only the path is rebuilt)."""
+    step, rest = steps[0], steps[1:]
+    attribute = ARRAYS.get(step.name, step.name) if step.item is not None else step.name
+    if attribute not in _fields(obj):
+        kind = getattr(obj, "modality", None)
+        here = f"{where} ({kind})" if kind else where or "the case"
+        valid = ", ".join(n for n in _fields(obj) if n not in ("modality",))
+        raise InvalidStudy(key.text, key.text, f"{here} has no {step.name!r}; valid: {valid}")
+    path = f"{where}.{step.name}" if where else step.name
+    if step.item is None:
+        if not rest:
+            value = leaf(obj, attribute, path)
+            try:
+                return dataclasses.replace(obj, **{attribute: value})
+            except InvalidInput as error:
+                # The value object names its field; the user named an item of the case.
+                raise InvalidInput(path, error.value, error.allowed, error.unit) from None
+        child = getattr(obj, attribute)
+        if not dataclasses.is_dataclass(child):
+            raise InvalidStudy(key.text, key.text, f"{path} is a value, not a table")
+        return dataclasses.replace(obj, **{attribute: _visit(child, rest, key, path, leaf)})
+    items = getattr(obj, attribute)
+    if not isinstance(items, tuple):
+        raise InvalidStudy(key.text, key.text, f"{path} is not an array of tables")
     if not rest:
-        raise InvalidStudy(str(key), key.text, "name a value inside the table, e.g. .thickness_mm")
-    found = []
-    for index in chosen:
-        found += [(step.name, index, *tail) for tail in _locate(items[index], rest, key)]
-    return found
+        raise InvalidStudy(key.text, key.text, "name a value inside the table, e.g. .thickness_mm")
+    changed = list(items)
+    for index in _indices(items, step, key):
+        label = f"{where}.{_label(step, index)}" if where else _label(step, index)
+        changed[index] = _visit(items[index], rest, key, label, leaf)
+    return dataclasses.replace(obj, **{attribute: tuple(changed)})
 
 
-def current_values(doc: Mapping[str, Any], key: KeyPath) -> list[float | None]:
-    """The values at every location ``key`` names (None where the key is not written)."""
-    values = []
-    for location in _locate(doc, key.steps, key):
-        node: Any = doc
-        for part in location[:-1]:
-            node = node[part]
-        value = node.get(location[-1])
-        values.append(None if value is None else _as_number(value, key))
-    return values
-
-
-def _as_number(value: Any, key: KeyPath) -> float:
+def _number(value: Any, key: KeyPath) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidStudy(str(key), value, "a numeric input of the case (this one is not)")
+        raise InvalidStudy(key.text, value, "a numeric input of the case (this one is not)")
     return float(value)
 
 
-def _replaced(node: Any, location: Sequence[Any], change: Callable[[Any], Any]) -> Any:
-    """A copy of ``node`` with the value at ``location`` changed; only the path is copied."""
-    head, rest = location[0], location[1:]
-    copy: Any = list(node) if isinstance(node, list) else dict(node)
-    if rest:
-        copy[head] = _replaced(node[head], rest, change)
-    else:
-        copy[head] = change(node.get(head) if isinstance(node, Mapping) else node[head])
-    return copy
+def current_values(case: Case, key: KeyPath) -> list[float | None]:
+    """The case's values at every location ``key`` names (None where it is not set)."""
+    found: list[float | None] = []
+
+    def record(parent: Any, attribute: str, where: str) -> Any:
+        value = getattr(parent, attribute)
+        found.append(None if value is None else _number(value, key))
+        return value
+
+    _visit(case, key.steps, key, "", record)
+    return found
 
 
-def apply(doc: Mapping[str, Any], changes: Sequence[tuple[KeyPath, Mode, float]]) -> dict[str, Any]:
-    """A new document with every (key, mode, value) applied: "set" writes the value, "scale"
-    multiplies the value the document holds (which must be written)."""
-    out: Any = doc
+def apply(case: Case, changes: Sequence[tuple[KeyPath, Mode, float]]) -> Case:
+    """``case`` with every (key, mode, value) applied: "set" writes the value, "scale"
+    multiplies the case's own value (which must be set). A value out of bounds raises
+    InvalidInput naming the key path (``phase[1].heat_transfer_w_m2k``)."""
     for key, mode, value in changes:
-        for location in _locate(out, key.steps, key):
-            if mode == "set":
-
-                def written(_old: Any, v: float = value) -> float:
-                    return float(v)
-
-                out = _replaced(out, location, written)
-                continue
-
-            def scaled(old: Any, v: float = value, k: KeyPath = key) -> float:
-                if old is None:
-                    raise InvalidStudy(
-                        k.text, None, "scale needs a value written in the case: set it instead"
-                    )
-                return _as_number(old, k) * float(v)
-
-            out = _replaced(out, location, scaled)
-    return dict(out)
+        case = _visit(case, key.steps, key, "", _changer(key, mode, float(value)))
+    return case
 
 
-def build_case(doc: Mapping[str, Any], source: str = "<study>") -> Case:
-    """Parse a changed document (InvalidInput, naming the key, for a value out of range)."""
-    return parse_case(doc, source)
+def _changer(key: KeyPath, mode: Mode, value: float) -> Callable[[Any, str, str], float]:
+    def change(parent: Any, attribute: str, where: str) -> float:
+        old = getattr(parent, attribute)
+        if mode == "set":
+            if old is not None:
+                _number(old, key)
+            return value
+        if old is None:
+            raise InvalidStudy(key.text, None, "scale needs a value set in the case: set it")
+        return _number(old, key) * value
+
+    return change
