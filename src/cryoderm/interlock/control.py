@@ -21,6 +21,7 @@ the registry for the zone and modality; the last three only for simulated device
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any
 
 from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.liveness import judge, read_progress
 from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
 from cryoderm.interlock.wire import caps, clip, decode, show
@@ -46,6 +48,30 @@ class CommandOutcome:
     command_id: int
     status: str
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class InterlockHealth:
+    """alive: the interlock's loop and network thread made progress within
+    ``[liveness] hung_after_s``. state: ``running``, ``journal-failed``, ``stopped`` or
+    ``absent``; ages_s: seconds since each stamp (``loop``, ``network``); why: what is
+    wrong when not alive."""
+
+    alive: bool
+    pid: int | None
+    state: str
+    ages_s: dict[str, float]
+    why: str | None
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ControlClient:
@@ -80,6 +106,22 @@ class ControlClient:
         if found is None:
             return CommandOutcome(command_id, "pending")
         return CommandOutcome(command_id, found[0], found[1])
+
+    def health(self) -> InterlockHealth:
+        """Is an interlock guarding this journal, judged by its progress (not its pid)?"""
+        progress = read_progress(self.journal.directory)
+        now_s = time.monotonic()
+        if progress is None or not progress.loop_s:
+            return InterlockHealth(False, None, "absent", {}, "no interlock has run here")
+        ages = {k: round(v, 3) for k, v in progress.ages_s(now_s).items()}
+        why = judge(progress, progress.pid, now_s, now_s)
+        if progress.state == "stopped":
+            why = "the interlock has shut down"
+        elif progress.state == "journal-failed":
+            why = "the journal cannot be written: every device was told to stop"
+        elif not _process_exists(progress.pid):
+            why = f"process {progress.pid} is gone"
+        return InterlockHealth(why is None, progress.pid, progress.state, ages, why)
 
     def start(
         self,

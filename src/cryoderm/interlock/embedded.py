@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundStatus
 
@@ -45,7 +46,8 @@ class EmbeddedTransport:
             self._deliver(InboundStatus(device_id, status, self))
 
     # -- Transport ------------------------------------------------------------------------
-    def start(self, deliver: Deliver) -> None:
+    def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
+        """No network thread of its own: nothing to stamp (devices call in directly)."""
         self._deliver = deliver
 
     def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:

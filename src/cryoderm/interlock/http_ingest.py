@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
 from cryoderm.interlock.wire import RejectedMessage, caps, clip, decode, rejection_reason, show
@@ -55,15 +56,21 @@ class HttpTransport:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, deliver: Deliver) -> None:
+    def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
         self._deliver = deliver
         transport = self
 
         class Handler(_Handler):
             owner = transport
 
+        class Server(ThreadingHTTPServer):
+            def service_actions(self) -> None:
+                # Every turn of the accept loop (at least every poll interval, 0.5 s).
+                if watch is not None:
+                    watch.stamp()
+
         try:
-            self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+            self._server = Server((self.host, self.port), Handler)
         except OSError as error:
             raise InvalidInterlockInput(
                 f"http port = {self.port}: cannot listen on {self.host} ({error.strerror})"

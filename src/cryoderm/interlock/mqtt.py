@@ -39,9 +39,17 @@ from paho.mqtt.properties import Properties
 
 from cryoderm.interlock.embedded import DeviceEndpoint
 from cryoderm.interlock.errors import BrokerUnavailable, InvalidInterlockInput
+from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
-from cryoderm.interlock.wire import caps, clip, decode, rejection_reason, show
+from cryoderm.interlock.wire import (
+    QuarantinedMessage,
+    caps,
+    clip,
+    decode,
+    rejection_reason,
+    show,
+)
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +207,7 @@ class MqttTransport:
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
+        self._watch = NetworkWatch(None, set())
         self._checked_ids: set[str] = set()
         self._caps = caps("device")
         # The transport's own network thread (see start); every paho call is made in it.
@@ -225,8 +234,9 @@ class MqttTransport:
             status, json.dumps({"state": "offline", "interlock_id": client_id}), qos=1, retain=True
         )
 
-    def start(self, deliver: Deliver) -> None:
+    def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
         self._deliver = deliver
+        self._watch = watch or NetworkWatch(None, set())
         self._client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.ReceiveMaximum = 65535
@@ -248,6 +258,7 @@ class MqttTransport:
         self._network_thread = threading.get_ident()
         delay_s = RECONNECT_MIN_S
         while not self._closing:
+            self._watch.stamp()
             try:
                 rc, woken = _pump(self._client, 0.25, self._wake_r)
                 if woken:
@@ -320,10 +331,14 @@ class MqttTransport:
         on. A reading handed to the interlock is acknowledged once the journal has it."""
         handed_over = False
         try:
-            handed_over = self._receive(message)
+            if self._watch.begin(message.topic, message.payload):
+                handed_over = self._receive(message)
+            else:
+                self._reject(message.topic, QuarantinedMessage())
         except Exception as error:
             self._reject(message.topic, error)
         finally:
+            self._watch.end()
             if not handed_over:
                 self._client.ack(message.mid, message.qos)
 

@@ -35,6 +35,13 @@ from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSess
 from cryoderm.interlock.guard import Outcome, SessionGuard
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import technical_parameters
+from cryoderm.interlock.liveness import (
+    NetworkWatch,
+    ProgressFile,
+    load_quarantine,
+    quarantine_suspect,
+    read_progress,
+)
 from cryoderm.interlock.lock import DirectoryLock
 from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, StopReason
 from cryoderm.interlock.rejections import Rejections
@@ -130,6 +137,7 @@ class Interlock:
         self.journal_failed = False
         self._inline = False
         self._journal_lock = DirectoryLock(journal.directory)
+        self.progress: ProgressFile | None = None
         self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
         messages = technical_parameters()["messages"]
         self.rejections = Rejections(
@@ -145,19 +153,30 @@ class Interlock:
             return
         self._journal_lock.acquire()
         self.started = True
-        self._record(
-            [
-                Event(
-                    "interlock-started",
-                    None,
-                    None,
-                    None,
-                    {"transports": [t.name for t in self.transports], **self.started_detail},
-                )
-            ]
-        )
+        directory = self.journal.directory
+        suspect = quarantine_suspect(directory, read_progress(directory))
+        self.progress = ProgressFile(directory)
+        quarantined = {bytes.fromhex(digest) for digest in load_quarantine(directory)}
+        events = [
+            Event(
+                "interlock-started",
+                None,
+                None,
+                None,
+                {"transports": [t.name for t in self.transports], **self.started_detail},
+            )
+        ]
+        if suspect is not None:
+            log.error(
+                "the previous interlock (pid %s) died handling a message on %s: quarantined",
+                suspect["pid"],
+                suspect["source"],
+            )
+            events.append(Event("message-quarantined", None, None, None, suspect))
+        self._record(events)
+        watch = NetworkWatch(self.progress, quarantined)
         for transport in self.transports:
-            transport.start(self.deliver)
+            transport.start(self.deliver, watch)
         self._close_orphans()
 
     def start(self) -> None:
@@ -174,6 +193,8 @@ class Interlock:
 
     def run_until_halted(self) -> None:
         while not self._halt.is_set():
+            if self.progress is not None:
+                self.progress.loop()
             try:
                 self.pump(wait_s=self.tick_s)
             except Exception:
@@ -191,6 +212,9 @@ class Interlock:
             self._writer_thread.join(timeout=10.0)
         for transport in self.transports:
             transport.close()
+        if self.progress is not None:
+            self.progress.state("stopped")
+            self.progress.close()
         self._journal_lock.release()
 
     def set_command_poll(self, poll: Callable[[], None]) -> None:
@@ -505,6 +529,8 @@ class Interlock:
                 # is stopped, since nothing the interlock sees could be kept.
                 log.critical("the journal failed; stopping every device", exc_info=True)
                 self.journal_failed = True
+                if self.progress is not None:
+                    self.progress.state("journal-failed")
                 self._stop_everything("journal-failure")
                 continue
             # One acknowledgement round per commit: a transport then answers each device

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading
 
 
@@ -58,11 +59,13 @@ Deliver = Callable[[Inbound], None]
 
 
 class Transport(Protocol):
-    """A way to reach devices. ``start`` wires inbound messages to ``deliver``."""
+    """A way to reach devices. ``start`` wires inbound messages to ``deliver``; ``watch``
+    (optional) is where a transport with its own network thread stamps its progress and
+    marks the message it is handling (:class:`~.liveness.NetworkWatch`)."""
 
     name: str
 
-    def start(self, deliver: Deliver) -> None: ...
+    def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None: ...
 
     def send_command(
         self, device_id: str, command: DeviceCommand, detail: dict[str, Any]

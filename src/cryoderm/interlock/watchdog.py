@@ -1,11 +1,17 @@
-"""The watchdog: runs the interlock as a child process and starts a new one when it dies.
+"""The watchdog: runs the interlock as a child process and starts a new one when it dies
+or hangs.
 
 The child is ``python -m cryoderm.cli interlock ...`` with the watchdog's own arguments
-(minus ``--watchdog``). A death (crash, SIGKILL, OOM) is recorded in the journal as
-``watchdog-restart`` with the exit status, and the child is restarted after a short pause
-that grows while it keeps dying (0.2 s doubling to 5 s; reset after 30 s of life). The new
-interlock closes the sessions the dead one left open; their devices have already stopped
-on the missing heartbeat. SIGTERM or SIGINT to the watchdog stops the child and ends.
+(minus ``--watchdog``). The watchdog judges the child by its progress, not by its pid: the
+child's loop and network thread stamp the journal directory's progress file
+(:mod:`.liveness`), and a child whose stamps stop (a loop blocked on one message, a
+stopped process) is killed (SIGKILL) like one that died. A death or a kill is recorded in
+the journal as ``watchdog-restart`` with the exit status and, for a hung child, why; the
+child is restarted after a short pause that grows while it keeps dying (0.2 s doubling to
+5 s; reset after 30 s of life). The new interlock closes the sessions the dead one left
+open (their devices have already stopped on the missing heartbeat) and quarantines the
+message the dead one was handling, so that the same input cannot wedge it again. SIGTERM or
+SIGINT to the watchdog stops the child and ends.
 
 One watchdog per journal (it holds ``DIR/watchdog.lock``), and it does not start a child
 while another interlock holds the journal (:mod:`.lock`): it ends with exit code 2 and says
@@ -24,9 +30,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from cryoderm.interlock.errors import JournalInUse
 from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.liveness import judge, liveness_parameters, read_progress
 from cryoderm.interlock.lock import DirectoryLock
 from cryoderm.interlock.model import Event
 
@@ -48,6 +56,39 @@ def supervise(
         return _supervise(child_args, journal_dir, max_restarts)
     finally:
         own.release()
+
+
+def _watch(
+    child: subprocess.Popen[bytes], journal_dir: Path, started: float, halt: threading.Event
+) -> tuple[int, str | None]:
+    """Wait for the child to end, killing it if it hangs: (exit status, why it was judged
+    hung or None). A hang must be seen twice in a row, a poll apart (a stamp read while it
+    is being written could look old once)."""
+    poll_s = liveness_parameters()["poll_s"]
+    strikes = 0
+    while True:
+        try:
+            return child.wait(timeout=poll_s), None
+        except subprocess.TimeoutExpired:
+            pass
+        if halt.is_set():
+            # Told to end: the child was sent SIGTERM; one that cannot take it (a stopped
+            # or hung process) is killed.
+            try:
+                return child.wait(timeout=10.0), None
+            except subprocess.TimeoutExpired:
+                child.kill()
+                return child.wait(), None
+        hung = judge(read_progress(journal_dir), child.pid, started, time.monotonic())
+        strikes = strikes + 1 if hung is not None else 0
+        if hung is not None and strikes >= 2:
+            print(
+                f"cryoderm interlock watchdog: interlock pid {child.pid} hung ({hung}); restarting",
+                file=sys.stderr,
+                flush=True,
+            )
+            child.kill()
+            return child.wait(), hung
 
 
 def _supervise(child_args: Sequence[str], journal_dir: Path, max_restarts: int | None) -> int:
@@ -72,24 +113,16 @@ def _supervise(child_args: Sequence[str], journal_dir: Path, max_restarts: int |
                 )
             started = time.monotonic()
             child = subprocess.Popen([sys.executable, "-m", "cryoderm.cli", *child_args])
-            status = child.wait()
+            status, hung = _watch(child, journal_dir, started, halt)
             if halt.is_set():
                 return 0
-            if status in REFUSED_EXIT_CODES:
+            if status in REFUSED_EXIT_CODES and hung is None:
                 return status
             lived_s = time.monotonic() - started
-            journal.append(
-                [
-                    Event(
-                        "watchdog-restart",
-                        None,
-                        None,
-                        None,
-                        {"exit_status": status, "lived_s": round(lived_s, 3), "pid": child.pid},
-                    )
-                ],
-                time.time(),
-            )
+            detail: dict[str, Any] = {"exit_status": status, "lived_s": round(lived_s, 3), "pid": child.pid}
+            if hung is not None:
+                detail["hung"] = hung
+            journal.append([Event("watchdog-restart", None, None, None, detail)], time.time())
             restarts += 1
             if max_restarts is not None and restarts > max_restarts:
                 return 1

@@ -54,6 +54,16 @@ class RejectedMessage(InvalidInterlockInput):
         self.reason = reason
 
 
+class QuarantinedMessage(RejectedMessage):
+    """A message a previous interlock died handling (:mod:`.liveness`): never read again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "quarantined",
+            "a previous interlock died while handling this message: acknowledged, not read",
+        )
+
+
 @dataclass(frozen=True)
 class Caps:
     """max_bytes: longest message; max_containers: most arrays and objects in one."""

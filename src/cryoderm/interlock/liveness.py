@@ -1,0 +1,217 @@
+"""The interlock's progress, for a watchdog that judges it alive by what it does.
+
+A process that exists may still be deaf (a loop blocked on one message). So the interlock
+stamps ``DIR/progress``, a small memory-mapped file in its journal directory: its pid, the
+last time (``time.monotonic()``, the same clock for every process of the machine) its loop
+went round, the last time its transport's network thread did, its state (``running``,
+``journal-failed``), and the message its network thread is handling at the moment, if any
+(since when, a digest, the topic). Writing it is a few stores into shared memory, no system
+call. :func:`read_progress` reads it from any process (the watchdog, the clinic's health
+check); :func:`judge` says whether it shows a hung interlock (data/interlock.toml
+``[liveness]``).
+
+Quarantine: when an interlock dies or is killed while its network thread was handling a
+message, that message is the suspect (it may hang or crash whoever reads it, and the broker
+would deliver it again, unacknowledged, to the next interlock). The next interlock finds it
+in the progress file its predecessor left, adds its digest to ``DIR/quarantine.json``, and
+its transport then acknowledges that message without reading it (counted as
+``quarantined``). A reading in flight at the instant of an unrelated crash is quarantined
+too; it was never acknowledged to its device, which still holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import struct
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PROGRESS_FILE = "progress"
+QUARANTINE_FILE = "quarantine.json"
+# Digests kept in the quarantine at most (the newest).
+QUARANTINE_MAX = 1000
+
+_MAGIC = b"CRYO"
+_LAYOUT = struct.Struct("<4sIqddId16s64s")
+_SIZE = 4096
+# Offsets of the fields written while running (see _LAYOUT).
+_LOOP, _NETWORK, _STATE, _SINCE, _DIGEST, _SOURCE = 16, 24, 32, 36, 44, 60
+
+STATES = ("running", "journal-failed", "stopped")
+
+
+def message_digest(topic: str, payload: bytes | bytearray) -> bytes:
+    """What identifies a message for the quarantine: its topic and its bytes."""
+    return hashlib.blake2b(
+        topic.encode("utf-8", "replace") + b"\0" + bytes(payload), digest_size=16
+    ).digest()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress file says. Times are ``time.monotonic()`` values; 0.0 = never."""
+
+    pid: int
+    loop_s: float
+    network_s: float
+    state: str
+    inflight_since_s: float
+    inflight_digest: bytes
+    inflight_source: str
+
+    def ages_s(self, now_s: float) -> dict[str, float]:
+        """How long ago each stamp was made (the network's only if it has one)."""
+        ages = {"loop": now_s - self.loop_s}
+        if self.network_s:
+            ages["network"] = now_s - self.network_s
+        return ages
+
+
+def read_progress(directory: Path) -> Progress | None:
+    """The progress file of ``directory``, or None if there is none (yet)."""
+    try:
+        with open(Path(directory) / PROGRESS_FILE, "rb") as file:
+            raw = file.read(_LAYOUT.size)
+    except OSError:
+        return None
+    if len(raw) < _LAYOUT.size:
+        return None
+    magic, _version, pid, loop_s, network_s, state, since, digest, source = _LAYOUT.unpack(raw)
+    if magic != _MAGIC:
+        return None
+    return Progress(
+        pid,
+        loop_s,
+        network_s,
+        STATES[state] if state < len(STATES) else "unknown",
+        since,
+        digest,
+        source.rstrip(b"\0").decode("utf-8", "replace"),
+    )
+
+
+@cache
+def liveness_parameters() -> dict[str, float]:
+    from cryoderm.interlock.limits import technical_parameters
+
+    table = technical_parameters()["liveness"]
+    return {key: float(table[key]) for key in ("hung_after_s", "poll_s", "startup_grace_s")}
+
+
+def judge(progress: Progress | None, pid: int, started_s: float, now_s: float) -> str | None:
+    """Why the interlock with ``pid`` (started at ``started_s``) looks hung, or None."""
+    limits = liveness_parameters()
+    if progress is None or progress.pid != pid or not progress.loop_s:
+        waited = now_s - started_s
+        if waited > limits["startup_grace_s"]:
+            return f"no progress {waited:.1f} s after its start"
+        return None
+    if progress.state == "journal-failed":
+        return None  # alive and failing safe: a restart would not mend the disk
+    stale = {k: v for k, v in progress.ages_s(now_s).items() if v > limits["hung_after_s"]}
+    if not stale:
+        return None
+    return "no progress for " + ", ".join(f"{v:.1f} s ({k})" for k, v in stale.items())
+
+
+class ProgressFile:
+    """The interlock's side: created (zeroed) by :meth:`Interlock.open` for this process."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        path = self.directory / PROGRESS_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fd, _SIZE)
+            self._map = mmap.mmap(fd, _SIZE)
+        finally:
+            os.close(fd)
+        self._map[: _LAYOUT.size] = _LAYOUT.pack(_MAGIC, 1, os.getpid(), 0.0, 0.0, 0, 0.0, b"", b"")
+
+    def loop(self) -> None:
+        struct.pack_into("<d", self._map, _LOOP, time.monotonic())
+
+    def network(self) -> None:
+        struct.pack_into("<d", self._map, _NETWORK, time.monotonic())
+
+    def state(self, state: str) -> None:
+        struct.pack_into("<I", self._map, _STATE, STATES.index(state))
+
+    def begin(self, digest: bytes, source: str) -> None:
+        """The network thread starts handling a message."""
+        self._map[_DIGEST : _DIGEST + 16] = digest
+        encoded = source.encode("utf-8", "replace")[:64]
+        self._map[_SOURCE : _SOURCE + 64] = encoded.ljust(64, b"\0")
+        struct.pack_into("<d", self._map, _SINCE, time.monotonic())
+
+    def end(self) -> None:
+        struct.pack_into("<d", self._map, _SINCE, 0.0)
+
+    def close(self) -> None:
+        self._map.close()
+
+
+def load_quarantine(directory: Path) -> dict[str, dict[str, Any]]:
+    """The quarantined messages (digest hex -> what is known of it), oldest first."""
+    try:
+        data = json.loads((Path(directory) / QUARANTINE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def quarantine_suspect(directory: Path, previous: Progress | None) -> dict[str, Any] | None:
+    """If the previous interlock died while handling a message, quarantine that message.
+    Returns what was quarantined (for the journal), or None."""
+    if previous is None or not previous.inflight_since_s:
+        return None
+    digest = previous.inflight_digest.hex()
+    entry: dict[str, Any] = {
+        "digest": digest,
+        "source": previous.inflight_source,
+        "pid": previous.pid,
+        "quarantined_wall_time_s": round(time.time(), 3),
+    }
+    found = load_quarantine(directory)
+    found[digest] = entry
+    kept = dict(list(found.items())[-QUARANTINE_MAX:])
+    path = Path(directory) / QUARANTINE_FILE
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(kept))
+    os.replace(temporary, path)
+    return entry
+
+
+class NetworkWatch:
+    """What a transport's network thread is given: stamp its progress, and mark the message
+    it is handling (refusing a quarantined one)."""
+
+    def __init__(self, progress: ProgressFile | None, quarantined: set[bytes]) -> None:
+        self.progress = progress
+        self.quarantined = quarantined
+
+    def stamp(self) -> None:
+        if self.progress is not None:
+            self.progress.network()
+
+    def begin(self, source: str, payload: bytes | bytearray) -> bool:
+        """Mark the start of handling a message; False if it is quarantined (then it must be
+        acknowledged and not read)."""
+        if self.progress is None and not self.quarantined:
+            return True
+        digest = message_digest(source, payload)
+        if digest in self.quarantined:
+            return False
+        if self.progress is not None:
+            self.progress.begin(digest, source)
+        return True
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress.end()
