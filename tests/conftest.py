@@ -46,6 +46,16 @@ def require_service(name: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def clinic_key_directory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The clinic's key directory (audit seals, checkpoints, backup key) for this test
+    process: a fresh one, so that tests never mix their checkpoints with those of
+    `make run`'s clinic or of another test process. Set before any database is created."""
+    from django.conf import settings as django_settings
+
+    django_settings.CRYODERM_KEY_DIR = tmp_path_factory.mktemp("clinic-keys")
+
+
 @pytest.fixture
 def mqtt_broker() -> tuple[str, int]:
     require_service("mqtt")

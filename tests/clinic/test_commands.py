@@ -71,6 +71,11 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A fresh, migrated clinic (its own data directory and database), shared by this module."""
+    yield from migrated_clinic(tmp_path_factory)
+
+
+def migrated_clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of a fresh, migrated clinic, until the generator is closed."""
     env = fresh_env(tmp_path_factory.mktemp("clinic"))
     with contextlib.ExitStack() as stack:
         if ON_POSTGRES:

@@ -12,7 +12,7 @@ import os
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from cryoderm.clinic import storage
+from cryoderm.clinic import keys, storage
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -28,6 +28,8 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DATA_DIR = storage.data_dir()
+# The audit and backup keys live outside the data directory (docs/security.md, "Audit keys").
+CRYODERM_KEY_DIR = keys.key_dir(DATA_DIR)
 SECRET_KEY = storage.secret_key(DATA_DIR)
 DATABASES = {"default": storage.database(DATA_DIR)}
 DEBUG = env_bool("CRYODERM_DEBUG", False)
@@ -170,6 +172,13 @@ CRYODERM_LOCKOUT_FAILURES = env_int("CRYODERM_LOCKOUT_FAILURES", 5)
 CRYODERM_LOCKOUT_WINDOW_S = env_int("CRYODERM_LOCKOUT_WINDOW_S", 900)
 CRYODERM_LOCKOUT_DURATION_S = env_int("CRYODERM_LOCKOUT_DURATION_S", 900)
 CRYODERM_IDLE_LOGOUT_MINUTES = env_int("CRYODERM_IDLE_LOGOUT_MINUTES", 15)
+
+# Signed checkpoints of the audit chain (docs/security.md): where they are appended, and how
+# often. assumption: every 5 minutes or 1,000 entries bounds what a deletion of the newest
+# entries could hide to a few minutes of work, at one small file write per 5 minutes.
+CRYODERM_AUDIT_CHECKPOINTS = os.environ.get("CRYODERM_AUDIT_CHECKPOINTS", "") or None
+CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S = env_int("CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S", 300)
+CRYODERM_AUDIT_CHECKPOINT_EVERY = env_int("CRYODERM_AUDIT_CHECKPOINT_EVERY", 1000)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

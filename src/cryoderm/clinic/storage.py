@@ -39,15 +39,13 @@ SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresq
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """The data directory, created if missing."""
-    path = Path(env.get("CRYODERM_DATA_DIR") or "var").expanduser().resolve()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ImproperlyConfigured(
-            f"CRYODERM_DATA_DIR = {str(path)!r} cannot be created: {error.strerror}"
-        ) from error
-    return path
+    """The data directory, created if missing, private to this account (mode 0700): it holds
+    the database, the photographs and the secret key."""
+    from cryoderm.clinic.keys import private_dir
+
+    return private_dir(
+        Path(env.get("CRYODERM_DATA_DIR") or "var").expanduser().resolve(), "CRYODERM_DATA_DIR"
+    )
 
 
 def secret_key(directory: Path, env: Mapping[str, str] = os.environ) -> str:

@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from cryoderm.clinic import audit, backup
 
     print(backup.restore(args.file))
+    # The restored chain is older than the checkpoints of the replaced one: they are kept aside.
+    audit.checkpoints.archive("before-restore")
     audit.record("cli:restore", "database.restore", None, {"file": str(args.file)})
     result = audit.verify()
     print(result, file=sys.stdout if result.ok else sys.stderr)

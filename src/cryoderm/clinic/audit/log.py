@@ -1,19 +1,18 @@
-"""Appending to, verifying and exporting the hash-chained audit log."""
+"""Appending to, verifying and exporting the sealed audit log."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import GENESIS_HASH, AuditEntry, ChainHead
+from . import chain, checkpoints, keys
+from .models import AuditEntry, ChainHead
 
 HEAD_ID = 1
 
@@ -48,23 +47,18 @@ def _canonical(detail: Mapping[str, Any] | None) -> str:
     )
 
 
-def _timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def digest(entry: AuditEntry) -> str:
-    """SHA-256 of the entry's content and its link to the previous entry."""
-    content = [
-        entry.seq,
-        _timestamp(entry.created_at),
-        entry.actor,
-        entry.action,
-        entry.target,
-        entry.detail,
-        entry.prev_hash,
-    ]
-    payload = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def _row(entry: AuditEntry) -> chain.Row:
+    return chain.Row(
+        seq=entry.seq,
+        created_at=chain.canonical_time(entry.created_at),
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        detail=entry.detail,
+        prev_hash=entry.prev_hash,
+        entry_hash=entry.entry_hash,
+        key_id=entry.key_id,
+    )
 
 
 def record(
@@ -75,7 +69,11 @@ def record(
     actor: a user, a label such as ``device:SN123``, or None for the system.
     action: ``<thing>.<verb>``, e.g. ``client.read``, ``session.start``.
     target: the record concerned (a model instance or a label), or None.
-    detail: JSON-serialisable facts; no secrets or passwords."""
+    detail: JSON-serialisable facts; no secrets or passwords.
+
+    The entry is sealed with the current audit key (HMAC-SHA256, :mod:`.chain`); once the
+    outermost transaction commits, a signed checkpoint is written when one is due."""
+    ring = keys.keyring()
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(pk=HEAD_ID)
         entry = AuditEntry(
@@ -86,73 +84,34 @@ def record(
             target=target_label(target)[:200],
             detail=_canonical(detail),
             prev_hash=head.entry_hash,
+            key_id=ring.current,
         )
-        entry.entry_hash = digest(entry)
+        entry.entry_hash = chain.seal(ring.current_key, _row(entry))
         entry.save(force_insert=True)
         head.seq = entry.seq
         head.entry_hash = entry.entry_hash
         head.save(update_fields=["seq", "entry_hash"])
+        seq = entry.seq
+        transaction.on_commit(lambda: checkpoints.after_commit(seq))
     return entry
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The result of walking the chain: ``ok``, how many entries were checked, and where and
-    why it breaks (``broken_seq`` is the first entry found wrong, None when intact)."""
-
-    ok: bool
-    entries: int
-    broken_seq: int | None = None
-    reason: str = ""
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain intact: {self.entries} entries"
-        return f"audit chain broken at entry #{self.broken_seq}: {self.reason}"
-
-
-def verify() -> Verification:
-    """Check every entry's hash and link, and that the chain ends where the head says."""
-    expected_seq = 1
-    expected_prev = GENESIS_HASH
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
-        if entry.seq != expected_seq:
-            return Verification(
-                False,
-                expected_seq - 1,
-                expected_seq,
-                f"entry #{expected_seq} is missing (the next entry present is #{entry.seq}): "
-                "entries were deleted",
-            )
-        if entry.prev_hash != expected_prev:
-            return Verification(
-                False,
-                expected_seq - 1,
-                entry.seq,
-                f"it does not link to entry #{entry.seq - 1}: an earlier entry was altered "
-                "and re-hashed, or replaced",
-            )
-        if digest(entry) != entry.entry_hash:
-            return Verification(
-                False,
-                expected_seq - 1,
-                entry.seq,
-                f"its content does not match its hash: entry #{entry.seq} was edited",
-            )
-        expected_prev = entry.entry_hash
-        expected_seq += 1
-    count = expected_seq - 1
+def verify(
+    *, checkpoint_file: Path | None = None, public_key: Path | None = None
+) -> chain.Verification:
+    """Check every entry's seal and link, that the chain ends where the head says, and that
+    it agrees with every signed checkpoint (the key directory's file, or the one given)."""
+    found = checkpoints.read(checkpoint_file, keys.public_key(public_key) if public_key else None)
+    if found.problems:
+        return chain.Verification(False, 0, None, found.problems[0])
     head = ChainHead.objects.filter(pk=HEAD_ID).first()
-    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
-    if head_seq != count or head_hash != expected_prev:
-        return Verification(
-            False,
-            count,
-            count + 1 if head_seq > count else head_seq,
-            f"the chain ends at entry #{count} but the head records #{head_seq}: "
-            "the newest entries were deleted or the head was altered",
-        )
-    return Verification(True, count)
+    rows = (_row(entry) for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000))
+    return chain.check(
+        rows,
+        (head.seq, head.entry_hash) if head else (0, chain.GENESIS_HASH),
+        keys.verifying_keys(),
+        found.checkpoints,
+    )
 
 
 def entries(since_seq: int = 0) -> Iterator[dict[str, Any]]:
@@ -162,13 +121,14 @@ def entries(since_seq: int = 0) -> Iterator[dict[str, Any]]:
     ):
         yield {
             "seq": entry.seq,
-            "created_at": _timestamp(entry.created_at),
+            "created_at": chain.canonical_time(entry.created_at),
             "actor": entry.actor,
             "action": entry.action,
             "target": entry.target,
             "detail": json.loads(entry.detail),
             "prev_hash": entry.prev_hash,
             "entry_hash": entry.entry_hash,
+            "key_id": entry.key_id,
         }
 
 

@@ -1,11 +1,13 @@
 """Audit entries and the chain head.
 
-Each entry's ``entry_hash`` is SHA-256 over its own canonical content and the previous
-entry's hash, so editing any entry breaks its hash and deleting one breaks the link of the
-next. Deleting the *last* entries leaves a shorter but valid chain; :class:`ChainHead` keeps
-the sequence number and hash of the newest entry so that this is detected too. Appends lock
-the head row, which also serialises them (``seq`` has no gaps, unlike an autoincrement id
-whose values a rolled-back transaction may burn)."""
+Each entry's ``entry_hash`` is a seal: HMAC-SHA256, under the audit key ``key_id`` kept
+outside the database, of its own canonical content and the previous entry's hash
+(:mod:`.chain`). Editing any entry breaks its seal, and nobody without the key can make a
+new one; deleting one breaks the link of the next. :class:`ChainHead` keeps the sequence
+number and seal of the newest entry, and signed checkpoints outside the database
+(:mod:`.checkpoints`) catch a deletion of the newest entries. Appends lock the head row,
+which also serialises them (``seq`` has no gaps, unlike an autoincrement id whose values a
+rolled-back transaction may burn)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ class AuditEntry(models.Model):
     target = models.CharField(max_length=200, blank=True, help_text="<model>:<id>, or empty")
     detail = models.TextField(help_text="Canonical JSON (sorted keys); hashed as stored")
     prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, help_text="HMAC-SHA256 seal under key_id")
+    key_id = models.CharField(max_length=32, help_text="which audit key sealed this entry")
 
     class Meta:
         ordering = ["seq"]

@@ -2,7 +2,8 @@
 
 Emptying the whole database (as the test runner does between transactional tests) is the
 one legitimate way to remove audit entries; the triggers refuse everything else. The guard
-is suspended for this command's transaction only."""
+is suspended for this command's transaction only. The chain starts again from nothing, so
+its checkpoint file is set aside (renamed, kept) and a new one begins."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from django.core.management.commands.flush import Command as FlushCommand
 from django.db import connections, transaction
+
+from cryoderm.clinic.audit import checkpoints
 
 
 class Command(FlushCommand):
@@ -21,3 +24,4 @@ class Command(FlushCommand):
             cursor.execute("INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'flush')")
             super().handle(**options)
             cursor.execute("DELETE FROM audit_guardsuspension")
+        checkpoints.archive("flushed")
