@@ -2,8 +2,8 @@
 
 Cell-centred, uniform within each layer, harmonic (series) conductances between cells, the
 Robin surface through the half-cell resistance in series with 1/h, the fixed core through the
-bottom half cell. This is the discretisation of perf-baselines.md ("the layer-aligned grid,
-with harmonic interface conductances and a series-resistance Robin condition"); the peers
+bottom half cell: the layer-aligned grid, with harmonic interface conductances and a
+series-resistance Robin condition (docs/benchmarks.md); the peers
 (solve_ivp, FiPy) and the fine-grid reference use it, so that only the time integrator and
 the framework differ between them.
 """

@@ -8,7 +8,7 @@ short sessions: it announces one (status message), sends normal readings (30 C) 
 then one reading below the floor (1 C), and waits for the interlock's stop before it
 announces the next session.
 
-Measured (issue 5 targets): reading-to-stop latency, from just before the device publishes
+Measured (the targets of docs/interlock.md): reading-to-stop latency, from just before the device publishes
 the floor reading to the moment the stop command reaches the device (device -> broker ->
 interlock -> broker -> device), p50 and p99 (target p99 < 20 ms); readings per second
 acknowledged by the interlock (after fsync); readings lost: sent but not acknowledged, or

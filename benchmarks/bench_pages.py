@@ -1,4 +1,4 @@
-"""Every clinic page served with the demo clinic loaded: p95 under 300 ms (issue 6).
+"""Every clinic page served with the demo clinic loaded: p95 under 300 ms (docs/benchmarks.md).
 
 A fresh process (Django configures one database per process) migrates a temporary SQLite
 data directory, seeds the demo clinic (``cryoderm demo``), signs in as the demo medical

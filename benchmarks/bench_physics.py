@@ -1,9 +1,9 @@
 """The thermal engine against peer libraries on benchmark R1, side by side in one run.
 
-Problem (shared/bench, copied to benchmarks/cases/r1-cold-air.toml): a four-layer skin slab,
+Problem (benchmarks/cases/r1-cold-air.toml, described in benchmarks/cases/README.md): a four-layer skin slab,
 steady in room air, then cold air (h 50 W/m2K, -30 C) for 180 s; outputs are the surface and
 1 mm temperatures at 30, 60, 120 and 180 s. Matched accuracy: every output within 0.01 K of
-the converged reference (shared/bench/README.md); each solver's error is measured here.
+the converged reference (REFERENCE below); each solver's error is measured here.
 
 1. One simulation: our engine vs scikit-fem, scipy solve_ivp (LSODA) and FiPy.
 2. 1,000 protocols (seeded): h in [20, 100] W/m2K, gas in [-50, -10] C, exposure of
@@ -34,7 +34,8 @@ from benchmarks.report import Report
 
 CASE = Path(__file__).parent / "cases" / "r1-cold-air.toml"
 TIMES = (30.0, 60.0, 120.0, 180.0)
-# Converged reference of shared/bench/README.md: rows are the times, columns surface and 1 mm.
+# Converged reference of benchmark R1 (benchmarks/cases/README.md): rows are the times,
+# columns surface and 1 mm.
 REFERENCE = np.array([[20.854, 26.025], [15.733, 20.595], [9.493, 13.856], [5.787, 9.818]])
 TOLERANCE_K = 0.01
 SEED = 20261123
@@ -43,7 +44,7 @@ CHECKED = 24
 BATCH_REPEATS = 15
 AIR = (10.0, 25.0)
 
-# Grids and steps of perf-baselines.md that meet 0.01 K (re-checked below).
+# Grids and steps that meet 0.01 K (docs/benchmarks.md; re-checked below).
 SKFEM_ELEMENTS = (1, 12, 28, 12)  # 54 nodes
 SKFEM_DT_R1, SKFEM_DT_BATCH = 3.75, 0.5
 LSODA_CELLS, LSODA_TOL_R1 = (1, 12, 30, 12), 1e-3
@@ -285,9 +286,9 @@ def main() -> Report:
         f"fresh process: {fresh_s:.2f} s wall, {fresh_cpu_s:.2f} s CPU (user + system; "
         "the CPU figure does not grow with the load of other work on the machine)",
         f"machine: {os.cpu_count()} CPUs shared with other work; timings vary by up to 1.5x "
-        "between runs (perf-baselines.md)",
+        "between runs (docs/benchmarks.md)",
         f"load average during the run: {load:.1f} on {os.cpu_count()} CPUs",
-        "peers' figures on this machine in perf-baselines.md: scikit-fem 3.1 ms, LSODA 3.9 ms, "
+        "peers' figures on this machine in docs/benchmarks.md: scikit-fem 3.1 ms, LSODA 3.9 ms, "
         "FiPy 1.6 s per R1 simulation",
     ]
     return Report(

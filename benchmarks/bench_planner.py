@@ -1,6 +1,6 @@
 """The planner on six zones: wall time of one ``plan()`` call per modality.
 
-Target (issue 3): a six-zone plan in under 1 s on this machine. The first call in a process
+Target (docs/benchmarks.md): a six-zone plan in under 1 s on this machine. The first call in a process
 loads the numba kernels (from the on-disk cache after ``make setup``'s warm-up); it is
 timed separately and not counted against the target. Each plan then makes at most three
 batched engine calls (every technique at the zone's maximum, approach-then-hold where one

@@ -1,9 +1,9 @@
 """The peer solvers of the R1 benchmark, each written the way its library is meant to be used.
 
-All solve the same problem (shared/bench/README.md): a layered Pennes slab, steady under
+All solve the same problem (benchmarks/cases/README.md): a layered Pennes slab, steady under
 (h0, T0), then a sequence of Robin phases (h, T_gas, duration), core fixed at the bottom.
 Each returns the surface and 1 mm temperatures at the requested times (s, multiples of the
-step). Grids and steps are those of perf-baselines.md that meet 0.01 K; the benchmark checks
+step). Grids and steps are those that meet 0.01 K (docs/benchmarks.md); the benchmark checks
 the error again in every run.
 
 - scikit-fem: P1 elements, Crank-Nicolson with a Rannacher start, ``splu`` once per phase.
@@ -293,7 +293,7 @@ def reference(
 ) -> np.ndarray:
     """Surface and 1 mm temperatures on a 10x refined grid with a 12x smaller step.
 
-    Checked in every run against the converged R1 reference of shared/bench/README.md."""
+    Checked in every run against the converged R1 reference (bench_physics.REFERENCE)."""
     g = _fv.grid(tissue, tuple(refine * n for n in (1, 12, 30, 12)))
     temps = _fv.steady(g, protocol.initial_h, protocol.initial_gas_c)
     rows: dict[float, list[float]] = {}

@@ -741,7 +741,7 @@ def plan_costello_thigh() -> Plan:
                 "K",
             ),
             shown(
-                "thigh skin drop at exit, a-priori h 9 (physics.md 4.4)", drops[0], t["value"], "K"
+                "thigh skin drop at exit, a-priori h 9 (free convection and radiation, data/measurements.toml)", drops[0], t["value"], "K"
             ),
             shown(
                 f"range over h 7-11 W/m2K and fat 4-10 mm: {min(drops):.1f} to {max(drops):.1f}",

@@ -81,7 +81,7 @@ def build(
     full_field: bool = False,
     title: str = "",
 ) -> Case:
-    """A Case from the parts of a case document (see shared/case-format.md)."""
+    """A Case from the parts of a case document (see docs/case-file.md)."""
     doc: dict[str, Any] = {
         "format": FORMAT,
         "title": title,

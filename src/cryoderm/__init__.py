@@ -51,7 +51,7 @@ _RENAMED = {"sensitivity": ("cryoderm.research.sensitivity", "study")}
 
 
 def load_case(path: str | PathLike[str]) -> Case:
-    """Read and validate a case file (shared/case-format.md); raises InvalidInput on bad input.
+    """Read and validate a case file (docs/case-file.md); raises InvalidInput on bad input.
 
     The file is read here, at the edge; :func:`parse_case` (pure) does the rest."""
     from pathlib import Path

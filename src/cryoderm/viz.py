@@ -18,8 +18,8 @@ from cryoderm.physics.case import Case
 
 SUFFIXES = (".png", ".html")
 
-# Drawn as horizontal lines: the skin temperatures the metrics count time below (issue 2,
-# item 6) and the frostnip criterion.
+# Drawn as horizontal lines: the skin temperatures the metrics count time below
+# (data/freezing.toml [metrics]) and the frostnip criterion.
 THRESHOLD_NAMES = (
     "cold-discomfort",
     "analgesia",

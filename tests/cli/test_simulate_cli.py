@@ -1,6 +1,6 @@
 """`cryoderm simulate` through the command line, as a user runs it.
 
-Every verification case (tests/validation_cases, copies of shared/validation) must meet its
+Every verification case (tests/validation_cases, described in its README) must meet its
 tolerance in expected.json through the CLI's JSON output. Each case runs once per module.
 """
 

@@ -1,4 +1,4 @@
-"""Independence and durability (issue 5 item 3): a SIGKILLed interlock loses no acknowledged
+"""Independence and durability: a SIGKILLed interlock loses no acknowledged
 reading and its device stops itself; the watchdog starts a new interlock, which closes the
 orphaned session; the clinic's database being down changes nothing for the interlock.
 

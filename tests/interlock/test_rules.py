@@ -1,4 +1,4 @@
-"""Every interlock rule, by fault injection on a controlled clock (clinic.md 4.3 IL-2 to IL-6).
+"""Every interlock rule, by fault injection on a controlled clock (docs/interlock.md, IL-2 to IL-6).
 
 The rig: a simulated device on a lumped test face, the real interlock, the embedded
 transport and a real journal in a temporary directory; the clock moves only when told.

@@ -1,5 +1,5 @@
 """The session state machine under any sequence of readings, time, and operator actions
-(hypothesis stateful testing; clinic.md 4.3 asks for it).
+(hypothesis stateful testing, as docs/interlock.md requires).
 
 Whatever happens, these hold after every step:
 - a stop holds: a stopped session stays stopped with the same reason, and its device has

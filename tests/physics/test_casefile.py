@@ -19,7 +19,7 @@ from cryoderm.physics.case import (
 from cryoderm.physics.casefile import case_to_toml, parse_case, parse_case_text
 from cryoderm.physics.errors import InvalidInput
 
-# The example of shared/case-format.md, with every commented-out key switched on.
+# A case file with every key of docs/case-file.md switched on.
 EVERY_KEY = """
 format = "cryoderm-case/1"
 title = "Cold air -30 C on the cheek, 3 min"

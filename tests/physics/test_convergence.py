@@ -1,6 +1,6 @@
 """Observed order of accuracy: second order in space and in time.
 
-RP-2 B (physics.md 5.2c): unperfused semi-infinite skin at 34 C, then gas at -30 C with
+RP-2 B (Carslaw1959, 2.7): unperfused semi-infinite skin at 34 C, then gas at -30 C with
 h = 60 W/m2K; the exact surface temperature is 34 - 64 (1 - erfcx(h sqrt(alpha t)/k)).
 Orders come from Richardson differences of three resolutions (refinement 1, 2, 4), so the
 other discretisation's error cancels; the finest run is also checked against the exact

@@ -1,4 +1,4 @@
-"""The engine meets every exact solution in shared/validation and the R1 benchmark reference.
+"""The engine meets every exact solution in tests/validation_cases and the R1 benchmark reference.
 
 The cases are read with the public loader (cryoderm.load_case) and run through the public
 API (cryoderm.simulate); expected.json gives the answers, their sources and tolerances."""
@@ -13,14 +13,14 @@ import pytest
 
 import cryoderm
 
-# In-repo copies of shared/validation and shared/bench (tests/validation_cases/test_copies.py
-# checks they still equal the originals wherever shared/ sits beside the repository).
+# The verification cases and the benchmark case (their sources: tests/validation_cases/README.md
+# and benchmarks/cases/README.md).
 REPO = Path(__file__).resolve().parents[2]
 VALIDATION = REPO / "tests" / "validation_cases"
 R1_CASE = REPO / "benchmarks" / "cases" / "r1-cold-air.toml"
 EXPECTED = json.loads((VALIDATION / "expected.json").read_text())
 
-# R1 converged reference (shared/bench/README.md), met at 0.01 K.
+# R1 converged reference (benchmarks/cases/README.md), met at 0.01 K.
 R1_REFERENCE = {
     "surface": {30: 20.854, 60: 15.733, 120: 9.493, 180: 5.787},
     "1mm": {30: 26.025, 60: 20.595, 120: 13.856, 180: 9.818},

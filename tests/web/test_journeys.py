@@ -1,4 +1,4 @@
-"""Whole journeys in Debian's chromium against the live server (issue 6, "How it is checked").
+"""Whole journeys in Debian's chromium against the live server.
 
 - alice (practitioner) registers a new client, screens her, has her consent signed on the
   signature pad, plans a cheek treatment on the face map, runs it on the simulated device

@@ -1,6 +1,6 @@
 """A client's screening answers: parsed, validated, frozen.
 
-Two input shapes are accepted (issue 3):
+Two input shapes are accepted:
 
 * the plain JSON shape (more keys allowed and ignored)::
 

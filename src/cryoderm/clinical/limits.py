@@ -8,7 +8,7 @@ reports, so a limit is defined and sourced in exactly one place::
     limits.threshold("analgesia").value            # 13.6 (C), with .source and .evidence
 
 Temperatures are skin-surface temperatures in degrees C; times are seconds.
-References: shared/reference/physics.md section 3, clinic.md section 3.2.
+Every row cites keys of data/references.toml (docs/references.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from cryoderm.data import load_table
 class Threshold:
     """One named threshold: ``value`` in ``unit`` (C for temperatures, cm, s).
 
-    source: where the number comes from (or "cryoderm choice: ..." with its reasoning).
+    source: where the number comes from: keys of data/references.toml, or
+    "assumption (cryoderm choice): ..." with its reasoning.
     evidence: how strong that source is, in plain words."""
 
     name: str
@@ -59,7 +60,7 @@ class ModalityLimits:
 
 @dataclass(frozen=True, eq=False)
 class SafetyLimits:
-    """The registry, validated at load. Zones and modalities are the identifiers of issue 3."""
+    """The registry, validated at load. Zones and modalities are the identifiers of data/thresholds.toml."""
 
     zones: tuple[str, ...]
     modalities: tuple[str, ...]

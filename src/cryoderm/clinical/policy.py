@@ -1,4 +1,4 @@
-"""A clinic's screening policy: its own grades and waiting periods (clinic.md 3.3).
+"""A clinic's screening policy: its own grades and waiting periods (sources grade conditions differently).
 
 Sources disagree on how strict some contraindications are; cryoderm's default is the
 stricter reading. A clinic may re-grade rules and set its own waiting periods, but it may

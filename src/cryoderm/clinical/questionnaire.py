@@ -52,7 +52,7 @@ def build_questionnaire() -> dict[str, Any]:
         "title": "Facial cryotherapy screening",
         "status": "active",
         "description": "Contraindication screening for facial cryotherapy; rules and sources in "
-        "cryoderm's data/contraindications.toml (clinic.md 3.3).",
+        "cryoderm's data/contraindications.toml.",
         "item": [
             {"linkId": "age_years", "text": "Age (years)", "type": "decimal", "required": True},
             {

@@ -2,7 +2,7 @@
 
 Grades, from least to most strict: ``clear`` < ``precautions`` < ``refer`` <
 ``do-not-treat``. Every rule carries its reason, its source, where sources disagree, and
-what would change the grade (clinic.md 3.3, physics.md 3).
+what would change the grade (keys of data/references.toml).
 """
 
 from __future__ import annotations

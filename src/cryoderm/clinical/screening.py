@@ -6,7 +6,7 @@
 
 The outcome is the strictest grade among the findings (no finding: "clear"). Rules, grades
 and sources live in ``data/contraindications.toml``; a clinic's :class:`ScreeningPolicy`
-may re-grade them (clinic.md 3.3).
+may re-grade them (sources disagree on grades: data/contraindications.toml).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ A :class:`VirtualPopulation` names the zone, the sex mix, the age range and the 
 - dermis and fat thickness from normals truncated at mean +/- 2 SD, the mean being the zone's
   sex- and age-refined value of data/tissue.toml and the SD its coefficient of variation in
   data/cohort.toml (Meng 2022 for the dermis, Kim 2019 for the fat);
-- the dermal basal perfusion, log-uniform over the 1-5e-3 1/s range of physics.md 1.4.
+- the dermal basal perfusion, log-uniform over the 1-5e-3 1/s range of data/cohort.toml.
 
 The epidermis and the deep layer keep the zone's values (no spread is sourced for them).
 Sampling is vectorised and deterministic for a seed (numpy's default Generator).

@@ -3,7 +3,7 @@
     cryoderm simulate CASE.toml [--format json|table] [--plot FILE.png|FILE.html] [--full-field]
                                [--out FILE.csv|FILE.parquet|FILE.nc]
 
-json prints the result object of shared/case-format.md ("Output"); table prints a summary.
+json prints the result object of docs/case-file.md ("cryoderm-result/1"); table prints a summary.
 --out also writes the probe series (and, to .nc, the full field) with the metrics, safety
 figures and the resolved case in the file's metadata (docs/research.md).
 Exit 0 when the simulation's status is ok, 1 when it failed; 2 for a bad case file (one line

@@ -1,4 +1,4 @@
-"""The rules of one live session (clinic.md 4.3, IL-2 to IL-4 and IL-6), as a pure state machine.
+"""The rules of one live session (docs/interlock.md, IL-2 to IL-4 and IL-6), as a pure state machine.
 
 A :class:`SessionGuard` is fed readings, clock ticks and operator actions, each with the
 current time of the interlock's clock; it answers with an :class:`Outcome`: the command the

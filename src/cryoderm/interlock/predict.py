@@ -6,7 +6,7 @@ few seconds the surface under a steady exposure relaxes like a first-order syste
     dT/dt = a + b T        (b < 0: T relaxes to T_inf = -a/b with time constant -1/b).
 
 This is what the engine's surface curve looks like locally when the exposure's h and gas
-temperature are constant: the Robin problem of physics.md 5.2 (d) has a surface response
+temperature are constant: the perfused Robin problem (RP-2 of tests/validation_cases) has a surface response
 whose local log-derivative changes slowly, so a, b refitted on every reading follow it. The
 fit uses the integral form T_i = c + a (t_i - t_0) + b * integral(T dt, t_0..t_i), which is
 linear in (c, a, b) and needs no differentiation of noisy readings. The fitted a and b are

@@ -1,6 +1,6 @@
 """The live interlock: one loop that owns every session guard, its transports and journal.
 
-Order of work for each batch of inbound messages (the fail-safe order of issue 5):
+Order of work for each batch of inbound messages (the fail-safe order, docs/interlock.md):
 1. judge every reading against its session's rules (:class:`~.guard.SessionGuard`);
 2. send any stop command to the device at once, before anything is written;
 3. record the batch in the journal, durable on return (one fsync per group of batches);

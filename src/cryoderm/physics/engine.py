@@ -44,7 +44,7 @@ FAILURES = {
 }
 BASAL_LAYER = "epidermis"
 # Helper threads of simulate_many besides the calling thread: one per further core of the
-# standard 2-core machine (perf-baselines.md); batches from SPLIT_FROM cases are shared.
+# standard 2-core machine (docs/benchmarks.md); batches from SPLIT_FROM cases are shared.
 WORKERS = 1
 SPLIT_FROM = 128
 CHUNK = 128

@@ -1,7 +1,7 @@
 """The compiled kernel family of the thermal engine (numba, cached on disk).
 
 This is the only module that imports numba, so that everything else stays cheap to import.
-The layout follows perf-baselines.md: cases are the fast (SIMD) axis, nodes the slow one;
+The layout is the one measured fastest (docs/benchmarks.md): cases are the fast (SIMD) axis, nodes the slow one;
 every array is ``[node, case]`` and the inner loops of the Thomas sweeps run over 1-D rows.
 
 Discretisation (docs/physics.md): vertex-centred finite volumes in depth; theta scheme in
@@ -744,7 +744,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     gb[na, j] = bc_link[c, seg]
         # The elimination (pivots and factors) depends only on the coefficients, dt and theta:
         # equal steps inside a segment reuse it and skip every division. It runs bottom-up
-        # (perf-baselines.md): below the surface every case of the block shares the grid and
+        # (docs/benchmarks.md): below the surface every case of the block shares the grid and
         # the coefficients, so those rows' pivots are scalars shared by the block, and only
         # the surface row (its h) and the applicator rows above it carry per-case pivots.
         # Row r (node r - 1) after elimination: T_r = dp[r] - cq[r] T_(r-1).

@@ -1,6 +1,6 @@
 """The result of one simulation, as a frozen value object mirroring the JSON output.
 
-The JSON form (``to_json_dict``) is the "Output" of shared/case-format.md, format
+The JSON form (``to_json_dict``) is the result object of docs/case-file.md, format
 ``cryoderm-result/1``. No NaN ever reaches a caller: a run that failed is
 ``status == "failed"`` with a message and empty series; metrics that do not apply are None.
 """

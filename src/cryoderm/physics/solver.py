@@ -1,7 +1,7 @@
 """The batched implicit solver: step schedules, kernel arrays, one kernel call per batch.
 
 Cases that share a grid (same tissue and resolution) and an applicator slot form a batch,
-one kernel call with the cases as the SIMD axis (perf-baselines.md). Within a batch, the
+one kernel call with the cases as the SIMD axis (docs/benchmarks.md). Within a batch, the
 cases with the same step schedule (same segment boundaries and output times) form a part;
 the kernel's block table gives each block of cases its part's range of steps. Everything
 that differs between the cases (surface conditions, perfusion law, freezing data, probes)

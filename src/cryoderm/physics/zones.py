@@ -2,12 +2,12 @@
 
 A zone is four layers, surface first: epidermis, dermis, subcutaneous fat and a deep layer
 (muscle or bone) above the fixed core temperature. Thicknesses come from facial ultrasound,
-histology and cadaver studies (Meng 2022, Chopra 2015, Kim 2019, Iyengar 2018), properties
-from the IT'IS database and the layered bioheat literature (shared physics.md section 1).
+histology and cadaver studies (Meng2022, Chopra2015, Kim2019, Iyengar2018), properties
+from the IT'IS database and the layered bioheat literature (Hasgall2018, Jiang2002; data/tissue.toml).
 
 Refinements, where the data support them:
-- sex: the dermis is the female or male mean of Meng 2022; without a sex, their mean.
-- age (with a sex): the dermis thins at the zones and sexes where Meng 2022 found thinning
+- sex: the dermis is the female or male mean of Meng2022; without a sex, their mean.
+- age (with a sex): the dermis thins at the zones and sexes where Meng2022 found thinning
   with age, at a rate borrowed from arm histology (an assumption the table states).
 
 Every number carries its source and an evidence marker (S, V, D, I, A; see the table's header).
@@ -69,7 +69,7 @@ class ZoneLayer:
 class ZoneInfo:
     """A built-in facial zone: identifier, readable label, layers surface first with sources.
 
-    age_thinning: the sexes whose dermis is refined by age here (Meng 2022).
+    age_thinning: the sexes whose dermis is refined by age here (Meng2022).
     deep_note: what the deep layer stands for anatomically.
     """
 
@@ -193,7 +193,7 @@ def tissue_for_zone(
     """The layered tissue of a built-in facial zone, refined by sex and age.
 
     sex: "female", "male" or None (the mean of both). age_years: 18-90, refines the dermis
-    where Meng 2022 found thinning with age for that sex (None: the table's mean adult).
+    where Meng2022 found thinning with age for that sex (None: the table's mean adult).
     thickness_overrides_mm: layer name -> thickness in mm (limits: data/bounds.toml), applied last.
     Raises InvalidInput for an unknown zone, sex, age out of range or a bad override.
     """

@@ -1,4 +1,4 @@
-"""The live-session bridge between the clinic and the interlock (issue 5 item 4).
+"""The live-session bridge between the clinic and the interlock (docs/interlock.md).
 
 - :mod:`.runtime`: the interlock guarding this web process's simulated devices (embedded
   transport, journal under the data directory), started on first use;

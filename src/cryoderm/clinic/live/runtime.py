@@ -44,7 +44,7 @@ from cryoderm.physics.casefile import parse_case_text
 
 logger = logging.getLogger(__name__)
 
-#: The simulated device samples the skin at 10 Hz (the rate of issue 5's benchmark).
+#: The simulated device samples the skin at 10 Hz (the rate of the interlock benchmark).
 SAMPLE_EVERY_S = 0.1
 #: Faults offered on the live page start after this much exposure (the session is seen
 #: running normally first).

@@ -1,4 +1,4 @@
-"""The gates a treatment session must pass before it starts (issue 4, item 2).
+"""The gates a treatment session must pass before it starts (docs/clinic.md).
 
 Suitable clients, trained professionals, properly maintained equipment: each is a gate,
 checked on the day the session starts.

@@ -27,7 +27,7 @@ from cryoderm.clinic.records.services import photos as photo_service
 
 T = TypeVar("T")
 
-DUE_WITHIN_DAYS = 30  # issue 6: alerts for what falls due within 30 days
+DUE_WITHIN_DAYS = 30  # assumption: alerts for what falls due within 30 days, a month ahead
 
 
 @dataclass(frozen=True)

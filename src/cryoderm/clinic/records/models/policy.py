@@ -11,7 +11,7 @@ class ClinicPolicy(models.Model):
     """Clinic-wide rules the gates apply. A choice of the clinic, not a clinical fact.
 
     ``screening_validity_days`` defaults to 30: the issue's example, following the
-    "prerequisite consultation valid N days" pattern of clinic software (clinic.md 1.2); no
+    "prerequisite consultation valid N days" pattern of clinic software; no
     study fixes this number, so each clinic should set its own."""
 
     SINGLETON_ID = 1
