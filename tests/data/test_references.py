@@ -102,7 +102,10 @@ def test_every_source_cites_bibliography_keys_or_states_an_assumption() -> None:
 # Documents a user of cryoderm does not have. Links between the pages of docs/ are fine
 # ("[the physics](physics.md)"), as is any path inside the repository ("docs/physics.md").
 OUTSIDE = [
-    (re.compile(r"(?<![\w/.-])(?:physics|clinic)\.md(?!\))"), "a research note (physics.md, clinic.md)"),
+    (
+        re.compile(r"(?<![\w/.-])(?:physics|clinic)\.md(?!\))"),
+        "a research note (physics.md, clinic.md)",
+    ),
     (re.compile(r"\b(?:aesthetics|perf-baselines|case-format|design)\.md"), "a research note"),
     (re.compile(r"\bshared/"), "a folder outside the repository (shared/)"),
     (re.compile(r"\bissue \d", re.IGNORECASE), "an issue of the tracker"),
@@ -174,3 +177,13 @@ def test_labels_name_the_first_author_and_the_year(key: str, label: str) -> None
 
 def test_a_doi_links_through_doi_org() -> None:
     assert citations.references()["Meng2022"].link == "https://doi.org/10.1186/s12880-022-00839-w"
+
+
+def test_the_references_page_lists_the_bibliography() -> None:
+    text = (ROOT / "docs" / "references.md").read_text(encoding="utf-8")
+    begin, end = "<!-- references:begin -->", "<!-- references:end -->"
+    shown = text.split(begin, 1)[1].split(end, 1)[0].strip("\n") + "\n"
+    assert shown == citations.markdown(), (
+        "docs/references.md is out of date: paste `cryoderm references --format markdown` "
+        "between its references markers"
+    )

@@ -124,10 +124,15 @@ def run(args: argparse.Namespace) -> int:
         _export(result, Path(args.export_cases))
     if args.plot:
         _plot(result, Path(args.plot))
+    from cryoderm.data.citations import as_json, cited
+
+    works = cited(*(text for step in result.steps for text in step.sources.values()))
     if args.format == "json":
-        print(json.dumps(result.to_json_dict(), indent=2))
+        document = result.to_json_dict()
+        document["references"] = as_json(works)
+        print(json.dumps(document, indent=2))
     else:
-        print(_text(result))
+        print(_text(result, works))
     return 0 if result.feasible else EXIT_NO_SAFE_PROTOCOL
 
 
@@ -178,7 +183,9 @@ def _plot(result: Any, path: Path) -> None:
         plt.close(figure)
 
 
-def _text(result: Any) -> str:
+def _text(result: Any, works: list[Any]) -> str:
+    from cryoderm.data.citations import reference_lines
+
     lines = [
         f"plan: {', '.join(result.goals)} with {result.modality} "
         f"(screening: {result.screening}{'; PENDING SIGN-OFF' if result.pending_sign_off else ''})"
@@ -220,4 +227,7 @@ def _text(result: Any) -> str:
             f"  course: {first.course_sessions[0]}-{first.course_sessions[1]} sessions, "
             f"at least {first.min_interval_h:g} h apart (weak evidence; see sources in --format json)"
         )
+    if works:
+        lines.append("  sources of the protocol and its limits:")
+        lines += [f"    {line}" for line in reference_lines(works)]
     return "\n".join(lines)

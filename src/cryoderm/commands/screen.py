@@ -55,8 +55,12 @@ def read_json(path: str, field: str) -> Any:
 
 def _list(fmt: str) -> int:
     from cryoderm.clinical.rules import load_rulebook
+    from cryoderm.data.citations import as_json, cite, cited, reference_lines
 
     rulebook = load_rulebook()
+    sources = [r.source for r in rulebook.rules.values()]
+    sources += [p.source for p in rulebook.waiting_periods.values()]
+    works = cited(*sources)
     if fmt == "json":
         print(
             json.dumps(
@@ -77,6 +81,7 @@ def _list(fmt: str) -> int:
                         {"kind": p.kind, "days": p.days, "source": p.source, "evidence": p.evidence}
                         for p in rulebook.waiting_periods.values()
                     ],
+                    "references": as_json(works),
                 },
                 indent=2,
             )
@@ -93,15 +98,19 @@ def _list(fmt: str) -> int:
             if rule.kind == kind:
                 area = " [area: may name zones]" if rule.scope == "area" else ""
                 print(f"  {rule.id:34} {rule.grade:13} {rule.label}{area}")
-                print(f"  {'':34} source: {rule.source}")
+                print(f"  {'':34} source: {cite(rule.source)}")
                 if rule.disagreement:
                     print(f"  {'':34} sources disagree: {rule.disagreement}")
         if kind == "procedure":
             for period in rulebook.waiting_periods.values():
                 print(
-                    f"  kind={period.kind:29} wait {period.days} days; {period.source} ({period.evidence})"
+                    f"  kind={period.kind:29} wait {period.days} days; {cite(period.source)} "
+                    f"({period.evidence})"
                 )
         print()
+    print("References")
+    for line in reference_lines(works):
+        print(f"  {line}")
     return 0
 
 

@@ -4,6 +4,7 @@
 
 Evidence markers: S seen in the source, V restated from it, D derived here, I interpolated or
 borrowed from the nearest measured site, A an assumption (see src/cryoderm/data/tissue.toml).
+Sources are shown as "Author Year"; the references with their links follow the tables.
 """
 
 from __future__ import annotations
@@ -27,23 +28,35 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from cryoderm.data import citations
     from cryoderm.physics.zones import age_rule, list_zones
 
     zones = list_zones()
+    rule = age_rule()
+    sources = [layer.thickness_source for zone in zones for layer in zone.layers]
+    sources += [p.source for zone in zones for layer in zone.layers for p in layer.properties]
+    sources += [value.source for value in rule.values()]
+    works = citations.cited(*sources)
     if args.format == "json":
         document = {
             "zones": [dataclasses.asdict(zone) for zone in zones],
-            "age_rule": {key: dataclasses.asdict(value) for key, value in age_rule().items()},
+            "age_rule": {key: dataclasses.asdict(value) for key, value in rule.items()},
+            "references": citations.as_json(works),
         }
         print(json.dumps(document, indent=2))
         return 0
     _print_table(zones)
+    print("References")
+    for line in citations.reference_lines(works):
+        print(f"  {line}")
     return 0
 
 
 def _print_table(zones: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from cryoderm.data.citations import cite
 
     console = Console()
     for zone in zones:
@@ -57,7 +70,7 @@ def _print_table(zones: list[Any]) -> None:
                 layer.name,
                 f"{layer.thickness_female_mm:g} / {layer.thickness_male_mm:g}",
                 layer.thickness_evidence,
-                layer.thickness_source,
+                cite(layer.thickness_source),
             )
         console.print(table)
         thinning = ", ".join(zone.age_thinning) or "none"
@@ -73,6 +86,6 @@ def _print_table(zones: list[Any]) -> None:
             shown.add(layer.name)
             for prop in layer.properties:
                 materials.add_row(
-                    layer.name, prop.name, f"{prop.value:g}", prop.evidence, prop.source
+                    layer.name, prop.name, f"{prop.value:g}", prop.evidence, cite(prop.source)
                 )
     console.print(materials)

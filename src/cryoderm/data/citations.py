@@ -19,7 +19,7 @@ written; the bibliography test fails on it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -90,10 +90,25 @@ def keys_in(text: str) -> list[str]:
     return list(seen)
 
 
-def cited(text: str) -> list[Reference]:
-    """The references ``text`` cites, in order of first mention."""
+def cited(*texts: str) -> list[Reference]:
+    """The references the texts cite, in order of first mention, each once."""
     known = references()
-    return [known[key] for key in keys_in(text) if key in known]
+    seen: dict[str, Reference] = {}
+    for text in texts:
+        for key in keys_in(text):
+            if key in known:
+                seen.setdefault(key, known[key])
+    return list(seen.values())
+
+
+def as_json(works: Iterable[Reference]) -> list[dict[str, str]]:
+    """Key, label and link of each work, for JSON output."""
+    return [{"key": r.key, "label": r.label, "url": r.link} for r in works]
+
+
+def reference_lines(works: Iterable[Reference]) -> list[str]:
+    """ "Author Year: title. venue. link" for each work, for text output."""
+    return [f"{r.label}: {r.title}. {r.venue}. {r.link}" for r in works]
 
 
 def parts(text: str) -> Iterator[str | Reference]:
@@ -121,3 +136,13 @@ def cite_with_links(text: str) -> str:
     """:func:`cite`, then each cited work's label and link (for text output)."""
     links = "; ".join(f"{r.label}: {r.link}" for r in cited(text))
     return f"{cite(text)} [{links}]" if links else cite(text)
+
+
+def markdown() -> str:
+    """The bibliography as a Markdown table (docs/references.md)."""
+    lines = ["| key | cited as | work | used for |", "|---|---|---|---|"]
+    for r in references().values():
+        work = f"{r.authors} ({r.year}). {r.title}. {r.venue}. <{r.link}>"
+        cells = (f"`{r.key}`", r.label, work, r.used_for)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Template helpers: the navigation a user's roles allow, numbers with their units."""
+"""Template helpers: the navigation a user's roles allow, numbers with their units, citations."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from cryoderm.clinic.accounts import config, permissions
+from cryoderm.data import citations
 
 register = template.Library()
 
@@ -86,3 +89,24 @@ def seconds(value: Any) -> str:
 def millimetres(value: Any, digits: int = 2) -> str:
     text = _number(value, digits)
     return "—" if text is None else f"{text} mm"
+
+
+@register.filter
+def cite(text: Any) -> SafeString:
+    """A source as practitioners read it: every bibliography key becomes "Author Year",
+    linked to the work (the one renderer, cryoderm.data.citations); the rest is escaped."""
+    pieces = []
+    for part in citations.parts(str(text)):
+        if isinstance(part, str):
+            pieces.append(conditional_escape(part))
+        else:
+            pieces.append(
+                format_html(
+                    '<a href="{}" title="{}" rel="noopener noreferrer" target="_blank">{}</a>',
+                    part.link,
+                    part.title,
+                    part.label,
+                )
+            )
+    # Safe: every text piece was escaped and every link built by format_html above.
+    return mark_safe("".join(pieces))
