@@ -168,7 +168,7 @@ def test_a_key_renders_as_author_year_with_its_link() -> None:
         ("Hodges2007a", "Hodges 2007a"),
         ("FDA2020", "US Food and Drug Administration 2020"),
         ("GymnaND", "Gymna n.d."),
-        ("PushkarevND", "Pushkarev n.d."),
+        ("Saakyan2022", "Saakyan 2022"),
     ],
 )
 def test_labels_name_the_first_author_and_the_year(key: str, label: str) -> None:
