@@ -186,8 +186,9 @@ def test_the_api_exports_a_valid_bundle_and_audits_the_export(alice, version) ->
     browser = Browser()
     browser.force_login(alice)
     response = browser.get(f"/api/clients/{client.pk}/fhir", {"version": version})
-    assert response.status_code == 200, response.content
-    bundle = model_class("Bundle", version).model_validate(response.json())
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+json"
+    bundle = model_class("Bundle", version).model_validate_json(b"".join(response.streaming_content))
     assert bundle.entry[0].resource.__resource_type__ == "Patient"
     assert AuditEntry.objects.filter(
         action="client.export_fhir", target=f"records.client:{client.pk}"

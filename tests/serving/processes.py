@@ -115,3 +115,51 @@ def send_and_vanish(port: int, request: bytes, *, reset: bool, after_bytes: int 
 
 def read_ready(path: Path) -> dict[str, Any]:
     return dict(wait_for(lambda: path.exists() and json.loads(path.read_text())))
+
+
+def manage(data_dir: Path, *args: str) -> str:
+    done = subprocess.run(
+        cryoderm("manage", *args),
+        env=clinic_env(data_dir),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done.stdout.strip()
+
+
+def user_token(data_dir: Path, username: str = "dana", role: str = "medical_director") -> str:
+    """A staff user with ``role`` and a bearer token acting as them (printed once)."""
+    manage(
+        data_dir,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create_user({username!r}, password='long enough secret 1')",
+    )
+    manage(data_dir, "grant_role", username, role)
+    return manage(data_dir, "issue_token", username, "serving tests")
+
+
+def raw_request(
+    port: int, head: bytes, body: bytes = b"", *, timeout_s: float = 10.0
+) -> tuple[int, bytes]:
+    """Send ``head`` (request line and headers) and ``body``, then read the answer's status
+    and whatever follows until the server closes or ``timeout_s`` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as client:
+        client.sendall(head + body)
+        received = b""
+        try:
+            while b"\r\n" not in received:
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            client.settimeout(1.0)
+            while chunk := client.recv(65536):
+                received += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    status = int(received.split(b" ", 2)[1]) if received.startswith(b"HTTP/") else 0
+    return status, received

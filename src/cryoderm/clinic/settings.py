@@ -71,7 +71,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cryoderm.clinic.urls"
-WSGI_APPLICATION = "cryoderm.clinic.wsgi.application"
+ASGI_APPLICATION = "cryoderm.clinic.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -117,7 +117,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+# No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone. The server
+# (uvicorn) takes X-Forwarded-Proto and X-Forwarded-For only from CRYODERM_TRUSTED_PROXIES and
+# sets the request's scheme and client address from them (docs/deployment.md).
 SECURE_SSL_REDIRECT = HTTPS
 # A load balancer may probe the health endpoint over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -179,6 +181,32 @@ CRYODERM_IDLE_LOGOUT_MINUTES = env_int("CRYODERM_IDLE_LOGOUT_MINUTES", 15)
 CRYODERM_AUDIT_CHECKPOINTS = os.environ.get("CRYODERM_AUDIT_CHECKPOINTS", "") or None
 CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S = env_int("CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S", 300)
 CRYODERM_AUDIT_CHECKPOINT_EVERY = env_int("CRYODERM_AUDIT_CHECKPOINT_EVERY", 1000)
+
+def env_positive(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} = {value}: use a whole number above 0")
+    return value
+
+
+# Serving (cryoderm.clinic.server.limits holds the defaults and their reasoning).
+from cryoderm.clinic.server import limits as _limits  # noqa: E402
+
+CRYODERM_MAX_BODY_BYTES = env_positive("CRYODERM_MAX_BODY_BYTES", _limits.MAX_BODY_BYTES)
+CRYODERM_MAX_UPLOAD_BYTES = env_positive("CRYODERM_MAX_UPLOAD_BYTES", _limits.MAX_UPLOAD_BYTES)
+CRYODERM_MAX_CONNECTIONS = env_positive("CRYODERM_MAX_CONNECTIONS", _limits.MAX_CONNECTIONS)
+CRYODERM_HEADER_TIMEOUT_S = env_positive("CRYODERM_HEADER_TIMEOUT_S", int(_limits.HEADER_TIMEOUT_S))
+CRYODERM_BODY_TIMEOUT_S = env_positive("CRYODERM_BODY_TIMEOUT_S", int(_limits.BODY_TIMEOUT_S))
+# Django's own cap on a body it reads into memory, kept equal to the server's.
+DATA_UPLOAD_MAX_MEMORY_SIZE = CRYODERM_MAX_BODY_BYTES
+# The reverse proxies whose forwarded headers are believed (addresses or networks, comma-
+# separated); nobody's by default.
+CRYODERM_TRUSTED_PROXIES = [
+    entry.strip()
+    for entry in os.environ.get("CRYODERM_TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+]
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

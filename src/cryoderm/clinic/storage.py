@@ -32,9 +32,18 @@ from django.core.exceptions import ImproperlyConfigured
 SQLITE_NAME = "cryoderm.sqlite3"
 SECRET_KEY_NAME = "secret_key"
 TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+#: How long a SQLite writer waits for the write lock before failing ("database is locked").
+SQLITE_BUSY_TIMEOUT_MS = 5000
 #: The SQLite connection set-up: WAL journal, fsync at checkpoints only (safe with WAL),
-#: wait up to 5 s for the write lock instead of failing at once.
-SQLITE_INIT = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000"
+#: wait for the write lock instead of failing at once.
+SQLITE_INIT = (
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+)
+#: assumption: a clinic server answers a few dozen requests at once at most; 4 connections
+#: kept warm serve a quiet clinic, 32 a busy one, and a request waits up to 10 s for one
+#: (then fails with a clear error) rather than opening connections without bound.
+POSTGRES_POOL = {"min_size": 4, "max_size": 32, "timeout": 10}
 SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
 
 
@@ -84,7 +93,7 @@ def database(directory: Path, env: Mapping[str, str] = os.environ) -> dict[str, 
     if not url:
         return sqlite_database(directory / SQLITE_NAME)
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        config: dict[str, Any] = dict(dj_database_url.parse(url))
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not usable: {error}") from error
     if config.get("ENGINE") not in SUPPORTED_ENGINES:
@@ -94,6 +103,11 @@ def database(directory: Path, env: Mapping[str, str] = os.environ) -> dict[str, 
         )
     if config["ENGINE"].endswith("sqlite3"):
         return sqlite_database(Path(config["NAME"]))
+    # Under ASGI each request runs in a thread of its own, so per-thread persistent
+    # connections would never be reused: connections come from a pool instead (psycopg_pool,
+    # Django 5.1+), returned at the end of each request.
+    config["CONN_MAX_AGE"] = 0
+    config.setdefault("OPTIONS", {})["pool"] = POSTGRES_POOL
     if env.get("CRYODERM_TEST_DATABASE") == "postgres":
         # One test database per test process, so that two test runs on one server (several
         # developers, or CI beside a developer) never collide; xdist adds its worker suffix.

@@ -51,14 +51,23 @@ def run(args: argparse.Namespace) -> int:
     from cryoderm.clinic.records.errors import RecordNotFound
 
     try:
-        bundle = export_client("cli:fhir-export", client_id, args.version)
+        chunks = export_client("cli:fhir-export", client_id, args.version).chunks()
     except RecordNotFound:
         raise UserInputError(f"--client = {client_id}: no client with this id") from None
-    text = bundle.model_dump_json(exclude_none=True, indent=2)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as stream:
-            stream.write(text + "\n")
-        print(f"{len(bundle.entry or [])} resources written to {args.out}", file=sys.stderr)
+        with open(args.out, "wb") as stream:
+            written = _write(chunks, stream)
+        print(f"{written} bytes written to {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(text + "\n")
+        _write(chunks, sys.stdout.buffer)
     return 0
+
+
+def _write(chunks: Any, stream: Any) -> int:
+    written = 0
+    for chunk in chunks:
+        stream.write(chunk)
+        written += len(chunk)
+    stream.write(b"\n")
+    stream.flush()
+    return written + 1

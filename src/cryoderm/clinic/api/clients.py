@@ -104,12 +104,13 @@ class FhirQuery(Schema):
 @router.get(
     "/{client_id}/fhir",
     response={200: dict[str, Any], **ERRORS},
-    summary="Export a client's record as a FHIR Bundle (collection)",
+    summary="Export a client's record as a FHIR Bundle (collection), streamed",
 )
 def export_fhir(request: HttpRequest, client_id: Id, query: Query[FhirQuery]) -> Any:
     caller = principal(request)
     caller.require("client.export_fhir")
     from cryoderm.clinic.fhir import export_client
+    from cryoderm.clinic.server.streams import streaming
 
-    bundle = export_client(caller.audit_actor, client_id, query.version)
-    return bundle.model_dump(mode="json", exclude_none=True)
+    export = export_client(caller.audit_actor, client_id, query.version)
+    return streaming(request, export, "application/fhir+json")

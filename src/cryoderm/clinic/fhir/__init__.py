@@ -2,14 +2,16 @@
 
 Patient, Practitioner, Device, Observation (LOINC 61008-9 body surface temperature, UCUM
 Cel, SNOMED CT body sites where sourced), Procedure, Consent, DetectedIssue (contraindication
-findings) and AuditEvent, each validated by the library; :func:`client_bundle` exports one
-client's record. See docs/fhir.md.
+findings) and AuditEvent, each validated by the library; :func:`client_bundle` builds one
+client's record, :func:`bundle_json` writes it piece by piece, and :func:`export_client`
+is the audited export the CLI and the API call. See docs/fhir.md.
 """
 
-from .export import export_client
+from .export import Export, export_client
 from .resources import (
     VERSIONS,
     audit_event,
+    bundle_json,
     client_bundle,
     consent,
     detected_issues,
@@ -22,7 +24,9 @@ from .resources import (
 
 __all__ = [
     "VERSIONS",
+    "Export",
     "audit_event",
+    "bundle_json",
     "client_bundle",
     "consent",
     "detected_issues",

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from django.db import models
@@ -340,32 +341,34 @@ def client_records(client: Client) -> list[models.Model]:
     return records
 
 
-def client_bundle(client: Client, version: Version = "R5", *, at: dt.datetime | None = None) -> Any:
-    """One client's record as a ``collection`` Bundle: Patient, the Practitioners and Devices
-    of their sessions, Consents, DetectedIssues, Procedures, Observations (every skin reading)
-    and the AuditEvents of the audit log that concern these records."""
+def bundle_entries(client: Client, version: Version = "R5") -> Iterator[tuple[str, Any]]:
+    """(fullUrl, validated resource) for every resource of one client's record, in the
+    Bundle's order: Patient, the Practitioners and Devices of their sessions, Consents,
+    DetectedIssues, Procedures each followed by its Observations (every skin reading), and
+    the AuditEvents of the audit log that concern these records. Readings are read in
+    batches, never all at once."""
     records = client_records(client)
-    entries: list[tuple[str, Any]] = []
     for record in records:
         if isinstance(record, Client):
-            entries.append((full_url(record), patient(record, version)))
+            yield full_url(record), patient(record, version)
         elif isinstance(record, Practitioner):
-            entries.append((full_url(record), practitioner(record, version)))
+            yield full_url(record), practitioner(record, version)
         elif isinstance(record, Device):
-            entries.append((full_url(record), device(record, version)))
+            yield full_url(record), device(record, version)
         elif isinstance(record, Consent):
-            entries.append((full_url(record), consent(record, version)))
+            yield full_url(record), consent(record, version)
         elif isinstance(record, ScreeningResponse):
             for issue in detected_issues(record, version):
-                entries.append(
-                    (f"urn:uuid:{uuid.uuid5(NAMESPACE, 'detectedissue:' + str(issue.id))}", issue)
-                )
+                yield f"urn:uuid:{uuid.uuid5(NAMESPACE, 'detectedissue:' + str(issue.id))}", issue
         elif isinstance(record, TreatmentSession):
-            entries.append((full_url(record), procedure(record, version)))
-            for reading in record.readings.select_related(
-                "session__client", "session__device"
-            ).order_by("zone", "sensor", "elapsed_s"):
-                entries.append((full_url(reading), observation(reading, version)))
+            yield full_url(record), procedure(record, version)
+            readings = (
+                record.readings.select_related("session__client", "session__device")
+                .order_by("zone", "sensor", "elapsed_s")
+                .iterator(chunk_size=2000)
+            )
+            for reading in readings:
+                yield full_url(reading), observation(reading, version)
     labels = [_audit_label(record) for record in records]
     # A screening becomes DetectedIssues, not one resource: its audit entries name it as text.
     targets = {
@@ -374,22 +377,45 @@ def client_bundle(client: Client, version: Version = "R5", *, at: dt.datetime | 
         if not isinstance(record, ScreeningResponse)
     }
     for entry in _audit_entries(labels):
-        entries.append(
-            (
-                f"urn:uuid:{uuid.uuid5(NAMESPACE, f'audit:{entry.seq}')}",
-                audit_event(entry, targets, version),
-            )
+        yield (
+            f"urn:uuid:{uuid.uuid5(NAMESPACE, f'audit:{entry.seq}')}",
+            audit_event(entry, targets, version),
         )
-    moment = at or dt.datetime.now(dt.UTC)
-    bundle = {
-        "type": "collection",
-        "timestamp": _instant(moment),
-        "entry": [
-            {"fullUrl": url, "resource": resource.model_dump(mode="json", exclude_none=True)}
-            for url, resource in entries
-        ],
-    }
-    return build("Bundle", bundle, version)
+
+
+def _envelope(at: dt.datetime | None) -> dict[str, Any]:
+    return {"type": "collection", "timestamp": _instant(at or dt.datetime.now(dt.UTC))}
+
+
+def client_bundle(client: Client, version: Version = "R5", *, at: dt.datetime | None = None) -> Any:
+    """One client's record as a validated ``collection`` Bundle (:func:`bundle_entries`)."""
+    entries = [
+        {"fullUrl": url, "resource": resource.model_dump(mode="json", exclude_none=True)}
+        for url, resource in bundle_entries(client, version)
+    ]
+    return build("Bundle", {**_envelope(at), "entry": entries}, version)
+
+
+def bundle_json(
+    client: Client, version: Version = "R5", *, at: dt.datetime | None = None
+) -> Iterator[bytes]:
+    """The same Bundle as JSON, piece by piece, for records too large to hold twice: the
+    envelope is validated on its own and each resource as it is built
+    (:func:`bundle_entries`), and each is written as soon as it is."""
+    envelope = build("Bundle", _envelope(at), version)
+    head = envelope.model_dump_json(exclude_none=True)
+    yield head[:-1].encode() + b',"entry":['
+    for index, (url, resource) in enumerate(bundle_entries(client, version)):
+        separator = b"," if index else b""
+        yield (
+            separator
+            + b'{"fullUrl":'
+            + json.dumps(url).encode()
+            + b',"resource":'
+            + resource.model_dump_json(exclude_none=True).encode()
+            + b"}"
+        )
+    yield b"]}"
 
 
 def _audit_entries(labels: list[str]) -> Iterable[AuditEntry]:
