@@ -105,6 +105,14 @@ class FhirQuery(Schema):
     "/{client_id}/fhir",
     response={200: dict[str, Any], **ERRORS},
     summary="Export a client's record as a FHIR Bundle (collection), streamed",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The Bundle (JSON), written resource by resource",
+                "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+            }
+        }
+    },
 )
 def export_fhir(request: HttpRequest, client_id: Id, query: Query[FhirQuery]) -> Any:
     caller = principal(request)
