@@ -182,6 +182,7 @@ CRYODERM_AUDIT_CHECKPOINTS = os.environ.get("CRYODERM_AUDIT_CHECKPOINTS", "") or
 CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S = env_int("CRYODERM_AUDIT_CHECKPOINT_INTERVAL_S", 300)
 CRYODERM_AUDIT_CHECKPOINT_EVERY = env_int("CRYODERM_AUDIT_CHECKPOINT_EVERY", 1000)
 
+
 def env_positive(name: str, default: int) -> int:
     value = env_int(name, default)
     if value <= 0:
