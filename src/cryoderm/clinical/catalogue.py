@@ -127,12 +127,14 @@ class PlannerSettings:
     layer_margin_k: every layer stays this far above the tissue freezing point (K).
     contact_numbness_margin_k: contact steps keep the surface this far above 7 C (K).
     rewarm_s: simulated room-air rewarming after each step.
-    switch_step_s: the grid of the approach-to-hold switch time."""
+    switch_step_s: the grid of the approach-to-hold switch time.
+    interval_samples: varied runs per step for its prediction intervals (the cold tail)."""
 
     layer_margin_k: float
     contact_numbness_margin_k: float
     rewarm_s: float
     switch_step_s: float
+    interval_samples: int
     sources: Mapping[str, str]
 
 
@@ -231,10 +233,12 @@ def planner_settings() -> PlannerSettings:
         contact_numbness_margin_k=float(row["contact_numbness_margin_k"]),
         rewarm_s=float(row["rewarm_s"]),
         switch_step_s=float(row["switch_step_s"]),
+        interval_samples=int(row["interval_samples"]),
         sources={
             "layer_margin": row["layer_margin_source"],
             "contact": row["contact_source"],
             "rewarm": row["rewarm_source"],
             "switch_step": row["switch_step_source"],
+            "interval_samples": row["interval_samples_source"],
         },
     )

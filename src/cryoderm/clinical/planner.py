@@ -14,6 +14,14 @@ prediction, and ``PlanStep.case`` reproduces it with ``cryoderm simulate``.
 Margins (data/protocols.toml [planner], thresholds.toml): the surface never below the
 modality's floor; every layer at least ``layer_margin_k`` above the tissue freezing point;
 no freezing risk predicted; contact steps at or above the 7 C numbness criterion.
+
+The margins are judged on the cold tail, not on the nominal run: each pick is also run at
+``interval_samples`` points of a Latin hypercube over the sourced spreads of its inputs
+(layer thicknesses, perfusion, the deep boundary, the local-cold law, the device and
+contact assumptions: physics/spreads.py), in the same batched call, and every limit must
+hold at the 5th percentile of those runs (physics/intervals.py). Where the nominal pick
+meets the limits but its cold tail does not, the zone is searched again with its limits
+raised by the tail's depth below the nominal, until the tail holds (a few rounds at most).
 When no candidate passes, the step says so with the nearest candidate and why it fails.
 """
 
@@ -23,7 +31,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -52,6 +60,9 @@ from cryoderm.physics.case import (
     Tissue,
 )
 from cryoderm.physics.casefile import case_to_toml
+
+if TYPE_CHECKING:
+    from cryoderm.physics.intervals import PredictionIntervals
 
 #: Output sampling: LN2 pulses last a fraction of a second; their troughs fall at the end of
 #: each dwell, which the catalogue's dwell and period values put on this grid.
@@ -119,20 +130,25 @@ class PlanRequest:
 
 @dataclass(frozen=True)
 class Margins:
-    """Predicted distances to the limits, in K (positive: on the safe side).
+    """Predicted distances to the limits, in K (positive: on the safe side), on the cold tail.
 
     to_floor_k: coldest surface minus the zone floor. to_freezing_k: coldest point of any
     layer minus the tissue freezing point. to_numbness_k: coldest surface minus the 7 C
-    contact numbness criterion (contact steps only). freeze_risk_time_s: when the model
-    predicts a freezing risk (None: never)."""
+    contact numbness criterion (contact steps only). freeze_risk_time_s: when a freezing
+    risk is predicted (None: never). basis: what "coldest" means: the 5th percentile of the
+    step's varied runs (or the nominal run alone where no intervals were computed).
+    nominal_to_floor_k, nominal_to_freezing_k: the same distances for the nominal run."""
 
     to_floor_k: float
     to_freezing_k: float
     to_numbness_k: float | None
     freeze_risk_time_s: float | None
+    basis: str = "nominal run"
+    nominal_to_floor_k: float | None = None
+    nominal_to_freezing_k: float | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {k: _round(v) for k, v in self.__dict__.items()}
+        return {k: (v if isinstance(v, str) else _round(v)) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -143,7 +159,9 @@ class Prediction:
     through the rewarming. min_temp_c_by_layer: each layer's coldest temperature (C) over
     that run. reached_band_at_s: first time the surface is at or below the band's upper
     edge. failures: why it does not qualify, in words (empty: it does). case: the physics
-    case that reproduces it."""
+    case that reproduces it. intervals: the 5th, 50th and 95th percentiles of its varied
+    runs (None: not computed). tail_only: it fails only because of its cold tail (the
+    nominal run keeps every limit)."""
 
     delivery: Delivery
     time_in_band_s: float
@@ -155,6 +173,8 @@ class Prediction:
     time_s: tuple[float, ...] = ()
     surface_c: tuple[float, ...] = ()
     basal_c: tuple[float, ...] = ()
+    intervals: PredictionIntervals | None = None
+    tail_only: bool = False
 
     @property
     def ok(self) -> bool:
@@ -220,6 +240,7 @@ class PlanStep:
             "floor_temp_c": self.floor_temp_c,
             "min_temp_c_by_layer": {k: _round(v) for k, v in p.min_temp_c_by_layer.items()},
             "margins": p.margins.to_json_dict(),
+            "intervals": None if p.intervals is None else p.intervals.to_json_dict(),
             "failures": list(p.failures),
             "evidence": dict(self.evidence),
             "precautions": list(self.precautions),
@@ -339,10 +360,14 @@ def build_case(tissue: Tissue, delivery: Delivery, rewarm_s: float, title: str =
 
 @dataclass(frozen=True)
 class _ZoneJob:
+    """A zone to plan. tail_k: how far (K) the search raises every lower limit so that the
+    cold tail of the pick keeps the true limits (0 in the first search)."""
+
     zone: str
     protocol: Protocol
     tissue: Tissue
     goals: tuple[str, ...]
+    tail_k: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -362,14 +387,20 @@ class _Scores:
         return ~(self.misses_band | self.breaks_limit)
 
 
-def _limits_c(job: _ZoneJob, settings: PlannerSettings) -> tuple[float, float, float | None]:
-    """(surface floor, coldest allowed layer temperature, contact surface minimum or None)."""
+def _limits_c(
+    job: _ZoneJob, settings: PlannerSettings, raised: bool = True
+) -> tuple[float, float, float | None]:
+    """(surface floor, coldest allowed layer temperature, contact surface minimum or None),
+    raised by the job's tail allowance unless ``raised`` is False (the true limits)."""
     limits = load_safety_limits()
-    coldest = limits.threshold("tissue-freezing-point").value + settings.layer_margin_k
+    tail = job.tail_k if raised else 0.0
+    coldest = limits.threshold("tissue-freezing-point").value + settings.layer_margin_k + tail
     contact = None
     if job.protocol.modality == "contact":
-        contact = limits.threshold("contact-numbness").value + settings.contact_numbness_margin_k
-    return job.protocol.floor_temp_c, coldest, contact
+        contact = (
+            limits.threshold("contact-numbness").value + settings.contact_numbness_margin_k + tail
+        )
+    return job.protocol.floor_temp_c + tail, coldest, contact
 
 
 def _score(
@@ -417,6 +448,39 @@ def _metric_key(layer: str) -> str:
     return "min_" + re.sub(r"[^a-z0-9]+", "_", layer.lower()).strip("_") + "_temp_c"
 
 
+def _limit_failures(
+    surface_min: float,
+    coldest: float,
+    freeze_time: float | None,
+    limits_c: tuple[float, float, float | None],
+    settings: PlannerSettings,
+    where: str,
+) -> list[str]:
+    """Why these minima break the limits, in words (``where``: which run they come from)."""
+    floor, coldest_allowed, contact_min = limits_c
+    safety = load_safety_limits()
+    freezing_point = safety.threshold("tissue-freezing-point").value
+    numbness = safety.threshold("contact-numbness").value
+    failures = []
+    if surface_min < floor:
+        failures.append(
+            f"the surface falls to {surface_min:.2f} C{where}, below the {floor:g} C floor"
+        )
+    if coldest < coldest_allowed:
+        failures.append(
+            f"a layer falls to {coldest:.2f} C{where}, within {settings.layer_margin_k:g} K "
+            f"of the tissue freezing point ({freezing_point:g} C)"
+        )
+    if freeze_time is not None:
+        failures.append(f"the model predicts a freezing risk at {freeze_time:g} s{where}")
+    if contact_min is not None and surface_min < contact_min:
+        failures.append(
+            f"the surface falls to {surface_min:.2f} C{where}, below the {numbness:g} C "
+            "contact numbness criterion"
+        )
+    return failures
+
+
 def _judge(
     job: _ZoneJob,
     delivery: Delivery,
@@ -424,12 +488,16 @@ def _judge(
     rewarm_s: float,
     settings: PlannerSettings,
     keep_curves: bool = False,
+    intervals: PredictionIntervals | None = None,
 ) -> Prediction:
     """The full judgement, with reasons in words, of ``delivery`` (then ``rewarm_s`` of
-    room air) from ``result``, a run that is exactly that up to its end."""
+    room air) from ``result``, a run that is exactly that up to its end, and, where given,
+    from the ``intervals`` of its varied runs: the limits are then judged on the cold tail
+    (the 5th percentile, never warmer than the nominal run)."""
     p = job.protocol
     scores = _score(job, result, [delivery.duration_s], rewarm_s, settings)
-    floor, coldest_allowed, contact_min = _limits_c(job, settings)
+    limits_c = _limits_c(job, settings, raised=False)
+    floor, _, contact_min = limits_c
     limits = load_safety_limits()
     freezing_point = limits.threshold("tissue-freezing-point").value
     # The run is exactly this case: the engine's per-layer minima (every node, every
@@ -438,14 +506,28 @@ def _judge(
         layer: min(float(values[0]), result.metrics.get(_metric_key(layer)) or math.inf)
         for layer, values in scores.layer_min_c.items()
     }
-    surface_min = minima[job.tissue.layers[0].name]
+    surface_layer = job.tissue.layers[0].name
     freeze_time = result.safety.get("freeze_risk_time_s") if scores.freeze_risk[0] else None
+    tail, tail_freeze, basis = dict(minima), freeze_time, "nominal run"
+    if intervals is not None:
+        basis = f"5th percentile of {intervals.samples} varied runs"
+        for layer in tail:
+            spread = intervals.metrics.get(_metric_key(layer))
+            if spread is not None and spread.low is not None:
+                tail[layer] = min(tail[layer], spread.low)
+        freeze = intervals.metrics.get("freeze_risk_time_s")
+        if freeze is not None and freeze.low is not None:
+            tail_freeze = freeze.low if freeze_time is None else min(freeze_time, freeze.low)
+    surface_min = tail[surface_layer]
     numbness = limits.threshold("contact-numbness").value
     margins = Margins(
         to_floor_k=surface_min - floor,
-        to_freezing_k=min(minima.values()) - freezing_point,
+        to_freezing_k=min(tail.values()) - freezing_point,
         to_numbness_k=surface_min - numbness if contact_min is not None else None,
-        freeze_risk_time_s=freeze_time,
+        freeze_risk_time_s=tail_freeze,
+        basis=basis,
+        nominal_to_floor_k=minima[surface_layer] - floor,
+        nominal_to_freezing_k=min(minima.values()) - freezing_point,
     )
     in_band = float(scores.time_in_band_s[0])
     reached_at = None if np.isnan(scores.reached_at_s[0]) else float(scores.reached_at_s[0])
@@ -454,27 +536,31 @@ def _judge(
     if reached_at is None or in_band <= 0:
         failures.append(
             f"the surface does not reach the band {p.band_low_c:g}-{p.band_high_c:g} C "
-            f"within {duration:g} s (coldest {surface_min:.1f} C)"
+            f"within {duration:g} s (coldest {minima[surface_layer]:.1f} C)"
         )
     elif in_band < p.hold_s - 1e-9:
         failures.append(
             f"the surface holds the band {in_band:.1f} s of the {p.hold_s:g} s needed "
             f"within the {duration:g} s exposure"
         )
-    if surface_min < floor:
-        failures.append(f"the surface falls to {surface_min:.2f} C, below the {floor:g} C floor")
-    if min(minima.values()) < coldest_allowed:
+    band_ok = not failures
+    if not band_ok and job.tail_k > 0:
         failures.append(
-            f"a layer falls to {min(minima.values()):.2f} C, within "
-            f"{settings.layer_margin_k:g} K of the tissue freezing point ({freezing_point:g} C)"
+            f"no setting reaches the band while keeping every limit {job.tail_k:.1f} K higher, "
+            "the depth of the cold tail of the varied runs below the nominal one"
         )
-    if freeze_time is not None:
-        failures.append(f"the model predicts a freezing risk at {freeze_time:g} s")
-    if contact_min is not None and surface_min < contact_min:
-        failures.append(
-            f"the surface falls to {surface_min:.2f} C, below the {numbness:g} C contact "
-            "numbness criterion"
-        )
+    nominal = _limit_failures(
+        minima[surface_layer], min(minima.values()), freeze_time, limits_c, settings, ""
+    )
+    cold_tail = _limit_failures(
+        surface_min,
+        min(tail.values()),
+        tail_freeze,
+        limits_c,
+        settings,
+        f" in the cold tail ({basis})",
+    )
+    failures += nominal or cold_tail
     time = np.asarray(result.time_s, dtype=float)
     window = time <= duration + rewarm_s + 1e-9
     basal_probe = "basal" if "basal" in result.probes else "surface"
@@ -493,6 +579,8 @@ def _judge(
         time_s=curve(time),
         surface_c=curve(result.probes["surface"]),
         basal_c=curve(result.probes[basal_probe]),
+        intervals=intervals,
+        tail_only=band_ok and not nominal and bool(cold_tail),
     )
 
 
@@ -659,6 +747,83 @@ def _search(jobs: Sequence[_ZoneJob], settings: PlannerSettings) -> dict[str, _O
     return best
 
 
+#: Rounds of searching again for picks whose cold tail breaks a limit, and the least rise
+#: of the limits per round (K): cryoderm choices that bound the planner's time.
+TAIL_ROUNDS = 3
+TAIL_STEP_K = 0.5
+
+
+def _tail_depth_k(prediction: Prediction) -> float:
+    """How far (K) the cold tail lies below the nominal run, at the surface or in any layer."""
+    m = prediction.margins
+    surface = (m.nominal_to_floor_k or 0.0) - m.to_floor_k
+    coldest = (m.nominal_to_freezing_k or 0.0) - m.to_freezing_k
+    return max(surface, coldest, 0.0)
+
+
+def _predict(
+    chosen: Sequence[tuple[_ZoneJob, Delivery]], settings: PlannerSettings
+) -> list[Prediction]:
+    """Each zone's pick re-simulated with its rewarming (the prediction, which its case
+    reproduces) and at the design points of its inputs' spreads (its intervals): one
+    batched engine call for all of them."""
+    from cryoderm.physics.engine import simulate_many
+    from cryoderm.physics.intervals import (
+        DEFAULT_SEED,
+        PredictionIntervals,
+        summarise,
+        varied_cases,
+    )
+
+    n = settings.interval_samples
+    cases: list[Case] = []
+    varied_names = []
+    for job, delivery in chosen:
+        nominal = build_case(job.tissue, delivery, settings.rewarm_s)
+        spreads, varied = varied_cases(nominal, n, DEFAULT_SEED)
+        varied_names.append(tuple(s.name for s in spreads))
+        # The varied runs are read for their minima and times only, all computed inside the
+        # engine: one output sample, and no latent heat (three times faster). Every limit
+        # judged lies above the tissue freezing point, where latent heat plays no part, and
+        # the first time a tissue reaches that point is the same without it; below it the
+        # runs err cold. Their minima differ from the full runs' by < 0.1 K (grid).
+        cases += [
+            nominal,
+            *(
+                replace(
+                    case,
+                    freezing=replace(case.freezing, enabled=False),
+                    output=Output(sample_every_s=case.duration_s, probes=(Probe("surface", 0.0),)),
+                )
+                for case in varied
+            ),
+        ]
+    results = simulate_many(cases)
+    predictions = []
+    for index, (job, delivery) in enumerate(chosen):
+        result, *varied_results = results[index * (n + 1) : (index + 1) * (n + 1)]
+        if not result.ok:
+            raise RuntimeError(f"the physics engine failed on {job.zone}: {result.message}")
+        metrics = [
+            "min_surface_temp_c",
+            "surface_time_below_10c_s",
+            "freeze_risk_time_s",
+            *(_metric_key(layer.name) for layer in job.tissue.layers),
+        ]
+        intervals = PredictionIntervals(
+            parameters=varied_names[index],
+            samples=n,
+            seed=DEFAULT_SEED,
+            metrics=summarise(varied_results, metrics),
+            failed=sum(1 for r in varied_results if not r.ok),
+            results=tuple(varied_results),
+        )
+        predictions.append(
+            _judge(job, delivery, result, settings.rewarm_s, settings, True, intervals)
+        )
+    return predictions
+
+
 def plan(request: PlanRequest) -> Plan:
     """Plan every zone of the request; raises TreatmentNotPermitted for a do-not-treat verdict
     and InvalidAnswer for an unknown goal, zone, modality or tissue refinement."""
@@ -680,13 +845,26 @@ def plan(request: PlanRequest) -> Plan:
                 "(see the evidence for each step)."
             )
     best = _search(jobs, settings)
-
-    # Batch 3: each zone's pick re-simulated with its rewarming: that run is the
-    # prediction, and its case reproduces it.
-    chosen = [(job, best[job.zone].delivery) for job in jobs]
+    picks = {job.zone: (job, best[job.zone].delivery) for job in jobs}
+    predictions = dict(zip(picks, _predict(list(picks.values()), settings), strict=True))
+    # Picks whose nominal run keeps every limit but whose cold tail does not: search those
+    # zones again with their limits raised by the tail's depth below the nominal run.
+    for _ in range(TAIL_ROUNDS):
+        again = [
+            replace(job, tail_k=max(job.tail_k + TAIL_STEP_K, _tail_depth_k(predictions[zone])))
+            for zone, (job, _) in picks.items()
+            if predictions[zone].tail_only
+        ]
+        if not again:
+            break
+        found = _search(again, settings)
+        redo = [(job, found[job.zone].delivery) for job in again]
+        for (job, delivery), prediction in zip(redo, _predict(redo, settings), strict=True):
+            picks[job.zone] = (job, delivery)
+            predictions[job.zone] = prediction
     steps = []
-    for (job, delivery), result in zip(chosen, _simulate(chosen, settings.rewarm_s), strict=True):
-        prediction = _judge(job, delivery, result, settings.rewarm_s, settings, keep_curves=True)
+    for zone, (job, delivery) in picks.items():
+        prediction = predictions[zone]
         title = f"{job.zone}, {request.modality}: {delivery.describe()} (cryoderm plan: {', '.join(job.goals)})"
         prediction = replace(prediction, case=replace(prediction.case, title=title))
         precautions = request.verdict.precautions_for(job.zone) if request.verdict else ()

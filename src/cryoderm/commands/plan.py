@@ -212,11 +212,19 @@ def _text(result: Any, works: list[Any]) -> str:
         lines.append(f"    coldest per layer: {layers}")
         m = p.margins
         margin = (
-            f"    margins: floor {m.to_floor_k:+.1f} K, tissue freezing {m.to_freezing_k:+.1f} K"
+            f"    margins ({m.basis}): floor {m.to_floor_k:+.1f} K, "
+            f"tissue freezing {m.to_freezing_k:+.1f} K"
         )
         if m.to_numbness_k is not None:
             margin += f", contact numbness {m.to_numbness_k:+.1f} K"
         lines.append(margin)
+        if p.intervals is not None:
+            spread = p.intervals.metrics.get("min_surface_temp_c")
+            if spread is not None and None not in (spread.low, spread.median, spread.high):
+                lines.append(
+                    f"    coldest surface over the input spreads: {spread.low:.1f} / "
+                    f"{spread.median:.1f} / {spread.high:.1f} C (5th / 50th / 95th percentile)"
+                )
         lines += [f"    FAILS: {failure}" for failure in p.failures]
         lines += [f"    precaution: {text}" for text in step.precautions]
     if result.steps:
