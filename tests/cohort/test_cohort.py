@@ -139,16 +139,29 @@ def test_the_same_seed_gives_the_same_risk() -> None:
 def test_a_distributed_run_equals_the_single_process_run_exactly() -> None:
     from distributed import Client, LocalCluster
 
-    alone = risk.protocol_risk(COLD_AIR_CHEEK, ALICE_COHORT, 24, block_size=5)
+    here: list[int] = []
+    there: list[int] = []
+    alone = risk.protocol_risk(
+        COLD_AIR_CHEEK, ALICE_COHORT, 24, block_size=5, progress=lambda d, n: here.append(d)
+    )
     with (
         LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
-        spread = risk.protocol_risk(COLD_AIR_CHEEK, ALICE_COHORT, 24, block_size=5, client=client)
+        spread = risk.protocol_risk(
+            COLD_AIR_CHEEK,
+            ALICE_COHORT,
+            24,
+            block_size=5,
+            client=client,
+            progress=lambda d, n: there.append(d),
+        )
         # On a worker the engine keeps to the task's thread (the cores are the workers').
         assert client.submit(risk._on_dask_worker, pure=False).result() is True
     assert spread == alone
     assert risk._on_dask_worker() is False
+    # progress (a command's bar) follows the blocks as they finish, here and on the cluster
+    assert here == [5, 10, 15, 20, 24] and sorted(there) == there and there[-1] == 24
 
 
 def test_a_colder_protocol_never_has_a_lower_freeze_risk_fraction() -> None:

@@ -15,7 +15,7 @@ status and reported, never dropped silently.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,15 +198,34 @@ def _blocks(subjects: Subjects, block_size: int) -> list[Subjects]:
     ]
 
 
-def _run(case: Case, blocks: Sequence[Subjects], client: Any) -> list[BlockOutcome]:
+def _run(
+    case: Case,
+    blocks: Sequence[Subjects],
+    client: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BlockOutcome]:
+    total = sum(len(block) for block in blocks)
     if client is None:
-        return [evaluate_block(case, block) for block in blocks]
+        outcomes = []
+        for block in blocks:
+            outcomes.append(evaluate_block(case, block))
+            if progress is not None:
+                progress(sum(len(o.status) for o in outcomes), total)
+        return outcomes
+    from distributed import as_completed
+
     # The case travels once to every worker; then one task per block (pure=False: a re-run
     # is a new computation, never a cached one).
     shared = client.scatter(case, broadcast=True)
     futures = client.map(evaluate_block, [shared] * len(blocks), blocks, pure=False)
-    outcomes: list[BlockOutcome] = client.gather(futures)
-    return outcomes
+    sizes = {future.key: len(block) for future, block in zip(futures, blocks, strict=True)}
+    done = 0
+    for future in as_completed(futures):
+        done += sizes[future.key]
+        if progress is not None:
+            progress(done, total)
+    gathered: list[BlockOutcome] = client.gather(futures)
+    return gathered
 
 
 def protocol_risk(
@@ -218,6 +237,7 @@ def protocol_risk(
     band_c: tuple[float, float] | None = None,
     client: Any = None,
     block_size: int = DEFAULT_BLOCK,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CohortRisk:
     """Apply ``case`` to ``n`` subjects of ``population`` and summarise the predicted risk.
 
@@ -225,6 +245,7 @@ def protocol_risk(
     band_c: (low, high) target band (C); default the catalogue band of the case's modality.
     client: a ``distributed.Client`` (see cohort.cluster.client_for) to run the blocks on;
     None runs them in this process. block_size: subjects per task (1 to 10,000).
+    progress(done, n): called as blocks finish (a progress bar).
     Raises InvalidCohort naming the field for a bad input."""
     zone = case.tissue.zone
     if zone is not None and zone != population.zone:
@@ -254,7 +275,7 @@ def protocol_risk(
     ):
         raise InvalidCohort("band_c", band_c, "(low, high) with low < high", "C")
     subjects = population.sample(n)
-    outcomes = _run(case, _blocks(subjects, block_size), client)
+    outcomes = _run(case, _blocks(subjects, block_size), client, progress)
     return summarise(case, population, float(floor_c), band_c, outcomes)
 
 

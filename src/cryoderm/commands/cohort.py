@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         zone, sex=args.sex, age_min_years=ages[0], age_max_years=ages[1], seed=args.seed
     )
     check_n(args.n)  # before any cluster starts
-    with client_for(args.scheduler, n_workers=args.workers) as client:
+    with (
+        client_for(args.scheduler, n_workers=args.workers) as client,
+        _research.progress_bar(f"{args.n:,} subjects") as progress,
+    ):
         result = protocol_risk(
             case,
             population,
@@ -114,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             band_c=band,
             client=client,
             block_size=args.block_size,
+            progress=progress,
         )
     if out is not None:
         from cryoderm.research.outputs import case_provenance, write
