@@ -198,4 +198,3 @@ def check_n(n: object) -> None:
     """InvalidCohort unless ``n`` is a whole number of subjects from 1 to MAX_SUBJECTS."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SUBJECTS:
         raise InvalidCohort("n", n, f"a whole number of subjects from 1 to {MAX_SUBJECTS}")
-

@@ -88,6 +88,13 @@ def cluster(args: argparse.Namespace, runs: int) -> Any:
     return client_for(args.scheduler, n_workers=args.workers or None)
 
 
+@contextmanager
+def running(args: argparse.Namespace, runs: int) -> Iterator[tuple[Any, Any]]:
+    """(Dask client or None, progress callback) for a design of ``runs`` runs."""
+    with cluster(args, runs) as client, progress_bar(f"{runs:,} runs") as progress:
+        yield client, progress
+
+
 def load_toml(path: str, option: str) -> dict[str, Any]:
     """A TOML file's document; InvalidStudy naming ``option`` if it cannot be read."""
     import tomllib

@@ -65,10 +65,7 @@ def run(args: argparse.Namespace) -> int:
     methods = ("morris", "sobol") if args.method == "both" else (args.method,)
     outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else None
     runs = design_runs(methods, len(parameters), args.n, args.trajectories)
-    with (
-        _research.cluster(args, runs) as client,
-        _research.progress_bar(f"{runs:,} runs") as progress,
-    ):
+    with _research.running(args, runs) as (client, progress):
         results = study(
             case,
             parameters,

@@ -47,10 +47,7 @@ def run(args: argparse.Namespace) -> int:
     case = cryoderm.load_case(Path(args.spec).parent / case_name)
     sweep = parse_sweep(document, case)
     runs = len(sweep.points())
-    with (
-        _research.cluster(args, runs) as client,
-        _research.progress_bar(f"{runs:,} runs") as progress,
-    ):
+    with _research.running(args, runs) as (client, progress):
         result = run_sweep(sweep, client=client, progress=progress)
     frame = result.to_dataframe()
     if out is not None:

@@ -199,7 +199,8 @@ def check_unique(parameters: Sequence[Parameter]) -> None:
 PARAMETER_KEYS = ("key", "distribution", "low", "high", "mean", "sd", "mode", "source", "label")
 
 
-def _number(table: Mapping[str, Any], name: str, where: str) -> float:
+def number_in(table: Mapping[str, Any], name: str, where: str) -> float:
+    """``table[name]`` as a finite number; InvalidStudy naming ``where.name`` otherwise."""
     value = table.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidStudy(f"{where}.{name}", value if name in table else "(missing)", "a number")
@@ -236,7 +237,7 @@ def parameter_from_table(
         return Parameter(key, SpreadQuantiles(spread, case), spread.source, label=str(label))
     parse_key(key, f"{where}.key")
     kind = table.get("distribution", "uniform")
-    low, high = _number(table, "low", where), _number(table, "high", where)
+    low, high = number_in(table, "low", where), number_in(table, "high", where)
     dist: Distribution
     if kind == "uniform":
         dist = Uniform(low, high)
@@ -244,7 +245,7 @@ def parameter_from_table(
         dist = LogUniform(low, high)
     elif kind == "normal":
         dist = TruncatedNormal(
-            _number(table, "mean", where), _number(table, "sd", where), low, high
+            number_in(table, "mean", where), number_in(table, "sd", where), low, high
         )
     else:
         raise InvalidStudy(f"{where}.distribution", kind, "one of: " + ", ".join(DISTRIBUTIONS))

@@ -160,9 +160,8 @@ def morris(
     problem = _problem(parameters)
     unit = sample.sample(problem, trajectories, num_levels=MORRIS_LEVELS, seed=seed)
     values = _evaluate(model, parameters, unit)
-    rows = []
-    for k, name in enumerate(quantities):
-        out = analyze.analyze(
+    outs = [
+        analyze.analyze(
             problem,
             unit,
             values[:, k],
@@ -171,22 +170,37 @@ def morris(
             num_levels=MORRIS_LEVELS,
             seed=seed,
         )
-        for j, parameter in enumerate(problem["names"]):
-            rows.append(
-                {
-                    "quantity": name,
-                    "parameter": parameter,
-                    "mu_star": float(out["mu_star"][j]),
-                    "mu_star_conf": float(out["mu_star_conf"][j]),
-                    "mu": float(out["mu"][j]),
-                    "sigma": float(out["sigma"][j]),
-                }
-            )
+        for k in range(len(quantities))
+    ]
+    columns = ("mu_star", "mu_star_conf", "mu", "sigma")
+    return _result("morris", model, parameters, quantities, outs, columns, len(unit), seed)
+
+
+def _result(
+    method: Method,
+    model: Model,
+    parameters: Sequence[Parameter],
+    quantities: Sequence[str],
+    outs: Sequence[Any],
+    columns: Sequence[str],
+    runs: int,
+    seed: int,
+) -> SensitivityResult:
+    """One row per (quantity, parameter) of SALib's outputs (one per quantity)."""
+    rows = [
+        {
+            "quantity": name,
+            "parameter": parameter.name,
+            **{column: float(out[column][j]) for column in columns},
+        }
+        for name, out in zip(quantities, outs, strict=True)
+        for j, parameter in enumerate(parameters)
+    ]
     return SensitivityResult(
-        "morris",
+        method,
         quantities=tuple(quantities),
         rows=tuple(rows),
-        runs=len(unit),
+        runs=runs,
         seed=seed,
         seconds=float(getattr(model, "seconds", 0.0)),
         **_describe(parameters),
@@ -211,15 +225,16 @@ def sobol(
     problem = _problem(parameters)
     unit = sample.sample(problem, n, calc_second_order=False, seed=seed)
     values = _evaluate(model, parameters, unit)
-    rows = []
-    for k, name in enumerate(quantities):
+    outs = []
+    for k in range(len(quantities)):
         y = values[:, k]
         if np.ptp(y) == 0.0:
             # No variance to apportion (e.g. never below 10 C): every index is 0, not 0/0.
-            first = total = conf = np.zeros(len(parameters))
-            out = {"S1": first, "S1_conf": conf, "ST": total, "ST_conf": conf}
-        else:
-            out = analyze.analyze(
+            zero = np.zeros(len(parameters))
+            outs.append({"S1": zero, "S1_conf": zero, "ST": zero, "ST_conf": zero})
+            continue
+        outs.append(
+            analyze.analyze(
                 problem,
                 y,
                 calc_second_order=False,
@@ -227,26 +242,9 @@ def sobol(
                 conf_level=CONFIDENCE,
                 seed=seed,
             )
-        for j, parameter in enumerate(problem["names"]):
-            rows.append(
-                {
-                    "quantity": name,
-                    "parameter": parameter,
-                    "S1": float(out["S1"][j]),
-                    "S1_conf": float(out["S1_conf"][j]),
-                    "ST": float(out["ST"][j]),
-                    "ST_conf": float(out["ST_conf"][j]),
-                }
-            )
-    return SensitivityResult(
-        "sobol",
-        quantities=tuple(quantities),
-        rows=tuple(rows),
-        runs=len(unit),
-        seed=seed,
-        seconds=float(getattr(model, "seconds", 0.0)),
-        **_describe(parameters),
-    )
+        )
+    columns = ("S1", "S1_conf", "ST", "ST_conf")
+    return _result("sobol", model, parameters, quantities, outs, columns, len(unit), seed)
 
 
 def plot(results: Sequence[SensitivityResult], path: Any) -> None:

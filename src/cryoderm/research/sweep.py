@@ -47,6 +47,7 @@ from cryoderm.research.evaluate import (
     quantity,
 )
 from cryoderm.research.keys import MODES, KeyPath, Mode, parse_key
+from cryoderm.research.parameters import number_in
 
 FORMAT = "cryoderm-sweep/1"
 DESIGNS = ("grid", "random", "sobol")
@@ -172,13 +173,6 @@ def run_sweep(sweep: Sweep, *, client: Any = None, progress: Progress | None = N
 
 
 # ------------------------------------------------------------------ the sweep file
-def _number(table: Mapping[str, Any], key: str, where: str) -> float:
-    value = table.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidStudy(f"{where}.{key}", value if key in table else "(missing)", "a number")
-    return float(value)
-
-
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidStudy(where, value, f"a whole number from {low} to {high}")
@@ -219,7 +213,7 @@ def _axis(table: Any, where: str, design: str) -> Axis:
         ):
             raise InvalidStudy(f"{where}.values", values, "a non-empty list of numbers")
         return Axis(key, values=tuple(float(v) for v in values), **common)
-    low, high = _number(table, "low", where), _number(table, "high", where)
+    low, high = number_in(table, "low", where), number_in(table, "high", where)
     if not low < high:
         raise InvalidStudy(f"{where}.low", low, f"below high ({high:g})")
     if spacing == "log" and low <= 0:

@@ -123,7 +123,9 @@ class PhotoPair:
 
 def photo_pairs(client: Client) -> list[PhotoPair]:
     photos = [
-        p for p in client.photos.select_related("consent").order_by("taken_at") if photo_service.viewable(p)
+        p
+        for p in client.photos.select_related("consent").order_by("taken_at")
+        if photo_service.viewable(p)
     ]
     pairs = []
     for view, label in Photo.View.choices:
