@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import convective_case
 from cryoderm.physics.engine import simulate
 from cryoderm.research.errors import InvalidStudy
 from cryoderm.research.fitting import Experiment, fit, fit_parameter
 from cryoderm.research.traces import Trace
+from research.research_cases import convective_case
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
