@@ -1,4 +1,4 @@
-"""A FHIR export of a large record never blocks anyone else (issue 12, "Availability").
+"""A FHIR export of a large record never blocks anyone else.
 
 The export of a client with 20,000 readings used to run inside one write transaction: on
 SQLite it held the write lock for its whole duration and every audited read and every write

@@ -1,4 +1,4 @@
-"""The real ``cryoderm serve`` under hostile or careless clients (issue 12, "Availability").
+"""The real ``cryoderm serve`` under hostile or careless clients.
 
 - bodies are judged from their headers: too large is 413 and too large for an anonymous
   caller is 401, both before a byte of the body is sent; a chunked body is counted as it
