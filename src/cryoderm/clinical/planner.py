@@ -60,6 +60,7 @@ from cryoderm.physics.case import (
     Tissue,
 )
 from cryoderm.physics.casefile import case_to_toml
+from cryoderm.physics.provenance import provenance
 
 if TYPE_CHECKING:
     from cryoderm.physics.intervals import PredictionIntervals
@@ -251,6 +252,8 @@ class PlanStep:
             # The case that reproduces this prediction: `cryoderm simulate` re-runs it, and the
             # live view's simulated device (the virtual face) is driven by it.
             "case_toml": case_to_toml(self.prediction.case),
+            # The cryoderm version, the resolved case (every default filled in) and its hash.
+            "provenance": provenance(self.prediction.case).to_json_dict(),
         }
         if curves:
             out["curves"] = {

@@ -137,14 +137,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(result: Any, directory: Path) -> None:
+    """Each step's resolved case file (every default filled in), headed by the cryoderm
+    version and the case's hash: `cryoderm simulate` re-runs it."""
     from cryoderm.clinical.errors import InvalidAnswer
-    from cryoderm.physics.casefile import case_to_toml
+    from cryoderm.physics.provenance import provenance
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for index, step in enumerate(result.steps, start=1):
             path = directory / f"{index:02d}-{step.zone}-{step.modality}.toml"
-            path.write_text(case_to_toml(step.case), encoding="utf-8")
+            made = provenance(step.case)
+            header = (
+                f"# Planned by cryoderm {made.cryoderm_version}: the resolved case of step "
+                f"{index} ({step.zone}), case_sha256 {made.case_sha256}\n"
+            )
+            path.write_text(header + made.case_toml, encoding="utf-8")
     except OSError as error:
         raise InvalidAnswer(
             "--export-cases", str(directory), f"cannot be written ({error.strerror})"

@@ -3,7 +3,8 @@
     cryoderm simulate CASE.toml [--format json|table] [--plot FILE.png|FILE.html] [--full-field]
                                [--out FILE.csv|FILE.parquet|FILE.nc]
 
-json prints the result object of docs/case-file.md ("cryoderm-result/1"); table prints a summary.
+json prints the result object of docs/case-file.md ("cryoderm-result/1"), with its
+provenance: the cryoderm version, the resolved case and its SHA-256; table prints a summary.
 --out also writes the probe series (and, to .nc, the full field) with the metrics, safety
 figures and the resolved case in the file's metadata (docs/research.md).
 Exit 0 when the simulation's status is ok, 1 when it failed; 2 for a bad case file (one line
@@ -125,6 +126,12 @@ def _print_table(document: dict[str, Any], title: str) -> None:
     console.print(f"[bold]{title}[/bold]  status: [{style}]{status}[/{style}]")
     if document.get("message"):
         console.print(document["message"])
+    made = document.get("provenance")
+    if made:
+        console.print(
+            f"cryoderm {made['cryoderm_version']}, resolved case sha256 {made['case_sha256']}",
+            soft_wrap=True,
+        )
     time_s = document.get("time_s") or []
     probes = Table(title="probes (°C)")
     for column in ("probe", "start", "minimum", "at time (s)", "end"):

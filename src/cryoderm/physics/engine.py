@@ -25,7 +25,7 @@ from cryoderm.physics.case import Case, SteadyInitial, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
-from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result
+from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result, with_case
 from cryoderm.physics.solver import (
     GroupOutput,
     Prepared,
@@ -366,7 +366,8 @@ def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[Simulation
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _simulate_many(cases, threads)
+            # Each result records its input (for its provenance, built when first read).
+            return list(map(with_case, _simulate_many(cases, threads), cases))
         finally:
             if collecting:
                 gc.enable()
@@ -529,9 +530,9 @@ def simulate(case: Case) -> SimulationResult:
                 parts, inputs = _single(case)
                 _last_single[:] = [(case, parts, inputs)]
         except InvalidInput as error:
-            return SimulationResult(status="invalid", message=str(error))
+            return with_case(SimulationResult(status="invalid", message=str(error)), case)
         results: list[SimulationResult | None] = [None]
         _store(results, parts, execute(inputs))
     result = results[0]
     assert result is not None
-    return result
+    return with_case(result, case)

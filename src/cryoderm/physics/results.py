@@ -10,9 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from cryoderm.physics.case import Case
+    from cryoderm.physics.provenance import Provenance
 
 RESULT_FORMAT = "cryoderm-result/1"
 
@@ -99,7 +104,8 @@ class SimulationResult:
     nothing else is then reported) or "invalid" (the case cannot be simulated; message
     names the field). time_s: output times (s from the start of phase 1). probes: probe
     name -> temperature series (C) at time_s. metrics and safety: flat name -> number
-    (None where it does not apply), units in the names.
+    (None where it does not apply), units in the names. case: the input (set by the
+    engine); provenance: the cryoderm version, the resolved case and its SHA-256.
     """
 
     status: Literal["ok", "failed", "invalid"]
@@ -109,10 +115,21 @@ class SimulationResult:
     metrics: Mapping[str, float | None] = field(default_factory=dict)
     safety: Mapping[str, Any] = field(default_factory=dict)
     field: Field | None = None
+    case: Case | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @cached_property
+    def provenance(self) -> Provenance | None:
+        """What the result was computed from (None for a result without its case); built
+        when first read, so that a batch of results pays nothing for it."""
+        if self.case is None:
+            return None
+        from cryoderm.physics.provenance import provenance
+
+        return provenance(self.case)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON object of ``cryoderm simulate --format json`` (no NaN, no numpy types)."""
@@ -131,13 +148,18 @@ class SimulationResult:
                 "temp_c": [_numbers(row) for row in self.field.temp_c],
                 "perfusion_ratio": [_numbers(row) for row in self.field.perfusion_ratio],
             }
+        if self.provenance is not None:
+            out["provenance"] = self.provenance.to_json_dict()
         return out
 
     # Tidy outputs for pandas, xarray and notebooks. pandas and xarray are imported when
     # called, so that `cryoderm simulate` starts without them.
     def _tidy_attrs(self) -> dict[str, Any]:
         document = self.to_json_dict()
-        return {key: document[key] for key in ("format", "status", "message", "metrics", "safety")}
+        attrs = {key: document[key] for key in ("format", "status", "message", "metrics", "safety")}
+        if self.provenance is not None:
+            attrs.update(self.provenance.to_attrs())
+        return attrs
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame: one row per output time (index ``time_s``), one column per
@@ -225,7 +247,15 @@ def ok_result(
         metrics=metrics,
         safety=safety,
         field=field,
+        case=None,
     )
+    return result
+
+
+def with_case(result: SimulationResult, case: Case) -> SimulationResult:
+    """``result`` as the result of ``case``: the engine records each result's input here
+    (every result is its own object, built for its case)."""
+    result.__dict__["case"] = case
     return result
 
 

@@ -170,18 +170,10 @@ def read(path: Path | str) -> Any:
 
 def case_provenance(case: Any) -> dict[str, Any]:
     """What an output records of its inputs: the cryoderm version, the resolved case file
-    (every default filled in) and the SHA-256 of that text."""
-    import hashlib
+    (every default filled in) and its SHA-256 (cryoderm.physics.provenance)."""
+    from cryoderm.physics.provenance import provenance
 
-    from cryoderm import __version__
-    from cryoderm.physics.casefile import case_to_toml
-
-    text = case_to_toml(case)
-    return {
-        "cryoderm_version": __version__,
-        "case": text,
-        "case_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-    }
+    return dict(provenance(case).to_attrs())
 
 
 def write_result(result: Any, case: Any, path: Path | str) -> None:

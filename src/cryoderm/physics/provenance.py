@@ -1,0 +1,114 @@
+"""What a result was computed from: the cryoderm version, the resolved case and its hash.
+
+The *resolved* case is the case with every default the engine takes filled in: the parser
+and the value objects already fill the constant defaults (data/bounds.toml); this module
+adds the ones the engine derives from sourced tables at run time (the local-cold law of the
+tissue's zone, an applicator's material, the LN2 jet at its distance, the radiant
+temperature of cold air). Its document is a case file (``parse_case(document)`` gives the
+resolved case back), and its hash is the SHA-256 of that document's canonical JSON (keys
+sorted, no spaces), so that equal inputs give equal hashes on any machine::
+
+    from cryoderm.physics.provenance import provenance
+    p = provenance(case)
+    p.cryoderm_version, p.case_sha256, p.case     # p.case: the resolved case file, as a dict
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from cryoderm import __version__
+from cryoderm.physics import exposures, perfusion
+from cryoderm.physics.case import Case, ColdAirPhase, ContactPhase, Ln2VapourPhase, Phase
+from cryoderm.physics.casefile import case_to_toml
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """cryoderm_version: the package that computed the result. case_toml: the resolved
+    case file. case_sha256: SHA-256 of the canonical JSON of its document (``case``)."""
+
+    cryoderm_version: str
+    case_toml: str
+    case_sha256: str
+
+    @property
+    def case(self) -> dict[str, Any]:
+        """The resolved case file as a decoded document."""
+        return tomllib.loads(self.case_toml)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """For JSON output: the resolved case as a document."""
+        return {
+            "cryoderm_version": self.cryoderm_version,
+            "case_sha256": self.case_sha256,
+            "case": self.case,
+        }
+
+    def to_attrs(self) -> dict[str, str]:
+        """For file metadata (CSV, Parquet, netCDF attributes): the resolved case as text."""
+        return {
+            "cryoderm_version": self.cryoderm_version,
+            "case": self.case_toml,
+            "case_sha256": self.case_sha256,
+        }
+
+
+def _resolved_phase(phase: Phase, index: int) -> Phase:
+    if isinstance(phase, ContactPhase):
+        material = exposures.applicator_for(phase, f"phase[{index}]")
+        return dataclasses.replace(
+            phase,
+            conductivity_w_mk=material.conductivity_w_mk,
+            density_kg_m3=material.density_kg_m3,
+            specific_heat_j_kgk=material.specific_heat_j_kgk,
+            thickness_mm=material.thickness_mm,
+            contact_conductance_w_m2k=material.contact_conductance_w_m2k,
+        )
+    if isinstance(phase, Ln2VapourPhase):
+        gas, h = exposures.ln2_jet(phase.distance_cm)
+        return dataclasses.replace(
+            phase,
+            gas_temp_c=gas if phase.gas_temp_c is None else phase.gas_temp_c,
+            heat_transfer_w_m2k=h
+            if phase.heat_transfer_w_m2k is None
+            else phase.heat_transfer_w_m2k,
+        )
+    if isinstance(phase, ColdAirPhase) and phase.radiant_temp_c is None:
+        return dataclasses.replace(phase, radiant_temp_c=phase.gas_temp_c)
+    return phase
+
+
+def resolved(case: Case) -> Case:
+    """``case`` with every default the engine derives at run time filled in (the same
+    functions the engine calls: perfusion.resolve, exposures.applicator_for, ln2_jet)."""
+    law = perfusion.resolve(case.perfusion, case.tissue.zone)
+    return dataclasses.replace(
+        case,
+        perfusion=dataclasses.replace(
+            case.perfusion,
+            reference_temp_c=law.reference_temp_c,
+            scale_k=law.scale_k,
+            floor_fraction=law.floor_fraction,
+            memory_s=law.memory_s,
+        ),
+        phases=tuple(_resolved_phase(p, k) for k, p in enumerate(case.phases, start=1)),
+    )
+
+
+def canonical_json(document: dict[str, Any]) -> str:
+    """The one serialisation that is hashed: sorted keys, no spaces, floats as Python writes
+    them (shortest round-trip), UTF-8 text unescaped."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def provenance(case: Case) -> Provenance:
+    """The provenance of a result computed from ``case``."""
+    text = case_to_toml(resolved(case))
+    digest = hashlib.sha256(canonical_json(tomllib.loads(text)).encode("utf-8")).hexdigest()
+    return Provenance(cryoderm_version=__version__, case_toml=text, case_sha256=digest)
