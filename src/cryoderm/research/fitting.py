@@ -277,6 +277,9 @@ class FitResult:
         import pandas as pd
 
         frame = pd.DataFrame([dataclasses.asdict(e) for e in self.estimates]).set_index("name")
+        # Without a posterior its columns are empty numbers (NaN), not objects holding None.
+        for column in ("posterior_median", "posterior_low_95", "posterior_high_95"):
+            frame[column] = frame[column].astype(float)
         frame.attrs.update(
             {
                 "format": "cryoderm-fit/1",
