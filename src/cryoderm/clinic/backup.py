@@ -1,30 +1,95 @@
-"""Backing up and restoring the clinic's database.
+"""Backing up and restoring the whole clinic: database, photographs and interlock journal.
 
-SQLite: SQLite's online backup API copies a consistent snapshot while the clinic runs, and
-restores by copying the file back into the live database (triggers and all).
-PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --single-transaction``
-(the PostgreSQL client tools of the server's major version must be on PATH).
+A backup is one file, encrypted and authenticated (:mod:`.backup_crypto`: AES-256-GCM with
+the key directory's ``backup.key``, or a passphrase), written 0600 under a temporary name
+and renamed into place when complete. Inside is a gzipped tar: the database (SQLite's
+online backup API, or ``pg_dump --format=custom``), the photographs (``media/``), the
+interlock's journal (a consistent SQLite snapshot) and a manifest with the SHA-256 of each.
 
-After a restore the audit chain is verified, so a damaged or doctored backup is reported.
+A restore verifies everything before it replaces anything: it decrypts and authenticates
+the whole file into a private staging directory beside the data, checks every file against
+the manifest, and walks the backup's audit chain (seals, links, head, and the signed
+checkpoints that fall within it). Only then are the photographs and the journal swapped in
+by renaming directories and the database replaced in one transaction (SQLite's backup API
+onto the live database; ``pg_restore --single-transaction``); if the database step fails the
+directories are swapped back. Stop ``cryoderm serve`` and the interlock first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryoderm.errors import UserInputError
+from cryoderm.errors import CryodermError, UserInputError
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-PG_MAGIC = b"PGDMP"
+from . import backup_crypto
+from .audit import chain
+from .keys import write_secret
+
+BACKUP_KEY = "backup.key"
+MANIFEST = "manifest.json"
+SQLITE_MEMBER = "database.sqlite3"
+PG_MEMBER = "database.pgdump"
+MEDIA = "media"
+JOURNAL = "interlock"
+FORMAT = 1
 
 
 class BackupError(UserInputError):
-    """The backup or restore cannot be done as asked (bad file, missing tool)."""
+    """The backup or restore cannot be done as asked (not a backup, no key, a missing tool)."""
+
+
+class BackupRejected(CryodermError):
+    """The file is a backup, but it was altered or damaged, or its audit chain does not
+    verify: nothing was restored."""
+
+
+@dataclass(frozen=True)
+class Places:
+    """What a backup holds, where it lives in this clinic."""
+
+    media: Path
+    journal: Path
+    staging_parent: Path
+
+
+def places() -> Places:
+    from django.conf import settings
+
+    from .live.runtime import journal_dir
+
+    return Places(
+        media=Path(settings.MEDIA_ROOT),
+        journal=journal_dir(),
+        staging_parent=Path(settings.DATA_DIR),
+    )
+
+
+def key_source(passphrase: str | None) -> backup_crypto.KeySource:
+    """The passphrase when given, else the key directory's backup key (generated once)."""
+    if passphrase is not None:
+        if len(passphrase) < 12:
+            raise BackupError("the backup passphrase must be at least 12 characters")
+        return backup_crypto.KeySource(passphrase=passphrase)
+    from django.conf import settings
+
+    path = Path(settings.CRYODERM_KEY_DIR) / BACKUP_KEY
+    write_secret(path, secrets.token_bytes(backup_crypto.KEY_BYTES))
+    return backup_crypto.KeySource(key_file=path.read_bytes())
 
 
 def _settings() -> dict[str, Any]:
@@ -55,22 +120,39 @@ def _tool(name: str) -> str:
     return path
 
 
-def backup(target: Path) -> str:
-    """Write a backup of the current database to ``target``; returns a description."""
+def _run(command: list[str], env: dict[str, str], what: str) -> bytes:
+    result = subprocess.run(command, env=env, capture_output=True)
+    if result.returncode != 0:
+        raise BackupError(f"{what} failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _snapshot_sqlite(source: sqlite3.Connection, target: Path) -> None:
+    with contextlib.closing(sqlite3.connect(target)) as destination:
+        source.backup(destination)
+
+
+def _database_snapshot(folder: Path) -> tuple[str, Path]:
+    """The live database copied into ``folder``: (member name, file)."""
     from django.db import connection
 
-    config = _settings()
-    if target.exists() and target.is_dir():
-        raise BackupError(f"{target} is a directory; give a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
     if connection.vendor == "sqlite":
         connection.ensure_connection()
-        with sqlite3.connect(target) as destination:
-            connection.connection.backup(destination)
-        destination.close()
-        return f"SQLite snapshot of {config['NAME']}"
+        target = folder / SQLITE_MEMBER
+        _snapshot_sqlite(connection.connection, target)
+        return SQLITE_MEMBER, target
+    config = _settings()
     args, env = _pg_env(config)
-    result = subprocess.run(
+    target = folder / PG_MEMBER
+    _run(
         [
             _tool("pg_dump"),
             "--format=custom",
@@ -80,39 +162,288 @@ def backup(target: Path) -> str:
             *args,
             str(config["NAME"]),
         ],
-        env=env,
-        capture_output=True,
-        text=True,
+        env,
+        "pg_dump",
     )
-    if result.returncode != 0:
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
-    return f"pg_dump of {config['NAME']}"
+    return PG_MEMBER, target
 
 
-def restore(source: Path) -> str:
-    """Replace the current database's contents with the backup in ``source``."""
+def _journal_files(journal: Path, folder: Path) -> Iterator[tuple[str, Path]]:
+    """The interlock journal's files: its database as a consistent snapshot, the rest as
+    they are (lock files and SQLite's -wal/-shm companions are left out)."""
+    if not journal.is_dir():
+        return
+    for path in sorted(journal.iterdir()):
+        if not path.is_file() or path.suffix == ".lock" or path.name.endswith(("-wal", "-shm")):
+            continue
+        if path.suffix == ".sqlite3":
+            copy = folder / f"journal-{path.name}"
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as source:
+                _snapshot_sqlite(source, copy)
+            yield f"{JOURNAL}/{path.name}", copy
+        else:
+            yield f"{JOURNAL}/{path.relative_to(journal)}", path
+
+
+def _media_files(media: Path) -> Iterator[tuple[str, Path]]:
+    if not media.is_dir():
+        return
+    for path in sorted(media.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            yield f"{MEDIA}/{path.relative_to(media).as_posix()}", path
+
+
+def backup(target: Path, *, passphrase: str | None = None) -> str:
+    """Write an encrypted backup of the database, photographs and journal to ``target``."""
+    from .audit.models import ChainHead
+
+    if target.is_dir():
+        raise BackupError(f"{target} is a directory; give a file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = key_source(passphrase)
+    where = places()
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    with tempfile.TemporaryDirectory(prefix="cryoderm-backup-") as scratch:
+        folder = Path(scratch)
+        head = ChainHead.objects.filter(pk=1).first()
+        member, database = _database_snapshot(folder)
+        files = [(member, database)]
+        files += list(_media_files(where.media))
+        files += list(_journal_files(where.journal, folder))
+        manifest = {
+            "format": FORMAT,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "database": member,
+            "audit_head_seq": head.seq if head else 0,
+            "files": {name: _sha256(path) for name, path in files},
+        }
+        try:
+            with backup_crypto.private_file(partial) as raw:
+                writer = backup_crypto.EncryptingWriter(raw, source)
+                with tarfile.open(fileobj=writer, mode="w|gz") as archive:  # type: ignore[call-overload]
+                    for name, path in files:
+                        archive.add(path, arcname=name, recursive=False)
+                    data = json.dumps(manifest, indent=1, sort_keys=True).encode()
+                    info = tarfile.TarInfo(MANIFEST)
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+                writer.close()
+                os.fsync(raw.fileno())
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    photos = sum(1 for name, _ in files if name.startswith(f"{MEDIA}/"))
+    journal = sum(1 for name, _ in files if name.startswith(f"{JOURNAL}/"))
+    return (
+        f"encrypted backup of the database ({member}), {photos} photo files and "
+        f"{journal} journal files"
+    )
+
+
+# -- restore ---------------------------------------------------------------------------
+
+
+def _unpack(source: Path, key: backup_crypto.KeySource, staging: Path) -> dict[str, Any]:
+    """Decrypt and unpack ``source`` into ``staging``; the manifest, every file checked."""
+    try:
+        with source.open("rb") as raw:
+            reader = backup_crypto.DecryptingReader(raw, key)
+            with tarfile.open(fileobj=reader, mode="r|gz") as archive:  # type: ignore[call-overload]
+                archive.extractall(staging, filter="data")
+    except backup_crypto.BackupCryptoError as error:
+        if error.altered:
+            raise BackupRejected(f"{source}: {error}; nothing was restored") from error
+        raise BackupError(f"{source}: {error}") from error
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise BackupRejected(
+            f"{source}: the backup's contents are damaged ({error}); nothing was restored"
+        ) from error
+    try:
+        manifest = json.loads((staging / MANIFEST).read_text())
+        listed = dict(manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BackupRejected(f"{source}: the backup has no readable manifest") from error
+    present = {
+        path.relative_to(staging).as_posix()
+        for path in staging.rglob("*")
+        if path.is_file() and path.name != MANIFEST
+    }
+    if present != set(listed):
+        raise BackupRejected(
+            f"{source}: the backup's files differ from its manifest "
+            f"({sorted(present ^ set(listed))[:5]}); nothing was restored"
+        )
+    for name, digest in listed.items():
+        if _sha256(staging / name) != digest:
+            raise BackupRejected(
+                f"{source}: {name} differs from the manifest; nothing was restored"
+            )
+    return manifest
+
+
+def _sqlite_rows(database: Path) -> tuple[list[chain.Row], tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        try:
+            rows = [
+                chain.Row(
+                    seq=int(r[0]),
+                    created_at=chain.canonical_time(r[1]),
+                    actor=r[2],
+                    action=r[3],
+                    target=r[4],
+                    detail=r[5],
+                    prev_hash=r[6],
+                    entry_hash=r[7],
+                    key_id=r[8],
+                )
+                for r in db.execute(
+                    "SELECT seq, created_at, actor, action, target, detail, prev_hash, "
+                    "entry_hash, key_id FROM audit_auditentry ORDER BY seq"
+                )
+            ]
+            head = db.execute("SELECT seq, entry_hash FROM audit_chainhead WHERE id = 1").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise BackupRejected(
+                f"the backup's database is not a cryoderm database: {error}"
+            ) from error
+    return rows, (int(head[0]), head[1]) if head else (0, chain.GENESIS_HASH)
+
+
+def _copy_field(text: str) -> str | None:
+    """One field of PostgreSQL's COPY text format."""
+    if text == "\\N":
+        return None
+    out = []
+    i = 0
+    escapes = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            out.append(escapes.get(text[i + 1], text[i + 1]))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _pg_rows(dump: Path) -> tuple[list[chain.Row], tuple[int, str]]:
+    """The audit entries and head of a ``pg_dump`` file, read from its COPY data."""
+    args = [
+        _tool("pg_restore"),
+        "--data-only",
+        "--table=audit_auditentry",
+        "--table=audit_chainhead",
+        "--file=-",
+        str(dump),
+    ]
+    text = _run(args, dict(os.environ), "pg_restore (reading the audit log)").decode("utf-8")
+    tables: dict[str, list[dict[str, str | None]]] = {}
+    columns: list[str] = []
+    table = ""
+    for line in text.split("\n"):
+        if line.startswith("COPY "):
+            table = line.split()[1].split(".")[-1].strip('"')
+            columns = [
+                c.strip().strip('"') for c in line[line.index("(") + 1 : line.index(")")].split(",")
+            ]
+            tables[table] = []
+        elif table and line == "\\.":
+            table = ""
+        elif table:
+            values = [_copy_field(field) for field in line.split("\t")]
+            tables[table].append(dict(zip(columns, values, strict=True)))
+    rows = sorted(
+        (
+            chain.Row(
+                seq=int(r["seq"] or 0),
+                created_at=chain.canonical_time(str(r["created_at"])),
+                actor=str(r["actor"]),
+                action=str(r["action"]),
+                target=str(r["target"]),
+                detail=str(r["detail"]),
+                prev_hash=str(r["prev_hash"]),
+                entry_hash=str(r["entry_hash"]),
+                key_id=str(r["key_id"]),
+            )
+            for r in tables.get("audit_auditentry", [])
+        ),
+        key=lambda row: row.seq,
+    )
+    heads = [r for r in tables.get("audit_chainhead", []) if r["id"] == "1"]
+    head = (
+        (int(heads[0]["seq"] or 0), str(heads[0]["entry_hash"]))
+        if heads
+        else (0, chain.GENESIS_HASH)
+    )
+    return rows, head
+
+
+def verify_staged(
+    staging: Path, manifest: dict[str, Any], *, use_checkpoints: bool = True
+) -> chain.Verification:
+    """The staged backup's audit chain, checked with the key directory's keys and (unless
+    told not to) the signed checkpoints that fall within it."""
+    from .audit import checkpoints, keys
+
+    member = manifest.get("database")
+    if member == SQLITE_MEMBER:
+        rows, head = _sqlite_rows(staging / SQLITE_MEMBER)
+    elif member == PG_MEMBER:
+        rows, head = _pg_rows(staging / PG_MEMBER)
+    else:
+        raise BackupRejected(f"the backup's manifest names no database ({member!r})")
+    found = checkpoints.read() if use_checkpoints else checkpoints.CheckpointFile((), ())
+    if found.problems:
+        return chain.Verification(False, 0, None, found.problems[0])
+    within = [cp for cp in found.checkpoints if cp.seq <= head[0]]
+    return chain.check(rows, head, keys.verifying_keys(), within)
+
+
+@contextlib.contextmanager
+def _swapped(staged: Path, live: Path) -> Iterator[None]:
+    """``staged`` renamed into ``live``'s place (the old one aside); put back if the block
+    fails, the old one deleted if it succeeds."""
+    aside = live.with_name(f".{live.name}.before-restore-{secrets.token_hex(4)}")
+    had_live = live.exists()
+    if had_live:
+        live.rename(aside)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    if staged.exists():
+        # A rename when both are on one file system (the data directory's); else a copy.
+        shutil.move(staged, live)
+    else:
+        live.mkdir(mode=0o700)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(live, ignore_errors=True)
+        if had_live:
+            aside.rename(live)
+        raise
+    if had_live:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _replace_database(staging: Path, member: str) -> None:
     from django.db import connection
 
-    if not source.is_file():
-        raise BackupError(f"{source} is not a file")
-    head = source.read_bytes()[:16]
     config = _settings()
     if connection.vendor == "sqlite":
-        if head != SQLITE_MAGIC:
-            raise BackupError(f"{source} is not a SQLite backup (this clinic runs on SQLite)")
-        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as backup_db:
-            tables = {row[0] for row in backup_db.execute("SELECT name FROM sqlite_master")}
-            if "audit_auditentry" not in tables:
-                raise BackupError(f"{source} is a SQLite file but not a cryoderm backup")
-            connection.ensure_connection()
-            backup_db.backup(connection.connection)
-        backup_db.close()
-        return f"restored SQLite database {config['NAME']}"
-    if not head.startswith(PG_MAGIC):
-        raise BackupError(f"{source} is not a pg_dump backup (this clinic runs on PostgreSQL)")
+        if member != SQLITE_MEMBER:
+            raise BackupError("this backup is of a PostgreSQL clinic; this clinic runs on SQLite")
+        connection.ensure_connection()
+        with contextlib.closing(
+            sqlite3.connect(f"file:{staging / SQLITE_MEMBER}?mode=ro", uri=True)
+        ) as backup_db:
+            # One step: the live database changes in a single write transaction.
+            backup_db.backup(connection.connection, pages=-1)
+        return
+    if member != PG_MEMBER:
+        raise BackupError("this backup is of a SQLite clinic; this clinic runs on PostgreSQL")
     connection.close()
     args, env = _pg_env(config)
-    result = subprocess.run(
+    _run(
         [
             _tool("pg_restore"),
             "--clean",
@@ -122,12 +453,61 @@ def restore(source: Path) -> str:
             "--dbname",
             str(config["NAME"]),
             *args,
-            str(source),
+            str(staging / PG_MEMBER),
         ],
-        env=env,
-        capture_output=True,
-        text=True,
+        env,
+        "pg_restore",
     )
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
-    return f"restored PostgreSQL database {config['NAME']}"
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore replaced, and the verification of the backup's audit chain."""
+
+    description: str
+    verification: chain.Verification
+
+
+def restore(
+    source: Path, *, passphrase: str | None = None, use_checkpoints: bool = True
+) -> Restored:
+    """Verify the backup in ``source`` completely, then replace the database, photographs
+    and journal with it. Raises BackupRejected (nothing replaced) when it does not verify.
+
+    use_checkpoints=False skips the comparison with this clinic's signed checkpoints: for a
+    backup from another line of history (taken before an earlier restore went back further)."""
+    from django.db import connection
+
+    if not source.is_file():
+        raise BackupError(f"{source} is not a file")
+    with source.open("rb") as raw:
+        try:
+            backup_crypto.read_header(raw)
+        except backup_crypto.BackupCryptoError as error:
+            raise BackupError(f"{source}: {error}") from error
+    key = key_source(passphrase)
+    where = places()
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=where.staging_parent))
+    try:
+        manifest = _unpack(source, key, staging)
+        member = str(manifest.get("database"))
+        expected = SQLITE_MEMBER if connection.vendor == "sqlite" else PG_MEMBER
+        if member != expected:
+            engine = "SQLite" if connection.vendor == "sqlite" else "PostgreSQL"
+            raise BackupError(
+                f"{source} is a backup of another kind of database; this clinic runs on {engine}"
+            )
+        verification = verify_staged(staging, manifest, use_checkpoints=use_checkpoints)
+        if not verification.ok:
+            raise BackupRejected(f"{source}: its {verification}; nothing was restored")
+        with _swapped(staging / MEDIA, where.media), _swapped(staging / JOURNAL, where.journal):
+            _replace_database(staging, member)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Restored(
+        description=(
+            f"restored the database, {len([n for n in manifest['files'] if n.startswith(MEDIA + '/')])} "
+            f"photo files and the interlock journal from the backup of {manifest.get('created_at')}"
+        ),
+        verification=verification,
+    )
