@@ -1,9 +1,12 @@
 """The live interlock under load: 100 concurrent sessions at 10 Hz over MQTT on loopback.
 
-Set-up: the real ``cryoderm interlock --source mqtt`` process (journal on disk, fsync per
-batch) and the Mosquitto broker at 127.0.0.1:1883; in this process, 100 simulated devices on
-4 MQTT connections driven by one thread (a selector over the 4 sockets, as a gateway would),
-each device sending a reading every 100 ms (phases staggered). Each device runs
+Set-up: a Mosquitto of its own with the shipped configuration (authentication, per-device
+ACLs; cryoderm.interlock.broker_config) on a free port, the credentials of the interlock
+and of each device (cryoderm.interlock.credentials), the real ``cryoderm interlock --source
+mqtt`` process (journal on disk, fsync per batch), and in this process 100 simulated
+devices, each on its own MQTT connection logged in with its own token and believing only
+what the interlock signed, all driven by one thread (a selector over the 100 sockets), each
+device sending a reading every 100 ms (phases staggered). Each device runs
 short sessions: it announces one (status message), sends normal readings (30 C) for 1.5-3 s,
 then one reading below the floor (1 C), and waits for the interlock's stop before it
 announces the next session.
@@ -30,7 +33,6 @@ import random
 import selectors
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,8 +46,6 @@ from benchmarks.report import Report
 
 DEVICES = 100
 RATE_HZ = 10.0
-LINKS = 4
-BROKER = ("127.0.0.1", 1883)
 FLOOR_READING_C = 1.0
 NORMAL_READING_C = 30.0
 SEED = 20261123
@@ -105,14 +105,6 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _broker_up() -> bool:
-    try:
-        with socket.create_connection(BROKER, timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _all_entries(journal):
     seq = 0
     while batch := journal.read_after(seq, 5000):
@@ -145,24 +137,31 @@ def _service(selector: selectors.BaseSelector, timeout_s: float) -> None:
 
 
 def main() -> Report:
+    from cryoderm.interlock.broker_config import MOSQUITTO, start_local_broker
+    from cryoderm.interlock.credentials import CredentialStore
     from cryoderm.interlock.journal import Journal
     from cryoderm.interlock.model import Reading
-    from cryoderm.interlock.mqtt import MqttDeviceLink
+    from cryoderm.interlock.mqtt import BrokerLogin, MqttDeviceLink
 
     columns = ["measure", "value", "unit"]
-    if not _broker_up():
+    if not Path(MOSQUITTO).exists():
         return Report(
             title="Interlock under load (MQTT)",
             columns=columns,
-            notes=[f"skipped: no MQTT broker at {BROKER[0]}:{BROKER[1]}"],
+            notes=[f"skipped: {MOSQUITTO} is not installed"],
         )
     duration_s = float(os.environ.get("CRYODERM_BENCH_INTERLOCK_S", "30"))
     # The interlock's scheduling, as `cryoderm interlock --priority` (off: the normal
     # priority, for comparison).
     priority = os.environ.get("CRYODERM_BENCH_INTERLOCK_PRIORITY", "auto")
-    prefix = f"bench-{uuid.uuid4().hex[:8]}/cryoderm/v1"
     workdir = Path(tempfile.mkdtemp(prefix="cryoderm-bench-interlock-"))
+    os.chmod(workdir, 0o755)  # the broker (user mosquitto) reads its files below it
     journal_dir, ready = workdir / "journal", workdir / "ready.json"
+    group = "mosquitto" if os.geteuid() == 0 else None
+    store = CredentialStore(workdir / "credentials", broker_group=group)
+    store.init()
+    tokens = {f"bench-{i:03d}": store.add(f"bench-{i:03d}").token for i in range(DEVICES)}
+    broker = start_local_broker(workdir / "broker", credentials_dir=store.directory)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -172,9 +171,9 @@ def main() -> Report:
             "--source",
             "mqtt",
             "--broker",
-            f"{BROKER[0]}:{BROKER[1]}",
-            "--topic-prefix",
-            prefix,
+            broker.address,
+            "--credentials",
+            str(store.directory),
             "--client-id",
             f"bench-interlock-{uuid.uuid4().hex[:8]}",
             "--allow-device-sessions",
@@ -193,14 +192,26 @@ def main() -> Report:
     scheduling: dict = {}
     try:
         scheduling = _wait_file(ready, 30.0).get("scheduling") or {}
-        links = [MqttDeviceLink(*BROKER, prefix=prefix, network_thread=False) for _ in range(LINKS)]
+        key = store.public_key()
+        links = [
+            MqttDeviceLink(
+                broker.host,
+                broker.port,
+                interlock_key=key,
+                login=BrokerLogin(device_id, token),
+                network_thread=False,
+            )
+            for device_id, token in tokens.items()
+        ]
         selector = selectors.DefaultSelector()
         for link in links:
             selector.register(link.fileno(), selectors.EVENT_READ, link)
         period = 1.0 / RATE_HZ
-        devices = [BenchDevice(f"bench-{i:03d}", period * i / DEVICES, rng) for i in range(DEVICES)]
-        for i, device in enumerate(devices):
-            links[i % LINKS].attach(device)
+        devices = [
+            BenchDevice(device_id, period * i / DEVICES, rng) for i, device_id in enumerate(tokens)
+        ]
+        for device, link in zip(devices, links, strict=True):
+            link.attach(device)
         # The devices' set-up heap out of the garbage collector's sight (as the interlock
         # does): a full collection of this process would otherwise pause every device for
         # several ms and count against the interlock's stop latency.
@@ -225,7 +236,7 @@ def main() -> Report:
                 continue
             while due[0][0] <= now:
                 _, i = heapq.heappop(due)
-                device, link = devices[i], links[i % LINKS]
+                device, link = devices[i], links[i]
                 with device.lock:
                     if device.needs_session:
                         device.needs_session = False
@@ -276,10 +287,9 @@ def main() -> Report:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-        if links:
-            links[0].clear_retained()  # leave nothing of this run on the broker
         for link in links:
             link.close()
+        broker.stop()
     with Journal(journal_dir) as journal:
         recorded = {d.device_id: journal.reading_seqs(d.device_id) for d in devices}
         internal = [
@@ -351,9 +361,9 @@ def main() -> Report:
             },
         ],
         notes=[
-            "latency is end to end: device publish -> broker -> interlock (rules, stop sent "
-            "before the journal write) -> broker -> device; the machine's 2 cores are shared "
-            "with the broker, the interlock and these 100 devices",
+            "latency is end to end: device publish -> broker -> interlock (rules, stop signed "
+            "and sent before the journal write) -> broker -> device (signature verified); the "
+            "machine's 2 cores are shared with the broker, the interlock and these 100 devices",
             f"median load offered {DEVICES * RATE_HZ:g} readings/s; stdev of stop latency "
             f"{statistics.pstdev(latencies):.2f} ms"
             if latencies

@@ -48,8 +48,15 @@ def interlock_command(journal_dir: Path, *args: str) -> list[str]:
 
 
 def start_interlock(
-    journal_dir: Path, *args: str, env: dict | None = None, stderr=subprocess.PIPE
+    journal_dir: Path,
+    *args: str,
+    credentials=None,
+    env: dict | None = None,
+    stderr=subprocess.PIPE,
 ) -> subprocess.Popen:
+    """The interlock process; credentials: its CredentialStore (mqtt and http sources)."""
+    if credentials is not None:
+        args = (*args, "--credentials", str(credentials.directory))
     return subprocess.Popen(
         interlock_command(journal_dir, *args),
         env={**os.environ, **(env or {})},

@@ -8,7 +8,6 @@ its journal on a real disk, and a simulated device in the test process in real t
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,64 +19,37 @@ from pathlib import Path
 import pytest
 
 from cryoderm.interlock.clock import SystemClock
-from cryoderm.interlock.control import ControlClient
 from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.http_ingest import HttpDeviceLink
 from cryoderm.interlock.journal import Journal, entries_of
 
 from .helpers import LumpedFace
+from .process import read_ready, start_interlock, start_session, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def wait_for(predicate, timeout_s=15.0, every_s=0.02):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError("condition not met in time")
-
-
-def read_ready(path: Path, not_pid: int | None = None):
-    def ready():
-        if not path.exists():
-            return None
-        info = json.loads(path.read_text())
-        return info if info["pid"] != not_pid else None
-
-    return wait_for(ready)
-
-
-def start_interlock(journal_dir: Path, ready: Path, *extra: str, env: dict | None = None):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cryoderm.cli",
-            "interlock",
-            "--source",
-            "http",
-            "--http-port",
-            "0",
-            "--journal",
-            str(journal_dir),
-            "--ready-file",
-            str(ready),
-            *extra,
-        ],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def start_http_interlock(journal_dir: Path, ready: Path, credentials, *extra: str, env=None):
+    return start_interlock(
+        journal_dir,
+        *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        *("--credentials", str(credentials.directory), "--priority", "auto", *extra),
+        env=env,
     )
 
 
 class RealTimeDevice:
-    """A simulated device posting to the HTTP ingest at 10 Hz in a thread of the test."""
+    """A simulated device posting to the HTTP ingest at 10 Hz in a thread of the test, with
+    the token its credentials were issued."""
 
-    def __init__(self, port: int, device_id: str, face: LumpedFace) -> None:
-        self.link = HttpDeviceLink(f"http://127.0.0.1:{port}", timeout_s=0.3)
+    def __init__(self, port: int, device_id: str, face: LumpedFace, credentials) -> None:
+        issued = credentials.add(device_id)
+        self.link = HttpDeviceLink(
+            f"http://127.0.0.1:{port}",
+            token=issued.token,
+            interlock_key=issued.interlock_public_key,
+            timeout_s=0.3,
+        )
         self.device = SimulatedDevice(device_id, face, SystemClock(), self.link.publish_reading)
         self.link.attach(self.device)
         self._halt = threading.Event()
@@ -96,21 +68,13 @@ class RealTimeDevice:
         self._thread.join(5.0)
 
 
-def start_session(journal_dir: Path, session_id: str, device_id: str, **kwargs) -> None:
-    control = ControlClient(journal_dir)
-    control.start(session_id, device_id, "cheek", "cold-air", **kwargs)
-    control.close()
-    with Journal(journal_dir) as journal:
-        wait_for(lambda: entries_of(journal, session_id, ["session-started"]))
-
-
-def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_path):
+def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_path, credentials):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
-    process = start_interlock(journal_dir, ready)
+    process = start_http_interlock(journal_dir, ready, credentials)
     try:
         port = read_ready(ready)["port"]
         start_session(journal_dir, "s-kill", "dev-k")
-        rig = RealTimeDevice(port, "dev-k", LumpedFace(cold_temp_c=20.0, tau_s=60.0))
+        rig = RealTimeDevice(port, "dev-k", LumpedFace(cold_temp_c=20.0, tau_s=60.0), credentials)
         rig.start()
         wait_for(lambda: len(rig.device.log.acked) >= 15)
         process.send_signal(signal.SIGKILL)
@@ -131,9 +95,11 @@ def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_p
     assert acked and all(recorded.get(seq) == journal_seq for seq, journal_seq in acked.items())
 
 
-def test_the_watchdog_restarts_a_killed_interlock_which_closes_the_orphaned_session(tmp_path):
+def test_the_watchdog_restarts_a_killed_interlock_which_closes_the_orphaned_session(
+    tmp_path, credentials
+):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
-    watchdog = start_interlock(journal_dir, ready, "--watchdog")
+    watchdog = start_http_interlock(journal_dir, ready, credentials, "--watchdog")
     try:
         first = read_ready(ready)
         start_session(journal_dir, "s-orphan", "dev-w")
@@ -151,18 +117,20 @@ def test_the_watchdog_restarts_a_killed_interlock_which_closes_the_orphaned_sess
         assert watchdog.wait(10) == 0
 
 
-def test_with_the_clinic_database_down_the_interlock_still_stops_and_journals(tmp_path):
+def test_with_the_clinic_database_down_the_interlock_still_stops_and_journals(
+    tmp_path, credentials
+):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     # The clinic's database points at a closed port: nothing in the interlock may need it.
     down = {
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/test",
         "CRYODERM_TEST_DATABASE": "postgres",
     }
-    process = start_interlock(journal_dir, ready, env=down)
+    process = start_http_interlock(journal_dir, ready, credentials, env=down)
     try:
         port = read_ready(ready)["port"]
         start_session(journal_dir, "s-db", "dev-db")
-        rig = RealTimeDevice(port, "dev-db", LumpedFace(cold_temp_c=-20.0, tau_s=3.0))
+        rig = RealTimeDevice(port, "dev-db", LumpedFace(cold_temp_c=-20.0, tau_s=3.0), credentials)
         rig.start()
         wait_for(lambda: rig.device.state == "stopped", timeout_s=10.0)
         rig.halt()
@@ -190,7 +158,7 @@ def test_the_interlock_process_loads_no_web_framework_or_database_driver():
 
 @pytest.mark.mqtt
 def test_readings_sent_while_the_interlock_is_dead_reach_the_journal_after_its_restart(
-    tmp_path, mqtt_broker
+    tmp_path, mqtt_broker, credentials
 ):
     import uuid
 
@@ -209,6 +177,9 @@ def test_readings_sent_while_the_interlock_is_dead_reach_the_journal_after_its_r
         prefix,
         "--client-id",
         f"il-{uuid.uuid4().hex[:10]}",
+        "--credentials",
+        str(credentials.directory),
+        "--allow-anonymous-broker",  # the machine's shared development broker
     ]
 
     def interlock(ready: Path) -> subprocess.Popen:
@@ -229,7 +200,7 @@ def test_readings_sent_while_the_interlock_is_dead_reach_the_journal_after_its_r
         )
 
     first = interlock(tmp_path / "ready-1.json")
-    link = MqttDeviceLink(host, port, prefix=prefix)
+    link = MqttDeviceLink(host, port, prefix=prefix, interlock_key=credentials.public_key())
     second = None
     try:
         read_ready(tmp_path / "ready-1.json")

@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import Reading
 from cryoderm.interlock.mqtt import MqttDeviceLink
+from cryoderm.interlock.signing import Signer, new_private_key, public_key_of
 
 from .helpers import Recorder
 from .process import read_ready, start_interlock, start_session, stop_process, wait_for
@@ -129,7 +130,7 @@ def _rejections_after_start(journal_dir, starts: int) -> list:
 
 
 def test_poison_on_every_topic_is_rejected_once_and_the_interlock_keeps_guarding(
-    tmp_path, anonymous_broker
+    tmp_path, anonymous_broker, credentials
 ):
     broker = anonymous_broker
     prefix = f"test-{uuid.uuid4().hex[:8]}/cryoderm/v1"
@@ -143,11 +144,16 @@ def test_poison_on_every_topic_is_rejected_once_and_the_interlock_keeps_guarding
         prefix,
         "--client-id",
         "il-hostile",
+        "--allow-anonymous-broker",  # so that the attacker may publish anywhere
     ]
-    first = start_interlock(journal_dir, *args, "--ready-file", str(tmp_path / "r1.json"))
+    first = start_interlock(
+        journal_dir, *args, "--ready-file", str(tmp_path / "r1.json"), credentials=credentials
+    )
     second = None
     watch = HeartbeatWatch(broker, prefix)
-    link = MqttDeviceLink(broker.host, broker.port, prefix=prefix)
+    link = MqttDeviceLink(
+        broker.host, broker.port, prefix=prefix, interlock_key=credentials.public_key()
+    )
     attacker = _publisher(broker)
     try:
         read_ready(tmp_path / "r1.json")
@@ -193,7 +199,9 @@ def test_poison_on_every_topic_is_rejected_once_and_the_interlock_keeps_guarding
         # A restarted interlock is not given the poison again (each message was acknowledged).
         first.send_signal(signal.SIGKILL)
         first.wait(5)
-        second = start_interlock(journal_dir, *args, "--ready-file", str(tmp_path / "r2.json"))
+        second = start_interlock(
+            journal_dir, *args, "--ready-file", str(tmp_path / "r2.json"), credentials=credentials
+        )
         read_ready(tmp_path / "r2.json")
         restarted_at = time.monotonic()
         time.sleep(1.5)
@@ -223,39 +231,50 @@ def _post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_poison_on_the_http_ingest_is_answered_400_and_the_interlock_keeps_guarding(tmp_path):
+def test_poison_on_the_http_ingest_is_answered_400_and_the_interlock_keeps_guarding(
+    tmp_path, credentials
+):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     process = start_interlock(
-        journal_dir, "--source", "http", "--http-port", "0", "--ready-file", str(ready)
+        journal_dir,
+        *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        credentials=credentials,
     )
+    # The device's own token: the poison must get past the door to reach the parser.
+    token = {"Authorization": f"Bearer {credentials.add('dev-1').token}"}
     try:
         port = read_ready(ready)["port"]
         start_session(journal_dir, "s-h", "dev-1", modality="cold-air")
         base = f"http://127.0.0.1:{port}"
         for name, payload in POISONS.items():
             for path in ("/v1/readings", "/v1/status"):
-                status, answer = _post(f"{base}{path}", payload)
+                status, answer = _post(f"{base}{path}", payload, token)
                 assert status in (400, 413), (name, path, status, answer)
                 assert "error" in answer
         # A lying Content-Length, and one that is not a number.
         for length in ("10000000000", "-5", "abc"):
-            status, _ = _post(f"{base}/v1/readings", b"{}", {"Content-Length": length})
+            status, _ = _post(f"{base}/v1/readings", b"{}", {**token, "Content-Length": length})
             assert status in (400, 413), length
         status, answer = _post(
             f"{base}/v1/readings",
             json.dumps(Reading("dev-1", 1, 1.0, time.time()).to_json()).encode(),
+            token,
         )
         assert status == 200, answer
-        assert answer["commands"][0]["command"] == "stop"
+        assert json.loads(answer["commands"][0]["signed"])["command"] == "stop"
         assert process.poll() is None
     finally:
         stop_process(process)
 
 
-def test_poison_on_the_control_channel_is_rejected_on_record_and_later_commands_apply(tmp_path):
+def test_poison_on_the_control_channel_is_rejected_on_record_and_later_commands_apply(
+    tmp_path, credentials
+):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     process = start_interlock(
-        journal_dir, "--source", "http", "--http-port", "0", "--ready-file", str(ready)
+        journal_dir,
+        *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        credentials=credentials,
     )
     try:
         read_ready(ready)
@@ -308,7 +327,9 @@ def test_poison_on_the_control_channel_is_rejected_on_record_and_later_commands_
 def test_a_device_link_survives_poison_and_still_obeys_the_interlock(anonymous_broker):
     broker = anonymous_broker
     prefix = f"test-{uuid.uuid4().hex[:8]}/cryoderm/v1"
-    link = MqttDeviceLink(broker.host, broker.port, prefix=prefix)
+    key = new_private_key()
+    signer = Signer(key, "cryoderm-interlock")
+    link = MqttDeviceLink(broker.host, broker.port, prefix=prefix, interlock_key=public_key_of(key))
     attacker = _publisher(broker)
     try:
         device = Recorder("dev-1")
@@ -319,7 +340,10 @@ def test_a_device_link_survives_poison_and_still_obeys_the_interlock(anonymous_b
         attacker.publish(
             f"{prefix}/devices/dev-1/acks", json.dumps({"seqs": [1], "journal_seqs": [9]}), qos=1
         ).wait_for_publish(5)
-        wait_for(lambda: device.acked.get(1) == 9, timeout_s=10)
+        stop = signer.seal_bytes("command", {"command": "stop", "device_id": "dev-1"})
+        attacker.publish(f"{prefix}/devices/dev-1/commands", stop, qos=1).wait_for_publish(5)
+        wait_for(lambda: device.acked.get(1) == 9 and device.stopped.is_set(), timeout_s=10)
+        assert link.rejected == 3 * len(POISONS)
     finally:
         attacker.loop_stop()
         attacker.disconnect()

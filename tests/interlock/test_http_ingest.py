@@ -10,18 +10,28 @@ import urllib.request
 
 import pytest
 
+from cryoderm.interlock.credentials import TokenCheck
 from cryoderm.interlock.http_ingest import HttpTransport
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import SessionSpec
 from cryoderm.interlock.runtime import Interlock
+from cryoderm.interlock.signing import Signer
 
 from .helpers import limits
 
+TOKEN: dict[str, str] = {}
+
 
 @pytest.fixture
-def ingest(ram_dir):
+def ingest(ram_dir, credentials):
     journal = Journal(ram_dir / "journal")
-    transport = HttpTransport("127.0.0.1", 0)
+    TOKEN["dev-h"] = credentials.add("dev-h").token
+    transport = HttpTransport(
+        "127.0.0.1",
+        0,
+        signer=Signer(credentials.private_key(), "il-test"),
+        tokens=TokenCheck(credentials),
+    )
     interlock = Interlock(journal, [transport])
     interlock.start()
     interlock.start_session(SessionSpec("s-h", "dev-h", "cheek", "cold-air", limits()))
@@ -34,9 +44,8 @@ def call(url, body=None, method="POST"):
     data = (
         None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     )
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN['dev-h']}"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -60,7 +69,15 @@ def test_a_reading_is_answered_after_the_journal_has_it_with_the_stop_on_the_ans
     (recorded,) = entries_of(journal, "s-h", ["reading"])
     assert answer["acked"] == {"seq": 1, "journal_seq": recorded.seq}
     status, answer = call(f"{url}/v1/readings", reading(2, 1.0))
-    assert answer["commands"] == [{"command": "stop", "session_id": "s-h", "reason": "floor"}]
+    (stop,) = answer["commands"]
+    assert json.loads(stop["signed"]) == {
+        **json.loads(stop["signed"]),
+        "kind": "command",
+        "command": "stop",
+        "device_id": "dev-h",
+        "session_id": "s-h",
+        "reason": "floor",
+    }
     assert interlock.session_status("s-h")["stop_reason"] == "floor"
 
 
@@ -90,5 +107,5 @@ def test_commands_can_be_polled_and_unknown_paths_are_404(ingest):
     url, interlock, _ = ingest
     interlock.pause("s-h", by_user="alice")
     status, answer = call(f"{url}/v1/devices/dev-h/commands", method="GET")
-    assert status == 200 and answer["commands"][0]["command"] == "pause"
+    assert status == 200 and json.loads(answer["commands"][0]["signed"])["command"] == "pause"
     assert call(f"{url}/v1/elsewhere", {"a": 1})[0] == 404

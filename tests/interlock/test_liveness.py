@@ -29,17 +29,12 @@ def kinds(journal_dir) -> list[str]:
         return [e.kind for e in journal.read_after(0, 100_000)]
 
 
-def test_a_stopped_interlock_is_seen_hung_and_restarted_by_the_watchdog(tmp_path):
+def test_a_stopped_interlock_is_seen_hung_and_restarted_by_the_watchdog(tmp_path, credentials):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     watchdog = start_interlock(
         journal_dir,
-        "--watchdog",
-        "--source",
-        "http",
-        "--http-port",
-        "0",
-        "--ready-file",
-        str(ready),
+        *("--watchdog", "--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        credentials=credentials,
     )
     first = None
     try:
@@ -90,7 +85,7 @@ wire.decode = decode
 
 
 def test_the_message_that_hung_an_interlock_is_quarantined_and_cannot_wedge_its_restart(
-    tmp_path, anonymous_broker
+    tmp_path, anonymous_broker, credentials
 ):
     broker = anonymous_broker
     hook = tmp_path / "hook"
@@ -112,9 +107,13 @@ def test_the_message_that_hung_an_interlock_is_quarantined_and_cannot_wedge_its_
         "il-quarantine",
         "--ready-file",
         str(ready),
+        "--allow-anonymous-broker",  # so that the test may publish the poison
+        credentials=credentials,
         env=env,
     )
-    link = MqttDeviceLink(broker.host, broker.port, prefix=prefix)
+    link = MqttDeviceLink(
+        broker.host, broker.port, prefix=prefix, interlock_key=credentials.public_key()
+    )
     attacker = _publisher(broker)
     watch = HeartbeatWatch(broker, prefix)
     feeder = None

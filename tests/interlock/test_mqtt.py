@@ -15,6 +15,7 @@ from cryoderm.interlock.model import DeviceCommand, Reading, SessionSpec, StopRe
 from cryoderm.interlock.mqtt import MqttDeviceLink, MqttTransport
 from cryoderm.interlock.runtime import Interlock
 from cryoderm.interlock.service import spec_from_body
+from cryoderm.interlock.signing import Signer
 
 from .helpers import Recorder, limits
 
@@ -31,18 +32,24 @@ def wait_for(predicate, timeout_s=15.0):
 
 
 @pytest.fixture
-def mqtt_rig(mqtt_broker, ram_dir):
+def mqtt_rig(mqtt_broker, ram_dir, credentials):
     host, port = mqtt_broker
     prefix = f"test-{uuid.uuid4().hex[:10]}/cryoderm/v1"
     journal = Journal(ram_dir / "journal")
+    client_id = f"il-{uuid.uuid4().hex[:10]}"
     transport = MqttTransport(
-        host, port, prefix=prefix, client_id=f"il-{uuid.uuid4().hex[:10]}", session_expiry_s=5
+        host,
+        port,
+        signer=Signer(credentials.private_key(), client_id),
+        prefix=prefix,
+        client_id=client_id,
+        session_expiry_s=5,
     )
     interlock = Interlock(
         journal, [transport], session_factory=lambda d, s: spec_from_body({**s, "device_id": d})
     )
     interlock.start()
-    link = MqttDeviceLink(host, port, prefix=prefix)
+    link = MqttDeviceLink(host, port, prefix=prefix, interlock_key=credentials.public_key())
     yield interlock, link, journal, prefix
     interlock.shutdown()
     link.clear_retained()
@@ -117,7 +124,9 @@ def test_a_device_without_a_session_is_told_to_stop(mqtt_rig):
     assert device.commands[0][1] == {"reason": "no-session"}
 
 
-def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(mqtt_rig, mqtt_broker):
+def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(
+    mqtt_rig, mqtt_broker, credentials
+):
     import subprocess
     import sys
 
@@ -147,6 +156,8 @@ def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(mqtt
             prefix,
             "--observe-s",
             "0.3",
+            "--interlock-key",
+            credentials.public_key(),
         ],
         capture_output=True,
         text=True,
@@ -161,11 +172,13 @@ def test_device_sim_runs_a_session_against_the_interlock_and_obeys_its_stop(mqtt
 
 
 def test_a_link_without_network_thread_is_served_by_its_caller_through_a_selector(
-    mqtt_rig, mqtt_broker
+    mqtt_rig, mqtt_broker, credentials
 ):
     interlock, _, journal, prefix = mqtt_rig
     host, port = mqtt_broker
-    link = MqttDeviceLink(host, port, prefix=prefix, network_thread=False)
+    link = MqttDeviceLink(
+        host, port, prefix=prefix, network_thread=False, interlock_key=credentials.public_key()
+    )
     selector = selectors.DefaultSelector()
     selector.register(link.fileno(), selectors.EVENT_READ, link)
     try:

@@ -80,12 +80,15 @@ def _policy_of(pid: int, tid: str) -> int:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="raising a priority needs root here")
-def test_every_thread_of_the_interlock_process_runs_real_time_and_the_journal_says_so(tmp_path):
+def test_every_thread_of_the_interlock_process_runs_real_time_and_the_journal_says_so(
+    tmp_path, credentials
+):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "cryoderm.cli", "interlock", "--source", "http"),
             *("--http-port", "0", "--journal", str(journal_dir), "--ready-file", str(ready)),
+            *("--credentials", str(credentials.directory)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

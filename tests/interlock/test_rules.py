@@ -151,9 +151,10 @@ def test_a_stale_reading_is_not_a_valid_reading(ram_dir):
     rig = make_rig(ram_dir, face=LumpedFace(cold_temp_c=20.0))
     rig.run_for(5.0)
     wall = rig.clock.wall_time_s()
+    last = rig.device.log.sent[-1].seq
     for i in range(15):
         rig.clock.advance(0.1)
-        rig.transport.publish_reading(Reading("dev-1", 1000 + i, 25.0, wall - 2.0))
+        rig.transport.publish_reading(Reading("dev-1", last + 1 + i, 25.0, wall - 2.0))
         rig.interlock.pump()
     guard = rig.interlock.guard("s1")
     assert guard.stop_reason is StopReason.NO_VALID_READING

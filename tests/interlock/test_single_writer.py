@@ -19,30 +19,36 @@ from .process import interlock_command, read_ready, start_interlock, start_sessi
 pytestmark = pytest.mark.slow
 
 
-def run_refused(journal_dir, *args) -> subprocess.CompletedProcess:
+def run_refused(journal_dir, credentials, *args) -> subprocess.CompletedProcess:
     return subprocess.run(
-        interlock_command(journal_dir, "--source", "http", "--http-port", "0", *args),
+        interlock_command(
+            journal_dir,
+            *("--source", "http", "--http-port", "0"),
+            *("--credentials", str(credentials.directory), *args),
+        ),
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
-def test_a_second_interlock_on_the_same_journal_refuses_to_start(tmp_path):
+def test_a_second_interlock_on_the_same_journal_refuses_to_start(tmp_path, credentials):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     first = start_interlock(
-        journal_dir, "--source", "http", "--http-port", "0", "--ready-file", str(ready)
+        journal_dir,
+        *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        *("--credentials", str(credentials.directory)),
     )
     try:
         pid = read_ready(ready)["pid"]
         start_session(journal_dir, "s-guarded", "dev-g", modality="cold-air")
-        second = run_refused(journal_dir)
+        second = run_refused(journal_dir, credentials)
         assert second.returncode == 2
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1, second.stderr
         assert "in use by another interlock" in lines[0] and f"pid {pid}" in lines[0]
         # So does a watchdog, which would otherwise restart a refused child for ever.
-        watchdog = run_refused(journal_dir, "--watchdog")
+        watchdog = run_refused(journal_dir, credentials, "--watchdog")
         assert watchdog.returncode == 2
         assert "in use by another interlock" in watchdog.stderr
         assert first.poll() is None
@@ -55,21 +61,16 @@ def test_a_second_interlock_on_the_same_journal_refuses_to_start(tmp_path):
     assert not [e for e in entries if e.kind == "stop" and "restarted" in str(e.payload)]
 
 
-def test_a_second_watchdog_on_the_same_journal_refuses_to_start(tmp_path):
+def test_a_second_watchdog_on_the_same_journal_refuses_to_start(tmp_path, credentials):
     journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
     first = start_interlock(
         journal_dir,
-        "--watchdog",
-        "--source",
-        "http",
-        "--http-port",
-        "0",
-        "--ready-file",
-        str(ready),
+        *("--watchdog", "--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        *("--credentials", str(credentials.directory)),
     )
     try:
         read_ready(ready)
-        second = run_refused(journal_dir, "--watchdog")
+        second = run_refused(journal_dir, credentials, "--watchdog")
         assert second.returncode == 2
         assert "in use by another watchdog" in second.stderr
         assert len(second.stderr.strip().splitlines()) == 1

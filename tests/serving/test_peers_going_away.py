@@ -54,7 +54,13 @@ def test_serve_survives_clients_that_leave_in_the_middle_of_the_openapi_answer(
 def test_the_interlock_survives_ingest_clients_that_close_before_the_answer(
     tmp_path: Path,
 ) -> None:
+    from cryoderm.interlock.credentials import CredentialStore
+
     ready = tmp_path / "ready.json"
+    # The ingest wants the device's token (docs/interlock.md, "Authenticated devices").
+    credentials = CredentialStore(tmp_path / "credentials", broker_group=None)
+    credentials.init()
+    token = credentials.add("dev-1").token
     interlock = subprocess.Popen(
         cryoderm(
             "interlock",
@@ -66,6 +72,8 @@ def test_the_interlock_survives_ingest_clients_that_close_before_the_answer(
             "off",
             "--journal",
             str(tmp_path / "journal"),
+            "--credentials",
+            str(credentials.directory),
             "--ready-file",
             str(ready),
         ),
@@ -85,14 +93,23 @@ def test_the_interlock_survives_ingest_clients_that_close_before_the_answer(
             ).encode()
             request = (
                 b"POST /v1/readings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                b"Authorization: Bearer %s\r\n"
+                % token.encode()
+                + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                + body
             )
             send_and_vanish(port, request, reset=seq % 2 == 0)
             time.sleep(0.02)
         time.sleep(0.5)
         assert interlock.poll() is None, f"cryoderm interlock died with {interlock.returncode}"
-        status, _ = http_get(f"http://127.0.0.1:{port}/v1/devices/dev-1/commands")
-        assert status == 200
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/devices/dev-1/commands",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
     finally:
         stop(interlock)
 

@@ -2,18 +2,25 @@
 
     cryoderm device-sim --zone Z --modality M [--device-id ID] [--session-id S] [--goal G]
                         [--fault KIND] [--fault-start-s S] [--broker HOST:PORT]
-                        [--topic-prefix P] [--observe-s S]
+                        [--topic-prefix P] [--observe-s S] [--token-file FILE]
+                        [--interlock-key HEX | --interlock-key-file FILE] [--broker-ca FILE]
 
 It plans the zone (the planner's protocol), announces the session in a status message
 (the interlock must run with --allow-device-sessions, or be told by the clinic), powers on
-its virtual face and publishes readings at 10 Hz in real time. It obeys stop/pause/resume,
-stops itself when the interlock's heartbeat is missing for 1 s, and exits --observe-s
-seconds after it stopped, printing what it saw as JSON.
+its virtual face and publishes readings at 10 Hz in real time. It logs in to the broker as
+its device id with its token (--token-file, from `cryoderm device-credentials add`; none:
+anonymously, for an open development broker), and believes only heartbeats and commands
+signed with the interlock's key (--interlock-key, or the file; default
+$CRYODERM_DATA_DIR/credentials/interlock.pub). It obeys stop/pause/resume, stops itself
+when the interlock's heartbeat is missing for 1 s, and exits --observe-s seconds after it
+stopped, printing what it saw as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 from cryoderm.interlock.faults import FAULT_KINDS
@@ -35,6 +42,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--fault-start-s", type=float, default=5.0)
     parser.add_argument("--broker", default="127.0.0.1:1883")
     parser.add_argument("--topic-prefix", default="cryoderm/v1")
+    parser.add_argument("--token-file", type=Path, metavar="FILE", help="the device's token")
+    parser.add_argument("--interlock-key", metavar="HEX", help="the interlock's public key")
+    parser.add_argument(
+        "--interlock-key-file",
+        type=Path,
+        metavar="FILE",
+        default=Path(os.environ.get("CRYODERM_DATA_DIR", "var")) / "credentials" / "interlock.pub",
+    )
+    parser.add_argument("--broker-ca", type=Path, metavar="FILE", help="the broker's TLS CA")
     parser.add_argument(
         "--observe-s",
         type=float,
@@ -54,14 +70,17 @@ def run(args: argparse.Namespace) -> int:
     from cryoderm.interlock.faults import Fault
     from cryoderm.interlock.limits import technical_parameters
     from cryoderm.interlock.model import check_device_id
-    from cryoderm.interlock.mqtt import MqttDeviceLink, parse_broker
+    from cryoderm.interlock.mqtt import BrokerLogin, MqttDeviceLink, parse_broker
     from cryoderm.interlock.simulation import planned_step
 
     device_id = check_device_id(args.device_id)
     host, port = parse_broker(args.broker)
     goal, step = planned_step(args.zone, args.modality, args.goal)
     tech = technical_parameters()
-    link = MqttDeviceLink(host, port, prefix=args.topic_prefix)
+    key = args.interlock_key or _read(args.interlock_key_file, "interlock-key-file")
+    token = _read(args.token_file, "token-file") if args.token_file else None
+    login = BrokerLogin(device_id if token else None, token, args.broker_ca)
+    link = MqttDeviceLink(host, port, interlock_key=key, login=login, prefix=args.topic_prefix)
     clock = SystemClock()
     device = SimulatedDevice(
         device_id,
@@ -117,3 +136,12 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _read(path: Path, option: str) -> str:
+    from cryoderm.interlock.errors import InvalidInterlockInput
+
+    try:
+        return path.read_text().strip()
+    except OSError as error:
+        raise InvalidInterlockInput(f"--{option} = {str(path)!r}: {error.strerror}") from None

@@ -2,14 +2,18 @@
 
     cryoderm interlock [--source embedded|mqtt|http] [--journal DIR] [--broker HOST:PORT]
                        [--topic-prefix P] [--client-id ID] [--http-port N]
-                       [--allow-device-sessions] [--watchdog]
+                       [--credentials DIR] [--mqtt-username NAME] [--broker-ca FILE]
+                       [--allow-anonymous-broker] [--allow-device-sessions] [--watchdog]
                        [--priority auto|realtime|nice|off]
 
 Sessions are started through the journal's control channel (``ControlClient``) or, with
 --allow-device-sessions, by a device's status message. --watchdog runs the interlock as a
-child process and restarts it when it dies. --priority (default auto) raises the
-interlock's scheduling priority: real-time (SCHED_FIFO) where permitted, else nice, else it
-runs at the normal priority and says why. See docs/interlock.md.
+child process and restarts it when it dies or stops making progress. With --source mqtt
+the interlock logs in with its own account (--credentials, made by `cryoderm
+device-credentials init`) and refuses to start if an anonymous client can publish readings
+on the broker (exit 2), unless --allow-anonymous-broker. --priority (default auto) raises
+the interlock's scheduling priority: real-time (SCHED_FIFO) where permitted, else nice,
+else it runs at the normal priority and says why. See docs/interlock.md.
 """
 
 from __future__ import annotations
@@ -43,6 +47,28 @@ def register(subparsers: Any) -> None:
         help="MQTT client id; keep it across restarts (persistent session)",
     )
     parser.add_argument("--http-port", type=int, default=8765, help="HTTP ingest port on 127.0.0.1")
+    parser.add_argument(
+        "--credentials",
+        metavar="DIR",
+        type=Path,
+        default=Path(os.environ.get("CRYODERM_DATA_DIR", "var")) / "credentials",
+        help="the interlock's key and broker password, the devices' tokens "
+        "(default: $CRYODERM_DATA_DIR/credentials; see cryoderm device-credentials)",
+    )
+    parser.add_argument(
+        "--mqtt-username", default="cryoderm-interlock", help="the interlock's broker account"
+    )
+    parser.add_argument(
+        "--broker-ca",
+        metavar="FILE",
+        type=Path,
+        help="CA certificate of the broker's TLS listener (required off loopback)",
+    )
+    parser.add_argument(
+        "--allow-anonymous-broker",
+        action="store_true",
+        help="run even if anonymous clients may publish readings on the broker (development)",
+    )
     parser.add_argument(
         "--allow-device-sessions",
         action="store_true",
@@ -84,9 +110,17 @@ def _child_args(args: argparse.Namespace) -> list[str]:
         args.client_id,
         "--http-port",
         str(args.http_port),
+        "--credentials",
+        str(args.credentials),
+        "--mqtt-username",
+        args.mqtt_username,
         "--priority",
         args.priority,
     ]
+    if args.broker_ca:
+        out += ["--broker-ca", str(args.broker_ca)]
+    if args.allow_anonymous_broker:
+        out.append("--allow-anonymous-broker")
     if args.allow_device_sessions:
         out.append("--allow-device-sessions")
     if args.ready_file:
@@ -119,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         topic_prefix=args.topic_prefix,
         client_id=args.client_id,
         http_port=args.http_port,
+        credentials_dir=args.credentials,
+        mqtt_username=args.mqtt_username,
+        broker_ca=args.broker_ca,
+        allow_anonymous_broker=args.allow_anonymous_broker,
         allow_device_sessions=args.allow_device_sessions,
         scheduling=scheduling,
     )

@@ -32,3 +32,12 @@ class JournalInUse(InvalidInterlockInput):
 class BrokerUnavailable(InterlockError):
     """The MQTT broker cannot be reached (or refused the connection): a condition that may
     pass, so a supervisor tries again (exit code 1), unlike a configuration error."""
+
+
+class AnonymousBroker(InvalidInterlockInput):
+    """The broker lets an anonymous client publish readings: anyone could mask a sensor."""
+
+
+class BrokerRefused(InvalidInterlockInput):
+    """The broker answered and refused the login (user name, password, TLS): a
+    configuration to correct, not a condition to wait out."""

@@ -25,7 +25,7 @@ Rules:
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -105,6 +105,9 @@ class SessionGuard:
         self.stop_at_s: float | None = None
         self.last_valid_at_s: float | None = None
         self.last_seq: int | None = None
+        self._last_arrival_s: float | None = None
+        # What came under each recent seq: a repeat must be identical to be a retransmission.
+        self._by_seq: OrderedDict[int, tuple[Any, float]] = OrderedDict()
         self.min_valid_temp_c: float | None = None
         self.readings = 0
         self.last_forecast: Forecast | None = None
@@ -157,10 +160,24 @@ class SessionGuard:
         return Verdict(True)
 
     def on_reading(self, reading: Reading, now_s: float, age_s: float = 0.0) -> Outcome:
-        """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier."""
-        if self.last_seq is not None and reading.seq <= self.last_seq:
-            return _NO_CHANGE
+        """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier. A reading that
+        does not belong to the device's stream is a technical alarm (:meth:`_off_stream`);
+        an exact repeat of one already judged (a retransmission) changes nothing."""
+        key = (reading.seq, _content(reading))
+        if self.last_seq is not None:
+            if reading.seq <= self.last_seq:
+                if self._by_seq.get(reading.seq) == key[1]:
+                    return _NO_CHANGE
+                return self._off_stream(reading, now_s, InvalidReason.STREAM_CONTRADICTION)
+            elapsed_s = max(0.0, now_s - (self._last_arrival_s or now_s))
+            plausible = self.limits.max_reading_rate_hz * elapsed_s + self.limits.sequence_slack
+            if reading.seq - self.last_seq > plausible:
+                return self._off_stream(reading, now_s, InvalidReason.SEQUENCE_JUMP)
         self.last_seq = reading.seq
+        self._last_arrival_s = now_s
+        self._by_seq[reading.seq] = key[1]
+        if len(self._by_seq) > _REMEMBERED_READINGS:
+            self._by_seq.popitem(last=False)
         self.readings += 1
         sampled_at_s = now_s - max(age_s, 0.0)
         verdict = self.judge(reading, now_s, max(age_s, 0.0))
@@ -199,6 +216,44 @@ class SessionGuard:
             command = DeviceCommand.STOP
             events += self._stop(stop_reason, now_s)
         return Outcome(command, tuple(events), stop_reason)
+
+    def _off_stream(self, reading: Reading, now_s: float, reason: InvalidReason) -> Outcome:
+        """A reading that is not the device's next one: the stream can no longer be
+        believed (a second sender, a replay, a restarted device), so the cold stops. It is
+        recorded, not judged; the stream goes on from the last reading that belonged."""
+        if reason is InvalidReason.SEQUENCE_JUMP:
+            what = (
+                f"reading seq {reading.seq} after seq {self.last_seq}: more readings than the "
+                f"device can have sent since ({self.limits.max_reading_rate_hz:g} per s)"
+            )
+        else:
+            what = (
+                f"reading seq {reading.seq} contradicts the stream (seq {self.last_seq} was "
+                "already judged, and this is not a repeat of what came under its seq)"
+            )
+        payload: dict[str, Any] = {
+            **reading.to_json(),
+            "valid": False,
+            "invalid_reason": reason.value,
+            "state": self.state.value,
+        }
+        event = self._event("reading", now_s, payload)
+        outcome = self.technical_fault(reason.value, f"{what}: cold stopped", now_s)
+        return Outcome(outcome.command, (event, *outcome.events), outcome.stop_reason)
+
+    def technical_fault(self, condition: str, message: str, now_s: float) -> Outcome:
+        """A technical condition the interlock cannot judge past (a stream that cannot be
+        believed, a wrong client, a flood, a failure): a high-priority technical latching
+        alarm, and a fail-safe stop if the cold could be on. A stopped zone keeps the alarm,
+        which must be acknowledged before the zone may resume."""
+        alarm = self._raise(
+            condition, AlarmPriority.HIGH, AlarmCategory.TECHNICAL, message, now_s, latching=True
+        )
+        events = [alarm] if alarm is not None else []
+        if not self.armed:
+            return Outcome(None, tuple(events))
+        events += self._stop(StopReason.TECHNICAL_FAULT, now_s, detail=condition)
+        return Outcome(DeviceCommand.STOP, tuple(events), StopReason.TECHNICAL_FAULT)
 
     def on_tick(self, now_s: float) -> Outcome:
         """Time passed: the exposure timer, the plan's end and the no-valid-reading timer."""
@@ -594,6 +649,20 @@ class SessionGuard:
         exposure_now = self._exposure_before_s + (sampled_at_s - (self._running_since_s or 0.0))
         expected = curve.change_over(max(0.0, exposure_now - limits.stuck_window_s), exposure_now)
         return expected > limits.stuck_min_expected_change_c
+
+
+# Readings remembered per session to tell a retransmission from a contradiction: 25 s at
+# 10 Hz, longer than a device keeps resending an unacknowledged reading.
+_REMEMBERED_READINGS = 256
+
+
+def _content(reading: Reading) -> tuple[Any, float]:
+    """What a retransmission repeats exactly (NaN compared as its name)."""
+    value = reading.skin_temp_c
+    return (
+        repr(value) if value is not None and math.isnan(value) else value,
+        reading.sampled_wall_time_s,
+    )
 
 
 def _json_temp(value: float | None) -> float | str | None:

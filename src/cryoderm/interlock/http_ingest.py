@@ -1,11 +1,18 @@
 """HTTP ingest: a small stdlib HTTP server inside the interlock process (not Django).
 
+Every request carries its device's token (``Authorization: Bearer <token>``, issued by
+``cryoderm device-credentials``): without a valid one the answer is 401; a token used for
+another device's reading, status or commands is a ``wrong-client`` technical alarm that
+stops both devices' sessions, and the answer is 403.
+
 ``POST /v1/readings`` (one reading, the MQTT payload) answers 200 only once the reading is
 durable in the journal: ``{"acked": {"seq", "journal_seq"}, "commands": [...],
-"heartbeat_wall_time_s"}``. The commands waiting for that device ride on the answer, and
-every answer is a heartbeat for the device. ``POST /v1/status`` takes a status message;
-``GET /v1/devices/{device_id}/commands`` polls. 400 names the bad field; 503 means the
-reading could not be made durable in time and was not acknowledged (send it again).
+"heartbeat": {...}}``, the commands and the heartbeat signed by the interlock
+(:mod:`.signing`). The commands waiting for that device ride on the answer, and every
+answer carries the latest heartbeat. ``POST /v1/status`` takes a status message;
+``GET /v1/devices/{device_id}/commands`` polls. 400 names the bad field, 413 refuses a body
+over the cap; 503 means the reading could not be made durable in time and was not
+acknowledged (send it again).
 """
 
 from __future__ import annotations
@@ -17,11 +24,33 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cryoderm.interlock.credentials import TokenCheck
 from cryoderm.interlock.errors import InvalidInterlockInput
 from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
+from cryoderm.interlock.signing import Signer, device_verifier
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
-from cryoderm.interlock.wire import RejectedMessage, caps, clip, decode, rejection_reason, show
+from cryoderm.interlock.wire import (
+    RejectedMessage,
+    WrongClient,
+    caps,
+    clip,
+    decode,
+    rejection_reason,
+    show,
+)
+
+
+class Unauthenticated(RejectedMessage):
+    """A request without a valid device token."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "unauthenticated",
+            "a device token is required: Authorization: Bearer <token> "
+            "(cryoderm device-credentials add)",
+        )
+
 
 # A connection that sends nothing for this long is closed: a client that opens connections
 # and never finishes a request must not hold the ingest's threads.
@@ -45,14 +74,21 @@ class HttpTransport:
     name = "http"
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 8765, *, ack_timeout_s: float = 2.0
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        signer: Signer,
+        tokens: TokenCheck,
+        ack_timeout_s: float = 2.0,
     ) -> None:
         self.host, self.port = host, port
+        self.signer, self.tokens = signer, tokens
         self.ack_timeout_s = ack_timeout_s
         self._deliver: Deliver | None = None
         self._commands: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._last_heartbeat_s = 0.0
+        self.last_heartbeat: dict[str, str] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -84,11 +120,14 @@ class HttpTransport:
 
     # -- Transport ------------------------------------------------------------------------
     def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
+        sealed = self.signer.seal(
+            "command", {**detail, "command": command.value, "device_id": device_id}
+        )
         with self._lock:
-            self._commands[device_id].append({"command": command.value, **detail})
+            self._commands[device_id].append(sealed)
 
     def heartbeat(self, wall_time_s: float) -> None:
-        self._last_heartbeat_s = wall_time_s
+        self.last_heartbeat = self.signer.seal("heartbeat", {})
 
     def acknowledge(self, receipts: Sequence[tuple[InboundReading, int]]) -> None:
         for receipt, journal_seq in receipts:
@@ -121,7 +160,8 @@ class HttpTransport:
             self._deliver(InboundStatus(device_id, status, self))
 
     def reject(self, path: str, device_id: str | None, error: Exception) -> None:
-        """Count a request the ingest refused (the interlock logs the first few)."""
+        """Count a request the ingest refused (the interlock logs the first few); a
+        wrong-client one makes the interlock stop both devices."""
         if self._deliver is not None:
             self._deliver(
                 InboundRejected(
@@ -130,6 +170,7 @@ class HttpTransport:
                     device_id,
                     rejection_reason(error, path.rsplit("/", 1)[-1]),
                     clip(str(error)),
+                    error.claimed if isinstance(error, WrongClient) else None,
                 )
             )
 
@@ -174,32 +215,60 @@ class _Handler(BaseHTTPRequestHandler):
     def _commands_for(self, device_id: str) -> dict[str, Any]:
         return {
             "commands": self.owner.take_commands(device_id),
-            "heartbeat_wall_time_s": self.owner._last_heartbeat_s,
+            "heartbeat": self.owner.last_heartbeat,
         }
+
+    def _device(self) -> str:
+        """The device whose token the request carries (raises Unauthenticated)."""
+        header = self.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        device_id = self.owner.tokens.device_of(token.strip()) if scheme == "Bearer" else None
+        if device_id is None:
+            raise Unauthenticated()
+        return device_id
+
+    def _same_device(self, sender: str, claimed: object) -> str:
+        if claimed != sender:
+            raise WrongClient(sender, str(claimed))
+        return sender
 
     def do_POST(self) -> None:
         """Each request on its own: anything it raises is a 4xx answer and a counted
         rejection, never a dead thread or a half answer."""
+        self._each_request(self._post)
+
+    def do_GET(self) -> None:
+        self._each_request(self._get)
+
+    def _each_request(self, handle: Any) -> None:
+        sender: str | None = None
         try:
-            self._post()
+            sender = self._device()
+            handle(sender)
         except OSError:
             self.close_connection = True  # the client has gone: nothing to answer
+        except Unauthenticated as error:
+            self.close_connection = True
+            self._refuse(error, 401, None)
+        except WrongClient as error:
+            self._refuse(error, 403, sender)
         except InvalidInterlockInput as error:
-            self._refuse(error, 413 if getattr(error, "reason", "") == "oversized" else 400)
+            self._refuse(error, 413 if getattr(error, "reason", "") == "oversized" else 400, sender)
         except Exception as error:
-            self._refuse(error, 400)
+            self._refuse(error, 400, sender)
 
-    def _refuse(self, error: Exception, status: int) -> None:
-        self.owner.reject(self.path[:64], None, error)
+    def _refuse(self, error: Exception, status: int, sender: str | None) -> None:
+        self.owner.reject(self.path[:64], sender, error)
         try:
-            self._answer(status, {"error": clip(str(error)) if status == 400 else str(error)})
+            self._answer(status, {"error": clip(str(error))})
         except OSError:
             self.close_connection = True  # the client has gone
 
-    def _post(self) -> None:
+    def _post(self, sender: str) -> None:
         body = self._body()
         if self.path == "/v1/readings":
             reading = Reading.from_json(body)
+            self._same_device(sender, reading.device_id)
             journal_seq = self.owner.ingest(reading)
             if journal_seq is None:
                 self._answer(
@@ -217,35 +286,37 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/v1/status":
             if not isinstance(body, dict):
                 raise InvalidInterlockInput(f"status = {show(body)}: a JSON object is required")
-            device_id = check_device_id(body.get("device_id", ""))
+            device_id = self._same_device(sender, check_device_id(body.get("device_id")))
             self.owner.status(device_id, status_from_json(body))
             self._answer(200, self._commands_for(device_id))
         else:
             self._answer(404, {"error": f"path {show(self.path)}: POST /v1/readings or /v1/status"})
 
-    def do_GET(self) -> None:
+    def _get(self, sender: str) -> None:
         parts = self.path.strip("/").split("/")
         if len(parts) == 4 and parts[:2] == ["v1", "devices"] and parts[3] == "commands":
-            try:
-                device_id = check_device_id(parts[2])
-            except InvalidInterlockInput as error:
-                self._answer(400, {"error": str(error)})
-                return
+            device_id = self._same_device(sender, check_device_id(parts[2]))
             self._answer(200, self._commands_for(device_id))
         else:
             self._answer(404, {"error": f"path {show(self.path)}: GET /v1/devices/ID/commands"})
 
 
 class HttpDeviceLink:
-    """A device's side of the HTTP ingest: each reading is POSTed; the answer carries the
-    acknowledgement, the device's pending commands and counts as a heartbeat. A failed POST
-    (interlock gone) gives none of these, so the device's heartbeat watch stops it."""
+    """A device's side of the HTTP ingest: each reading is POSTed with the device's token;
+    the answer carries the acknowledgement, the device's pending commands and the latest
+    heartbeat, each obeyed only if signed by the interlock (``interlock_key``). A failed
+    POST (interlock gone) gives none of these, so the device's heartbeat watch stops it."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 0.5) -> None:
+    def __init__(
+        self, base_url: str, *, token: str, interlock_key: str, timeout_s: float = 0.5
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._verifier = device_verifier(interlock_key)
         self.device: Any = None
         self.timeout_s = timeout_s
         self.failures = 0
+        self.rejected = 0
 
     def attach(self, device: Any) -> None:
         self.device = device
@@ -257,24 +328,32 @@ class HttpDeviceLink:
         request = urllib.request.Request(
             f"{self.base_url}/v1/readings",
             data=json.dumps(reading.to_json()).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
             method="POST",
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                answer = json.loads(response.read())
+                answer = decode(response.read(), caps("interlock"))
         except (OSError, urllib.error.URLError, ValueError):
             self.failures += 1
             return
-        if self.device is None:
-            return
-        self.device.on_heartbeat(float(answer.get("heartbeat_wall_time_s") or 0.0))
-        acked = answer.get("acked") or {}
-        if "seq" in acked:
-            self.device.on_ack(int(acked["seq"]), int(acked["journal_seq"]))
-        for command in answer.get("commands", []):
+        if self.device is not None and isinstance(answer, dict):
+            self._obey(answer)
+
+    def _obey(self, answer: dict[str, Any]) -> None:
+        """Act on what verifies; count the rest."""
+        try:
+            self.device.on_heartbeat(self._verifier.heartbeat(answer.get("heartbeat")))
+        except InvalidInterlockInput:
+            self.rejected += 1
+        acked = answer.get("acked")
+        if isinstance(acked, dict) and isinstance(acked.get("seq"), int):
+            self.device.on_ack(acked["seq"], int(acked.get("journal_seq") or 0))
+        commands = answer.get("commands")
+        for envelope in commands if isinstance(commands, list) else []:
             try:
-                kind = DeviceCommand(command.get("command"))
-            except ValueError:
+                command, detail = self._verifier.command(envelope, self.device.device_id)
+            except InvalidInterlockInput:
+                self.rejected += 1
                 continue
-            self.device.on_command(kind, {k: v for k, v in command.items() if k != "command"})
+            self.device.on_command(command, detail)

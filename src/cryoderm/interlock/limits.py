@@ -52,6 +52,8 @@ def guard_limits(zone: str, modality: str, **overrides: Any) -> GuardLimits:
         prediction_min_readings=int(tech["prediction"]["min_readings"]),
         predicted_stop_within_s=float(tech["prediction"]["stop_within_s"]),
         silence_max_s=float(tech["alarm"]["silence_max_s"]),
+        max_reading_rate_hz=float(tech["stream"]["max_rate_hz"]),
+        sequence_slack=int(tech["stream"]["seq_slack"]),
         warning_persist_s=float(tech["alarm"]["warning_persist_s"]),
         warning_clear_after_s=float(tech["alarm"]["warning_clear_after_s"]),
         sources=(

@@ -28,6 +28,9 @@ class StopReason(StrEnum):
     NO_VALID_READING = "no-valid-reading"
     PLAN_COMPLETE = "plan-complete"
     OPERATOR = "operator"
+    # A technical alarm the interlock cannot judge past (its condition says which: a
+    # sequence jump, a contradicting stream, a wrong client, a flood, a journal failure).
+    TECHNICAL_FAULT = "technical-fault"
 
 
 class SessionState(StrEnum):
@@ -77,6 +80,9 @@ class InvalidReason(StrEnum):
     OUT_OF_RANGE = "out-of-range"
     STALE = "stale"
     STUCK = "stuck"
+    # The reading does not belong to the device's stream (a technical alarm, see guard.py).
+    SEQUENCE_JUMP = "sequence-jump"
+    STREAM_CONTRADICTION = "stream-contradiction"
 
 
 @dataclass(frozen=True)
@@ -218,15 +224,15 @@ _VALID_IDS: set[str] = set()
 _VALID_IDS_MAX = 10_000
 
 
-def check_device_id(device_id: str) -> str:
+def check_device_id(device_id: object) -> str:
     """A device id is used in MQTT topics and file names: keep it to a safe alphabet."""
-    if type(device_id) is str and device_id in _VALID_IDS:
+    if not isinstance(device_id, str):
+        raise InvalidInterlockInput(
+            f"device_id = {show(device_id)}: 1-64 letters, digits, '-' or '_' are required"
+        )
+    if device_id in _VALID_IDS:
         return device_id
-    if (
-        not isinstance(device_id, str)
-        or not 0 < len(device_id) <= 64
-        or not all(c.isalnum() or c in "-_" for c in device_id)
-    ):
+    if not 0 < len(device_id) <= 64 or not all(c.isalnum() or c in "-_" for c in device_id):
         raise InvalidInterlockInput(
             f"device_id = {show(device_id)}: 1-64 letters, digits, '-' or '_' are required"
         )
@@ -252,6 +258,8 @@ class GuardLimits:
     prediction_window_s, prediction_horizon_s, prediction_min_readings: the forecast.
     predicted_stop_within_s: stop when the forecast reaches the floor within this time.
     silence_max_s: longest audio pause of an acknowledged alarm.
+    max_reading_rate_hz, sequence_slack: the largest plausible advance of a device's seq
+        (rate times the time since its last reading, plus the slack).
     warning_persist_s: how long the forecast must keep reaching the floor before it warns.
     warning_clear_after_s: how long a warning's condition must be absent before it clears.
     sources: where each clinical number came from (name -> source text).
@@ -273,6 +281,8 @@ class GuardLimits:
     prediction_min_readings: int
     predicted_stop_within_s: float
     silence_max_s: float
+    max_reading_rate_hz: float
+    sequence_slack: int
     warning_persist_s: float = 1.0
     warning_clear_after_s: float = 3.0
     sources: tuple[tuple[str, str], ...] = ()

@@ -19,7 +19,6 @@ max_queued_messages, 1000 by default). Devices talk MQTT 3.1.1 or 5.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import queue
@@ -29,6 +28,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -38,12 +39,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cryoderm.interlock.embedded import DeviceEndpoint
-from cryoderm.interlock.errors import BrokerUnavailable, InvalidInterlockInput
+from cryoderm.interlock.errors import BrokerRefused, BrokerUnavailable, InvalidInterlockInput
 from cryoderm.interlock.liveness import NetworkWatch
 from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, status_from_json
+from cryoderm.interlock.signing import Signer, device_verifier
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
 from cryoderm.interlock.wire import (
     QuarantinedMessage,
+    WrongClient,
     caps,
     clip,
     decode,
@@ -83,6 +86,26 @@ def _whole_number(value: Any, name: str) -> int:
 
 def _dumps(body: Any) -> bytes:
     return orjson.dumps(body)
+
+
+@dataclass(frozen=True)
+class BrokerLogin:
+    """How a client logs in to the broker: user name and password (the broker's password
+    file, :mod:`.credentials`), and the CA certificate that signs the broker's TLS
+    certificate (None: plain TCP, for a broker on loopback only; docs/interlock.md)."""
+
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None
+
+    def apply(self, client: paho.Client) -> None:
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls_ca is not None:
+            client.tls_set(ca_certs=str(self.tls_ca))
+
+
+ANONYMOUS = BrokerLogin()
 
 
 def parse_broker(address: str) -> tuple[str, int]:
@@ -181,9 +204,55 @@ def _connect(
     if not connected.is_set() or failure:
         if threaded:
             client.loop_stop()
-        raise BrokerUnavailable(
-            f"broker = {host}:{port}: no connection within {timeout_s} s {failure or ''}".strip()
+        if failure:
+            raise BrokerRefused(f"broker = {host}:{port}: refused the login ({failure[0]})")
+        raise BrokerUnavailable(f"broker = {host}:{port}: no connection within {timeout_s} s")
+
+
+# The probe publishes as this device (ids beginning "cryoderm-" are never given to devices).
+PROBE_DEVICE_ID = "cryoderm-anonymous-probe"
+
+
+def probe_anonymous(
+    host: str, port: int, prefix: str, *, tls_ca: Path | None = None, timeout_s: float = 5.0
+) -> str | None:
+    """Whether an anonymous client can connect to the broker and publish a reading (MQTT 5,
+    whose PUBACK says whether the broker took it): a one-line finding, or None when the
+    broker refuses the connection or the publication. Raises BrokerUnavailable when the
+    broker cannot be reached at all."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{PROBE_DEVICE_ID}-{uuid.uuid4().hex[:8]}",
+        protocol=paho.MQTTv5,
+    )
+    BrokerLogin(tls_ca=tls_ca).apply(client)
+    answered = threading.Event()
+    accepted: list[bool] = []
+
+    def on_publish(_c: Any, _u: Any, _mid: int, reason: Any, _p: Any) -> None:
+        accepted.append(not reason.is_failure)
+        answered.set()
+
+    client.on_publish = on_publish
+    try:
+        _connect(client, host, port, timeout_s, threaded=True)
+    except BrokerRefused:
+        return None
+    try:
+        body = {"probe": "can an anonymous client publish readings here?"}
+        client.publish(
+            f"{prefix.rstrip('/')}/devices/{PROBE_DEVICE_ID}/readings", _dumps(body), qos=1
         )
+        answered.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    if accepted and accepted[0]:
+        return (
+            f"the broker {host}:{port} lets an anonymous client connect and publish readings "
+            "(anyone on it could mask a sensor)"
+        )
+    return None
 
 
 class MqttTransport:
@@ -197,12 +266,15 @@ class MqttTransport:
         host: str = "127.0.0.1",
         port: int = 1883,
         *,
+        signer: Signer,
+        login: BrokerLogin = ANONYMOUS,
         prefix: str = DEFAULT_PREFIX,
         client_id: str = "cryoderm-interlock",
         connect_timeout_s: float = 5.0,
         session_expiry_s: int = SESSION_EXPIRY_S,
     ) -> None:
         self.host, self.port, self.prefix = host, port, prefix.rstrip("/")
+        self.signer = signer
         self.session_expiry_s = session_expiry_s
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
@@ -229,9 +301,12 @@ class MqttTransport:
         )
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
+        login.apply(self._client)
         status = f"{self.prefix}/interlock/status"
+        # Signed now, published by the broker when the connection is lost: a device obeys a
+        # signed "offline" whenever it comes (stopping is safe).
         self._client.will_set(
-            status, json.dumps({"state": "offline", "interlock_id": client_id}), qos=1, retain=True
+            status, signer.seal_bytes("status", {"state": "offline"}), qos=1, retain=True
         )
 
     def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
@@ -315,7 +390,7 @@ class MqttTransport:
         )
         self._client.publish(
             f"{self.prefix}/interlock/status",
-            json.dumps({"state": "online", "interlock_id": self.interlock_id}),
+            self.signer.seal_bytes("status", {"state": "online"}),
             qos=1,
             retain=True,
         )
@@ -347,6 +422,10 @@ class MqttTransport:
         acknowledgement (a reading)."""
         parts = message.topic.split("/")
         kind, device_id = parts[-1], parts[-2]
+        if device_id == PROBE_DEVICE_ID:
+            # The start-up probe's own publication (delivered if the broker let it through,
+            # perhaps to a later interlock through the persistent session): not a device.
+            return False
         if device_id not in self._checked_ids:
             check_device_id(device_id)
             if len(self._checked_ids) >= _CHECKED_IDS_MAX:
@@ -358,9 +437,7 @@ class MqttTransport:
         if kind == "readings":
             reading = Reading.from_json(data)
             if reading.device_id != device_id:
-                raise InvalidInterlockInput(
-                    f"reading.device_id = {reading.device_id!r}: the topic names {device_id!r}"
-                )
+                raise WrongClient(device_id, reading.device_id)
             self._deliver(InboundReading(reading, self, (message.mid, message.qos)))
             return True
         if kind == "status":
@@ -376,6 +453,7 @@ class MqttTransport:
             device_id if device_id in self._checked_ids else None,
             rejection_reason(error, kind),
             clip(str(error)),
+            error.claimed if isinstance(error, WrongClient) else None,
         )
         try:
             if self._deliver is not None:
@@ -387,7 +465,9 @@ class MqttTransport:
 
     def send_command(self, device_id: str, command: DeviceCommand, detail: dict[str, Any]) -> None:
         topic = f"{self.prefix}/devices/{device_id}/commands"
-        payload = _dumps({"command": command.value, **detail})
+        payload = self.signer.seal_bytes(
+            "command", {**detail, "command": command.value, "device_id": device_id}
+        )
         if threading.get_ident() != self._network_thread:
             # A timer or operator stop (another thread): the network thread sends it.
             self._soon(lambda: self._client.publish(topic, payload, qos=1))
@@ -399,8 +479,10 @@ class MqttTransport:
         self._client.loop_write()
 
     def heartbeat(self, wall_time_s: float) -> None:
-        body = {"interlock_id": self.interlock_id, "wall_time_s": wall_time_s}
-        topic, payload = f"{self.prefix}/interlock/heartbeat", _dumps(body)
+        topic, payload = (
+            f"{self.prefix}/interlock/heartbeat",
+            self.signer.seal_bytes("heartbeat", {}),
+        )
         self._soon(lambda: self._client.publish(topic, payload, qos=0))
 
     def acknowledge(self, receipts: Sequence[tuple[InboundReading, int]]) -> None:
@@ -435,7 +517,7 @@ class MqttTransport:
         self._run_calls()
         info = self._client.publish(
             f"{self.prefix}/interlock/status",
-            json.dumps({"state": "offline", "interlock_id": self.interlock_id}),
+            self.signer.seal_bytes("status", {"state": "offline"}),
             qos=1,
             retain=True,
         )
@@ -465,12 +547,15 @@ class MqttDeviceLink:
         host: str = "127.0.0.1",
         port: int = 1883,
         *,
+        interlock_key: str,
+        login: BrokerLogin = ANONYMOUS,
         prefix: str = DEFAULT_PREFIX,
         client_id: str | None = None,
         connect_timeout_s: float = 5.0,
         network_thread: bool = True,
     ) -> None:
         self.prefix = prefix.rstrip("/")
+        self._verifier = device_verifier(interlock_key)
         self.connect_timeout_s = connect_timeout_s
         self._devices: dict[str, DeviceEndpoint] = {}
         self.interlock_offline = threading.Event()
@@ -482,6 +567,7 @@ class MqttDeviceLink:
             client_id=client_id or f"cryoderm-device-{uuid.uuid4().hex[:12]}",
         )
         self._client.max_inflight_messages_set(1000)
+        login.apply(self._client)
         self._client.on_message = self._on_message
         self._subscribed: set[int] = set()
         self._subscribed_changed = threading.Condition()
@@ -571,24 +657,24 @@ class MqttDeviceLink:
 
     def _receive(self, message: paho.MQTTMessage) -> None:
         data = decode(message.payload, self._caps)
-        if not isinstance(data, dict):
-            raise InvalidInterlockInput(f"message = {show(data)}: a JSON object is required")
         parts = message.topic.split("/")
         if parts[-2] == "interlock":
             if parts[-1] == "heartbeat":
-                wall_time_s = _finite_number(data.get("wall_time_s"), "heartbeat.wall_time_s")
+                wall_time_s = self._verifier.heartbeat(data)
                 for device in list(self._devices.values()):
                     device.on_heartbeat(wall_time_s)
-            elif parts[-1] == "status" and data.get("state") == "offline":
+            elif parts[-1] == "status" and self._verifier.status(data) == "offline":
                 self.interlock_offline.set()
             return
         target = self._devices.get(parts[-2])
         if target is None:
             return
         if parts[-1] == "commands":
-            command = DeviceCommand(str(data.get("command")))
-            target.on_command(command, {k: v for k, v in data.items() if k != "command"})
+            command, detail = self._verifier.command(data, target.device_id)
+            target.on_command(command, detail)
         elif parts[-1] == "acks":
+            if not isinstance(data, dict):
+                raise InvalidInterlockInput(f"acks = {show(data)}: a JSON object is required")
             seqs, journal_seqs = data.get("seqs"), data.get("journal_seqs")
             if not isinstance(seqs, list) or not isinstance(journal_seqs, list):
                 raise InvalidInterlockInput("acks: seqs and journal_seqs lists are required")

@@ -257,6 +257,9 @@ class Interlock:
                 self._on_status(message, now_s, events)
             else:
                 self.rejections.add(message, now_s)
+                if message.reason == "wrong-client":
+                    for device_id in {message.device_id, message.claimed_device_id}:
+                        self._technical(device_id, "wrong-client", message.detail, now_s, events)
         except Exception as error:
             self._fault(message, error, events)
 
@@ -335,36 +338,51 @@ class Interlock:
         index = len(events)
         events.extend(outcome.events)
         if not outcome.events:
-            # A retransmission is recorded once (the journal ignores the repeat); a reading
-            # that arrives after a later one is kept but not judged.
+            # A retransmission: the journal ignores the repeat and gives the seq of the
+            # reading as first recorded, with which it is acknowledged again.
             events.append(
                 Event(
                     "reading",
                     session_id,
                     reading.device_id,
                     None,
-                    {**reading.to_json(), "valid": False, "invalid_reason": "out-of-order"},
+                    {**reading.to_json(), "valid": False, "invalid_reason": "retransmission"},
                 )
             )
         return index
 
     def _fault(self, message: Inbound, error: Exception, events: list[Event]) -> None:
+        """A fault of the interlock's own while handling a message: that message's device
+        is stopped (its session with a technical alarm) and the fault recorded."""
         log.exception("interlock fault while handling a message; stopping its device")
         device_id = (
             message.reading.device_id if isinstance(message, InboundReading) else message.device_id
         )
         if device_id is None:
             return
+        text = f"{type(error).__name__}: {clip(str(error))}"
         self._post(message.transport, device_id, DeviceCommand.STOP, {"reason": "interlock-fault"})
         events.append(
             Event(
-                "interlock-fault",
-                self._by_device.get(device_id),
-                device_id,
-                None,
-                {"error": f"{type(error).__name__}: {clip(str(error))}"},
+                "interlock-fault", self._by_device.get(device_id), device_id, None, {"error": text}
             )
         )
+        try:
+            self._technical(device_id, "interlock-fault", text, self.clock.now_s(), events)
+        except Exception:
+            log.exception("interlock: the technical alarm for %s failed", device_id)
+
+    def _technical(
+        self, device_id: str | None, condition: str, detail: str, now_s: float, events: list[Event]
+    ) -> None:
+        """A technical alarm on the device's current session, and its fail-safe stop."""
+        session_id = self._by_device.get(device_id) if device_id is not None else None
+        if session_id is None:
+            return
+        live = self._sessions[session_id]
+        outcome = live.guard.technical_fault(condition, f"{detail}: cold stopped", now_s)
+        self._send(live, outcome, now_s)
+        events.extend(outcome.events)
 
     def _on_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
         status = message.status

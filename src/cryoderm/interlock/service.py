@@ -24,11 +24,13 @@ from typing import Any
 
 from cryoderm.interlock.clock import SystemClock
 from cryoderm.interlock.control import journal_command_poll, reject_command
-from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.credentials import INTERLOCK_USER, CredentialStore, TokenCheck
+from cryoderm.interlock.errors import AnonymousBroker, InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import guard_limits, technical_parameters
 from cryoderm.interlock.model import PlannedCurve, SessionSpec
 from cryoderm.interlock.runtime import Interlock
+from cryoderm.interlock.signing import Signer
 from cryoderm.interlock.transport import Transport
 from cryoderm.interlock.wire import show
 
@@ -42,6 +44,11 @@ class ServiceConfig:
     """journal_dir: the journal directory. source: embedded | mqtt | http.
     broker: host:port for mqtt; topic_prefix; client_id: the interlock's MQTT client id (keep
     it across restarts: the broker keeps its queued readings). http_port: for http (0: any).
+    credentials_dir: the interlock's key, broker password and the devices' token digests
+    (:mod:`.credentials`; mqtt and http). mqtt_username: the interlock's broker account.
+    broker_ca: CA certificate of the broker's TLS listener (None: plain TCP, loopback).
+    allow_anonymous_broker: run even though the broker lets anonymous clients publish
+    readings (development only; refused otherwise).
     allow_device_sessions: accept sessions announced by devices (demos, benchmarks).
     scheduling: the process's scheduling as obtained (:func:`.priority.elevate`), recorded
     in the journal's ``interlock-started`` entry."""
@@ -53,6 +60,10 @@ class ServiceConfig:
     client_id: str = "cryoderm-interlock"
     http_host: str = "127.0.0.1"
     http_port: int = 8765
+    credentials_dir: Path | None = None
+    mqtt_username: str = INTERLOCK_USER
+    broker_ca: Path | None = None
+    allow_anonymous_broker: bool = False
     allow_device_sessions: bool = False
     scheduling: dict[str, Any] | None = None
 
@@ -130,15 +141,32 @@ class InterlockService:
 
     def _transport(self) -> Transport:
         config = self.config
+        if config.source in ("mqtt", "http"):
+            if config.credentials_dir is None:
+                raise InvalidInterlockInput(
+                    f"source = {config.source}: the interlock's credentials directory is required"
+                )
+            store = CredentialStore(config.credentials_dir)
+            signer = Signer(store.private_key(), config.client_id)
         if config.source == "mqtt":
-            from cryoderm.interlock.mqtt import MqttTransport, parse_broker
+            from cryoderm.interlock.mqtt import BrokerLogin, MqttTransport, parse_broker
 
             host, port = parse_broker(config.broker)
-            return MqttTransport(host, port, prefix=config.topic_prefix, client_id=config.client_id)
+            login = BrokerLogin(config.mqtt_username, store.interlock_password(), config.broker_ca)
+            return MqttTransport(
+                host,
+                port,
+                signer=signer,
+                login=login,
+                prefix=config.topic_prefix,
+                client_id=config.client_id,
+            )
         if config.source == "http":
             from cryoderm.interlock.http_ingest import HttpTransport
 
-            return HttpTransport(config.http_host, config.http_port)
+            return HttpTransport(
+                config.http_host, config.http_port, signer=signer, tokens=TokenCheck(store)
+            )
         from cryoderm.interlock.embedded import EmbeddedTransport
 
         embedded = EmbeddedTransport()
@@ -146,10 +174,27 @@ class InterlockService:
         return embedded
 
     def start(self) -> None:
+        if self.config.source == "mqtt":
+            self._refuse_an_anonymous_broker()
         self.interlock.start()
         if self.fleet is not None:
             self.fleet.bind(self.interlock)
             self.fleet.start()
+
+    def _refuse_an_anonymous_broker(self) -> None:
+        from cryoderm.interlock.mqtt import parse_broker, probe_anonymous
+
+        config = self.config
+        host, port = parse_broker(config.broker)
+        finding = probe_anonymous(host, port, config.topic_prefix, tls_ca=config.broker_ca)
+        if finding is None:
+            return
+        if not config.allow_anonymous_broker:
+            raise AnonymousBroker(
+                f"{finding}: refusing to start (use the shipped broker configuration, "
+                "deploy/mosquitto, or --allow-anonymous-broker for development)"
+            )
+        log.warning("%s: running anyway (--allow-anonymous-broker)", finding)
 
     def stop(self) -> None:
         if self.fleet is not None:

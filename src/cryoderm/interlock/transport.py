@@ -43,15 +43,17 @@ class InboundRejected:
     its sender): the interlock counts it and logs it, and never handles it.
 
     source: where it came from (``readings``, ``status``, an HTTP path); device_id: the
-    device its address names, when it names a valid one; reason: a short category
-    (``oversized``, ``too-nested``, ``not-json``, ``invalid-reading``, ...); detail: the
-    error, already shortened."""
+    device its address (topic, token) names, when it names a valid one; reason: a short
+    category (``oversized``, ``too-nested``, ``not-json``, ``invalid-reading``, ...);
+    detail: the error, already shortened. claimed_device_id: for ``wrong-client``, the
+    device the message claimed to come from (the interlock stops both devices)."""
 
     transport: Transport
     source: str
     device_id: str | None
     reason: str
     detail: str
+    claimed_device_id: str | None = None
 
 
 Inbound = InboundReading | InboundStatus | InboundRejected

@@ -119,7 +119,11 @@ def _supervise(child_args: Sequence[str], journal_dir: Path, max_restarts: int |
             if status in REFUSED_EXIT_CODES and hung is None:
                 return status
             lived_s = time.monotonic() - started
-            detail: dict[str, Any] = {"exit_status": status, "lived_s": round(lived_s, 3), "pid": child.pid}
+            detail: dict[str, Any] = {
+                "exit_status": status,
+                "lived_s": round(lived_s, 3),
+                "pid": child.pid,
+            }
             if hung is not None:
                 detail["hung"] = hung
             journal.append([Event("watchdog-restart", None, None, None, detail)], time.time())

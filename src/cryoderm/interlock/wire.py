@@ -64,6 +64,17 @@ class QuarantinedMessage(RejectedMessage):
         )
 
 
+class WrongClient(RejectedMessage):
+    """A message whose sender (its topic, its token) is not the device it speaks for: a
+    technical alarm and a fail-safe stop of both devices' sessions."""
+
+    def __init__(self, sender: str, claimed: str) -> None:
+        super().__init__(
+            "wrong-client", f"a message from {sender!r} claims to come from {show(claimed)}"
+        )
+        self.sender, self.claimed = sender, claimed
+
+
 @dataclass(frozen=True)
 class Caps:
     """max_bytes: longest message; max_containers: most arrays and objects in one."""
