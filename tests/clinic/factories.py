@@ -9,8 +9,14 @@ from typing import Any
 
 from clinic.personas import PASSWORD
 from cryoderm.clinic.records.models import Client, Device, Room, TreatmentSession
-from cryoderm.clinic.records.services import clients, consent, devices, scheduling, screening
-from cryoderm.clinic.records.services import sessions as session_service
+from cryoderm.clinic.records.services import (
+    clients,
+    consent,
+    devices,
+    planning,
+    scheduling,
+    screening,
+)
 
 #: Who sets up the clinic's equipment and texts in tests: a process label, not a person.
 SYSTEM = "system:tests"
@@ -92,17 +98,18 @@ def screen(actor: Any, client: Client, answers: dict[str, Any] | None = None, **
 
 
 def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSession:
-    """A planned session whose every gate is open, run by ``practitioner_user``."""
+    """A planned session (skin-tone on forehead and cheek) whose every gate is open, run by
+    ``practitioner_user``."""
     client = make_client(practitioner_user)
     device = make_device(**device_options)
     screen(practitioner_user, client)
     sign_consent(practitioner_user, client)
-    return session_service.create(
+    return planning.plan_session(
         practitioner_user,
         client_id=client.pk,
-        practitioner_id=practitioner_user.practitioner.pk,
         device_id=device.pk,
         zones=["forehead", "cheek"],
+        goals=["skin-tone"],
     )
 
 

@@ -22,6 +22,7 @@ from clinic.api_helpers import Api, director
 from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records import gates
 from cryoderm.clinic.records.models import TreatmentSession
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import sessions as session_service
 
 pytestmark = pytest.mark.django_db
@@ -71,13 +72,15 @@ def test_api_an_unqualified_practitioner_naming_a_colleague_is_refused_end_to_en
             "client_id": ready.client_id,
             "device_id": ready.device_id,
             "zones": ["forehead"],
+            "goals": ["skin-tone"],
             "practitioner_id": alice.practitioner.pk,
         },
     )
-    assert created.status_code == 201
+    assert created.status_code == 201, created.json()
     session_id = created.json()["id"]
     started = Api(pat).post(f"/sessions/{session_id}/start")
     assert started.status_code == 409
+    assert started.json()["field"] == "practitioner-of-record"
     assert TreatmentSession.objects.get(pk=session_id).status == "planned"
 
 
@@ -96,12 +99,12 @@ def test_api_the_practitioner_of_record_starts_it(alice, alices_session) -> None
 
 def test_api_an_expired_practitioner_cannot_start_his_own_session(alice, pat) -> None:
     ready = factories.ready_session(alice, modality="ln2-vapour")
-    own = session_service.create(
+    own = planning.plan_session(
         pat,
         client_id=ready.client_id,
-        practitioner_id=pat.practitioner.pk,
         device_id=ready.device_id,
-        zones=["forehead"],
+        zones=["cheek"],
+        goals=["skin-tone"],
     )
     response = Api(pat).post(f"/sessions/{own.pk}/start")
     assert response.status_code == 409

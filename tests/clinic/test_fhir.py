@@ -14,6 +14,7 @@ from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.audit.models import AuditEntry
 from cryoderm.clinic.fhir.resources import full_url, model_class
 from cryoderm.clinic.records.models import SkinReading
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import sessions as session_service
 
 from . import factories
@@ -33,6 +34,7 @@ def treated_client(alice: Any) -> Any:
     make_practitioner(colleague)
     for rule_id in referred.rule_ids("refer"):
         factories.sign_off(alice, referred, rule_id, colleague, reason="INR stable")
+    planning.replan(alice, session.pk, goals=["skin-tone"])
     session_service.start(alice, session.pk)
     session_service.add_readings(
         f"device:{session.device.serial_number}",

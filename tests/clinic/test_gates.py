@@ -12,7 +12,7 @@ from django.utils import timezone
 from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records import gates
 from cryoderm.clinic.records.models import ClinicPolicy, Qualification, TreatmentSession
-from cryoderm.clinic.records.services import consent, devices
+from cryoderm.clinic.records.services import consent, devices, planning
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.errors import NotPermitted
 
@@ -72,11 +72,24 @@ def test_a_screening_older_than_the_clinic_setting_must_be_repeated(alice) -> No
 
 
 def test_a_screening_for_other_zones_does_not_count(alice) -> None:
-    session = factories.ready_session(alice)
-    session.client.screenings.all().delete()
-    factories.screen(alice, session.client, zones=["chin"])
+    client = factories.make_client(alice)
+    factories.sign_consent(alice, client)
+    factories.screen(alice, client, zones=["chin"])
+    session = session_service.create(
+        alice, client_id=client.pk, device_id=factories.make_device().pk, zones=["forehead"]
+    )
     refused(session, "screening-current")
-    factories.screen(alice, session.client, zones=["forehead", "cheek", "chin"])
+    factories.screen(alice, client, zones=["forehead", "cheek", "chin"])
+    planning.replan(alice, session.pk, goals=["skin-tone"])
+    assert session_service.start(alice, session.pk).status == "in-progress"
+
+
+def test_a_new_screening_makes_the_plan_out_of_date(alice) -> None:
+    session = factories.ready_session(alice)
+    factories.screen(alice, session.client)
+    error = refused(session, "plan-current")
+    assert "plan the session again" in str(error)
+    planning.replan(alice, session.pk, goals=["skin-tone"])
     assert session_service.start(alice, session.pk).status == "in-progress"
 
 
@@ -105,6 +118,7 @@ def test_refer_findings_need_two_clinicians_sign_off(alice, django_user_model) -
         factories.sign_off(
             alice, referred, rule_id, colleague, reason="INR stable; low-intensity protocol"
         )
+    planning.replan(alice, session.pk, goals=["skin-tone"])
     assert session_service.start(alice, session.pk).status == "in-progress"
 
 

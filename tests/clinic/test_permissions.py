@@ -165,7 +165,7 @@ ENDPOINTS = [
     (
         "post",
         "/api/plans",
-        {"goals": ["skin-tone"], "zones": ["cheek"], "modality": "cold-air", "screening_id": 999},
+        {"goals": ["skin-tone"], "zones": ["cheek"], "modality": "cold-air", "client_id": 999},
         "plan.create",
     ),
     (

@@ -16,6 +16,7 @@ The skin readings of past sessions are the planner's *predicted* surface tempera
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -25,12 +26,20 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from cryoderm.clinical.planner import PlanRequest, plan
-from cryoderm.clinical.screening import Verdict
+from cryoderm.clinical.planner import Plan
 
 from .accounts.permissions import FRONT_DESK, MEDICAL_DIRECTOR, PRACTITIONER, grant_role
-from .records.models import Client, ClinicPolicy, Device, ScreeningResponse, TreatmentSession
-from .records.services import adverse, consent, devices, outcomes, scheduling, screening, staff
+from .records.models import Client, ClinicPolicy, Device, TreatmentSession
+from .records.services import (
+    adverse,
+    consent,
+    devices,
+    outcomes,
+    planning,
+    scheduling,
+    screening,
+    staff,
+)
 from .records.services import clients as client_service
 from .records.services import sessions as session_service
 
@@ -279,47 +288,24 @@ def _devices(director: Any, today: dt.date) -> dict[str, Device]:
     return made
 
 
-def _plan_json(
-    response: ScreeningResponse,
-    modality: str,
-    zones: tuple[str, ...],
-    client: Client,
-    on: dt.date,
-    signed_off: bool,
-) -> dict[str, Any]:
-    verdict = Verdict.from_json_dict(response.verdict)
-    made = plan(
-        PlanRequest(
-            goals=("skin-tone",),
-            zones=zones,
-            modality=modality,
-            sex=client.sex if client.sex in ("female", "male") else None,  # type: ignore[arg-type]
-            age_years=float(on.year - client.date_of_birth.year),
-            verdict=verdict,
-            referral_signed_off=signed_off,
-        )
-    )
-    return made.to_json_dict(curves=True)
-
-
-def _readings(plan_json: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
+def _readings(made: Plan) -> tuple[list[dict[str, Any]], float]:
     """The predicted surface curves of each step, one zone after another."""
     rows: list[dict[str, Any]] = []
     offset = 0.0
-    for step in plan_json["steps"]:
-        curve = step["curves"]
-        for t, temp in zip(curve["time_s"], curve["surface_c"], strict=True):
-            if t is None or temp is None:
+    for step in made.steps:
+        prediction = step.prediction
+        for t, temp in zip(prediction.time_s, prediction.surface_c, strict=True):
+            if not (math.isfinite(t) and math.isfinite(temp)):
                 continue
             rows.append(
                 {
-                    "zone": step["zone"],
-                    "sensor": f"ir-{step['zone']}",
+                    "zone": step.zone,
+                    "sensor": f"ir-{step.zone}",
                     "elapsed_s": offset + t,
                     "skin_temp_c": round(temp, 1),
                 }
             )
-        offset += (curve["time_s"][-1] or 0.0) + 60.0
+        offset += (prediction.time_s[-1] if prediction.time_s else 0.0) + 60.0
     return rows, offset
 
 
@@ -355,24 +341,25 @@ def _session(
                 second=screening.SecondClinician(director.get_username(), password=password),
                 at=start - dt.timedelta(minutes=20),
             )
-    plan_json = _plan_json(response, device.modality, zones, client, start.date(), sign_off)
-    session = session_service.create(
+    session = planning.plan_session(
         practitioner,
         client_id=client.pk,
-        practitioner_id=practitioner.practitioner.pk,
         device_id=device.pk,
         zones=zones,
-        plan=plan_json,
+        goals=("skin-tone",),
+        at=start - dt.timedelta(minutes=10),
     )
     session_service.start(practitioner, session.pk, at=start)
-    rows, length_s = _readings(plan_json)
+    made = planning.stored_plan(session)
+    assert made is not None  # just stored by plan_session
+    rows, length_s = _readings(made)
     for row in rows:
         row["recorded_at"] = start + dt.timedelta(seconds=row["elapsed_s"])
     sensor = f"device:{device.serial_number}"
     count = session_service.add_readings(sensor, session.pk, rows) if rows else 0
     if index == 0 and rows:
         coldest = min(rows, key=lambda r: r["skin_temp_c"])
-        floor = plan_json["steps"][0]["floor_temp_c"]
+        floor = made.steps[0].floor_temp_c
         alarm = session_service.raise_alarm(
             practitioner,
             session.pk,
@@ -387,9 +374,7 @@ def _session(
         )
         session_service.acknowledge_alarm(practitioner, alarm.pk, at=coldest["recorded_at"])
     end = start + dt.timedelta(seconds=length_s)
-    session_service.finish(
-        practitioner, session.pk, exposure_s=plan_json["total_exposure_s"], at=end
-    )
+    session_service.finish(practitioner, session.pk, exposure_s=made.total_exposure_s, at=end)
     outcomes.record_score(
         practitioner,
         client.pk,

@@ -59,7 +59,8 @@ from cryoderm.physics.case import (
     SteadyInitial,
     Tissue,
 )
-from cryoderm.physics.casefile import case_to_toml
+from cryoderm.physics.casefile import case_to_toml, parse_case_text
+from cryoderm.physics.errors import PhysicsError
 from cryoderm.physics.provenance import provenance
 
 if TYPE_CHECKING:
@@ -68,6 +69,111 @@ if TYPE_CHECKING:
 #: Output sampling: LN2 pulses last a fraction of a second; their troughs fall at the end of
 #: each dwell, which the catalogue's dwell and period values put on this grid.
 SAMPLE_EVERY_S = {"ln2-vapour": 0.2, "cold-air": 1.0, "contact": 0.5}
+
+
+#: The format name of a stored plan (``Plan.to_json_dict``), checked when it is read back.
+PLAN_FORMAT = "cryoderm-plan/1"
+
+
+class _Stored:
+    """One object of a stored plan, read field by field: a missing field or one of the wrong
+    type is an :class:`InvalidAnswer` naming its path (``steps[1].margins.to_floor_k``)."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise InvalidAnswer(path or "plan", type(data).__name__, "an object")
+        self.data = data
+        self.path = path
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str) -> Any:
+        if key not in self.data:
+            raise InvalidAnswer(self._where(key), None, "required in a stored plan")
+        return self.data[key]
+
+    def text(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise InvalidAnswer(self._where(key), value, "a string")
+        return value
+
+    def number(self, key: str, *, optional: bool = False) -> float | None:
+        value = self.data.get(key) if optional else self.raw(key)
+        if value is None and optional:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidAnswer(self._where(key), value, "a finite number")
+        return float(value)
+
+    def required_number(self, key: str) -> float:
+        value = self.number(key)
+        assert value is not None
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.raw(key)
+        if not isinstance(value, bool):
+            raise InvalidAnswer(self._where(key), value, "true or false")
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidAnswer(self._where(key), value, "a list of strings")
+        return tuple(value)
+
+    def numbers(self, key: str) -> tuple[float, ...]:
+        value = self.raw(key)
+        if not isinstance(value, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise InvalidAnswer(self._where(key), value, "a list of numbers")
+        return tuple(float(v) for v in value)
+
+    def curve(self, key: str) -> tuple[float, ...]:
+        """A predicted curve; None marks a point the engine could not give (kept as NaN)."""
+        value = self.raw(key)
+        if not isinstance(value, list) or not all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
+        ):
+            raise InvalidAnswer(self._where(key), value, "a list of numbers or nulls")
+        return tuple(math.nan if v is None else float(v) for v in value)
+
+    def words(self, key: str) -> dict[str, str]:
+        value = self.raw(key)
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise InvalidAnswer(self._where(key), value, "an object of strings")
+        return dict(value)
+
+    def child(self, key: str) -> _Stored:
+        return _Stored(self.raw(key), self._where(key))
+
+    def children(self, key: str) -> list[_Stored]:
+        value = self.raw(key)
+        if not isinstance(value, list):
+            raise InvalidAnswer(self._where(key), value, "a list")
+        return [_Stored(item, f"{self._where(key)}[{i}]") for i, item in enumerate(value)]
+
+
+def _technique(stored: _Stored) -> Technique:
+    fields = {name for name in Technique.__dataclass_fields__ if name != "modality"}
+    unknown = sorted(set(stored.data) - fields - {"modality"})
+    if unknown:
+        raise InvalidAnswer(
+            stored._where(unknown[0]), stored.data[unknown[0]], "not a field of a technique"
+        )
+    values: dict[str, Any] = {}
+    for name in fields & set(stored.data):
+        values[name] = stored.text(name) if name == "applicator" else stored.number(name)
+    return Technique(modality=stored.text("modality"), **values)
 
 
 @dataclass(frozen=True)
@@ -106,6 +212,16 @@ class Delivery:
             out["hold"] = self.hold.to_json_dict()
             out["hold_phase_s"] = self.hold_phase_s
         return out
+
+    @classmethod
+    def _read(cls, stored: _Stored) -> Delivery:
+        hold = _technique(stored.child("hold")) if "hold" in stored.data else None
+        return cls(
+            approach=_technique(stored.child("approach")),
+            approach_s=stored.required_number("approach_s"),
+            hold=hold,
+            hold_phase_s=stored.required_number("hold_phase_s") if hold is not None else 0.0,
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +266,18 @@ class Margins:
 
     def to_json_dict(self) -> dict[str, Any]:
         return {k: (v if isinstance(v, str) else _round(v)) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def _read(cls, stored: _Stored) -> Margins:
+        return cls(
+            to_floor_k=stored.required_number("to_floor_k"),
+            to_freezing_k=stored.required_number("to_freezing_k"),
+            to_numbness_k=stored.number("to_numbness_k", optional=True),
+            freeze_risk_time_s=stored.number("freeze_risk_time_s", optional=True),
+            basis=stored.text("basis") if "basis" in stored.data else "nominal run",
+            nominal_to_floor_k=stored.number("nominal_to_floor_k", optional=True),
+            nominal_to_freezing_k=stored.number("nominal_to_freezing_k", optional=True),
+        )
 
 
 @dataclass(frozen=True)
@@ -264,6 +392,81 @@ class PlanStep:
         return out
 
 
+def _prediction(stored: _Stored) -> Prediction:
+    try:
+        case = parse_case_text(stored.text("case_toml"), stored._where("case_toml"))
+    except PhysicsError as error:
+        raise InvalidAnswer(stored._where("case_toml"), "(case file)", str(error)) from None
+    curves = stored.child("curves") if "curves" in stored.data else None
+    return Prediction(
+        delivery=Delivery._read(stored.child("technique")),
+        time_in_band_s=stored.number("time_in_band_s", optional=True) or 0.0,
+        reached_band_at_s=stored.number("reached_band_at_s", optional=True),
+        min_temp_c_by_layer={
+            layer: float(value)
+            for layer, value in stored.child("min_temp_c_by_layer").data.items()
+            if isinstance(value, int | float)
+        },
+        margins=Margins._read(stored.child("margins")),
+        failures=stored.texts("failures"),
+        case=case,
+        time_s=curves.curve("time_s") if curves else (),
+        surface_c=curves.curve("surface_c") if curves else (),
+        basal_c=curves.curve("basal_c") if curves else (),
+        intervals=_intervals(stored.child("intervals")) if stored.data.get("intervals") else None,
+    )
+
+
+def _intervals(stored: _Stored) -> PredictionIntervals:
+    """The stored summary of a step's intervals; the varied runs themselves are not stored
+    (``results`` is empty)."""
+    from cryoderm.physics.intervals import Interval, PredictionIntervals
+
+    metrics = {}
+    for name, value in stored.child("metrics").data.items():
+        row = _Stored(value, f"{stored._where('metrics')}.{name}")
+        metrics[str(name)] = Interval(
+            low=row.number("p05", optional=True),
+            median=row.number("p50", optional=True),
+            high=row.number("p95", optional=True),
+        )
+    return PredictionIntervals(
+        parameters=stored.texts("parameters"),
+        samples=int(stored.required_number("samples")),
+        seed=int(stored.required_number("seed")),
+        metrics=metrics,
+        failed=int(stored.required_number("failed")),
+        results=(),
+    )
+
+
+def _plan_step(stored: _Stored) -> PlanStep:
+    status = stored.text("status")
+    if status not in ("planned", "no-safe-protocol"):
+        raise InvalidAnswer(stored._where("status"), status, "planned or no-safe-protocol")
+    band = stored.numbers("target_band_c")
+    course = stored.numbers("course_sessions")
+    if len(band) != 2 or len(course) != 2:
+        raise InvalidAnswer(stored._where("target_band_c"), band, "two numbers (low, high)")
+    return PlanStep(
+        zone=stored.text("zone"),
+        modality=stored.text("modality"),
+        goals=stored.texts("goals"),
+        status=status,  # type: ignore[arg-type]
+        band_c=(band[0], band[1]),
+        hold_s=stored.required_number("hold_s"),
+        max_exposure_s=stored.required_number("max_exposure_s"),
+        floor_temp_c=stored.required_number("floor_temp_c"),
+        prediction=_prediction(stored),
+        evidence=stored.words("evidence"),
+        precautions=stored.texts("precautions"),
+        aftercare=stored.texts("aftercare"),
+        course_sessions=(int(course[0]), int(course[1])),
+        min_interval_h=stored.required_number("min_interval_h"),
+        sources=stored.words("sources"),
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     """A plan: one step per requested zone.
@@ -288,7 +491,7 @@ class Plan:
 
     def to_json_dict(self, curves: bool = True) -> dict[str, Any]:
         return {
-            "format": "cryoderm-plan/1",
+            "format": PLAN_FORMAT,
             "goals": list(self.goals),
             "modality": self.modality,
             "screening": self.screening,
@@ -298,6 +501,35 @@ class Plan:
             "notes": list(self.notes),
             "steps": [step.to_json_dict(curves) for step in self.steps],
         }
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan that :meth:`to_json_dict` stored (with or without its curves), as typed
+        objects: what every reader of a stored plan uses (pages, live guard, reports), so that
+        none of them reads loose keys. A stored plan that is not one raises
+        :class:`InvalidAnswer` naming the field (``steps[0].floor_temp_c``)."""
+        stored = _Stored(data, "")
+        if stored.data.get("format") != PLAN_FORMAT:
+            raise InvalidAnswer("format", stored.data.get("format"), PLAN_FORMAT)
+        steps = tuple(_plan_step(step) for step in stored.children("steps"))
+        if not steps:
+            raise InvalidAnswer("steps", [], "at least one step")
+        modality = stored.text("modality")
+        for index, step in enumerate(steps):
+            if step.modality != modality:
+                raise InvalidAnswer(f"steps[{index}].modality", step.modality, modality)
+        return cls(
+            steps=steps,
+            goals=stored.texts("goals"),
+            modality=modality,
+            screening=stored.text("screening"),
+            pending_sign_off=stored.flag("pending_sign_off"),
+            notes=stored.texts("notes"),
+        )
+
+    def step_for(self, zone: str) -> PlanStep | None:
+        """The step of ``zone``, or None when the plan does not treat it."""
+        return next((step for step in self.steps if step.zone == zone), None)
 
 
 def _round(value: float | None) -> float | None:

@@ -1,8 +1,9 @@
-"""``POST /api/plans``: the planner (cryoderm.clinical.planner) for a client's screening.
+"""``POST /api/plans``: a treatment plan from the records' planning service.
 
-The verdict comes from a stored screening; a ``refer`` verdict counts as signed off when
-every refer finding has a sign-off. With ``session_id`` the plan is stored on that planned
-session."""
+With ``session_id`` the planned session is planned again and the plan stored on it (the
+zones and modality, if sent, must be the session's); with ``client_id`` the plan is only
+shown. Either way the screening is the one the gates will rely on and the client's age and
+sex come from the record: the caller cannot choose them."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from cryoderm.clinic import audit
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Id, Label
-from cryoderm.clinic.records.models import ScreeningResponse
-from cryoderm.clinic.records.services import _common
-from cryoderm.clinic.records.services import sessions as session_service
-from cryoderm.clinical.planner import PlanRequest, plan
-from cryoderm.clinical.screening import Verdict
+from cryoderm.clinic.records.services import planning
 
 router = Router(tags=["plans"])
 
@@ -29,39 +25,36 @@ class PlanIn(Schema):
     goals: list[Label] = Field(min_length=1, max_length=10)
     zones: list[Label] = Field(min_length=1, max_length=20)
     modality: Literal["cold-air", "ln2-vapour", "contact"]
-    screening_id: Id | None = Field(None, description="the client's screening; null: unscreened")
-    sex: Literal["female", "male"] | None = None
-    age_years: float | None = Field(None, ge=18, le=90, allow_inf_nan=False)
-    session_id: Id | None = Field(None, description="store the plan on this planned session")
+    client_id: Id | None = Field(None, description="plan for this client (nothing stored)")
+    session_id: Id | None = Field(
+        None, description="plan this planned session again and store the plan on it"
+    )
 
-
-def _verdict(actor: Any, screening_id: int | None) -> tuple[Verdict | None, bool]:
-    """The stored verdict (its read audited) and whether every refer finding is signed off."""
-    if screening_id is None:
-        return None, False
-    screening = _common.load(ScreeningResponse, screening_id)
-    refer = set(screening.rule_ids("refer"))
-    signed = set(screening.signoffs.values_list("rule_id", flat=True))
-    audit.record(actor, "screening.read", screening, {"client": screening.client_id, "for": "plan"})
-    return Verdict.from_json_dict(screening.verdict), refer <= signed
+    @model_validator(mode="after")
+    def one_target(self) -> PlanIn:
+        if (self.client_id is None) == (self.session_id is None):
+            raise ValueError("send client_id (to see a plan) or session_id (to store one)")
+        return self
 
 
 @router.post("", response={200: dict[str, Any], **ERRORS}, summary="Plan a treatment")
 def create(request: HttpRequest, payload: PlanIn) -> Any:
     caller = principal(request)
     caller.require("plan.create")
-    verdict, signed_off = _verdict(caller.audit_actor, payload.screening_id)
-    result = plan(
-        PlanRequest(
-            goals=tuple(payload.goals),
-            zones=tuple(payload.zones),
-            modality=payload.modality,
-            sex=payload.sex,
-            age_years=payload.age_years,
-            verdict=verdict,
-            referral_signed_off=signed_off,
-        )
-    ).to_json_dict(curves=False)
     if payload.session_id is not None:
-        session_service.attach_plan(caller.user, payload.session_id, result)
-    return result
+        session = planning.replan(
+            caller.user,
+            payload.session_id,
+            goals=payload.goals,
+            zones=payload.zones,
+            modality=payload.modality,
+        )
+        return session.plan
+    made = planning.preview(
+        caller.user,
+        payload.client_id,
+        goals=payload.goals,
+        zones=payload.zones,
+        modality=payload.modality,
+    )
+    return made.to_json_dict(curves=False)

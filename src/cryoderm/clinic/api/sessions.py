@@ -15,9 +15,8 @@ from cryoderm.clinic.api import ingest
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Finite, Id, Label, Note, Sensor
-from cryoderm.clinic.records.errors import InvalidRecord
-from cryoderm.clinic.records.models import Practitioner, SkinReading, TreatmentSession
-from cryoderm.clinic.records.services import _common
+from cryoderm.clinic.records.models import SkinReading, TreatmentSession
+from cryoderm.clinic.records.services import _common, planning
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.data import load_table
 
@@ -36,6 +35,12 @@ class SessionIn(Schema):
     client_id: Id
     device_id: Id
     zones: list[Label] = Field(min_length=1, max_length=20)
+    goals: list[Label] | None = Field(
+        None,
+        min_length=1,
+        max_length=10,
+        description="plan the session now for these goals (else POST /api/plans later)",
+    )
     practitioner_id: Id | None = Field(None, description="default: the caller's own record")
     appointment_id: Id | None = None
     notes: Note = ""
@@ -105,28 +110,21 @@ class ReadingQuery(Schema):
     limit: int = Field(1000, ge=1, le=10_000)
 
 
-def _own_practitioner(user: Any) -> int:
-    found = Practitioner.objects.filter(user=user).values_list("pk", flat=True).first()
-    if found is None:
-        raise InvalidRecord("practitioner_id", "you have no practitioner record: name one")
-    return int(found)
-
-
 @router.post("", response={201: SessionOut, **ERRORS}, summary="Plan a session")
 def create(request: HttpRequest, payload: SessionIn) -> Any:
     caller = principal(request)
     caller.require("session.create")
-    practitioner_id = payload.practitioner_id or _own_practitioner(caller.user)
-    created = session_service.create(
-        caller.user,
-        client_id=payload.client_id,
-        practitioner_id=practitioner_id,
-        device_id=payload.device_id,
-        zones=payload.zones,
-        appointment_id=payload.appointment_id,
-        notes=payload.notes,
-    )
-    return Status(201, created)
+    fields = {
+        "client_id": payload.client_id,
+        "device_id": payload.device_id,
+        "zones": payload.zones,
+        "practitioner_id": payload.practitioner_id,
+        "appointment_id": payload.appointment_id,
+        "notes": payload.notes,
+    }
+    if payload.goals is None:
+        return Status(201, session_service.create(caller.user, **fields))
+    return Status(201, planning.plan_session(caller.user, goals=payload.goals, **fields))
 
 
 @router.get("/{session_id}", response={200: SessionOut, **ERRORS}, summary="Read a session")

@@ -14,6 +14,7 @@ another process (``cryoderm interlock``) writing the same journal is read the sa
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -26,6 +27,7 @@ from django.conf import settings
 from cryoderm.clinic.live.forward import LiveId, forward
 from cryoderm.clinic.records.errors import InvalidRecord
 from cryoderm.clinic.records.models import TreatmentSession
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.interlock import (
     EmbeddedTransport,
@@ -33,14 +35,12 @@ from cryoderm.interlock import (
     Journal,
     PlannedCurve,
     SessionSpec,
-    guard_limits,
 )
 from cryoderm.interlock.clock import SystemClock
 from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.face import EngineFace
 from cryoderm.interlock.faults import FAULT_KINDS, Fault
 from cryoderm.interlock.limits import technical_parameters
-from cryoderm.physics.casefile import parse_case_text
 
 logger = logging.getLogger(__name__)
 
@@ -169,22 +169,20 @@ class LiveRuntime:
         self.journal.close()
 
     def start_zone(self, session: TreatmentSession, zone: str, fault_kind: str) -> LiveId:
-        """Guard ``zone`` of ``session`` and power on its simulated device (with ``fault_kind``)."""
-        step = next(
-            (s for s in (session.plan or {}).get("steps", []) if s.get("zone") == zone), None
-        )
-        if step is None or not step.get("case_toml"):
-            raise InvalidRecord(
-                "zone", f"{zone!r} has no planned step with a simulation case in this session"
-            )
+        """Guard ``zone`` of ``session`` and power on its simulated device (with ``fault_kind``).
+
+        The limits and the planned curve come from the records' planning service, which
+        checks that the stored plan is the session's own (its zones, its device's modality)."""
+        guard = planning.zone_guard(session, zone)
+        step = guard.step
         if fault_kind not in FAULT_KINDS:
             raise InvalidRecord("fault", f"{fault_kind!r} is not one of {', '.join(FAULT_KINDS)}")
         live_id = LiveId(session.pk, zone)
         device_id = f"dev{session.device_id}"
-        duration_s = float(step["duration_s"])
+        duration_s = step.duration_s
         fault = Fault(fault_kind, start_s=FAULT_START_S if fault_kind != "none" else 0.0)
         face = _PreparedFace(
-            EngineFace(parse_case_text(step["case_toml"], f"session {session.pk} {zone}")),
+            EngineFace(step.case),
             fault.start_s if fault_kind == "linger" else None,
         )
         # The first engine run (and, in a fresh process, its compilation) happens here, not
@@ -200,11 +198,10 @@ class LiveRuntime:
             heartbeat_timeout_s=self.device_timeout_s,
             planned_duration_s=duration_s,
         )
-        curve = step.get("curves") or {}
         pairs = [
             (t, c)
-            for t, c in zip(curve.get("time_s", []), curve.get("surface_c", []), strict=False)
-            if t is not None and c is not None and t <= duration_s + 1e-9
+            for t, c in zip(step.prediction.time_s, step.prediction.surface_c, strict=False)
+            if math.isfinite(c) and t <= duration_s + 1e-9
         ]
         linked = _LinkedDevice(device)
         self.transport.attach(linked)
@@ -213,8 +210,8 @@ class LiveRuntime:
                 str(live_id),
                 device_id,
                 zone,
-                step["modality"],
-                guard_limits(zone, step["modality"]),
+                guard.modality,
+                guard.limits,
                 planned_duration_s=duration_s,
                 planned_curve=PlannedCurve(tuple(t for t, _ in pairs), tuple(c for _, c in pairs))
                 if len(pairs) >= 2

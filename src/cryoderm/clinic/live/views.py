@@ -23,6 +23,7 @@ from cryoderm.clinic.live import runtime
 from cryoderm.clinic.live.forward import LiveId
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import TreatmentSession
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.web.access import page
 from cryoderm.clinic.web.plots import step_chart
 from cryoderm.interlock import InterlockError
@@ -45,9 +46,10 @@ def live_page(request: HttpRequest, pk: int) -> HttpResponse:
     runtime.sync(session, request.user)
     states = runtime.zone_states(session, live.journal)
     steps = []
-    for step in (session.plan or {}).get("steps", []):
-        zone = step["zone"]
-        horizon = max(float(step["max_exposure_s"]), float(step["duration_s"])) + 10.0
+    plan = planning.stored_plan(session)
+    for step in plan.steps if plan is not None else ():
+        zone = step.zone
+        horizon = max(step.max_exposure_s, step.duration_s) + 10.0
         steps.append(
             {
                 "step": step,

@@ -11,6 +11,8 @@ gate                          open when
                               is younger than the clinic's ``screening_validity_days``
 ``screening-verdict``         that screening's verdict is not ``do-not-treat``
 ``referrals-signed-off``      every ``refer`` finding of it has a sign-off
+``plan-current``              the session has a plan made for its zones and its device's
+                              modality, from that same screening, every zone planned
 ``consent-signed``            the client's treatment consent is signed under the current
                               text and not withdrawn
 ``practitioner-qualified``    the practitioner is active and holds a qualification for
@@ -34,6 +36,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from cryoderm.clinical.errors import InvalidAnswer
+from cryoderm.clinical.planner import Plan
 from cryoderm.errors import NotPermitted
 
 from .models import (
@@ -53,6 +57,7 @@ GATES = (
     "screening-current",
     "screening-verdict",
     "referrals-signed-off",
+    "plan-current",
     "consent-signed",
     "practitioner-qualified",
     "practitioner-of-record",
@@ -80,11 +85,11 @@ class Gate:
 class GatesClosed(NotPermitted):
     """The session may not start: one or more gates are closed (listed in ``closed``)."""
 
-    def __init__(self, closed: tuple[Gate, ...]) -> None:
+    def __init__(self, closed: tuple[Gate, ...], doing: str = "the session cannot start") -> None:
         self.closed = closed
         self.field = closed[0].name
         lines = "; ".join(str(gate) for gate in closed)
-        super().__init__(f"the session cannot start: {lines}")
+        super().__init__(f"{doing}: {lines}")
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,10 @@ class Evaluation:
         return not self.closed
 
 
-def _screening_gates(
+def screening_gates(
     screening: ScreeningResponse | None, today: dt.date, validity_days: int
 ) -> list[Gate]:
+    """screening-current, screening-verdict and referrals-signed-off for ``screening``."""
     if screening is None:
         return [
             Gate(
@@ -153,6 +159,52 @@ def _screening_gates(
         "a clinician and a second clinician sign off each refer finding with a reason",
     )
     return [current, verdict, referrals]
+
+
+def plan_mismatches(session: TreatmentSession, plan: Plan) -> list[str]:
+    """Why ``plan`` may not guard ``session`` (empty: it may): the plan must be for the
+    session's zones and its device's modality, with every zone planned."""
+    problems = []
+    modality = session.device.modality
+    if plan.modality != modality:
+        problems.append(f"the plan is for {plan.modality}, the device is a {modality} device")
+    planned = sorted(step.zone for step in plan.steps)
+    if planned != sorted(session.zones):
+        problems.append(
+            f"the plan treats {', '.join(planned)}, the session {', '.join(session.zones)}"
+        )
+    unsafe = [step.zone for step in plan.steps if step.status != "planned"]
+    if unsafe:
+        problems.append(f"no safe protocol was found for {', '.join(unsafe)}")
+    return problems
+
+
+def _plan_gate(session: TreatmentSession, screening: ScreeningResponse | None) -> Gate:
+    how = "plan the session again (goals for its zones) with the client's current screening"
+    if not session.plan:
+        return Gate("plan-current", False, "the session has no plan", how)
+    try:
+        plan = Plan.from_json_dict(session.plan)
+    except InvalidAnswer as error:
+        return Gate("plan-current", False, f"the stored plan cannot be read ({error})", how)
+    problems = plan_mismatches(session, plan)
+    if screening is None or session.plan_screening_id != screening.pk:
+        made_from = (
+            f"screening {session.plan_screening_id}"
+            if session.plan_screening_id
+            else "no screening"
+        )
+        relied_on = f"screening {screening.pk}" if screening is not None else "none"
+        problems.append(f"the plan was made from {made_from}; the gates rely on {relied_on}")
+    if problems:
+        return Gate("plan-current", False, "; ".join(problems), how)
+    return Gate(
+        "plan-current",
+        True,
+        f"planned {session.planned_at:%Y-%m-%d %H:%M} from screening {screening.pk}"
+        if session.planned_at
+        else f"planned from screening {screening.pk}",
+    )
 
 
 def _consent_gate(session: TreatmentSession) -> tuple[Gate, Consent | None]:
@@ -276,7 +328,8 @@ def evaluate(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluatio
     screening = current_screening(session.client_id, session.device.modality, session.zones)
     consent_gate, consent = _consent_gate(session)
     gates = (
-        *_screening_gates(screening, today, policy.screening_validity_days),
+        *screening_gates(screening, today, policy.screening_validity_days),
+        _plan_gate(session, screening),
         consent_gate,
         _practitioner_gate(session.practitioner, session.device.modality, today),
         _of_record_gate(session.practitioner, actor),

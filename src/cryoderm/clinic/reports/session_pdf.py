@@ -3,12 +3,13 @@ the planned curve and the floor, alarms and events. Text in Latin-1 core fonts (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
 
 from fpdf import FPDF
 
 from cryoderm.clinic.records.models import SkinReading, TreatmentSession
+from cryoderm.clinic.records.services import planning
 
 
 def _latin1(text: object) -> str:
@@ -95,29 +96,29 @@ def session_report(session: TreatmentSession) -> bytes:
         .values_list("zone", "elapsed_s", "skin_temp_c")
     ):
         readings.setdefault(zone, []).append((elapsed, temp))
-    plan: dict[str, Any] = session.plan or {}
-    for step in plan.get("steps", []):
-        zone = step["zone"]
+    plan = planning.stored_plan(session)
+    for step in plan.steps if plan is not None else ():
+        zone = step.zone
         measured = readings.get(zone, [])
         pdf.ln(2)
         line(f"Zone: {zone}", 12, "B")
         line(
-            f"{step.get('technique_text', '')} for {step.get('duration_s', 0):.0f} s; target band "
-            f"{step['target_band_c'][0]:.1f}-{step['target_band_c'][1]:.1f} C; floor {step['floor_temp_c']:.1f} C"
+            f"{step.delivery.describe()} for {step.duration_s:.0f} s; target band "
+            f"{step.band_c[0]:.1f}-{step.band_c[1]:.1f} C; floor {step.floor_temp_c:.1f} C"
         )
         if measured:
             line(
                 f"{len(measured)} readings; coldest measured {min(t for _, t in measured):.1f} C; "
                 f"last reading at {measured[-1][0]:.1f} s"
             )
-        curves = step.get("curves") or {}
+        prediction = step.prediction
         planned = [
             (s, t)
-            for s, t in zip(curves.get("time_s", []), curves.get("surface_c", []), strict=False)
-            if s is not None and t is not None
+            for s, t in zip(prediction.time_s, prediction.surface_c, strict=False)
+            if math.isfinite(t)
         ]
-        _plot(pdf, planned, measured, step.get("floor_temp_c"), step.get("target_band_c"))
-        for goal, words in (step.get("evidence") or {}).items():
+        _plot(pdf, planned, measured, step.floor_temp_c, list(step.band_c))
+        for goal, words in step.evidence.items():
             line(f"{goal}: {words}", 8)
     alarms = list(session.alarms.select_related("acknowledged_by"))
     if alarms:

@@ -321,13 +321,6 @@ class PlanForm(forms.Form):
         self.fields["modality"].choices = [(m, m) for m in limits.modalities]
         self.fields["device"].queryset = Device.objects.filter(status=Device.Status.IN_SERVICE)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        device, modality = data.get("device"), data.get("modality")
-        if device is not None and modality and device.modality != modality:
-            self.add_error("device", f"{device} is a {device.modality} device, not {modality}.")
-        return data
-
 
 class ScoreForm(forms.Form):
     """A score at follow-up on a named scale, with the scale's bounds."""

@@ -44,7 +44,20 @@ class TreatmentSession(models.Model):
         Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )
     zones = models.JSONField(default=list, help_text="Face zones treated, e.g. ['forehead']")
-    plan = models.JSONField(null=True, blank=True, help_text="The planner's plan, as given")
+    plan = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The planner's plan (cryoderm-plan/1); read it with planning.stored_plan",
+    )
+    plan_screening = models.ForeignKey(
+        ScreeningResponse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The screening the plan was made from (the gates require it still counts)",
+    )
+    planned_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

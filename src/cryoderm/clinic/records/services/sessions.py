@@ -38,45 +38,44 @@ from ._common import (
 MAX_BATCH = 10_000
 
 
+def _practitioner_of(actor: Any, practitioner_id: object | None) -> Practitioner:
+    if practitioner_id is not None:
+        return load(Practitioner, practitioner_id)
+    own = Practitioner.objects.filter(user_id=getattr(actor, "pk", None)).first()
+    if own is None:
+        raise InvalidRecord("practitioner_id", "you have no practitioner record: name one")
+    return own
+
+
 @transaction.atomic
 def create(
     actor: Any,
     *,
     client_id: object,
-    practitioner_id: object,
     device_id: object,
     zones: Iterable[str],
+    practitioner_id: object | None = None,
     appointment_id: object | None = None,
-    plan: Mapping[str, Any] | None = None,
     notes: str = "",
 ) -> TreatmentSession:
-    """A planned session; nothing is checked against the gates until it starts."""
+    """A planned session without a plan yet (planning.plan_session makes both at once);
+    ``practitioner_id`` defaults to the actor's own record. Nothing is checked against the
+    gates until it starts; only its practitioner of record may start it."""
     authorize(actor, "session.create")
     zone_list = [require_zone(f"zones[{i}]", z) for i, z in enumerate(zones)]
     if not zone_list:
         raise InvalidRecord("zones", "name at least one face zone")
+    if len(set(zone_list)) != len(zone_list):
+        raise InvalidRecord("zones", "name each zone once")
     session = TreatmentSession.objects.create(
         client=load(Client, client_id),
-        practitioner=load(Practitioner, practitioner_id),
+        practitioner=_practitioner_of(actor, practitioner_id),
         device=load(Device, device_id),
         appointment=load(Appointment, appointment_id) if appointment_id is not None else None,
         zones=zone_list,
-        plan=dict(plan) if plan is not None else None,
         notes=notes,
     )
     audit.record(actor, "session.create", session, {"client": session.client_id})
-    return session
-
-
-@transaction.atomic
-def attach_plan(actor: Any, session_id: object, plan: Mapping[str, Any]) -> TreatmentSession:
-    """Store the planner's plan (as its JSON dict) on a session that has not started."""
-    session = load(TreatmentSession, session_id, lock=True)
-    if session.status != TreatmentSession.Status.PLANNED:
-        raise Conflict(f"session {session.pk} is {session.status}; its plan is final", "plan")
-    session.plan = dict(plan)
-    session.save(update_fields=["plan"])
-    audit.record(actor, "session.plan", session, {"client": session.client_id})
     return session
 
 

@@ -8,11 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from cryoderm.clinic.records.errors import RecordsError
+from cryoderm.clinic.records.gates import GatesClosed
 from cryoderm.clinic.records.models import Client
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.web.access import page
 from cryoderm.clinic.web.facemap import map_zones
 from cryoderm.clinic.web.forms import PlanForm, apply_error
-from cryoderm.clinic.web.planning import plan_session
 from cryoderm.clinical.errors import ClinicalError
 
 
@@ -23,15 +24,15 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            session = plan_session(
+            session = planning.plan_session(
                 request.user,
-                client,
+                client_id=client.pk,
                 goals=data["goals"],
                 zones=data["zones"],
                 modality=data["modality"],
                 device_id=data["device"].pk,
             )
-        except (ClinicalError, RecordsError) as error:
+        except (ClinicalError, RecordsError, GatesClosed) as error:
             apply_error(form, error, lambda f: f.split("[")[0])
         else:
             messages.success(request, "The plan is ready. Check it, then start the session.")

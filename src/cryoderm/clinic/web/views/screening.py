@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import Client, ClinicPolicy, ScreeningResponse
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import screening as screening_service
 from cryoderm.clinic.web.access import allowed, page
 from cryoderm.clinic.web.forms import ScreeningForm, SignOffForm, apply_error
@@ -22,10 +23,9 @@ from cryoderm.clinical.screening import Verdict, screen
 
 
 def _initial(client: Client) -> dict[str, Any]:
-    today = timezone.localdate()
-    born = client.date_of_birth
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    initial: dict[str, Any] = {"age_years": age}
+    initial: dict[str, Any] = {
+        "age_years": planning.age_years(client.date_of_birth, timezone.localdate())
+    }
     if client.sex in ("female", "male"):
         initial["sex"] = client.sex
     if client.fitzpatrick_type:
@@ -90,7 +90,7 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "verdict": Verdict.from_json_dict(screening.verdict),
             "signed": signed,
             "form": form,
-            "open_refer": [r for r in screening.rule_ids("refer") if r not in signed],
+            "open_refer": screening_service.unsigned_referrals(screening),
             "screened_on": screening.screened_at.date()
             if screening.screened_at
             else dt.date.today(),

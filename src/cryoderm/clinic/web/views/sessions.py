@@ -14,9 +14,11 @@ from cryoderm.clinic.live import runtime
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.gates import GatesClosed
 from cryoderm.clinic.records.models import SkinReading, TreatmentSession
+from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.clinic.web.access import allowed, page
 from cryoderm.clinic.web.plots import depth_chart, step_chart
+from cryoderm.clinical.planner import Plan
 
 
 def _readings_by_zone(session: TreatmentSession) -> dict[str, list[tuple[float, float]]]:
@@ -27,32 +29,37 @@ def _readings_by_zone(session: TreatmentSession) -> dict[str, list[tuple[float, 
     return series
 
 
-def step_views(session: TreatmentSession) -> list[dict[str, Any]]:
+def step_views(session: TreatmentSession, plan: Plan | None) -> list[dict[str, Any]]:
     """Each planned zone with its charts (measured readings drawn over the plan)."""
+    if plan is None:
+        return []
     readings = _readings_by_zone(session)
-    steps = (session.plan or {}).get("steps", [])
     return [
         {
             "step": step,
-            "time_chart": step_chart(step, readings=readings.get(step["zone"], ())),
+            "time_chart": step_chart(step, readings=readings.get(step.zone, ())),
             "depth_chart": depth_chart(step),
-            "readings": len(readings.get(step["zone"], ())),
-            "min_measured_c": min((t for _, t in readings.get(step["zone"], ())), default=None),
+            "readings": len(readings.get(step.zone, ())),
+            "min_measured_c": min((t for _, t in readings.get(step.zone, ())), default=None),
         }
-        for step in steps
+        for step in plan.steps
     ]
 
 
 @page("session.view")
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(
-        TreatmentSession.objects.select_related("client", "practitioner", "device"), pk=pk
+        TreatmentSession.objects.select_related(
+            "client", "practitioner", "device", "plan_screening"
+        ),
+        pk=pk,
     )
     runtime.sync(session, request.user)
+    plan = planning.stored_plan(session)
     context: dict[str, Any] = {
         "session": session,
-        "plan": session.plan or {},
-        "steps": step_views(session),
+        "plan": plan,
+        "steps": step_views(session, plan),
         "alarms": session.alarms.select_related("acknowledged_by"),
         "events": session.events.select_related("actor"),
         "may_start": allowed(request, "session.start"),
