@@ -25,6 +25,7 @@ import numpy as np
 
 from cryoderm.cohort.errors import InvalidCohort
 from cryoderm.data import load_table
+from cryoderm.physics.bounds import default
 from cryoderm.physics.case import Tissue
 from cryoderm.physics.spreads import thickness_quantile
 from cryoderm.physics.zones import age_rule, tissue_for_zone, zone_names
@@ -79,7 +80,13 @@ class Subjects:
             dermis_perfusion_per_s=self.dermis_perfusion_per_s[start:stop].copy(),
         )
 
-    def tissue(self, k: int, *, core_temp_c: float = 37.0, arterial_temp_c: float = 37.0) -> Tissue:
+    def tissue(
+        self,
+        k: int,
+        *,
+        core_temp_c: float = default("tissue.core_temp_c"),
+        arterial_temp_c: float = default("tissue.arterial_temp_c"),
+    ) -> Tissue:
         """Subject ``k``'s layered tissue: the zone's, with its own dermis, fat and perfusion."""
         base = tissue_for_zone(
             self.zone,

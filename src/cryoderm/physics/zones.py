@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any, Literal
 
 from cryoderm.data import load_table
-from cryoderm.physics.bounds import bound
+from cryoderm.physics.bounds import bound, default
 from cryoderm.physics.case import Blood, Layer, Tissue
 from cryoderm.physics.errors import InvalidInput
 
@@ -186,8 +186,8 @@ def tissue_for_zone(
     *,
     sex: str | None = None,
     age_years: float | None = None,
-    core_temp_c: float = 37.0,
-    arterial_temp_c: float = 37.0,
+    core_temp_c: float = default("tissue.core_temp_c"),
+    arterial_temp_c: float = default("tissue.arterial_temp_c"),
     thickness_overrides_mm: Mapping[str, float] | None = None,
 ) -> Tissue:
     """The layered tissue of a built-in facial zone, refined by sex and age.
