@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from cryoderm.data.labels import label
+
 from .clients import Client
 
 
@@ -15,10 +17,11 @@ class ScreeningResponse(models.Model):
     change of the rules never rewrites what the practitioner saw."""
 
     class Outcome(models.TextChoices):
-        DO_NOT_TREAT = "do-not-treat", "Do not treat"
-        REFER = "refer", "Refer"
-        PRECAUTIONS = "precautions", "Treat with precautions"
-        CLEAR = "clear", "Clear"
+        # Labels: data/labels.toml [grade], the one source.
+        DO_NOT_TREAT = "do-not-treat", label("grade", "do-not-treat")
+        REFER = "refer", label("grade", "refer")
+        PRECAUTIONS = "precautions", label("grade", "precautions")
+        CLEAR = "clear", label("grade", "clear")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="screenings")
     answers = models.JSONField()
