@@ -65,7 +65,7 @@ def test_area_condition_spared_by_the_treated_zones(tmp_path: Path) -> None:
         "2026-11-23",
     )
     assert result.returncode == 0
-    assert result.stdout.startswith("verdict: precautions")
+    assert result.stdout.startswith("verdict: Treat with precautions")
 
 
 def test_unknown_condition_exits_2_naming_the_field(tmp_path: Path) -> None:

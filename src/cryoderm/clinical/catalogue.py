@@ -20,6 +20,7 @@ from typing import Any
 from cryoderm.clinical.errors import InvalidAnswer
 from cryoderm.clinical.limits import load_safety_limits
 from cryoderm.data import load_table
+from cryoderm.data.labels import celsius, label
 
 EVIDENCE_WORDS = {
     "transient": "Evidence: a transient effect only",
@@ -46,6 +47,7 @@ class Technique:
     applicator_temp_c: float | None = None
 
     def describe(self) -> str:
+        """The technique in the practitioner's words (labels, signed °C)."""
         if self.modality == "ln2-vapour" and self.dwell_s == self.sweep_period_s:
             return f"wand at {self.distance_cm:g} cm, held on the spot"
         if self.modality == "ln2-vapour":
@@ -54,8 +56,14 @@ class Technique:
                 f"{self.sweep_period_s:g} s for {self.dwell_s:g} s"
             )
         if self.modality == "cold-air":
-            return f"air at {self.gas_temp_c:g} C, {self.air_speed_m_s:g} m/s at the skin"
-        return f"{self.applicator} applicator at {self.applicator_temp_c:g} C"
+            return (
+                f"air at {celsius(self.gas_temp_c, signed=True)}, "
+                f"{self.air_speed_m_s:g} m/s at the skin"
+            )
+        return (
+            f"{label('applicator', self.applicator)} applicator at "
+            f"{celsius(self.applicator_temp_c, signed=True)}"
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

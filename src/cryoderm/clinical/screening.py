@@ -28,6 +28,8 @@ from cryoderm.clinical.rules import (
     strictest,
     strictness,
 )
+from cryoderm.data.citations import cite
+from cryoderm.data.labels import label, label_list
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class Finding:
     """One rule triggered by the answers.
 
     grade: the grade applied (after the clinic's policy); default_grade: cryoderm's sourced
-    default. triggered_by: the answer that triggered it, as the user wrote it. zones: the
-    zones it concerns (empty: the whole client)."""
+    default. triggered_by: the answer that triggered it, in the practitioner's words (labels,
+    not identifiers). zones: the zones it concerns (empty: the whole client)."""
 
     rule_id: str
     condition: str
@@ -102,16 +104,22 @@ class Verdict:
         )
 
     def summary(self) -> str:
-        lines = [f"verdict: {self.outcome} (policy: {self.policy}, {self.screened_on})"]
+        """The verdict as a practitioner reads it: labels, sources as "Author Year"."""
+        lines = [
+            f"verdict: {label('grade', self.outcome)} (policy: {self.policy}, {self.screened_on})"
+        ]
         for f in self.findings:
-            lines.append(f"  [{f.grade}] {f.rule_id}: {f.condition}")
+            lines.append(f"  [{label('grade', f.grade)}] {label('rule', f.rule_id)}")
             lines.append(f"      because: {f.triggered_by}; {f.reason}")
-            lines.append(f"      source: {f.source}")
+            lines.append(f"      source: {cite(f.source)}")
+            if f.disagreement:
+                lines.append(f"      sources disagree: {cite(f.disagreement)}")
             if f.grade != f.default_grade:
                 lines.append(
-                    f"      graded {f.grade} by policy (cryoderm default {f.default_grade})"
+                    f"      graded {label('grade', f.grade)} by the clinic's policy "
+                    f"(cryoderm's default: {label('grade', f.default_grade)})"
                 )
-            lines.append(f"      would change: {f.would_change}")
+            lines.append(f"      would change: {cite(f.would_change)}")
         if not self.findings:
             lines.append("  no rule triggered by these answers")
         return "\n".join(lines)
@@ -218,9 +226,9 @@ def _condition_findings(
     for answer in answers.conditions:
         rule = rulebook.rules[answer.id]
         grade, default = policy.grade(rule, modality), rule.grade_for(modality)
-        trigger = f"conditions includes {answer.id}"
+        trigger = "the client answered yes"
         if rule.scope == "area" and answer.zones:
-            trigger += f" in {', '.join(answer.zones)}"
+            trigger += f", affecting {label_list('zone', answer.zones)}"
             spared = treated is not None and not set(answer.zones) & set(treated)
             if spared:
                 # The affected area is not treated: the rule becomes a precaution to keep
@@ -232,8 +240,8 @@ def _condition_findings(
                         grade,
                         default,
                         trigger,
-                        reason=f"{rule.reason}; {', '.join(answer.zones)} not treated: "
-                        "keep the cold away from it",
+                        reason=f"{rule.reason}; {label_list('zone', answer.zones)} not "
+                        "treated: keep the cold away from it",
                         # A precaution for the whole session, whatever zone is being treated.
                         zones=(),
                     )
@@ -264,14 +272,15 @@ def _procedure_findings(
         if today >= ends:
             continue
         period = rulebook.waiting_periods[procedure.kind]
+        kind = label("procedure", procedure.kind)
         findings.append(
             _finding(
                 rule,
                 policy.grade(rule, modality),
                 rule.grade_for(modality),
-                f"recent_procedures: {procedure.kind} on {procedure.date.isoformat()} "
+                f"{kind} on {procedure.date.isoformat()} "
                 f"({(today - procedure.date).days} days ago)",
-                reason=f"within the {days}-day waiting period after {procedure.kind}",
+                reason=f"within the {days}-day waiting period after {kind[:1].lower()}{kind[1:]}",
                 source=f"{rule.source}; waiting period: {period.source} (evidence: {period.evidence})",
                 would_change=f"treating on or after {ends.isoformat()}, or a clinic policy with a shorter waiting period",
             )
@@ -290,30 +299,32 @@ def _answer_findings(
     triggered: list[tuple[Rule, str]] = []
     for rule_id in ("age-under-14", "age-under-18"):
         if answers.age_years < rules[rule_id].params["max_age_years"]:
-            triggered.append((rules[rule_id], f"age_years = {answers.age_years:g}"))
+            triggered.append((rules[rule_id], f"age {answers.age_years:g} years"))
             break
     bp_rule = rules["blood-pressure-uncontrolled"]
     if answers.blood_pressure_mmhg is None:
-        triggered.append((rules["blood-pressure-not-measured"], "blood_pressure_mmhg not given"))
+        triggered.append((rules["blood-pressure-not-measured"], "no blood pressure was entered"))
     else:
         systolic, diastolic = answers.blood_pressure_mmhg
         if (
             systolic > bp_rule.params["max_systolic_mmhg"]
             or diastolic > bp_rule.params["max_diastolic_mmhg"]
         ):
-            triggered.append((bp_rule, f"blood_pressure_mmhg = {systolic:g}/{diastolic:g}"))
+            triggered.append((bp_rule, f"blood pressure {systolic:g}/{diastolic:g} mmHg"))
     if answers.fitzpatrick is None:
-        triggered.append((rules["fitzpatrick-not-recorded"], "fitzpatrick not given"))
+        triggered.append((rules["fitzpatrick-not-recorded"], "no skin type was entered"))
     elif answers.fitzpatrick >= rules["fitzpatrick-iv-vi"].params["min_fitzpatrick"]:
-        triggered.append((rules["fitzpatrick-iv-vi"], f"fitzpatrick = {answers.fitzpatrick}"))
+        triggered.append(
+            (rules["fitzpatrick-iv-vi"], f"Fitzpatrick skin type {answers.fitzpatrick}")
+        )
     for rule in rules.values():
         if rule.kind != "answer" or not (rule.zones or rule.modalities):
             continue
         zone_hit = not rule.zones or (treated is not None and set(rule.zones) & set(treated))
         modality_hit = not rule.modalities or modality in rule.modalities
         if zone_hit and modality_hit:
-            what = [f"zones include {', '.join(rule.zones)}"] if rule.zones else []
-            what += [f"modality = {modality}"] if rule.modalities else []
+            what = [f"treated zones include {label_list('zone', rule.zones)}"] if rule.zones else []
+            what += [f"modality {label('modality', modality)}"] if rule.modalities else []
             triggered.append((rule, "; ".join(what)))
     return [
         _finding(
