@@ -42,3 +42,9 @@ def test_band_and_floor_are_drawn_and_lines_clipped_to_the_plot() -> None:
     )
     assert "<title>target</title>" in svg and "<title>floor</title>" in svg
     assert 'clip-path="url(#clip-' in svg and "<clipPath" in svg
+
+
+def test_negative_ticks_read_with_the_minus_sign_and_scripts_get_plain_numbers() -> None:
+    svg = render(Chart("c", "x", "T (°C)", [Series("s", [0, 10], [-4, 2])], y_range=(-5, 5)))
+    assert ">\u22124</text>" in svg and ">-4</text>" not in svg
+    assert 'data-y0="-5"' in svg

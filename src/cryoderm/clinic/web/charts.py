@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from cryoderm.data.labels import MINUS
 
 PALETTE = ("#0b5cad", "#a4161a", "#1e6b33", "#8a5300", "#5b2a86", "#00707a", "#444444")
 
 
 @dataclass(frozen=True)
 class Series:
-    """One line. ``x`` and ``y`` are in the chart's axis units; NaN points are left out."""
+    """One line. ``x`` and ``y`` are in the chart's axis units; NaN points are left out.
+
+    ``markers`` draws every point as a dot, each with its ``point_labels`` entry as its
+    tooltip: a line of one point is invisible, and values on one date share an x.
+    ``line=False`` draws the dots alone."""
 
     label: str
     x: Sequence[float]
@@ -28,6 +34,9 @@ class Series:
     dashed: bool = False
     colour: str = ""
     key: str = ""  # names the polyline (data-series) so the live view can extend it
+    markers: bool = False
+    point_labels: Sequence[str] = ()
+    line: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Chart:
-    """What to draw; ``x_range``/``y_range`` fix the scale (else it fits the data)."""
+    """What to draw; ``x_range``/``y_range`` fix the scale (else it fits the data);
+    ``x_ticks`` replaces the round-number ticks of the x axis by (value, text) pairs (dates)."""
 
     title: str
     x_label: str
@@ -66,6 +76,7 @@ class Chart:
     width: int = 720
     height: int = 320
     invert_y: bool = False  # depth charts read downwards
+    x_ticks: Sequence[tuple[float, str]] = ()
     extra_attrs: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,13 +115,43 @@ def _extent(values: list[float], pad: float) -> tuple[float, float]:
         return (0.0, 1.0)
     low, high = min(values), max(values)
     if high - low < 1e-9:
-        return (low - 1.0, high + 1.0)
+        # One value (or many equal ones): in the middle, with a margin in proportion to it.
+        margin = max(1.0, abs(low) * pad * 2)
+        return (low - margin, high + margin)
     span = high - low
     return (low - pad * span, high + pad * span)
 
 
 def _fmt(v: float) -> str:
+    """A number for the data attributes (read back by scripts): never ``-0``."""
     return f"{v:g}" if abs(v) >= 1e-9 else "0"
+
+
+def _tick(v: float) -> str:
+    """A tick value as read: ``−5`` with the minus sign."""
+    return _fmt(v).replace("-", MINUS)
+
+
+def _markers(
+    series: Series, colour: str, px: Callable[[float], float], py: Callable[[float], float]
+) -> list[str]:
+    """A dot per finite point of ``series``, with its tooltip."""
+    dots = []
+    for i, (x, y) in enumerate(zip(series.x, series.y, strict=False)):
+        if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        tip = series.point_labels[i] if i < len(series.point_labels) else series.label
+        dots.append(
+            _html(
+                '<circle class="point" cx="{:.1f}" cy="{:.1f}" r="4.5" fill="{}" stroke="#fff"'
+                ' stroke-width="1.5"><title>{}</title></circle>',
+                px(x),
+                py(y),
+                colour,
+                tip,
+            )
+        )
+    return dots
 
 
 def render(chart: Chart) -> SafeString:
@@ -156,10 +197,11 @@ def render(chart: Chart) -> SafeString:
                 py(tick),
                 MARGIN_L - 6,
                 py(tick) + 4,
-                _fmt(tick),
+                _tick(tick),
             )
         )
-    for tick in nice_ticks(x0, x1):
+    x_ticks = chart.x_ticks or [(tick, _tick(tick)) for tick in nice_ticks(x0, x1)]
+    for tick, text in x_ticks:
         parts.append(
             _html(
                 '<line x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}" stroke="#e3e7eb"/>'
@@ -170,7 +212,7 @@ def render(chart: Chart) -> SafeString:
                 MARGIN_T + ph,
                 px(tick),
                 MARGIN_T + ph + 16,
-                _fmt(tick),
+                text,
             )
         )
     for rule in chart.rules:
@@ -211,35 +253,37 @@ def render(chart: Chart) -> SafeString:
             for x, y in zip(s.x, s.y, strict=False)
             if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
         )
-        parts.append(
-            _html(
-                '<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2.5"'
-                ' clip-path="url(#{})"{}><title>{}</title></polyline>',
-                s.key or s.label,
-                points,
-                colour,
-                SafeString(clip_id),
-                mark_safe(' stroke-dasharray="8 5"') if s.dashed else "",
-                s.label,
+        if s.line:
+            parts.append(
+                _html(
+                    '<polyline data-series="{}" points="{}" fill="none" stroke="{}"'
+                    ' stroke-width="2.5" clip-path="url(#{})"{}><title>{}</title></polyline>',
+                    s.key or s.label,
+                    points,
+                    colour,
+                    SafeString(clip_id),
+                    mark_safe(' stroke-dasharray="8 5"') if s.dashed else "",
+                    s.label,
+                )
             )
-        )
+        if s.markers:
+            parts += _markers(s, colour, px, py)
         lx = MARGIN_L + (i % 3) * (pw // 3)
         ly = h - 24 + (i // 3) * 14
-        legend.append(
+        key_mark = (
             _html(
-                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"{}/>'
-                '<text x="{}" y="{}">{}</text>',
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"{}/>',
                 lx,
                 lx + 22,
                 ly - 4,
                 ly - 4,
                 colour,
                 mark_safe(' stroke-dasharray="8 5"') if s.dashed else "",
-                lx + 28,
-                ly,
-                s.label,
             )
+            if s.line
+            else _html('<circle cx="{}" cy="{}" r="4.5" fill="{}"/>', lx + 11, ly - 4, colour)
         )
+        legend.append(key_mark + _html('<text x="{}" y="{}">{}</text>', lx + 28, ly, s.label))
     frame = _html(
         '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#6b7785"/>'
         '<text x="{}" y="{}" text-anchor="middle">{}</text>'

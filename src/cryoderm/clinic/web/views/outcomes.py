@@ -7,15 +7,16 @@ from collections import defaultdict
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import Client, InstrumentalMeasure
 from cryoderm.clinic.records.services import outcomes as outcome_service
 from cryoderm.clinic.records.services import photos as photo_service
 from cryoderm.clinic.web.access import page
-from cryoderm.clinic.web.charts import Chart, Series
-from cryoderm.clinic.web.charts import render as render_chart
 from cryoderm.clinic.web.forms import MeasureForm, PhotoForm, ScoreForm, apply_error
+from cryoderm.clinic.web.trends import TrendPoint, trend_chart
+from cryoderm.data import labels
 
 
 @page("outcome.record")
@@ -78,32 +79,31 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
 @page("outcome.view")
 def outcome_trends(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client, pk=pk)
-    first = None
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    units: dict[str, str] = {}
-    points = [
-        (s.assessed_at, s.scale, s.score, "scale points")
-        for s in client.scores.order_by("assessed_at")
-    ]
-    points += [
-        (m.measured_at, f"{m.get_quantity_display()} · {m.zone}", m.value, m.unit)
-        for m in client.measures.order_by("measured_at")
-    ]
-    for when, name, value, unit in sorted(points, key=lambda p: p[0]):
-        first = first or when
-        series[name].append(((when - first).total_seconds() / 86400, value))
-        units[name] = unit
-    charts = [
-        render_chart(
-            Chart(
-                title=name,
-                x_label=f"Days since the first outcome ({first:%d %b %Y})" if first else "Days",
-                y_label=f"{name.split(' · ')[0]} ({units[name]})",
-                series=[Series(name, [d for d, _ in pts], [v for _, v in pts], key="trend")],
-                description=f"{name} over time for {client.full_name}",
-                height=260,
-            )
+    scores: dict[str, list[TrendPoint]] = defaultdict(list)
+    bounds: dict[str, tuple[float, float]] = {}
+    for s in client.scores.order_by("assessed_at"):
+        scores[s.scale].append(
+            TrendPoint(timezone.localdate(s.assessed_at), s.score, s.get_rater_display())
         )
-        for name, pts in series.items()
+        low, high = bounds.get(s.scale, (s.scale_min, s.scale_max))
+        bounds[s.scale] = (min(low, s.scale_min), max(high, s.scale_max))
+    measures: dict[tuple[str, str, str], list[TrendPoint]] = defaultdict(list)
+    for m in client.measures.order_by("measured_at"):
+        name = (m.get_quantity_display(), labels.label("zone", m.zone), m.unit)
+        measures[name].append(TrendPoint(timezone.localdate(m.measured_at), m.value, m.instrument))
+    who = client.full_name
+    charts = [
+        trend_chart(
+            scale,
+            scale,
+            "scale points",
+            pts,
+            y_range=bounds[scale],
+            description=f"{scale} of {who}",
+        )
+        for scale, pts in scores.items()
+    ] + [
+        trend_chart(f"{quantity} · {zone}", quantity, unit, pts, description=f"{quantity} of {who}")
+        for (quantity, zone, unit), pts in measures.items()
     ]
     return render(request, "web/outcomes/trends.html", {"client": client, "charts": charts})
