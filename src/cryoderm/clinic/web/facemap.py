@@ -1,13 +1,16 @@
 """The face map: one SVG shape (or a left/right pair) per face zone of the safety registry.
 
 The outline is drawn in a 200 x 280 box, front view; the shapes mark where each zone is, not its
-exact anatomy. Zone identifiers are those of ``data/thresholds.toml``.
+exact anatomy. Zone identifiers are those of ``data/thresholds.toml``; their labels those of
+``data/tissue.toml`` (cryoderm.data.labels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from cryoderm.data import labels
 
 ZONE_SHAPES: dict[str, tuple[str, ...]] = {
     "forehead": ('<path d="M46,64 Q50,24 100,20 Q150,24 154,64 Q100,54 46,64 Z"/>',),
@@ -34,19 +37,6 @@ ZONE_SHAPES: dict[str, tuple[str, ...]] = {
     "neck": ('<rect x="72" y="216" width="56" height="52" rx="6"/>',),
 }
 
-ZONE_LABELS: dict[str, str] = {
-    "forehead": "Forehead",
-    "glabella": "Glabella (between the brows)",
-    "temple": "Temples",
-    "periorbital": "Around the eyes (periorbital)",
-    "nose": "Nose",
-    "cheek": "Cheeks",
-    "perioral": "Around the mouth (perioral)",
-    "chin": "Chin",
-    "jawline": "Jawline",
-    "neck": "Neck",
-}
-
 
 @dataclass(frozen=True)
 class MapZone:
@@ -62,7 +52,7 @@ def map_zones(zones: Iterable[str], selected: Iterable[str]) -> list[MapZone]:
     return [
         MapZone(
             z,
-            ZONE_LABELS.get(z, z.replace("-", " ").capitalize()),
+            labels.label("zone", z),
             ZONE_SHAPES.get(z, ()),
             z in chosen,
         )

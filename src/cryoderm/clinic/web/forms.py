@@ -18,10 +18,9 @@ from cryoderm.clinic.records.models import (
     OutcomeScore,
     Photo,
 )
-from cryoderm.clinic.web.facemap import ZONE_LABELS
 from cryoderm.clinical.limits import load_safety_limits
 from cryoderm.clinical.rules import load_rulebook
-from cryoderm.data import load_table
+from cryoderm.data import labels
 
 RECENT_PROCEDURE_ROWS = 3  # rows offered on the screening form; more are rare in one visit
 
@@ -41,7 +40,7 @@ def apply_error(form: forms.Form, error: Exception, field_for: Callable[[str], s
 
 
 def zone_choices(zones: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    return [(z, ZONE_LABELS.get(z, z)) for z in zones]
+    return [(z, labels.label("zone", z)) for z in zones]
 
 
 class ScreeningForm(forms.Form):
@@ -83,7 +82,7 @@ class ScreeningForm(forms.Form):
         self.rulebook = rulebook
         self.fields["conditions"].choices = [(r.id, r.label) for r in rulebook.conditions.values()]
         self.fields["modality"].choices = [("", "Any modality (strictest)")] + [
-            (m, m) for m in rulebook.modalities
+            (m, labels.label("modality", m)) for m in rulebook.modalities
         ]
         self.fields["zones"].choices = zone_choices(rulebook.zones)
         self.area_conditions = [r for r in rulebook.conditions.values() if r.scope == "area"]
@@ -94,7 +93,9 @@ class ScreeningForm(forms.Form):
                 widget=forms.CheckboxSelectMultiple,
                 choices=zone_choices(rulebook.zones),
             )
-        kinds = [("", "None")] + [(k, k) for k in rulebook.procedure_kinds]
+        kinds = [("", "No procedure")] + [
+            (k, labels.label("procedure", k)) for k in rulebook.procedure_kinds
+        ]
         for row in range(RECENT_PROCEDURE_ROWS):
             self.fields[f"procedure_kind_{row}"] = forms.ChoiceField(
                 label=f"Recent procedure {row + 1}", required=False, choices=kinds
@@ -300,7 +301,7 @@ class ConsentSignForm(forms.Form):
 
 def goal_choices() -> list[tuple[str, str]]:
     """The catalogue's goals with their labels (data/protocols.toml)."""
-    return [(g["id"], g.get("label", g["id"])) for g in load_table("protocols")["goal"]]
+    return list(labels.vocabulary("goal").items())
 
 
 class PlanForm(forms.Form):
@@ -318,7 +319,9 @@ class PlanForm(forms.Form):
         limits = load_safety_limits()
         self.fields["goals"].choices = goal_choices()
         self.fields["zones"].choices = zone_choices(limits.zones)
-        self.fields["modality"].choices = [(m, m) for m in limits.modalities]
+        self.fields["modality"].choices = [
+            (m, labels.label("modality", m)) for m in limits.modalities
+        ]
         self.fields["device"].queryset = Device.objects.filter(status=Device.Status.IN_SERVICE)
 
 

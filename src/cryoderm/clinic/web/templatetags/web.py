@@ -1,4 +1,5 @@
-"""Template helpers: the navigation a user's roles allow, numbers with their units, citations."""
+"""Template helpers: the navigation a user's roles allow, labels instead of identifiers,
+numbers with their units, citations."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from cryoderm.clinic.accounts import config, permissions
-from cryoderm.data import citations
+from cryoderm.data import citations, labels
 
 register = template.Library()
 
@@ -49,6 +50,53 @@ def can(context: template.Context, action: str) -> bool:
     return permissions.is_allowed(context["request"].user, action)
 
 
+def _format(arg: Any, default_digits: int) -> tuple[int, bool]:
+    """A formatting filter's argument: digits, with a leading "+" for a signed value
+    (``|celsius``, ``|celsius:"+"``, ``|celsius:2``, ``|celsius:"+2"``)."""
+    text = str(arg) if arg is not None else ""
+    digits = text.lstrip("+")
+    return (int(digits) if digits.isdigit() else default_digits), text.startswith("+")
+
+
+@register.filter
+def celsius(value: Any, arg: Any = None) -> str:
+    """A temperature as practitioners read it: ``−2.0 °C``; ``|celsius:"+"`` signs it
+    (``+4.0 °C``) where the side of zero matters. The one formatter: cryoderm.data.labels."""
+    digits, signed = _format(arg, 1)
+    return labels.celsius(value, digits, signed=signed)
+
+
+@register.filter
+def celsius_range(band: Any, arg: Any = None) -> str:
+    """A (low, high) band: ``+2.0 to +4.0 °C``."""
+    digits, _ = _format(arg, 1)
+    try:
+        low, high = band
+    except (TypeError, ValueError):
+        return "—"
+    return labels.celsius_range(low, high, digits)
+
+
+@register.filter
+def kelvin(value: Any, arg: Any = None) -> str:
+    """A temperature difference: ``1.2 K``, ``−0.5 K``; ``|kelvin:"+"`` signs it."""
+    digits, signed = _format(arg, 1)
+    return labels.kelvin(value, digits, signed=signed)
+
+
+@register.filter
+def label(value: Any, vocabulary: str) -> str:
+    """An identifier as practitioners read it: ``{{ zone|label:"zone" }}`` (vocabularies and
+    their one source: cryoderm.data.labels)."""
+    return labels.label(vocabulary, value)
+
+
+@register.filter
+def label_list(values: Any, vocabulary: str) -> str:
+    """Identifiers as their labels, comma-separated: ``{{ session.zones|label_list:"zone" }}``."""
+    return labels.label_list(vocabulary, values or ())
+
+
 def _number(value: Any, digits: int) -> str | None:
     try:
         number = float(value)
@@ -57,19 +105,6 @@ def _number(value: Any, digits: int) -> str | None:
     if not math.isfinite(number):
         return None
     return f"{number:.{digits}f}"
-
-
-@register.filter
-def celsius(value: Any, digits: int = 1) -> str:
-    """``12.34`` -> ``12.3 °C``; a missing value reads "no reading"."""
-    text = _number(value, digits)
-    return "no reading" if text is None else f"{text} °C"
-
-
-@register.filter
-def kelvin(value: Any, digits: int = 1) -> str:
-    text = _number(value, digits)
-    return "—" if text is None else f"{text} K"
 
 
 @register.filter
