@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 import cryoderm.interlock.guard as guard
+import cryoderm.interlock.runtime as runtime
 from cryoderm.clinical.rules import GRADES, load_rulebook
 from cryoderm.data import labels, load_table
 from cryoderm.interlock.faults import FAULT_KINDS
-from cryoderm.interlock.model import StopReason
+from cryoderm.interlock.model import InvalidReason, StopReason
 
 #: Each vocabulary and the identifiers it must label, taken from where they are defined.
 DEFINED = {
@@ -47,7 +48,10 @@ def test_labels_are_distinct_words_not_identifiers(name: str) -> None:
 
 def test_the_alarms_the_interlock_raises_are_labelled() -> None:
     raised = re.findall(r'self\._raise\(\s*"([a-z-]+)"', Path(guard.__file__).read_text())
-    assert raised and [c for c in raised if c not in labels.vocabulary("alarm")] == []
+    raised += re.findall(r'_technical\(\s*\w+,\s*"([a-z-]+)"', Path(runtime.__file__).read_text())
+    # A stream that cannot be believed raises an alarm named by the reading's problem.
+    raised += [InvalidReason.SEQUENCE_JUMP.value, InvalidReason.STREAM_CONTRADICTION.value]
+    assert len(raised) > 8 and [c for c in raised if c not in labels.vocabulary("alarm")] == []
 
 
 def test_an_unknown_identifier_is_shown_as_written_and_an_unknown_vocabulary_is_an_error() -> None:
