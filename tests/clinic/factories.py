@@ -97,8 +97,12 @@ def screen(actor: Any, client: Client, answers: dict[str, Any] | None = None, **
     return screening.submit(actor, client, answers or CLEAR_ANSWERS, **kw)
 
 
-def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSession:
-    """A planned session (skin-tone on forehead and cheek) whose every gate is open, run by
+def ready_session(
+    practitioner_user: Any,
+    zones: tuple[str, ...] | list[str] = ("forehead", "cheek"),
+    **device_options: Any,
+) -> TreatmentSession:
+    """A planned session (skin-tone on ``zones``) whose every gate is open, run by
     ``practitioner_user``."""
     client = make_client(practitioner_user)
     device = make_device(**device_options)
@@ -108,7 +112,7 @@ def ready_session(practitioner_user: Any, **device_options: Any) -> TreatmentSes
         practitioner_user,
         client_id=client.pk,
         device_id=device.pk,
-        zones=["forehead", "cheek"],
+        zones=list(zones),
         goals=["skin-tone"],
     )
 

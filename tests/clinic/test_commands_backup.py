@@ -119,9 +119,7 @@ def test_an_altered_backup_is_refused_and_nothing_is_replaced(migrated, tmp_path
     assert not list(data_dir(migrated).glob(".restore-*"))
 
 
-def test_a_backup_of_a_doctored_log_is_refused_and_nothing_is_replaced(
-    migrated, tmp_path
-) -> None:
+def test_a_backup_of_a_doctored_log_is_refused_and_nothing_is_replaced(migrated, tmp_path) -> None:
     head = int(shell(migrated, ADD_CLIENTS))
     shell(migrated, REWRITE.format(start=head - 1))
     target = tmp_path / "doctored.backup"

@@ -14,7 +14,7 @@ from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.audit.models import AuditEntry
 from cryoderm.clinic.fhir.resources import full_url, model_class
 from cryoderm.clinic.records.models import SkinReading
-from cryoderm.clinic.records.services import planning
+from cryoderm.clinic.records.services import planning, readings
 from cryoderm.clinic.records.services import sessions as session_service
 
 from . import factories
@@ -25,7 +25,7 @@ VERSIONS = ["R5", "R4B"]
 
 def treated_client(alice: Any) -> Any:
     """A client with a refer finding signed off, a consent, and a completed session with readings."""
-    session = factories.ready_session(alice)
+    session = factories.ready_session(alice, zones=["forehead", "cheek", "glabella"])
     referred = factories.screen(
         alice, session.client, {**factories.CLEAR_ANSWERS, "conditions": ["anticoagulants"]}
     )
@@ -36,7 +36,7 @@ def treated_client(alice: Any) -> Any:
         factories.sign_off(alice, referred, rule_id, colleague, reason="INR stable")
     planning.replan(alice, session.pk, goals=["skin-tone"])
     session_service.start(alice, session.pk)
-    session_service.add_readings(
+    readings.ingest(
         f"device:{session.device.serial_number}",
         session.pk,
         [
@@ -93,7 +93,7 @@ def test_every_record_maps_to_a_valid_resource(alice, version) -> None:
     assert device.serialNumber == session.device.serial_number
     procedure = fhir.procedure(session, version)
     assert procedure.status == "completed"
-    assert [site.text for site in procedure.bodySite] == ["forehead", "cheek"]
+    assert [site.text for site in procedure.bodySite] == ["forehead", "cheek", "glabella"]
     period = procedure.occurrencePeriod if version == "R5" else procedure.performedPeriod
     assert period.start is not None and period.end is not None
     consent = fhir.consent(client.consents.get(scope="treatment"), version)
@@ -190,7 +190,9 @@ def test_the_api_exports_a_valid_bundle_and_audits_the_export(alice, version) ->
     response = browser.get(f"/api/clients/{client.pk}/fhir", {"version": version})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/fhir+json"
-    bundle = model_class("Bundle", version).model_validate_json(b"".join(response.streaming_content))
+    bundle = model_class("Bundle", version).model_validate_json(
+        b"".join(response.streaming_content)
+    )
     assert bundle.entry[0].resource.__resource_type__ == "Patient"
     assert AuditEntry.objects.filter(
         action="client.export_fhir", target=f"records.client:{client.pk}"

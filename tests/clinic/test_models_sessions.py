@@ -10,7 +10,7 @@ import pytest
 
 from cryoderm.clinic.records.errors import Conflict, InvalidRecord
 from cryoderm.clinic.records.models import SkinReading
-from cryoderm.clinic.records.services import adverse, outcomes
+from cryoderm.clinic.records.services import adverse, outcomes, readings
 from cryoderm.clinic.records.services import sessions as session_service
 
 from . import factories
@@ -36,7 +36,7 @@ def batch(n: int, **override) -> list[dict]:
 
 
 def test_a_batch_of_readings_is_stored_as_a_time_series(alice, running) -> None:
-    assert session_service.add_readings(sensor(running), running.pk, batch(5)) == 5
+    assert readings.ingest(sensor(running), running.pk, batch(5)).accepted == 5
     series = SkinReading.objects.filter(session=running, zone="cheek", sensor="ir-1")
     assert [r.skin_temp_c for r in series] == [30.0, 29.0, 28.0, 27.0, 26.0]
     assert series[1].recorded_at == running.started_at + dt.timedelta(seconds=1)
@@ -55,7 +55,7 @@ def test_a_batch_of_readings_is_stored_as_a_time_series(alice, running) -> None:
 )
 def test_one_bad_reading_refuses_the_whole_batch(alice, running, override, field) -> None:
     with pytest.raises(InvalidRecord) as caught:
-        session_service.add_readings(sensor(running), running.pk, batch(4, **override))
+        readings.ingest(sensor(running), running.pk, batch(4, **override))
     assert caught.value.field == field
     assert not SkinReading.objects.exists()
 
@@ -63,7 +63,7 @@ def test_one_bad_reading_refuses_the_whole_batch(alice, running, override, field
 def test_readings_before_the_start_are_refused(alice) -> None:
     planned = factories.ready_session(alice)
     with pytest.raises(Conflict, match="has not started"):
-        session_service.add_readings(sensor(planned), planned.pk, batch(2))
+        readings.ingest(sensor(planned), planned.pk, batch(2))
 
 
 def test_finishing_counts_the_exposure_on_the_device(alice, running) -> None:

@@ -36,6 +36,7 @@ from .records.services import (
     devices,
     outcomes,
     planning,
+    readings,
     scheduling,
     screening,
     staff,
@@ -356,7 +357,7 @@ def _session(
     for row in rows:
         row["recorded_at"] = start + dt.timedelta(seconds=row["elapsed_s"])
     sensor = f"device:{device.serial_number}"
-    count = session_service.add_readings(sensor, session.pk, rows) if rows else 0
+    count = readings.ingest(sensor, session.pk, rows).accepted if rows else 0
     if index == 0 and rows:
         coldest = min(rows, key=lambda r: r["skin_temp_c"])
         floor = made.steps[0].floor_temp_c
@@ -432,7 +433,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
     room = scheduling.add_room(director, "Treatment room 1")
     scheduling.add_room(director, "Treatment room 2")
     fleet = _devices(director, today)
-    sessions = readings = 0
+    sessions = stored_readings = 0
     for number, spec in enumerate(CLIENTS):
         given, family = spec["name"]
         client = client_service.create(
@@ -473,7 +474,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
                 chosen,
             )
             sessions += 1
-            readings += count
+            stored_readings += count
         if "screen_days_ago" in spec:
             days = spec["screen_days_ago"]
             screening.submit(
@@ -514,5 +515,5 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
         password_generated=generated,
         clients=len(CLIENTS),
         sessions=sessions,
-        readings=readings,
+        readings=stored_readings,
     )

@@ -10,25 +10,19 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
-from cryoderm.clinic import audit
-from cryoderm.clinic.api import ingest
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Finite, Id, Label, Note, Sensor
-from cryoderm.clinic.records.models import SkinReading, TreatmentSession
-from cryoderm.clinic.records.services import _common, planning
+from cryoderm.clinic.records.models import TreatmentSession
+from cryoderm.clinic.records.services import _common, planning, readings
 from cryoderm.clinic.records.services import sessions as session_service
-from cryoderm.data import load_table
 
 router = Router(tags=["sessions"])
 
-# The plausible range of a skin-surface reading (data/interlock.toml [sensor], with its
-# source): outside it a reading is a sensor fault, refused here as it is by the interlock.
-_SENSOR = load_table("interlock")["sensor"]
-VALID_MIN_C = float(_SENSOR["valid_min_c"])
-VALID_MAX_C = float(_SENSOR["valid_max_c"])
-#: Readings belong to one session; none lasts a day.
-MAX_ELAPSED_S = 86_400.0
+# The schema states the readings service's limits, so that the OpenAPI schema shows them.
+VALID_MIN_C = readings.VALID_MIN_C
+VALID_MAX_C = readings.VALID_MAX_C
+MAX_ELAPSED_S = readings.MAX_ELAPSED_S
 
 
 class SessionIn(Schema):
@@ -87,7 +81,7 @@ class ReadingIn(Schema):
 
 
 class ReadingBatchIn(Schema):
-    readings: list[ReadingIn] = Field(min_length=1, max_length=session_service.MAX_BATCH)
+    readings: list[ReadingIn] = Field(min_length=1, max_length=readings.MAX_BATCH)
 
 
 class IngestOut(Schema):
@@ -143,7 +137,6 @@ def gates(request: HttpRequest, session_id: Id) -> Any:
     caller = principal(request)
     caller.require("session.view")
     evaluation = session_service.check_gates(caller.user, session_id)
-    audit.record(caller.audit_actor, "session.gates", f"records.treatmentsession:{session_id}")
     return list(evaluation.gates)
 
 
@@ -184,8 +177,9 @@ def ingest_readings(request: HttpRequest, session_id: Id, payload: ReadingBatchI
     if device_id is None:
         _common.load(TreatmentSession, session_id)
     caller.require("reading.ingest", device_id=device_id)
-    readings = [reading.dict() for reading in payload.readings]
-    result = ingest.ingest(caller.audit_actor, session_id, readings)
+    result = readings.ingest(
+        caller.audit_actor, session_id, [reading.dict() for reading in payload.readings]
+    )
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
 
 
@@ -194,20 +188,14 @@ def ingest_readings(request: HttpRequest, session_id: Id, payload: ReadingBatchI
     response={200: list[ReadingOut], **ERRORS},
     summary="A session's readings in time order (audited)",
 )
-def readings(request: HttpRequest, session_id: Id, filters: Query[ReadingQuery]) -> Any:
+def series(request: HttpRequest, session_id: Id, filters: Query[ReadingQuery]) -> Any:
     caller = principal(request)
     caller.require("reading.view")
-    session = _common.load(TreatmentSession, session_id)
-    found = SkinReading.objects.filter(session=session, elapsed_s__gt=filters.after_elapsed_s)
-    if filters.zone:
-        found = found.filter(zone=filters.zone)
-    if filters.sensor:
-        found = found.filter(sensor=filters.sensor)
-    rows = list(found.order_by("elapsed_s", "zone", "sensor", "id")[: filters.limit])
-    audit.record(
+    return readings.series(
         caller.audit_actor,
-        "reading.read",
-        session,
-        {"client": session.client_id, "count": len(rows)},
+        session_id,
+        zone=filters.zone,
+        sensor=filters.sensor,
+        after_elapsed_s=filters.after_elapsed_s,
+        limit=filters.limit,
     )
-    return rows

@@ -86,10 +86,13 @@ class SkinReading(models.Model):
 
     class Meta:
         ordering = ["session", "zone", "sensor", "elapsed_s"]
-        # Serves the time-series query (one session, one zone and sensor, in time order).
-        indexes = [
-            models.Index(
-                fields=["session", "zone", "sensor", "elapsed_s"], name="reading_series_idx"
+        # One sensor measures one temperature at one instant: the identity of a reading, which
+        # also serves the time-series query (one session, zone and sensor, in time order).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "zone", "sensor", "elapsed_s"],
+                name="one_reading_per_sensor_and_time",
+                violation_error_message="readings: this sensor already has a reading at this time",
             )
         ]
 

@@ -18,6 +18,11 @@ from ..errors import InvalidRecord, RecordNotFound
 
 M = TypeVar("M", bound=models.Model)
 
+#: How far ahead of the server's clock a time may be and still count as "now" (a device's or
+#: a browser's clock a little fast). assumption: clocks synchronised by NTP agree within
+#: seconds; a minute leaves room for a slow request without admitting a date in the future.
+CLOCK_SKEW = dt.timedelta(minutes=1)
+
 #: Labels of the clinic's own processes, which act for no person: the demo seed and set-up
 #: (``system:``) and the ``cryoderm`` commands (``cli:``), run by whoever holds the server's
 #: data directory; and the interlock forwarding its journal (``interlock:``).

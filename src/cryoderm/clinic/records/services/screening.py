@@ -24,7 +24,7 @@ from cryoderm.clinical.screening import screen
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Client, ClinicPolicy, Practitioner, ReferralSignOff, ScreeningResponse
-from ._common import authorize, load, now_or, require_text
+from ._common import CLOCK_SKEW, authorize, load, now_or, require_text
 
 
 @transaction.atomic
@@ -78,12 +78,6 @@ def submit(
         },
     )
     return response
-
-
-#: How far ahead of the server's clock a time may be and still count as "now" (a device's or
-#: a browser's clock a little fast). assumption: clocks synchronised by NTP agree within
-#: seconds; a minute leaves room for a slow request without admitting a date in the future.
-CLOCK_SKEW = dt.timedelta(minutes=1)
 
 
 def covers_zones(screening: ScreeningResponse, zones: Iterable[str]) -> bool:

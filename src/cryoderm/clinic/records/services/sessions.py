@@ -21,7 +21,6 @@ from ..models import (
     Device,
     Practitioner,
     SessionEvent,
-    SkinReading,
     TreatmentSession,
 )
 from ._common import (
@@ -33,9 +32,6 @@ from ._common import (
     require_zone,
     user_or_none,
 )
-
-#: Largest batch of readings accepted in one call (10 Hz x 3 sensors x 5 min is 9,000).
-MAX_BATCH = 10_000
 
 
 def _practitioner_of(actor: Any, practitioner_id: object | None) -> Practitioner:
@@ -79,12 +75,20 @@ def create(
     return session
 
 
+@transaction.atomic
 def check_gates(actor: Any, session_id: object, at: dt.datetime | None = None) -> gates.Evaluation:
     """Every gate's state for the session if ``actor`` started it now (read-only; for a
     checklist)."""
     authorize(actor, "session.view")
     session = load(TreatmentSession, session_id)
-    return gates.evaluate(session, timezone.localdate(now_or(at)), actor)
+    evaluation = gates.evaluate(session, timezone.localdate(now_or(at)), actor)
+    audit.record(
+        actor,
+        "session.gates",
+        session,
+        {"client": session.client_id, "closed": [gate.name for gate in evaluation.closed]},
+    )
+    return evaluation
 
 
 @transaction.atomic
@@ -166,63 +170,6 @@ def finish(
         actor, f"session.{kind}", session, {"client": session.client_id, "exposure_s": exposure}
     )
     return session
-
-
-def _reading(session: TreatmentSession, index: int, item: Mapping[str, Any]) -> SkinReading:
-    where = f"readings[{index}]"
-    if not isinstance(item, Mapping):
-        raise InvalidRecord(
-            where, "each reading is an object {zone, sensor, elapsed_s, skin_temp_c}"
-        )
-    elapsed = require_finite(f"{where}.elapsed_s", item.get("elapsed_s"), "s")
-    if elapsed < 0:
-        raise InvalidRecord(f"{where}.elapsed_s", f"{elapsed} s is before the session started")
-    recorded_at = item.get("recorded_at")
-    if recorded_at is None:
-        if session.started_at is None:
-            raise InvalidRecord(f"{where}.recorded_at", "required: the session has not started")
-        recorded_at = session.started_at + dt.timedelta(seconds=elapsed)
-    elif isinstance(recorded_at, str):
-        try:
-            recorded_at = dt.datetime.fromisoformat(recorded_at)
-        except ValueError:
-            raise InvalidRecord(
-                f"{where}.recorded_at", f"{recorded_at!r} is not an ISO 8601 time"
-            ) from None
-    if not isinstance(recorded_at, dt.datetime) or timezone.is_naive(recorded_at):
-        raise InvalidRecord(f"{where}.recorded_at", "an ISO 8601 time with a time zone")
-    sensor = str(item.get("sensor") or "").strip()
-    if not sensor or len(sensor) > 40:
-        raise InvalidRecord(f"{where}.sensor", "a sensor name of 1-40 characters")
-    return SkinReading(
-        session=session,
-        zone=require_zone(f"{where}.zone", str(item.get("zone") or "")),
-        sensor=sensor,
-        recorded_at=recorded_at,
-        elapsed_s=elapsed,
-        skin_temp_c=require_finite(f"{where}.skin_temp_c", item.get("skin_temp_c"), "°C"),
-    )
-
-
-@transaction.atomic
-def add_readings(actor: Any, session_id: object, readings: Iterable[Mapping[str, Any]]) -> int:
-    """Store a batch of readings, all or none; one audit entry per batch. Accepted while the
-    session is in progress and after it ended (late upload from the interlock's journal)."""
-    authorize(actor, "reading.ingest")
-    session = load(TreatmentSession, session_id)
-    if session.status == TreatmentSession.Status.PLANNED:
-        raise Conflict(
-            f"session {session.pk} has not started; readings come after the start", "status"
-        )
-    items = list(readings)
-    if not items:
-        raise InvalidRecord("readings", "an empty batch; send at least one reading")
-    if len(items) > MAX_BATCH:
-        raise InvalidRecord("readings", f"{len(items)} readings; at most {MAX_BATCH} per batch")
-    rows = [_reading(session, i, item) for i, item in enumerate(items)]
-    SkinReading.objects.bulk_create(rows, batch_size=2000)
-    audit.record(actor, "reading.ingest", session, {"count": len(rows)})
-    return len(rows)
 
 
 @transaction.atomic
