@@ -4,17 +4,20 @@ export and fits the cold jet's h (cryoderm.research; docs/research.md "Fitting")
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from clinic import factories
 from clinic.api_helpers import Api
 from cryoderm import load_case, simulate
 from cryoderm.clinic.accounts import tokens
+from cryoderm.clinic.records.models import TreatmentSession
 from cryoderm.research.fitting import fit
 from cryoderm.research.keys import apply, parse_key
 from cryoderm.research.traces import read_clinic_readings
@@ -28,6 +31,11 @@ LEAD_IN_S = 30.0  # the sensor ran for 30 s before the jet started
 def test_exported_session_readings_recalibrate_the_jet_h(alice, tmp_path) -> None:
     session = factories.ready_session(alice)
     assert Api(alice).post(f"/sessions/{session.pk}/start").status_code == 200
+    # The readings span minutes of treatment: the session started that long before they are
+    # uploaded (the readings service refuses times later than the session so far).
+    TreatmentSession.objects.filter(pk=session.pk).update(
+        started_at=timezone.now() - dt.timedelta(hours=1)
+    )
     case = load_case(CASE)
     truth = simulate(apply(case, [(parse_key("phase[1].heat_transfer_w_m2k"), "set", 80.0)]))
     times = truth.time_s[::3]
