@@ -135,7 +135,7 @@ def test_the_message_that_hung_an_interlock_is_quarantined_and_cannot_wedge_its_
         assert quarantined.payload["pid"] == first
         assert quarantined.payload["source"] == f"{prefix}/devices/dev-q/readings"
         counts = [e.payload["counts"] for e in entries if e.kind == "messages-rejected"]
-        assert {"readings: quarantined": 1} in counts
+        assert sum(c.get("readings: quarantined", 0) for c in counts) == 1
         assert second != first
     finally:
         if feeder is not None:

@@ -97,7 +97,7 @@ def test_a_device_may_announce_its_session_when_the_interlock_allows_it(mqtt_rig
     assert interlock.guard("s-b").stop_reason is StopReason.PLAN_COMPLETE
 
 
-def test_a_malformed_message_is_dropped_and_the_interlock_goes_on(mqtt_rig):
+def test_a_malformed_message_is_dropped_and_a_reading_for_another_device_stops(mqtt_rig):
     interlock, link, journal, prefix = mqtt_rig
     device = Recorder("dev-c")
     link.attach(device)
@@ -112,7 +112,11 @@ def test_a_malformed_message_is_dropped_and_the_interlock_goes_on(mqtt_rig):
     )
     link.publish_reading(Reading("dev-c", 1, 1.0, time.time()))
     assert device.stopped.wait(15.0)
-    assert [e.payload["seq"] for e in entries_of(journal, "s-c", ["reading"])] == [1]
+    # dev-c's topic speaking for dev-x: a wrong client, so dev-c's session stops.
+    assert wait_for(lambda: interlock.guard("s-c").stop_reason is StopReason.TECHNICAL_FAULT)
+    assert wait_for(lambda: len(entries_of(journal, "s-c", ["reading"])) == 1)
+    (alarm,) = [a for a in interlock.guard("s-c").alarms if a.condition == "wrong-client"]
+    assert "dev-x" in alarm.message
 
 
 def test_a_device_without_a_session_is_told_to_stop(mqtt_rig):

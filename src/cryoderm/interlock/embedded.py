@@ -65,5 +65,11 @@ class EmbeddedTransport:
             if device is not None:
                 device.on_ack(receipt.reading.seq, journal_seq)
 
+    def dismiss(self, receipt: InboundReading) -> None:
+        """Nothing holds an embedded reading: the device is simply not told it was kept."""
+
+    def offline(self, reason: str) -> None:
+        """Embedded devices stop on the stop commands and the missing heartbeat."""
+
     def close(self) -> None:
         self._deliver = None

@@ -41,3 +41,8 @@ class AnonymousBroker(InvalidInterlockInput):
 class BrokerRefused(InvalidInterlockInput):
     """The broker answered and refused the login (user name, password, TLS): a
     configuration to correct, not a condition to wait out."""
+
+
+class JournalFailed(InterlockError):
+    """The journal cannot record: the interlock has stopped every device and guards nothing
+    more until it is restarted."""

@@ -60,11 +60,12 @@ DRAIN_MAX_BYTES = 1 << 20
 
 
 class _Pending:
-    """A reading waiting for its acknowledgement (the journal's fsync)."""
+    """A reading waiting for its acknowledgement (the journal's fsync), or its dismissal."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.journal_seq: int | None = None
+        self.dismissed = False
 
 
 class HttpTransport:
@@ -135,6 +136,16 @@ class HttpTransport:
             pending.journal_seq = journal_seq
             pending.done.set()
 
+    def dismiss(self, receipt: InboundReading) -> None:
+        pending: _Pending = receipt.token
+        pending.dismissed = True
+        pending.done.set()
+
+    def offline(self, reason: str) -> None:
+        """Answers carry no fresh heartbeat any more: each device stops within its heartbeat
+        timeout, and on the stop command its next answer carries."""
+        self.last_heartbeat = None
+
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
@@ -145,15 +156,14 @@ class HttpTransport:
         with self._lock:
             return self._commands.pop(device_id, [])
 
-    def ingest(self, reading: Reading) -> int | None:
-        """Deliver a reading and wait for its acknowledgement; its journal seq or None."""
+    def ingest(self, reading: Reading) -> _Pending:
+        """Deliver a reading and wait (up to ack_timeout_s) for its acknowledgement or its
+        dismissal."""
         pending = _Pending()
-        if self._deliver is None:
-            return None
-        self._deliver(InboundReading(reading, self, pending))
-        if not pending.done.wait(self.ack_timeout_s):
-            return None
-        return pending.journal_seq
+        if self._deliver is not None:
+            self._deliver(InboundReading(reading, self, pending))
+            pending.done.wait(self.ack_timeout_s)
+        return pending
 
     def status(self, device_id: str, status: dict[str, Any]) -> None:
         if self._deliver is not None:
@@ -269,11 +279,25 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/readings":
             reading = Reading.from_json(body)
             self._same_device(sender, reading.device_id)
-            journal_seq = self.owner.ingest(reading)
+            pending = self.owner.ingest(reading)
+            journal_seq = pending.journal_seq
+            if pending.dismissed:
+                self._answer(
+                    409,
+                    {
+                        "error": "the reading was not kept: the device has no session, or "
+                        "sends too much (see the commands)",
+                        **self._commands_for(reading.device_id),
+                    },
+                )
+                return
             if journal_seq is None:
                 self._answer(
                     503,
-                    {"error": "the reading could not be made durable in time; send it again"},
+                    {
+                        "error": "the reading could not be made durable in time; send it again",
+                        **self._commands_for(reading.device_id),
+                    },
                 )
                 return
             self._answer(

@@ -159,9 +159,14 @@ class Journal:
         return seqs
 
     def read_after(
-        self, seq: int = 0, limit: int = 1000, session_id: str | None = None
+        self,
+        seq: int = 0,
+        limit: int = 1000,
+        session_id: str | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[JournalEntry]:
-        """Entries with a seq greater than ``seq``, oldest first, at most ``limit``."""
+        """Entries with a seq greater than ``seq``, oldest first, at most ``limit``
+        (optionally of one session, of some kinds only)."""
         query = (
             "SELECT seq, kind, session_id, device_id, t_s, wall_time_s, payload FROM event "
             "WHERE seq > ?"
@@ -170,6 +175,9 @@ class Journal:
         if session_id is not None:
             query += " AND session_id = ?"
             params.append(session_id)
+        if kinds is not None:
+            query += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params.extend(kinds)
         query += " ORDER BY seq LIMIT ?"
         params.append(limit)
         with self._lock:

@@ -498,6 +498,15 @@ class MqttTransport:
         tokens = [receipt.token for receipt, _ in receipts]
         self._soon(lambda: self._send_acks(acks, tokens))
 
+    def offline(self, reason: str) -> None:
+        payload = self.signer.seal_bytes("status", {"state": "offline", "reason": reason})
+        topic = f"{self.prefix}/interlock/status"
+        self._soon(lambda: self._client.publish(topic, payload, qos=1, retain=True))
+
+    def dismiss(self, receipt: InboundReading) -> None:
+        mid, qos = receipt.token
+        self._soon(lambda: self._client.ack(mid, qos))
+
     def _send_acks(self, acks: list[tuple[str, bytes]], tokens: list[tuple[int, int]]) -> None:
         # QoS 0: a lost acknowledgement only makes the device send the reading again,
         # which the journal records once; QoS 1 would double the interlock's messages.

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryoderm.interlock.clock import Clock, SystemClock
-from cryoderm.interlock.errors import ActionRefused, InterlockError, UnknownSession
+from cryoderm.interlock.errors import (
+    ActionRefused,
+    InterlockError,
+    JournalFailed,
+    UnknownSession,
+)
+from cryoderm.interlock.flood import FloodGate, unguarded_stops_per_s
 from cryoderm.interlock.guard import Outcome, SessionGuard
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.limits import technical_parameters
@@ -48,6 +54,7 @@ from cryoderm.interlock.rejections import Rejections
 from cryoderm.interlock.transport import (
     Inbound,
     InboundReading,
+    InboundRejected,
     InboundStatus,
     Transport,
 )
@@ -66,6 +73,8 @@ MIN_COMMIT_INTERVAL_S = 0.005
 # A stopped device that keeps sending readings is told "stop" again at most this often, in
 # case the first command was lost on the way.
 RESEND_STOP_EVERY_S = 0.5
+# Devices without a session remembered for the resend interval above, at most.
+_UNGUARDED_MAX = 10_000
 
 SessionFactory = Callable[[str, dict[str, Any]], SessionSpec]
 """Builds a session spec for a device that announces a session itself (device_id, status)."""
@@ -125,6 +134,9 @@ class Interlock:
         # this interlock has ever guarded.
         self._unstopped: dict[str, _Live] = {}
         self._by_device: dict[str, str] = {}
+        # Devices of the sessions a previous run left open (closed at start-up): their late
+        # readings are kept in those sessions' records until the device's next session.
+        self._orphaned: dict[str, str] = {}
         self._unguarded_stop_sent: dict[str, float] = {}
         self._last_tick_s = -1e9
         self._last_heartbeat_s = -1e9
@@ -139,6 +151,11 @@ class Interlock:
         self._journal_lock = DirectoryLock(journal.directory)
         self.progress: ProgressFile | None = None
         self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
+        # Readings that will not be journalled, to be released by their transport.
+        self._dismissed: list[InboundReading] = []
+        self._gate = FloodGate()
+        rate = unguarded_stops_per_s()
+        self._unguarded_gate = FloodGate(rate, rate)
         messages = technical_parameters()["messages"]
         self.rejections = Rejections(
             float(messages["report_every_s"]), int(messages["log_per_report"])
@@ -174,10 +191,13 @@ class Interlock:
             )
             events.append(Event("message-quarantined", None, None, None, suspect))
         self._record(events)
+        # Before the transports start: what they deliver at once (readings the broker kept
+        # for a dead interlock) must find the orphaned sessions already closed.
+        orphans = self._close_orphans()
         watch = NetworkWatch(self.progress, quarantined)
         for transport in self.transports:
             transport.start(self.deliver, watch)
-        self._close_orphans()
+        self._stop_orphans(orphans)
 
     def start(self) -> None:
         """Run the loop in a daemon thread (real time), with a writer thread for the journal."""
@@ -249,19 +269,50 @@ class Interlock:
     ) -> None:
         """One inbound message, under the lock. The loop must outlive any fault in handling
         one message: that message's device is stopped and the fault recorded."""
+        kept = False
         try:
-            if isinstance(message, InboundReading):
-                index.append(self._on_reading(message, now_s, events))
-                receipts.append(message)
-            elif isinstance(message, InboundStatus):
-                self._on_status(message, now_s, events)
-            else:
+            if isinstance(message, InboundRejected):
                 self.rejections.add(message, now_s)
                 if message.reason == "wrong-client":
                     for device_id in {message.device_id, message.claimed_device_id}:
                         self._technical(device_id, "wrong-client", message.detail, now_s, events)
+                return
+            device_id = (
+                message.reading.device_id
+                if isinstance(message, InboundReading)
+                else message.device_id
+            )
+            if not self._gate.admit(device_id, now_s):
+                detail = f"more than {self._gate.rate_hz:g} messages per second"
+                self._refuse(message, device_id, "flood", detail, now_s)
+                self._technical(
+                    device_id, "reading-flood", f"device {device_id} sends {detail}", now_s, events
+                )
+                return
+            if isinstance(message, InboundReading):
+                at = self._on_reading(message, now_s, events)
+                if at is not None:
+                    index.append(at)
+                    receipts.append(message)
+                    kept = True
+            else:
+                self._on_status(message, now_s, events)
         except Exception as error:
             self._fault(message, error, events)
+        finally:
+            if isinstance(message, InboundReading) and not kept:
+                # Not journalled (refused, or a fault): the transport releases it without
+                # an acknowledgement to the device, so that nothing redelivers it for ever.
+                self._dismissed.append(message)
+
+    def _refuse(
+        self, message: Inbound, device_id: str, reason: str, detail: str, now_s: float
+    ) -> None:
+        """Count a message that is not handled (journalled as a count, not as itself)."""
+        kind = "readings" if isinstance(message, InboundReading) else "status"
+        self.rejections.add(
+            InboundRejected(message.transport, kind, device_id, reason, detail), now_s
+        )
 
     def pump(self, wait_s: float = 0.0) -> int:
         """Process what is waiting (waiting up to ``wait_s`` for the first message), run the
@@ -294,38 +345,34 @@ class Interlock:
             self._commit(events, receipts, event_of_receipt)
         if due and self._command_poll is not None:
             self._command_poll()
-        if now_s - self._last_heartbeat_s >= self.heartbeat_s - 1e-9:
+        if now_s - self._last_heartbeat_s >= self.heartbeat_s - 1e-9 and not self.journal_failed:
+            # No heartbeat from an interlock whose journal failed: its devices stop.
             self._last_heartbeat_s = now_s
             wall = self.clock.wall_time_s()
             for transport in self.transports:
                 transport.heartbeat(wall)
         return len(batch)
 
-    def _on_reading(self, message: InboundReading, now_s: float, events: list[Event]) -> int:
+    def _on_reading(self, message: InboundReading, now_s: float, events: list[Event]) -> int | None:
+        """Judge a reading; the index of its journal event, or None if it is not journalled
+        (a device without a session: counted, and the device told to stop)."""
         reading = message.reading
         age_s = max(0.0, self.clock.wall_time_s() - reading.sampled_wall_time_s)
         session_id = self._by_device.get(reading.device_id)
         if session_id is None:
             # A device with no session is not guarded: it must not run.
-            last = self._unguarded_stop_sent.get(reading.device_id, -1e9)
-            if now_s - last >= RESEND_STOP_EVERY_S:
-                self._unguarded_stop_sent[reading.device_id] = now_s
-                self._post(
-                    message.transport,
-                    reading.device_id,
-                    DeviceCommand.STOP,
-                    {"reason": "no-session"},
-                )
-            events.append(
-                Event(
-                    "reading",
-                    None,
-                    reading.device_id,
-                    None,
-                    {**reading.to_json(), "valid": False, "invalid_reason": "no-session"},
-                )
-            )
-            return len(events) - 1
+            self._stop_unguarded(message.transport, reading.device_id, now_s)
+            orphan = self._orphaned.get(reading.device_id)
+            if orphan is not None:
+                # Of a session a previous run guarded and this one closed (redelivered by
+                # the broker, or resent by the device): kept in its record, not judged.
+                payload = {**reading.to_json(), "valid": False, "invalid_reason": "after-restart"}
+                events.append(Event("reading", orphan, reading.device_id, None, payload))
+                return len(events) - 1
+            # Otherwise counted, not journalled: a flood under ever new device ids must not
+            # fill the journal.
+            self._refuse(message, reading.device_id, "no-session", "no session", now_s)
+            return None
         live = self._sessions[session_id]
         live.transport = message.transport
         outcome = live.guard.on_reading(reading, now_s, age_s)
@@ -384,8 +431,23 @@ class Interlock:
         self._send(live, outcome, now_s)
         events.extend(outcome.events)
 
+    def _stop_unguarded(self, transport: Transport, device_id: str, now_s: float) -> None:
+        last = self._unguarded_stop_sent.get(device_id, -1e9)
+        if now_s - last < RESEND_STOP_EVERY_S:
+            return
+        if not self._unguarded_gate.admit("all", now_s):
+            return  # this device is told at one of its next readings
+        if len(self._unguarded_stop_sent) >= _UNGUARDED_MAX:
+            self._unguarded_stop_sent.clear()
+        self._unguarded_stop_sent[device_id] = now_s
+        self._post(transport, device_id, DeviceCommand.STOP, {"reason": "no-session"})
+
     def _on_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
         status = message.status
+        factory = self.session_factory if status.get("state") == "running" else None
+        if message.device_id not in self._by_device and factory is None:
+            self._refuse(message, message.device_id, "no-session", "no session", now_s)
+            return
         events.append(
             Event(
                 "device-status",
@@ -395,12 +457,12 @@ class Interlock:
                 dict(status),
             )
         )
-        if status.get("state") == "running" and self.session_factory is not None:
+        if factory is not None:
             current = self._by_device.get(message.device_id)
             if current is not None and self._sessions[current].guard.armed:
                 return
             try:
-                spec = self.session_factory(message.device_id, status)
+                spec = factory(message.device_id, status)
             except InterlockError as error:
                 events.append(
                     Event(
@@ -483,6 +545,12 @@ class Interlock:
     def _flush(self) -> None:
         with self._lock:
             pending, self._outbox = self._outbox, []
+            dismissed, self._dismissed = self._dismissed, []
+        for receipt in dismissed:
+            try:
+                receipt.transport.dismiss(receipt)
+            except Exception:
+                log.exception("interlock: releasing a message that was not kept failed")
         for transport, device_id, command, detail in pending:
             try:
                 transport.send_command(device_id, command, detail)
@@ -490,19 +558,42 @@ class Interlock:
                 # One command that cannot go out must not keep the others from going.
                 log.exception("interlock: sending %s to %s failed", command.value, device_id)
 
-    def _stop_everything(self, reason: str) -> None:
+    def _journal_broken(self, error: Exception) -> None:
+        """The journal cannot record (a full disk, an I/O error): nothing the interlock
+        sees can be kept, so it guards nothing more. Every armed session stops with a
+        technical alarm, every device is told to stop and (MQTT) that the interlock is
+        offline, heartbeats end, and nothing more is acknowledged, until a restart."""
+        if self.journal_failed:
+            return
+        self.journal_failed = True
+        if self.progress is not None:
+            self.progress.state("journal-failed")
+        why = f"the journal cannot be written ({type(error).__name__}: {clip(str(error))})"
+        log.critical("%s: every device was told to stop; free the disk and restart", why)
+        now_s = self.clock.now_s()
         with self._lock:
+            for live in list(self._unstopped.values()):
+                self._send(live, live.guard.technical_fault("journal-failure", why, now_s), now_s)
             devices = {live.guard.spec.device_id for live in self._sessions.values()}
+        self._flush()
         for device_id in devices:
             for transport in self.transports:
-                transport.send_command(device_id, DeviceCommand.STOP, {"reason": reason})
+                transport.send_command(device_id, DeviceCommand.STOP, {"reason": "journal-failure"})
+        for transport in self.transports:
+            transport.offline("journal-failure")
 
     def _send_stop_again(self, live: _Live, now_s: float) -> None:
         reason = live.guard.stop_reason
         self._send(live, Outcome(DeviceCommand.STOP, (), reason), now_s)
 
     def _record(self, events: list[Event]) -> list[int]:
-        return self.journal.append(events, self.clock.wall_time_s())
+        if self.journal_failed:
+            raise JournalFailed("the journal failed earlier: nothing is recorded until a restart")
+        try:
+            return self.journal.append(events, self.clock.wall_time_s())
+        except Exception as error:
+            self._journal_broken(error)
+            raise JournalFailed(f"the journal cannot be written: {clip(str(error))}") from error
 
     def _commit(
         self, events: list[Event], receipts: list[InboundReading], index: list[int]
@@ -542,14 +633,10 @@ class Interlock:
             events = [event for batch in batches for event in batch[0]]
             try:
                 seqs = self._record(events)
-            except Exception:
-                # The journal cannot record: nothing more is acknowledged and every device
-                # is stopped, since nothing the interlock sees could be kept.
-                log.critical("the journal failed; stopping every device", exc_info=True)
-                self.journal_failed = True
-                if self.progress is not None:
-                    self.progress.state("journal-failed")
-                self._stop_everything("journal-failure")
+            except JournalFailed:
+                # Nothing is acknowledged: what was not kept is not claimed kept.
+                if stop:
+                    return
                 continue
             # One acknowledgement round per commit: a transport then answers each device
             # once for all of its readings in the commit.
@@ -575,7 +662,10 @@ class Interlock:
 
     # -- sessions and operator actions (any thread) ----------------------------------------
     def start_session(self, spec: SessionSpec) -> None:
-        """Guard a new session from now. Refused while the device's current session runs."""
+        """Guard a new session from now. Refused while the device's current session runs,
+        and once the journal has failed."""
+        if self.journal_failed:
+            raise ActionRefused(f"session {spec.session_id}: the interlock's journal failed")
         with self._lock:
             events = self._begin(spec, self.clock.now_s(), None)
         self._record(events)
@@ -600,6 +690,7 @@ class Interlock:
         guard = SessionGuard(spec, now_s)
         self._sessions[spec.session_id] = self._unstopped[spec.session_id] = _Live(guard, transport)
         self._by_device[spec.device_id] = spec.session_id
+        self._orphaned.pop(spec.device_id, None)
         limits = spec.limits
         return [
             *events,
@@ -706,20 +797,24 @@ class Interlock:
         with self._lock:
             return self._live(session_id).stop_latency_ms
 
-    def _close_orphans(self) -> None:
-        """Sessions a killed interlock left open: record their end, tell their devices to stop
-        (they have already stopped themselves on the missing heartbeat)."""
+    def _close_orphans(self) -> list[str]:
+        """Sessions a killed interlock left open (started or resumed, and neither stopped
+        nor ended since): record their end. Their devices, to be told to stop once the
+        transports run (they have already stopped themselves on the missing heartbeat)."""
         open_sessions: dict[str, str | None] = {}
         seq = 0
-        while batch := self.journal.read_after(seq, 5000):
+        kinds = ("session-started", "resume-after-stop", "stop", "session-ended")
+        while batch := self.journal.read_after(seq, 5000, kinds=kinds):
             for entry in batch:
-                if entry.kind == "session-started" and entry.session_id:
+                if not entry.session_id:
+                    continue
+                if entry.kind in ("session-started", "resume-after-stop"):
                     open_sessions[entry.session_id] = entry.device_id
-                elif entry.kind == "stop" and entry.session_id:
+                else:
                     open_sessions.pop(entry.session_id, None)
             seq = batch[-1].seq
         if not open_sessions:
-            return
+            return []
         self._record(
             [
                 Event(
@@ -736,10 +831,16 @@ class Interlock:
                 for session_id, device_id in open_sessions.items()
             ]
         )
-        for device_id in open_sessions.values():
-            if device_id is None:
-                continue
-            self._unguarded_stop_sent[device_id] = self.clock.now_s()
+        devices = []
+        for session_id, device_id in open_sessions.items():
+            if device_id is not None:
+                self._orphaned[device_id] = session_id
+                self._unguarded_stop_sent[device_id] = self.clock.now_s()
+                devices.append(device_id)
+        return devices
+
+    def _stop_orphans(self, devices: list[str]) -> None:
+        for device_id in devices:
             for transport in self.transports:
                 transport.send_command(
                     device_id, DeviceCommand.STOP, {"reason": "interlock-restarted"}

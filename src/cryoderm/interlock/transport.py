@@ -79,4 +79,15 @@ class Transport(Protocol):
         """The readings are durable in the journal under the given journal seqs."""
         ...
 
+    def dismiss(self, receipt: InboundReading) -> None:
+        """The reading will not be journalled (refused: no session, a flood; or a fault):
+        release it (MQTT: PUBACK, so the broker does not deliver it again) without telling
+        the device it was kept."""
+        ...
+
+    def offline(self, reason: str) -> None:
+        """The interlock no longer guards (its journal failed): say so to every device
+        that can be told at once (MQTT: the signed, retained ``offline`` status)."""
+        ...
+
     def close(self) -> None: ...

@@ -93,16 +93,14 @@ def caps(kind: str) -> Caps:
     return Caps(int(table[f"{kind}_max_bytes"]), int(table["max_containers"]))
 
 
-def _containers(payload: bytes) -> int:
+def _containers(payload: bytes, most: int) -> int:
+    """How many arrays and objects the message holds: counted in C, brackets inside strings
+    included (an upper bound, enough for every message within the cap); only a message over
+    the cap is counted again without its strings, by a regular expression, not a Python
+    loop."""
     count = payload.count(b"[") + payload.count(b"{")
-    if count == 0:
-        return 0
-    # Brackets inside strings do not nest anything: count again without the strings (rare,
-    # and in C: a hostile message costs a regular-expression pass, not a Python loop).
-    return count if b'"' not in payload else _count_outside_strings(payload)
-
-
-def _count_outside_strings(payload: bytes) -> int:
+    if count <= most or b'"' not in payload:
+        return count
     bare = _STRING.sub(b"", payload)
     return bare.count(b"[") + bare.count(b"{")
 
@@ -116,7 +114,7 @@ def decode(payload: bytes | bytearray | memoryview | str, limits: Caps) -> Any:
         raise RejectedMessage(
             "oversized", f"message of {len(data)} bytes: at most {limits.max_bytes} are accepted"
         )
-    containers = _containers(data)
+    containers = _containers(data, limits.max_containers)
     if containers > limits.max_containers:
         raise RejectedMessage(
             "too-nested",

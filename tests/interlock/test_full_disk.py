@@ -1,0 +1,75 @@
+"""A journal that cannot be written (here: the interlock process may not grow a file past
+160 kB, as on a full disk) stops every device with a clear alarm, acknowledges nothing it
+did not keep, and refuses new sessions; the process stays up, failing safe, and says why."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+
+import pytest
+
+from cryoderm.interlock.control import ControlClient
+from cryoderm.interlock.journal import Journal, entries_of
+
+from .helpers import LumpedFace
+from .process import interlock_command, read_ready, start_session, stop_process, wait_for
+from .test_durability import RealTimeDevice
+
+pytestmark = pytest.mark.slow
+
+FILE_SIZE_LIMIT = 160 * 1024
+
+
+def small_disk() -> None:
+    # In the child, before it runs: no file it writes may pass the limit (EFBIG, the way a
+    # full disk refuses a write with ENOSPC); Python ignores SIGXFSZ, so the write fails.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+
+
+def test_a_journal_that_cannot_be_written_stops_every_device_with_a_clear_alarm(
+    tmp_path, credentials
+):
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    process = subprocess.Popen(
+        interlock_command(
+            journal_dir,
+            *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+            *("--credentials", str(credentials.directory)),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=small_disk,
+    )
+    device = None
+    try:
+        port = read_ready(ready)["port"]
+        start_session(journal_dir, "s-full", "dev-f", modality="cold-air")
+        device = RealTimeDevice(
+            port, "dev-f", LumpedFace(cold_temp_c=25.0, tau_s=60.0), credentials
+        )
+        device.start()
+        with ControlClient(journal_dir) as control:
+            health = wait_for(lambda: (h := control.health()).state == "journal-failed" and h, 60)
+            failed_at = time.monotonic()
+            assert not health.alive and "journal cannot be written" in health.why
+            wait_for(lambda: device.device.state == "stopped", timeout_s=5.0)
+            assert time.monotonic() - failed_at < 3.0
+            assert device.device.log.stopped_by in ("interlock", "heartbeat-lost")
+            refused = control.outcome(
+                control.start("s-next", "dev-g", "cheek", "cold-air"), timeout_s=2
+            )
+        assert refused.status in ("rejected", "pending")  # it cannot even record a refusal
+        assert process.poll() is None  # alive, failing safe: not a crash for a watchdog
+    finally:
+        if device is not None:
+            device.halt()
+        stop_process(process)
+    log = process.stderr.read().decode()
+    assert "the journal cannot be written" in log and "every device was told to stop" in log
+    # Nothing was acknowledged that the journal does not hold.
+    acked = dict(device.device.log.acked)
+    with Journal(journal_dir) as journal:
+        recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-full", ["reading"])}
+    assert acked and all(recorded.get(seq) == journal_seq for seq, journal_seq in acked.items())
