@@ -1,5 +1,6 @@
-"""Security behaviour, as a user or an attacker meets it: Argon2 passwords, login lockout,
-idle logout, CSRF, the content security policy and bearer tokens."""
+"""Security behaviour, as a user or an attacker meets it: Argon2 passwords, idle logout,
+CSRF, the content security policy and bearer tokens (issue, expiry, revocation). Signing in
+(the throttle, second factors): test_signin.py."""
 
 from __future__ import annotations
 
@@ -7,17 +8,15 @@ import datetime as dt
 import time
 
 import pytest
-from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from clinic.personas import PASSWORD
-from cryoderm.clinic.accounts import checks, lockout, tokens
-from cryoderm.clinic.accounts.forms import LockoutAwareAuthenticationForm
+from cryoderm.clinic.accounts import checks, tokens
 from cryoderm.clinic.accounts.middleware import LAST_ACTIVITY_KEY
-from cryoderm.clinic.accounts.models import ApiToken, LoginFailure
+from cryoderm.clinic.accounts.models import ApiToken
 from cryoderm.clinic.records.models import Device
 
 
@@ -32,7 +31,7 @@ class TestPasswordHashing:
 
     def test_the_start_up_check_passes_with_the_shipped_settings(self) -> None:
         assert checks.password_hashing() == []
-        assert checks.lockout_and_idle_settings() == []
+        assert checks.throttle_idle_and_mfa_settings() == []
         assert checks.middleware_present() == []
 
     @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"])
@@ -41,79 +40,23 @@ class TestPasswordHashing:
         assert error.id == "cryoderm.accounts.E001"
         assert "not Argon2id" in error.msg
 
-    @override_settings(CRYODERM_LOCKOUT_FAILURES=0, CRYODERM_IDLE_LOGOUT_MINUTES="15")
+    @override_settings(
+        CRYODERM_SIGNIN_FREE_FAILURES=0,
+        CRYODERM_IDLE_LOGOUT_MINUTES="15",
+        CRYODERM_MFA_REQUIRED_ROLES=("practitioner", "surgeon"),
+    )
     def test_the_start_up_check_refuses_nonsense_policy_numbers(self) -> None:
-        found = [error.msg for error in checks.lockout_and_idle_settings()]
-        assert "CRYODERM_LOCKOUT_FAILURES = 0: must be an integer in [1, 100]" in found
+        found = [error.msg for error in checks.throttle_idle_and_mfa_settings()]
+        assert "CRYODERM_SIGNIN_FREE_FAILURES = 0: must be an integer in [1, 100]" in found
         assert "CRYODERM_IDLE_LOGOUT_MINUTES = '15': must be an integer in [1, 1440]" in found
+        assert any(
+            m.startswith("CRYODERM_MFA_REQUIRED_ROLES = ('practitioner', 'surgeon')") for m in found
+        )
 
     @pytest.mark.django_db
     def test_a_persona_password_is_stored_as_argon2(self, alice) -> None:
         assert alice.password.startswith("argon2$argon2id$")
         assert alice.check_password(PASSWORD)
-
-
-@pytest.mark.django_db
-class TestLoginLockout:
-    @pytest.fixture(autouse=True)
-    def policy(self, settings, alice) -> None:
-        settings.CRYODERM_LOCKOUT_FAILURES = 3
-        settings.CRYODERM_LOCKOUT_WINDOW_S = 600
-        settings.CRYODERM_LOCKOUT_DURATION_S = 600
-        # The lockout does not depend on the hasher; a fast one keeps these tests fast
-        # (Argon2 itself is checked in TestPasswordHashing).
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        alice.set_password(PASSWORD)
-        alice.save()
-
-    def fail(self, username: str, times: int) -> None:
-        for _ in range(times):
-            assert authenticate(None, username=username, password="wrong password!") is None
-
-    def test_three_failures_lock_the_account_even_against_the_right_password(self, alice) -> None:
-        self.fail("alice", 3)
-        assert authenticate(None, username="alice", password=PASSWORD) is None
-        assert lockout.locked_until("alice") is not None
-
-    def test_two_failures_do_not_lock_and_a_success_clears_them(self, alice) -> None:
-        self.fail("alice", 2)
-        assert authenticate(None, username="alice", password=PASSWORD) == alice
-        assert not LoginFailure.objects.filter(username="alice").exists()
-        self.fail("alice", 2)
-        assert authenticate(None, username="alice", password=PASSWORD) == alice
-
-    def test_the_lock_ends_after_the_duration(self, alice) -> None:
-        self.fail("alice", 3)
-        LoginFailure.objects.update(at=timezone.now() - dt.timedelta(seconds=601))
-        assert authenticate(None, username="alice", password=PASSWORD) == alice
-
-    def test_attempts_while_locked_are_not_counted(self, alice) -> None:
-        self.fail("alice", 3)
-        self.fail("alice", 2)
-        assert LoginFailure.objects.filter(username="alice").count() == 3
-
-    def test_usernames_are_counted_case_insensitively_and_unknown_ones_too(self, alice) -> None:
-        self.fail("ALICE", 1)
-        self.fail("Alice ", 2)
-        assert lockout.locked_until("alice") is not None
-        self.fail("nobody", 3)
-        assert lockout.locked_until("nobody") is not None
-
-    def test_the_login_form_says_the_account_is_locked_and_for_how_long(self, alice) -> None:
-        self.fail("alice", 3)
-        form = LockoutAwareAuthenticationForm(data={"username": "alice", "password": PASSWORD})
-        assert not form.is_valid()
-        (message,) = form.non_field_errors()
-        assert message == (
-            "account 'alice' is locked after repeated failed logins; "
-            "try again in 10 min or ask an administrator to unlock it"
-        )
-
-    def test_an_administrator_unlocks_with_a_command(self, alice, capsys) -> None:
-        self.fail("alice", 3)
-        call_command("unlock_account", "alice")
-        assert "alice: 3 failed login(s) forgotten" in capsys.readouterr().out
-        assert authenticate(None, username="alice", password=PASSWORD) == alice
 
 
 @pytest.mark.django_db
@@ -233,15 +176,19 @@ class TestTokens:
         response = client.get("/api/me", headers={"Authorization": f"Bearer {bad}"})
         assert response.status_code == 401
 
-    def test_a_revoked_token_or_one_of_a_deactivated_user_stops_working(
+    def test_a_revoked_or_expired_token_or_one_of_a_deactivated_user_stops_working(
         self, client: Client, alice, bob
     ) -> None:
         revoked = tokens.issue("old", user=alice)
         tokens.revoke(revoked.token)
+        expired = tokens.issue("short", user=alice, days=1)
+        ApiToken.objects.filter(pk=expired.token.pk).update(
+            expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
         bobs = tokens.issue("bob's", user=bob)
         bob.is_active = False
         bob.save()
-        for issued in (revoked, bobs):
+        for issued in (revoked, expired, bobs):
             headers = {"Authorization": f"Bearer {issued.plaintext}"}
             assert client.get("/api/me", headers=headers).status_code == 401
 
@@ -259,13 +206,51 @@ class TestTokens:
         assert refused.status_code == 403
         assert refused.json()["detail"].startswith("device token 'chiller sensor' may not")
 
-    def test_the_issue_command_prints_the_token_once(self, alice, capsys) -> None:
+    def test_the_issue_command_prints_the_token_once_with_its_expiry(self, alice, capsys) -> None:
         device()
         call_command("issue_token", "alice", "chiller sensor", "--device", "SN-TOKEN-1")
         out, err = capsys.readouterr()
         assert out.strip().startswith("cdt_")
-        assert "cannot be shown again" in err
-        assert ApiToken.objects.get().device.serial_number == "SN-TOKEN-1"
+        assert "cannot be shown again" in err and "It expires on" in err
+        token = ApiToken.objects.get()
+        assert token.device.serial_number == "SN-TOKEN-1"
+        lifetime = token.expires_at - token.created_at
+        assert dt.timedelta(days=364) < lifetime <= dt.timedelta(days=365)
+
+    def test_every_token_expires_by_default_and_no_later_than_the_limit(self, alice) -> None:
+        issued = tokens.issue("reporting", user=alice)
+        lifetime = issued.token.expires_at - issued.token.created_at
+        assert dt.timedelta(days=89) < lifetime <= dt.timedelta(days=90)
+        with pytest.raises(Exception, match=r"days = 731: a whole number of days from 1 to 730"):
+            tokens.issue("forever", user=alice, days=731)
+
+    def test_tokens_are_listed_without_secrets_and_revoked_by_command(
+        self, client: Client, alice, bob, capsys
+    ) -> None:
+        from cryoderm.clinic.audit.models import AuditEntry
+
+        first = tokens.issue("reporting", user=alice)
+        second = tokens.issue("export", user=alice)
+        bobs = tokens.issue("bob's", user=bob)
+        call_command("list_tokens")
+        listing = capsys.readouterr().out
+        assert first.token.prefix in listing and "user alice: reporting" in listing
+        assert first.plaintext.split("_", 2)[2] not in listing
+        call_command("revoke_token", first.token.prefix)
+        assert f"revoked {first.token.prefix} (reporting)" in capsys.readouterr().out
+        call_command("revoke_token", "--user", "alice")
+        assert "1 token(s) revoked, 1 already were" in capsys.readouterr().out
+        for issued in (first, second):
+            headers = {"Authorization": f"Bearer {issued.plaintext}"}
+            assert client.get("/api/me", headers=headers).status_code == 401
+        headers = {"Authorization": f"Bearer {bobs.plaintext}"}
+        assert client.get("/api/me", headers=headers).status_code == 200
+        call_command("list_tokens", "--all")
+        assert listing.count("active") == 3 and "revoked" in capsys.readouterr().out
+        audited = AuditEntry.objects.filter(action__startswith="token.").values_list(
+            "action", flat=True
+        )
+        assert sorted(audited) == ["token.issue"] * 3 + ["token.revoke"] * 2
 
 
 @pytest.mark.django_db

@@ -39,10 +39,7 @@ def test_a_visitor_is_sent_to_sign_in_and_back_to_the_page_asked_for() -> None:
 
 
 def test_signing_in_with_the_form_opens_the_page_asked_for(alice: Any) -> None:
-    response = Browser().post(
-        reverse("web:login") + "?next=/clients/",
-        {"username": "alice", "password": personas.PASSWORD, "next": "/clients/"},
-    )
+    response = personas.sign_in(Browser(), "alice", next_url="/clients/")
     assert response.status_code == 302
     assert response["Location"] == "/clients/"
 
@@ -140,9 +137,7 @@ def test_the_dashboard_lists_todays_appointments(alice: Any) -> None:
 
 
 def test_signing_in_without_a_page_asked_for_opens_the_dashboard(alice: Any) -> None:
-    response = Browser().post(
-        reverse("web:login"), {"username": "alice", "password": personas.PASSWORD}
-    )
+    response = personas.sign_in(Browser(), "alice")
     assert response["Location"] == reverse("web:dashboard")
 
 

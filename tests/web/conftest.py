@@ -102,9 +102,22 @@ def shot(request: pytest.FixtureRequest) -> Shots:
 
 
 def sign_in(page: Any, username: str, password: str) -> None:
+    """Sign in through the page: password, then the authenticator's code when the role
+    signs in with one (the personas' authenticator, see clinic.personas)."""
+    from django.contrib.auth import get_user_model
+
+    from clinic import personas
+    from cryoderm.clinic.accounts import mfa
+
+    user = get_user_model().objects.get(username=username)
+    if mfa.required(user):
+        personas.enrol_authenticator(user)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if mfa.enrolled(user):
+        page.get_by_label("Authentication code").fill(personas.one_time_code(user))
+        page.get_by_role("button", name="Verify").click()
 
 
 UNLABELLED_FIELDS_JS = """

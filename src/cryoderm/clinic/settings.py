@@ -152,10 +152,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CRYODERM_LOG_LEVEL", "WARNING")},
 }
 
-# Accounts and security (docs/security.md): login lockout in front of the model backend,
+# Accounts and security (docs/security.md): a sign-in throttle in front of the model backend
+# (and a one-time-code backend that only confirms a colleague's presence), second factors,
 # idle logout, and a strict content security policy (django-csp; per-request nonce for
 # the few inline scripts or styles a page may need).
-AUTHENTICATION_BACKENDS = ["cryoderm.clinic.accounts.backends.LockoutModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "cryoderm.clinic.accounts.backends.ThrottledModelBackend",
+    "cryoderm.clinic.accounts.backends.OneTimeCodeBackend",
+]
 LOGIN_URL = "/login/"
 
 
@@ -170,10 +174,20 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} = {raw!r}: use a whole number") from None
 
 
-CRYODERM_LOCKOUT_FAILURES = env_int("CRYODERM_LOCKOUT_FAILURES", 5)
-CRYODERM_LOCKOUT_WINDOW_S = env_int("CRYODERM_LOCKOUT_WINDOW_S", 900)
-CRYODERM_LOCKOUT_DURATION_S = env_int("CRYODERM_LOCKOUT_DURATION_S", 900)
+# The numbers and their reasons: cryoderm.clinic.accounts.config.
+CRYODERM_SIGNIN_FREE_FAILURES = env_int("CRYODERM_SIGNIN_FREE_FAILURES", 3)
+CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES = env_int("CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES", 30)
+CRYODERM_SIGNIN_BASE_DELAY_S = env_int("CRYODERM_SIGNIN_BASE_DELAY_S", 2)
+CRYODERM_SIGNIN_MAX_DELAY_S = env_int("CRYODERM_SIGNIN_MAX_DELAY_S", 300)
+CRYODERM_SIGNIN_WINDOW_S = env_int("CRYODERM_SIGNIN_WINDOW_S", 3600)
 CRYODERM_IDLE_LOGOUT_MINUTES = env_int("CRYODERM_IDLE_LOGOUT_MINUTES", 15)
+CRYODERM_MFA_REQUIRED_ROLES = tuple(
+    role.strip()
+    for role in os.environ.get(
+        "CRYODERM_MFA_REQUIRED_ROLES", "admin,medical_director,practitioner"
+    ).split(",")
+    if role.strip()
+)
 
 # Signed checkpoints of the audit chain (docs/security.md): where they are appended, and how
 # often. assumption: every 5 minutes or 1,000 entries bounds what a deletion of the newest

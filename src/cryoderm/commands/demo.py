@@ -3,8 +3,11 @@
     cryoderm demo [--if-empty]
 
 Staff ``director``, ``practitioner`` and ``frontdesk`` get the password in
-CRYODERM_DEMO_PASSWORD, or a generated one that is printed. With --if-empty nothing is
-seeded when the clinic already has clients or logins (what `make run` uses).
+CRYODERM_DEMO_PASSWORD, or a generated one that is printed. The director and the
+practitioner sign in with a second factor: their authenticator is set up with the key in
+CRYODERM_DEMO_TOTP_SECRET (base32), or a generated one that is printed, with a command that
+shows the current code. With --if-empty nothing is seeded when the clinic already has
+clients or logins (what `make run` uses).
 """
 
 from __future__ import annotations
@@ -51,4 +54,38 @@ def run(args: argparse.Namespace) -> int:
     )
     source = "generated" if result.password_generated else "from CRYODERM_DEMO_PASSWORD"
     print(f"log in as {', '.join(result.usernames)} with password {result.password} ({source})")
+    enrol_demo_authenticators(result.usernames)
     return 0
+
+
+def enrol_demo_authenticators(usernames: Any) -> None:
+    """Set up the authenticator of each demo user whose role needs one, with one known key,
+    and print how to get its codes."""
+    import os
+    import sys
+
+    from django.contrib.auth import get_user_model
+
+    from cryoderm.clinic.accounts import mfa
+    from cryoderm.errors import UserInputError
+
+    given = os.environ.get("CRYODERM_DEMO_TOTP_SECRET", "").replace(" ", "").upper()
+    if given and (len(given) < 16 or set(given) - set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")):
+        raise UserInputError(
+            "CRYODERM_DEMO_TOTP_SECRET: a base32 key (letters A-Z and digits 2-7), at least "
+            "16 characters"
+        )
+    secret = given or mfa.new_secret()
+    users = get_user_model().objects.filter(username__in=list(usernames)).order_by("username")
+    needing = [user for user in users if mfa.required(user)]
+    for user in needing:
+        mfa.enrol_with_secret(user, secret, actor="system:demo")
+    if not needing:
+        return
+    source = "from CRYODERM_DEMO_TOTP_SECRET" if given else "generated"
+    names = ", ".join(user.get_username() for user in needing)
+    print(
+        f"{names} also give a code from an authenticator app set up with the key {secret} ({source})"
+    )
+    show = f"import pyotp; print(pyotp.TOTP('{secret}').now())"
+    print(f'  the current code: {sys.executable} -c "{show}"')

@@ -38,7 +38,7 @@ def password_hashing(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 
 @register("security")
-def lockout_and_idle_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+def throttle_idle_and_mfa_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return [Error(problem, id="cryoderm.accounts.E003") for problem in config.problems()]
 
 

@@ -1,14 +1,21 @@
 """The accounts layer's settings, read from Django settings and validated by a start-up check.
 
-| setting                        | default | meaning                                           |
-|--------------------------------|---------|---------------------------------------------------|
-| CRYODERM_LOCKOUT_FAILURES      | 5       | failed logins within the window that lock a name |
-| CRYODERM_LOCKOUT_WINDOW_S      | 900     | window over which failures are counted, s         |
-| CRYODERM_LOCKOUT_DURATION_S    | 900     | how long a lock lasts after the last failure, s   |
-| CRYODERM_IDLE_LOGOUT_MINUTES   | 15      | idle time after which a UI session is ended, min  |
+| setting                            | default | meaning                                           |
+|------------------------------------|---------|---------------------------------------------------|
+| CRYODERM_SIGNIN_FREE_FAILURES      | 3       | failures per address and name (or per known browser) before delays |
+| CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES | 30   | failures from one address (any name) before delays |
+| CRYODERM_SIGNIN_BASE_DELAY_S       | 2       | the first delay; each further failure doubles it, s |
+| CRYODERM_SIGNIN_MAX_DELAY_S        | 300     | the longest delay, s                               |
+| CRYODERM_SIGNIN_WINDOW_S           | 3600    | failures older than this are forgotten, s          |
+| CRYODERM_IDLE_LOGOUT_MINUTES       | 15      | idle time after which a UI session is ended, min  |
+| CRYODERM_MFA_REQUIRED_ROLES        | admin, medical_director, practitioner | roles that must sign in with a second factor |
 
-ASVS V2.2.1 asks for anti-automation on login; HIPAA 164.312(a)(2)(iii) for automatic logoff.
-The defaults follow common clinical practice (5 tries / 15 min); each clinic may set its own.
+assumption: the delays let a person who mistypes a few times carry on at once (3 free
+failures) while an attacker at one address gets about 20 guesses an hour at one name
+(3 + doublings from 2 s up to 300 s, then one per 5 min), far below the 100 consecutive
+failures NIST SP 800-63B (Grassi2017, section 5.2.2) allows before an account may be locked;
+no count ever locks an account. HIPAA 164.312(a)(2)(iii) asks for automatic logoff; the
+15 minutes follow common clinical practice. Each clinic may set its own.
 """
 
 from __future__ import annotations
@@ -17,47 +24,70 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-DEFAULTS = {
-    "CRYODERM_LOCKOUT_FAILURES": 5,
-    "CRYODERM_LOCKOUT_WINDOW_S": 900,
-    "CRYODERM_LOCKOUT_DURATION_S": 900,
+from cryoderm.clinic.accounts.permissions import ROLES
+
+DEFAULTS: dict[str, object] = {
+    "CRYODERM_SIGNIN_FREE_FAILURES": 3,
+    "CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES": 30,
+    "CRYODERM_SIGNIN_BASE_DELAY_S": 2,
+    "CRYODERM_SIGNIN_MAX_DELAY_S": 300,
+    "CRYODERM_SIGNIN_WINDOW_S": 3600,
     "CRYODERM_IDLE_LOGOUT_MINUTES": 15,
+    "CRYODERM_MFA_REQUIRED_ROLES": ("admin", "medical_director", "practitioner"),
 }
 LIMITS = {
-    "CRYODERM_LOCKOUT_FAILURES": (1, 100),
-    "CRYODERM_LOCKOUT_WINDOW_S": (1, 86_400),
-    "CRYODERM_LOCKOUT_DURATION_S": (1, 86_400),
+    "CRYODERM_SIGNIN_FREE_FAILURES": (1, 100),
+    "CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES": (1, 10_000),
+    "CRYODERM_SIGNIN_BASE_DELAY_S": (1, 3600),
+    "CRYODERM_SIGNIN_MAX_DELAY_S": (1, 3600),
+    "CRYODERM_SIGNIN_WINDOW_S": (60, 86_400),
     "CRYODERM_IDLE_LOGOUT_MINUTES": (1, 24 * 60),
 }
 
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    """Lockout and idle-logout policy (counts, seconds, minutes as named)."""
+    """Sign-in throttle, idle logout and second-factor policy (units as named)."""
 
-    lockout_failures: int
-    lockout_window_s: int
-    lockout_duration_s: int
+    free_failures: int
+    address_free_failures: int
+    base_delay_s: int
+    max_delay_s: int
+    window_s: int
     idle_logout_minutes: int
+    mfa_required_roles: tuple[str, ...]
+
+
+def _value(name: str) -> object:
+    return getattr(settings, name, DEFAULTS[name])
 
 
 def problems() -> list[str]:
-    """Each setting that is not an integer within its limits, as a sentence."""
+    """Each setting that is not within its limits, as a sentence."""
     found = []
     for name, (low, high) in LIMITS.items():
-        value = getattr(settings, name, DEFAULTS[name])
+        value = _value(name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             found.append(f"{name} = {value!r}: must be an integer in [{low}, {high}]")
+    roles = _value("CRYODERM_MFA_REQUIRED_ROLES")
+    unknown = [r for r in roles if r not in ROLES] if isinstance(roles, list | tuple) else [roles]
+    if unknown:
+        found.append(
+            f"CRYODERM_MFA_REQUIRED_ROLES = {roles!r}: roles must be among {', '.join(ROLES)}"
+        )
     return found
 
 
 def current() -> SecurityConfig:
-    def read(name: str) -> int:
-        return int(getattr(settings, name, DEFAULTS[name]))
+    def number(name: str) -> int:
+        return int(_value(name))  # type: ignore[call-overload]
 
     return SecurityConfig(
-        lockout_failures=read("CRYODERM_LOCKOUT_FAILURES"),
-        lockout_window_s=read("CRYODERM_LOCKOUT_WINDOW_S"),
-        lockout_duration_s=read("CRYODERM_LOCKOUT_DURATION_S"),
-        idle_logout_minutes=read("CRYODERM_IDLE_LOGOUT_MINUTES"),
+        free_failures=number("CRYODERM_SIGNIN_FREE_FAILURES"),
+        address_free_failures=number("CRYODERM_SIGNIN_ADDRESS_FREE_FAILURES"),
+        base_delay_s=number("CRYODERM_SIGNIN_BASE_DELAY_S"),
+        max_delay_s=number("CRYODERM_SIGNIN_MAX_DELAY_S"),
+        window_s=number("CRYODERM_SIGNIN_WINDOW_S"),
+        idle_logout_minutes=number("CRYODERM_IDLE_LOGOUT_MINUTES"),
+        mfa_required_roles=tuple(_value("CRYODERM_MFA_REQUIRED_ROLES")),  # type: ignore[call-overload]
     )

@@ -1,4 +1,4 @@
-"""The login form: Django's, plus a readable message when the account is locked."""
+"""The sign-in forms: the password (saying how long to wait when throttled) and the code."""
 
 from __future__ import annotations
 
@@ -7,18 +7,36 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from cryoderm.clinic.accounts import lockout
-from cryoderm.clinic.accounts.errors import AccountLocked
+from cryoderm.clinic.accounts import throttle
 
 
-class LockoutAwareAuthenticationForm(AuthenticationForm):
-    """Says "locked, try again in N min" instead of "wrong password" while locked."""
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Says "try again in N s" instead of "wrong password" while the throttle says wait."""
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
         if username:
-            try:
-                lockout.check(username)
-            except AccountLocked as locked:
-                raise forms.ValidationError(str(locked), code="locked") from locked
+            wait = throttle.wait_for(self.request, username)
+            if wait is not None:
+                raise forms.ValidationError(str(wait), code="throttled")
         return super().clean()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Authentication code",
+        max_length=40,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label="Authentication code",
+        max_length=12,
+        help_text="The 6 digits the app shows after you added the account.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )

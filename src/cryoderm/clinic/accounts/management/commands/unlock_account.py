@@ -1,4 +1,4 @@
-"""``cryoderm manage unlock_account USERNAME``: lift a login lockout."""
+"""``cryoderm manage unlock_account USERNAME``: forget a name's failed sign-ins (its delays)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from cryoderm.clinic.accounts import lockout
+from cryoderm.clinic.accounts import throttle
 
 
 class Command(BaseCommand):
-    help = "Forget the failed logins of USERNAME so that it may sign in again."
+    help = "Forget the failed sign-ins of USERNAME, so that no delay applies to it any more."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cleared = lockout.clear(options["username"])
-        self.stdout.write(f"{options['username']}: {cleared} failed login(s) forgotten")
+        cleared = throttle.clear(options["username"])
+        self.stdout.write(f"{options['username']}: {cleared} failed sign-in(s) forgotten")
