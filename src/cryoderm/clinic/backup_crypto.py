@@ -4,8 +4,7 @@ A backup can be larger than memory, so it is encrypted in chunks of 1 MiB, each 
 AES-256-GCM. Chunk ``i`` uses the nonce ``prefix (7 random bytes) || i (4 bytes) || last
 (1 byte)`` and the file's header as associated data, so that chunks cannot be reordered,
 dropped, repeated, moved into another backup, or the stream cut short without the reader
-noticing (the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, 2015, as age
-and Tink use it). The header says how the key is obtained:
+noticing (the STREAM construction, Hoang2015, as age and Tink use it). The header says how the key is obtained:
 
 - ``key-file``: the 32-byte key in the key directory's ``backup.key`` (its SHA-256
   fingerprint is in the header, so a backup made with another key is named, not guessed at);
