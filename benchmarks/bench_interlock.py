@@ -16,6 +16,13 @@ the floor reading to the moment the stop command reaches the device (device -> b
 interlock -> broker -> device), p50 and p99 (target p99 < 20 ms); readings per second
 acknowledged by the interlock (after fsync); readings lost: sent but not acknowledged, or
 acknowledged but not in the journal (target 0). Also the reading-to-acknowledgement time.
+
+Meanwhile a hostile client (benchmarks/hostile.py, its own process) attacks: a provisioned
+device gone rogue floods its own topic (500 readings a second, one in ten malformed) and
+spoofs the 100 devices (200 messages a second: warm readings with seq from 10^9, forged
+resumes and heartbeats), and an anonymous stranger tries to connect every second. Measured:
+every spoofed reading refused (by the broker's ACL, and none in the journal), the flood
+counted and not journalled, every stranger refused.
 Bounded: CRYODERM_BENCH_INTERLOCK_S seconds of load (default 30), then at most 30 s to
 drain what is late; about 45 s in all on an idle machine. The interlock runs with
 ``--priority auto`` (real-time scheduling where permitted, as the command's default);
@@ -46,6 +53,8 @@ from benchmarks.report import Report
 
 DEVICES = 100
 RATE_HZ = 10.0
+ROGUE = "rogue-1"
+SPOOF_SEQ_FROM = 10**9
 FLOOR_READING_C = 1.0
 NORMAL_READING_C = 30.0
 SEED = 20261123
@@ -130,6 +139,21 @@ def _wait_file(path: Path, timeout_s: float) -> dict:
     raise RuntimeError(f"the interlock did not start within {timeout_s} s")
 
 
+def _elevate_broker(pid: int, priority: str) -> str:
+    """Run the broker at the interlock's real-time priority, as a deployment should (it is
+    one hop of the stop path, twice: docs/interlock.md), when the interlock's is raised."""
+    from cryoderm.interlock.limits import technical_parameters
+
+    if os.environ.get("CRYODERM_BENCH_BROKER_PRIORITY", priority) not in ("auto", "realtime"):
+        return "SCHED_OTHER (not requested)"
+    level = int(technical_parameters()["scheduling"]["realtime_priority"])
+    try:
+        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(level))
+    except OSError as error:
+        return f"SCHED_OTHER ({error.strerror})"
+    return f"SCHED_FIFO {level}"
+
+
 def _service(selector: selectors.BaseSelector, timeout_s: float) -> None:
     """Wait up to timeout_s for messages on the links; handle what has come."""
     for key, _ in selector.select(timeout_s):
@@ -161,7 +185,9 @@ def main() -> Report:
     store = CredentialStore(workdir / "credentials", broker_group=group)
     store.init()
     tokens = {f"bench-{i:03d}": store.add(f"bench-{i:03d}").token for i in range(DEVICES)}
+    rogue = store.add(ROGUE)
     broker = start_local_broker(workdir / "broker", credentials_dir=store.directory)
+    broker_scheduling = _elevate_broker(broker.process.pid, priority)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -217,7 +243,19 @@ def main() -> Report:
         # several ms and count against the interlock's stop latency.
         gc.collect()
         gc.freeze()
+        hostile = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.hostile",
+                *("--broker", broker.address, "--device-id", ROGUE, "--token", rogue.token),
+                *("--victims", ",".join(tokens)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=(workdir / "hostile.log").open("wb"),
+        )
         cpu_before = _cpu_s(process.pid)
+        broker_cpu_before = _cpu_s(broker.process.pid)
         own_before = time.process_time()
         start = time.perf_counter()
         # A heap of (next reading time, device index): the generator wakes only when a
@@ -263,6 +301,10 @@ def main() -> Report:
                 value = FLOOR_READING_C if floor else NORMAL_READING_C
                 link.publish_reading(Reading(device.device_id, seq, value, time.time()))
         load_s = time.perf_counter() - start
+        hostile.send_signal(signal.SIGTERM)
+        attack = json.loads(hostile.communicate(timeout=30)[0] or b"{}")
+        if not attack:
+            attack = {"failed": (workdir / "hostile.log").read_text()[-500:]}
         # Wait for the acknowledgements still on their way: until all are in, or none has
         # come for 3 s (what is then missing is lost, not late), at most 30 s.
         last_count, last_change = -1, time.monotonic()
@@ -280,8 +322,11 @@ def main() -> Report:
                 link.service()
         drain_s = time.perf_counter() - start - load_s
         cpu_after = _cpu_s(process.pid)
+        broker_cpu_after = _cpu_s(broker.process.pid)
         own_cpu_s = time.process_time() - own_before
     finally:
+        if "hostile" in locals() and hostile.poll() is None:
+            hostile.kill()
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(10)
@@ -292,13 +337,23 @@ def main() -> Report:
         broker.stop()
     with Journal(journal_dir) as journal:
         recorded = {d.device_id: journal.reading_seqs(d.device_id) for d in devices}
-        internal = [
-            e.payload["stop_latency_ms"]
-            for e in _all_entries(journal)
-            if e.kind == "stop"
-            and e.payload.get("reason") == "floor"
-            and "stop_latency_ms" in e.payload
-        ]
+        entries = list(_all_entries(journal))
+    internal = [
+        e.payload["stop_latency_ms"]
+        for e in entries
+        if e.kind == "stop"
+        and e.payload.get("reason") == "floor"
+        and "stop_latency_ms" in e.payload
+    ]
+    spoofed_in_journal = sum(
+        1 for e in entries if e.kind == "reading" and e.payload.get("seq", 0) >= SPOOF_SEQ_FROM
+    )
+    rogue_rows = sum(1 for e in entries if e.device_id == ROGUE)
+    refused: dict[str, int] = {}
+    for e in entries:
+        if e.kind == "messages-rejected":
+            for reason, count in e.payload["counts"].items():
+                refused[reason] = refused.get(reason, 0) + count
     shutil.rmtree(workdir, ignore_errors=True)
 
     sent = sum(d.seq for d in devices)
@@ -308,6 +363,7 @@ def main() -> Report:
     latencies = [v for d in devices for v in d.stop_latencies_ms]
     ack_delays = [v for d in devices for v in d.ack_delays_ms]
     p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
+    spoof_accepted = int(attack.get("spoof_taken_by_broker") or 0) + spoofed_in_journal
     rate = acked / (load_s + drain_s)
     cpu_ms = (
         None
@@ -327,6 +383,42 @@ def main() -> Report:
         ["time to drain the backlog after the load", drain_s, "s"],
         ["interlock CPU per reading (MQTT, rules, journal, acks)", cpu_ms, "ms"],
         ["load generator (100 devices) CPU per reading", own_cpu_s / max(sent, 1) * 1e3, "ms"],
+        [
+            "broker CPU, all traffic (per device reading)",
+            None
+            if broker_cpu_before is None or broker_cpu_after is None
+            else (broker_cpu_after - broker_cpu_before) / max(sent, 1) * 1e3,
+            "ms",
+        ],
+        [f"broker scheduling ({MOSQUITTO})", broker_scheduling, ""],
+        ["hostile: flood readings sent (own topic)", attack.get("flood_sent"), "messages"],
+        ["hostile: malformed messages sent (own topic)", attack.get("junk_sent"), "messages"],
+        ["hostile: refused by the interlock, flood", refused.get("readings: flood", 0), "messages"],
+        [
+            "hostile: refused by the interlock, malformed",
+            sum(v for k, v in refused.items() if k.startswith("readings: too")),
+            "messages",
+        ],
+        ["hostile: journal rows of the rogue device (bounded)", rogue_rows, "rows"],
+        ["hostile: spoofed readings sent (victims' topics)", attack.get("spoof_sent"), "readings"],
+        [
+            "hostile: spoofed readings the broker took",
+            attack.get("spoof_taken_by_broker"),
+            "readings",
+        ],
+        ["hostile: spoofed readings in the journal", spoofed_in_journal, "readings"],
+        ["hostile: forged commands and heartbeats sent", attack.get("forged_sent"), "messages"],
+        [
+            "hostile: forged messages the broker took",
+            attack.get("forged_taken_by_broker"),
+            "messages",
+        ],
+        ["hostile: anonymous connections tried", attack.get("anonymous_attempts"), "connections"],
+        [
+            "hostile: anonymous connections accepted",
+            attack.get("anonymous_connected"),
+            "connections",
+        ],
         ["machine load average at the end", os.getloadavg()[0], "runnable"],
         [
             f"interlock scheduling (cryoderm interlock --priority {priority})",
@@ -359,8 +451,16 @@ def main() -> Report:
                 "target": "0",
                 "met": unacked + missing_in_journal == 0,
             },
+            {
+                "name": "spoofed readings accepted (broker or journal)",
+                "measured": spoof_accepted,
+                "unit": "readings",
+                "target": "0",
+                "met": spoof_accepted == 0 and bool(attack.get("spoof_sent")),
+            },
         ],
         notes=[
+            *([f"the hostile client failed: {attack['failed']}"] if "failed" in attack else []),
             "latency is end to end: device publish -> broker -> interlock (rules, stop signed "
             "and sent before the journal write) -> broker -> device (signature verified); the "
             "machine's 2 cores are shared with the broker, the interlock and these 100 devices",
