@@ -32,6 +32,7 @@ from cryoderm.physics.case import (
     ContactPhase,
     ConvectivePhase,
     Freezing,
+    Geometry,
     Layer,
     Ln2VapourPhase,
     Numerics,
@@ -89,6 +90,7 @@ OBJECTS: dict[str, tuple[type, tuple[str, ...], dict[str, Any]]] = {
     "output": (Output, ("output",), {}),
     "output.probe": (Probe, ("output.probe",), {"name": "p", "depth_mm": 0.0}),
     "numerics": (Numerics, ("numerics",), {}),
+    "geometry": (Geometry, ("geometry",), {}),
     **{
         f"phase.{modality}": (PHASE_CLASSES[modality], (f"phase.{modality}", "phase"), args)
         for modality, args in PHASES.items()
@@ -107,6 +109,7 @@ def base_document() -> dict[str, Any]:
         "phase": [{"modality": m, **args} for m, args in PHASES.items()],
         "output": {"probe": [{"name": "p", "depth_mm": 0.0}]},
         "numerics": {},
+        "geometry": {},
     }
 
 
@@ -304,6 +307,10 @@ def test_keys_of_a_phase_are_the_common_keys_and_its_modality() -> None:
         "gas_temp_c",
         "air_speed_m_s",
         "radiant_temp_c",
+        "spot_profile",
+        "spot_radius_mm",
+        "background_temp_c",
+        "background_heat_transfer_w_m2k",
     )
     assert bounds.keys_of("initial", "uniform") == ("state", "temp_c")
     assert bounds.keys_of("")[:3] == ("format", "title", "tissue")

@@ -160,7 +160,24 @@ Initial = SteadyInitial | UniformInitial
 
 
 @dataclass(frozen=True)
-class ConvectivePhase:
+class Spot:
+    """Where a phase acts, in an axisymmetric case (docs/case-file.md, "Geometry"): on the
+    whole surface (spot_profile None, the default) or on a spot around the axis.
+
+    spot_profile "gaussian": the phase's heat transfer falls off as exp(-(r/spot_radius_mm)^2);
+    "top-hat": it acts within spot_radius_mm only (a contact phase's footprint). The
+    background, room air over the whole surface (spot included) at background_temp_c with
+    background_heat_transfer_w_m2k, defaults to the room air of data/exposures.toml.
+    Keyword-only, after each modality's own fields; a column case refuses them (Case)."""
+
+    spot_profile: Literal["gaussian", "top-hat"] | None = field(default=None, kw_only=True)
+    spot_radius_mm: float | None = field(default=None, kw_only=True)
+    background_temp_c: float | None = field(default=None, kw_only=True)
+    background_heat_transfer_w_m2k: float | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class ConvectivePhase(Spot):
     """A gas at gas_temp_c with a given total heat transfer coefficient."""
 
     gas_temp_c: float
@@ -173,7 +190,7 @@ class ConvectivePhase:
 
 
 @dataclass(frozen=True)
-class ColdAirPhase:
+class ColdAirPhase(Spot):
     """A cold-air device or wind: h from a facial forced-convection correlation plus radiation.
 
     radiant_temp_c: temperature of the surroundings for the radiative exchange (None: the gas).
@@ -190,7 +207,7 @@ class ColdAirPhase:
 
 
 @dataclass(frozen=True)
-class Ln2VapourPhase:
+class Ln2VapourPhase(Spot):
     """A liquid-nitrogen vapour wand swept over the skin: a periodic pulse train of cold gas.
 
     The gas temperature and heat transfer at the skin for a given distance are device
@@ -210,7 +227,7 @@ class Ln2VapourPhase:
 
 
 @dataclass(frozen=True)
-class ContactPhase:
+class ContactPhase(Spot):
     """A cold applicator pressed on the skin: a finite body that warms up, through a contact conductance.
 
     applicator: a named material from data/exposures.toml, or "custom" with the
@@ -241,7 +258,7 @@ class ContactPhase:
 
 
 @dataclass(frozen=True)
-class AmbientPhase:
+class AmbientPhase(Spot):
     """Rewarming in room air."""
 
     ambient_temp_c: float = default("phase.ambient.ambient_temp_c")
@@ -258,10 +275,12 @@ Phase = ConvectivePhase | ColdAirPhase | Ln2VapourPhase | ContactPhase | Ambient
 
 @dataclass(frozen=True)
 class Probe:
-    """A named depth below the skin surface at which the output series is sampled."""
+    """A named depth below the skin surface at which the output series is sampled; in an
+    axisymmetric case also a radius from the spot's axis (None: on the axis)."""
 
     name: str
     depth_mm: float
+    radius_mm: float | None = None
 
     def __post_init__(self) -> None:
         validate(self, "output.probe")
@@ -287,14 +306,34 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Geometry:
+    """The shape of the tissue: "column" (1-D: layers under a uniform surface condition) or
+    "axisymmetric" (2-D: a cylinder of the same layers, radius_mm, around the axis of the
+    phases' spots; its side wall is adiabatic)."""
+
+    kind: Literal["column", "axisymmetric"] = default("geometry.kind")
+    radius_mm: float = default("geometry.radius_mm")
+
+    def __post_init__(self) -> None:
+        validate(self, "geometry")
+
+    @property
+    def axisymmetric(self) -> bool:
+        return self.kind == "axisymmetric"
+
+
+@dataclass(frozen=True)
 class Numerics:
     """Resolution of the solver, as divisors of its default grid spacing and time steps.
 
     1 is the default (0.01 K on the R1 benchmark, docs/physics.md); 2 halves every cell and
-    every step. Used by convergence studies; limits in data/bounds.toml."""
+    every step. radial_refinement further divides the radial spacing of an axisymmetric
+    case (space_refinement divides both). Used by convergence studies; limits in
+    data/bounds.toml."""
 
     space_refinement: float = default("numerics.space_refinement")
     time_refinement: float = default("numerics.time_refinement")
+    radial_refinement: float = default("numerics.radial_refinement")
 
     def __post_init__(self) -> None:
         validate(self, "numerics")
@@ -312,11 +351,13 @@ class Case:
     output: Output = field(default_factory=Output)
     title: str = default("title")
     numerics: Numerics = field(default_factory=Numerics)
+    geometry: Geometry = field(default_factory=Geometry)
 
     def __post_init__(self) -> None:
         if not self.phases:
             raise InvalidInput("phase", MISSING, "at least one [[phase]] is required")
         validate(self, "")
+        _check_geometry(self)
         depth = self.tissue.depth_mm
         limit = bound("output.probe.depth_mm")
         for index, probe in enumerate(self.output.probes, 1):
@@ -344,3 +385,40 @@ def output_count(duration_s: float, sample_every_s: float) -> int:
     sample_every_s, and the end when it falls between samples)."""
     count = math.floor(duration_s / sample_every_s + 1e-9) + 1
     return count + 1 if duration_s - (count - 1) * sample_every_s > 1e-9 else count
+
+
+SPOT_KEYS = (
+    "spot_profile",
+    "spot_radius_mm",
+    "background_temp_c",
+    "background_heat_transfer_w_m2k",
+)
+
+
+def _check_geometry(case: Case) -> None:
+    """Spots and probe radii only in an axisymmetric case; a spot needs its radius; the
+    background only with a spot; probes within the tissue's radius."""
+    axisymmetric = case.geometry.axisymmetric
+    needs = 'only with [geometry] kind = "axisymmetric"'
+    for index, phase in enumerate(case.phases, 1):
+        where = f"phase[{index}]"
+        given = [key for key in SPOT_KEYS if getattr(phase, key, None) is not None]
+        if given and not axisymmetric:
+            raise InvalidInput(f"{where}.{given[0]}", getattr(phase, given[0]), needs)
+        profile = getattr(phase, "spot_profile", None)
+        if profile is None and given:
+            raise InvalidInput(
+                f"{where}.{given[0]}", getattr(phase, given[0]), "only with a spot_profile"
+            )
+        if profile is not None and getattr(phase, "spot_radius_mm", None) is None:
+            raise bound("phase.spot_radius_mm").missing(f"{where}.spot_radius_mm")
+    limit = bound("output.probe.radius_mm")
+    for index, probe in enumerate(case.output.probes, 1):
+        if probe.radius_mm is None:
+            continue
+        if not axisymmetric:
+            raise InvalidInput(f"output.probe[{index}].radius_mm", probe.radius_mm, needs, "mm")
+        if probe.radius_mm > case.geometry.radius_mm:
+            raise limit.error(
+                f"output.probe[{index}].radius_mm", probe.radius_mm, case.geometry.radius_mm
+            )

@@ -35,6 +35,7 @@ from cryoderm.physics.case import (
     ContactPhase,
     ConvectivePhase,
     Freezing,
+    Geometry,
     Initial,
     Layer,
     Ln2VapourPhase,
@@ -279,6 +280,10 @@ def _numerics(doc: Mapping[str, Any]) -> Numerics:
     return Numerics(**_values(_table(doc, "numerics", ""), "numerics", "numerics"))
 
 
+def _geometry(doc: Mapping[str, Any]) -> Geometry:
+    return Geometry(**_values(_table(doc, "geometry", ""), "geometry", "geometry"))
+
+
 # ---------------------------------------------------------------- public API
 def parse_case(doc: Mapping[str, Any], source: str = "<case>") -> Case:
     """Validate a decoded case document and build the :class:`Case` the solver consumes.
@@ -298,6 +303,7 @@ def parse_case(doc: Mapping[str, Any], source: str = "<case>") -> Case:
         output=_output(doc),
         title=values.get("title", ""),
         numerics=_numerics(doc),
+        geometry=_geometry(doc),
     )
 
 
@@ -352,4 +358,6 @@ def case_to_toml(case: Case) -> str:
     for probe in case.output.probes:
         lines += ["", "[[output.probe]]", *_pairs(probe)]
     lines += ["", "[numerics]", *_pairs(case.numerics)]
+    if case.geometry.axisymmetric:
+        lines += ["", "[geometry]", *_pairs(case.geometry)]
     return "\n".join(lines) + "\n"

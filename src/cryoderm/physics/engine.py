@@ -359,6 +359,9 @@ def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[Simulation
     process that is one of several workers sharing the cores (a Dask worker, say)."""
     if threads not in (1, 2):
         raise ValueError(f"threads must be 1 or 2, not {threads!r}")
+    spots = [index for index, case in enumerate(cases) if case.geometry.axisymmetric]
+    if spots:
+        return _with_spots(cases, spots, threads)
     # The results are thousands of small dicts and arrays without reference cycles: the
     # cyclic collector would only re-scan the whole heap while they are built (measured:
     # a fifth of the time of 1,000 protocols), so it pauses and resumes as it was.
@@ -371,6 +374,20 @@ def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[Simulation
         finally:
             if collecting:
                 gc.enable()
+
+
+def _with_spots(cases: Sequence[Case], spots: list[int], threads: int) -> list[SimulationResult]:
+    """A batch with axisymmetric cases: those run one by one (axisym.py), the columns
+    batched as usual, the results in the order of the cases."""
+    from cryoderm.physics.axisym import simulate_axisymmetric
+
+    chosen = set(spots)
+    columns = [case for index, case in enumerate(cases) if index not in chosen]
+    batched = iter(simulate_many(columns, threads=threads))
+    return [
+        simulate_axisymmetric(case) if index in chosen else next(batched)
+        for index, case in enumerate(cases)
+    ]
 
 
 def _simulate_many(cases: Sequence[Case], threads: int) -> list[SimulationResult]:
@@ -522,6 +539,10 @@ _last_single: list[tuple[Case, _Parts, Prepared]] = []
 
 def simulate(case: Case) -> SimulationResult:
     """Simulate one case (see the module docstring)."""
+    if case.geometry.axisymmetric:
+        from cryoderm.physics.axisym import simulate_axisymmetric
+
+        return simulate_axisymmetric(case)
     with _ENGINE_LOCK:
         try:
             if _last_single and _last_single[0][0] is case:

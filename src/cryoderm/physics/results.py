@@ -89,11 +89,14 @@ class Field:
     """The full temperature field, on request (case.output.full_field).
 
     depth_mm: node depths (surface 0 to the core boundary); temp_c[t, x] at the output
-    times; perfusion_ratio[t, x]: local perfusion over its basal value (1 without a law)."""
+    times; perfusion_ratio[t, x]: local perfusion over its basal value (1 without a law).
+    An axisymmetric case adds radius_mm (node radii from the axis) and its fields are
+    temp_c[t, x, r] and perfusion_ratio[t, x, r]."""
 
     depth_mm: np.ndarray
     temp_c: np.ndarray
     perfusion_ratio: np.ndarray
+    radius_mm: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,11 +146,7 @@ class SimulationResult:
             "safety": {name: _number(value) for name, value in self.safety.items()},
         }
         if self.field is not None:
-            out["field"] = {
-                "depth_mm": _numbers(self.field.depth_mm),
-                "temp_c": [_numbers(row) for row in self.field.temp_c],
-                "perfusion_ratio": [_numbers(row) for row in self.field.perfusion_ratio],
-            }
+            out["field"] = _field_json(self.field)
         if self.provenance is not None:
             out["provenance"] = self.provenance.to_json_dict()
         return out
@@ -190,10 +189,15 @@ class SimulationResult:
             "probe": names,
             "time_s": ("time_s", np.asarray(self.time_s, dtype=float), {"units": "s"}),
         }
-        if self.field is not None:
-            coords["depth_mm"] = ("depth_mm", self.field.depth_mm, {"units": "mm"})
-            data["field_temp_c"] = (("time_s", "depth_mm"), self.field.temp_c, {"units": "degC"})
-            data["perfusion_ratio"] = (("time_s", "depth_mm"), self.field.perfusion_ratio)
+        field = self.field
+        if field is not None:
+            dims: tuple[str, ...] = ("time_s", "depth_mm")
+            coords["depth_mm"] = ("depth_mm", field.depth_mm, {"units": "mm"})
+            if field.radius_mm is not None:
+                dims = (*dims, "radius_mm")
+                coords["radius_mm"] = ("radius_mm", field.radius_mm, {"units": "mm"})
+            data["field_temp_c"] = (dims, field.temp_c, {"units": "degC"})
+            data["perfusion_ratio"] = (dims, field.perfusion_ratio)
         return xr.Dataset(data, coords=coords, attrs=self._tidy_attrs())
 
     def _headline(self) -> list[tuple[str, str]]:
@@ -264,6 +268,22 @@ def _number(value: Any) -> Any:
         return value
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _field_json(field: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"depth_mm": _numbers(field.depth_mm)}
+    if field.radius_mm is not None:
+        out["radius_mm"] = _numbers(field.radius_mm)
+    out["temp_c"] = _nested(field.temp_c)
+    out["perfusion_ratio"] = _nested(field.perfusion_ratio)
+    return out
+
+
+def _nested(values: np.ndarray) -> list[Any]:
+    """Rows of numbers, nested as deep as the array (time, depth[, radius])."""
+    if values.ndim == 1:
+        return _numbers(values)
+    return [_nested(row) for row in values]
 
 
 def _numbers(values: np.ndarray) -> list[float]:

@@ -1,0 +1,281 @@
+"""The 2-D axisymmetric engine: a case with ``[geometry] kind = "axisymmetric"`` in, a
+SimulationResult out (docs/physics.md section 10).
+
+The tissue is a cylinder of the case's layers around the axis of its spots, its side wall
+adiabatic, its bottom at the core temperature. The depth grid, the layers' coefficients,
+the perfusion and freezing laws, the initial steady state and the step schedule are the
+1-D engine's (grid.py, perfusion.py, freezing.py, solver.py): every column of the cylinder
+is a 1-D column, coupled to its neighbours by radial conduction (radial.py). Phases act on
+the whole surface or on a spot (spots.py). A case whose spots cover the whole surface
+uniformly gives the 1-D result, to rounding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.linalg import eigh_tridiagonal
+
+from cryoderm.physics import axisym_kernels as kernels
+from cryoderm.physics import axisym_metrics, exposures, freezing, perfusion, solver, spots
+from cryoderm.physics.case import Case, ContactPhase, SteadyInitial, UniformInitial
+from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.grid import Grid, build_grid, probe_weights
+from cryoderm.physics.metrics import dose_reference_c, thresholds_c
+from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
+from cryoderm.physics.results import Field, SimulationResult, ok_result
+
+FAILURES = {2: "the solver produced a non-finite temperature"}
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything one run needs, built once per case (immutable inputs; run() copies what
+    the kernel writes)."""
+
+    case: Case
+    grid: Grid
+    radial: RadialGrid
+    column: kernels.Column
+    basis: kernels.Radial
+    steps: kernels.Steps
+    surface: kernels.Surface
+    probes: kernels.Probes
+    initial: np.ndarray
+    times_s: np.ndarray
+    full_field: bool
+
+
+@lru_cache(maxsize=64)
+def eigenbasis(grid: RadialGrid) -> tuple[kernels.Radial, np.ndarray]:
+    """The radial operator's eigenbasis (axisym_kernels.Radial) and the orthonormal
+    eigenvectors psi (columns), for the exchange matrices of the surface."""
+    area, coupling = grid.area_m2, grid.coupling
+    stiffness = np.zeros(grid.n)
+    stiffness[:-1] += coupling
+    stiffness[1:] += coupling
+    scale = np.sqrt(area)
+    lam, psi = eigh_tridiagonal(stiffness / area, -coupling / (scale[:-1] * scale[1:]))
+    # The uniform field is an exact eigenvector (lam = 0): its tiny rounding is noise.
+    lam = np.maximum(lam, 0.0)
+    to_modes = np.ascontiguousarray(scale[:, None] * psi)
+    to_field = np.ascontiguousarray(psi.T / scale[None, :])
+    basis = kernels.Radial(
+        area=area,
+        coupling=coupling,
+        lam=lam,
+        to_modes=to_modes,
+        to_field=to_field,
+        ones=np.ascontiguousarray(to_modes.sum(axis=0)),
+    )
+    return basis, psi
+
+
+def _column(grid: Grid, arterial_c: float, core_c: float) -> kernels.Column:
+    conductivity_dx = grid.conductance_w_m2k * grid.cell_dx_m**2
+    lateral = 0.5 * conductivity_dx
+    lateral[1:] += 0.5 * conductivity_dx[:-1]
+    return kernels.Column(
+        c=grid.capacity_j_m2k,
+        w=grid.perfusion_w_m2k,
+        q=grid.metabolic_w_m2,
+        gz=grid.conductance_w_m2k,
+        kz=lateral,
+        ta=float(arterial_c),
+        tcore=float(core_c),
+    )
+
+
+def _initial_column(
+    case: Case, grid: Grid, law: perfusion.PerfusionLaw, phase: freezing.PhaseChange
+) -> np.ndarray:
+    """The initial temperature of a column: the 1-D engine's steady state (or the uniform
+    start), the same everywhere on the surface."""
+    initial = case.initial
+    if isinstance(initial, SteadyInitial):
+        steady, temp, h = True, initial.ambient_temp_c, initial.heat_transfer_w_m2k
+    elif isinstance(initial, UniformInitial):
+        steady, temp, h = False, initial.temp_c, 0.0
+    else:
+        raise InvalidInput("initial.state", initial, 'must be "steady" or "uniform"')
+    setting = solver.Setting(
+        grid=grid,
+        law=law,
+        phase=phase,
+        arterial_temp_c=case.tissue.arterial_temp_c,
+        core_temp_c=case.tissue.core_temp_c,
+        initial_steady=steady,
+        initial_temp_c=temp,
+        initial_h_w_m2k=h,
+        probe_nodes=(),
+        basal_node=-1,
+        full_field=False,
+    )
+    return np.asarray(solver._columns(setting).t)
+
+
+def _probes(case: Case, grid: Grid, radial: RadialGrid) -> kernels.Probes:
+    zi, zw, ri, rw = [], [], [], []
+    for probe in case.output.probes:
+        j, weight = probe_weights(grid, probe.depth_mm)
+        zi.append(j)
+        zw.append(weight)
+        i, weight = radial_weights(radial, probe.radius_mm or 0.0)
+        ri.append(i)
+        rw.append(weight)
+    names = [layer.name.lower() for layer in case.tissue.layers]
+    basal = -1
+    if axisym_metrics.BASAL_LAYER in names and len(names) > 1:
+        basal = grid.layer_nodes[names.index(axisym_metrics.BASAL_LAYER)][1]
+    return kernels.Probes(
+        zi=np.asarray(zi, dtype=np.int64),
+        zw=np.asarray(zw, dtype=np.float64),
+        ri=np.asarray(ri, dtype=np.int64),
+        rw=np.asarray(rw, dtype=np.float64),
+        basal_row=basal,
+        thresholds=np.asarray(thresholds_c()),
+        dose_ref=dose_reference_c(),
+        freeze_c=case.freezing.freeze_point_c,
+    )
+
+
+def _surface(table: spots.SurfaceTable, psi: np.ndarray, basis: kernels.Radial) -> kernels.Surface:
+    exchange = np.einsum("im,si,in->smn", psi, table.eta, psi)
+    source = (table.eta * table.tenv) @ basis.to_modes
+    return kernels.Surface(
+        eta=np.ascontiguousarray(table.eta),
+        tenv=np.ascontiguousarray(table.tenv),
+        exchange=np.ascontiguousarray(exchange),
+        source=np.ascontiguousarray(source),
+    )
+
+
+@lru_cache(maxsize=64)
+def prepare(case: Case) -> Prepared:
+    """Grids, coefficients, initial state, schedule and surface conditions of ``case``;
+    raises InvalidInput for what an axisymmetric case cannot mean."""
+    spots.check_phases(case)
+    for index, phase in enumerate(case.phases, 1):
+        if isinstance(phase, ContactPhase):
+            raise InvalidInput(
+                f"phase[{index}].modality",
+                phase.modality,
+                "convective, cold-air, ln2-vapour or ambient in an axisymmetric case",
+            )
+    law = perfusion.resolve(case.perfusion, case.tissue.zone)
+    phase_change = freezing.resolve(case.freezing)
+    if law.local or phase_change.enabled:
+        raise InvalidInput(
+            "perfusion.model" if law.local else "freezing.enabled",
+            case.perfusion.model if law.local else True,
+            "constant perfusion without freezing in an axisymmetric case",
+        )
+    numerics = case.numerics
+    grid = build_grid(case.tissue, numerics.space_refinement)
+    radial = build_radial_grid(
+        case.geometry.radius_mm,
+        spots.spot_radii_mm(case),
+        numerics.space_refinement * numerics.radial_refinement,
+    )
+    segments = exposures.segments(case.phases)
+    table = spots.surface_table(case, segments, radial)
+    if table.radiates:
+        raise InvalidInput(
+            "phase.modality",
+            "cold-air",
+            "cold air over the whole surface radiates: give it a spot in an axisymmetric case",
+        )
+    basis, psi = eigenbasis(radial)
+    boundaries = (*(segment.start_s for segment in segments), segments[-1].end_s)
+    schedule = solver.schedule_for(
+        boundaries,
+        boundaries[-1],
+        case.output.sample_every_s,
+        numerics.time_refinement,
+        True,
+        (solver.FIRST_STEP_S, solver.STEP_GROWTH, solver.MAX_STEP_S),
+    )
+    column = _initial_column(case, grid, law, phase_change)
+    initial = np.ascontiguousarray(np.repeat(column[:, None], radial.n, axis=1))
+    return Prepared(
+        case=case,
+        grid=grid,
+        radial=radial,
+        column=_column(grid, case.tissue.arterial_temp_c, case.tissue.core_temp_c),
+        basis=basis,
+        steps=kernels.Steps(
+            schedule.dt, schedule.theta, schedule.segment, schedule.start, schedule.record
+        ),
+        surface=_surface(table, psi, basis),
+        probes=_probes(case, grid, radial),
+        initial=initial,
+        times_s=schedule.times_s,
+        full_field=case.output.full_field,
+    )
+
+
+def _outputs(prepared: Prepared) -> kernels.Outputs:
+    nz, nr = prepared.initial.shape
+    times = len(prepared.times_s)
+    thresholds = prepared.probes.thresholds.shape[0]
+    return kernels.Outputs(
+        samples=np.zeros((times, len(prepared.case.output.probes))),
+        field=np.zeros((times, nz + 1, nr) if prepared.full_field else (0, 1, 1)),
+        node_min=np.zeros((nz, nr)),
+        below_surface=np.zeros(thresholds),
+        below_basal=np.zeros(thresholds),
+        acc=np.zeros(kernels.N_ACC),
+    )
+
+
+def run(prepared: Prepared) -> SimulationResult:
+    """Run a prepared case (any number of times: its inputs stay untouched)."""
+    temps = prepared.initial.copy()
+    out = _outputs(prepared)
+    status = kernels.run_linear(
+        temps,
+        prepared.column,
+        prepared.basis,
+        prepared.steps,
+        prepared.surface,
+        prepared.probes,
+        out,
+    )
+    if status != 0:
+        return SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))
+    case = prepared.case
+    names = [probe.name for probe in case.output.probes]
+    samples = out.samples
+    field = None
+    if prepared.full_field:
+        field = Field(
+            depth_mm=prepared.grid.depth_m * 1e3,
+            temp_c=out.field,
+            perfusion_ratio=np.ones_like(out.field),
+            radius_mm=prepared.radial.radius_m * 1e3,
+        )
+    summary = axisym_metrics.summarise(prepared, out, temps)
+    return ok_result(
+        prepared.times_s,
+        {name: samples[:, p].copy() for p, name in enumerate(names)},
+        summary.metrics,
+        summary.safety,
+        field,
+    )
+
+
+def simulate_axisymmetric(case: Case) -> SimulationResult:
+    """Simulate an axisymmetric case; an input it cannot mean gives status "invalid"."""
+    try:
+        prepared = prepare(case)
+    except InvalidInput as error:
+        return SimulationResult(status="invalid", message=str(error))
+    return run(prepared)
+
+
+def with_field(case: Case) -> Case:
+    """``case`` asking for its full field (plots need it)."""
+    return dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
