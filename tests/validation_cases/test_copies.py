@@ -33,9 +33,10 @@ def test_no_shared_case_is_missing_here():
     assert shared == _copied()
 
 
-def test_the_benchmark_case_equals_the_shared_one():
-    shared = HERE.parents[2] / "shared" / "bench" / "r1-cold-air.toml"
+@pytest.mark.parametrize("name", ["r1-cold-air.toml", "r2-jet-spot.toml"])
+def test_the_benchmark_case_equals_the_shared_one(name):
+    shared = HERE.parents[2] / "shared" / "bench" / name
     if not shared.exists():
         pytest.skip(f"{shared} is not beside the repository")
-    copy = HERE.parents[1] / "benchmarks" / "cases" / "r1-cold-air.toml"
+    copy = HERE.parents[1] / "benchmarks" / "cases" / name
     assert copy.read_bytes() == shared.read_bytes()

@@ -26,7 +26,7 @@ from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
 from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
-from cryoderm.physics.results import Field, SimulationResult, ok_result
+from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result
 
 FAILURES = {2: "the solver produced a non-finite temperature"}
 
@@ -257,12 +257,13 @@ def run(prepared: Prepared) -> SimulationResult:
             perfusion_ratio=np.ones_like(out.field),
             radius_mm=prepared.radial.radius_m * 1e3,
         )
-    summary = axisym_metrics.summarise(prepared, out, temps)
+    # Metrics and safety figures are computed when first read (as the column engine's).
+    summary = axisym_metrics.Lazy(prepared, out, temps)
     return ok_result(
         prepared.times_s,
         {name: samples[:, p].copy() for p, name in enumerate(names)},
-        summary.metrics,
-        summary.safety,
+        LazyRow(summary.metrics, 0),
+        LazyRow(summary.safety, 0),
         field,
     )
 

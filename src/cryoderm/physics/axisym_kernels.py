@@ -284,29 +284,6 @@ def _solve(dth, rhs, col, exchange, piv, cp, resp, chol, gsq, u, y, corr):
             u[j, m] = v if abs(v) > TINY else 0.0
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
-def _to_field(u, to_field, t, row):
-    """t = u @ to_field (a plain loop: a BLAS call may start threads, which on a loaded
-    machine cost more than the product; row: scratch of one field row)."""
-    nz, nr = u.shape
-    nc = to_field.shape[1]
-    for j in range(nz):
-        for i in range(nc):
-            row[i] = 0.0
-        for m in range(nr):
-            x = u[j, m]
-            for i in range(nc):
-                row[i] += x * to_field[m, i]
-        for i in range(nc):
-            t[j, i] = row[i]
-
-
-@njit(cache=True, error_model="numpy", fastmath=FAST)
-def _to_modes(t, to_modes, u, row):
-    """u = t @ to_modes (see _to_field)."""
-    _to_field(t, to_modes, u, row)
-
-
 @njit(cache=True, error_model="numpy")
 def _accept(t, area, node_min, sums):
     """Bookkeeping of a new field: node minima, each row's area-weighted sum (sums), the
@@ -371,7 +348,6 @@ def run_linear(t, col, rad, steps, bc, probes, out):
     y = np.empty(nr)
     corr = np.empty(nr)
     ex = np.empty(nr)
-    row = np.empty(nr)
     sums = np.empty(nz)
     t0 = t.copy()
     total = 0.0
@@ -388,7 +364,7 @@ def run_linear(t, col, rad, steps, bc, probes, out):
     acc[A_FREEZE_TIME] = 0.0 if prev_min <= probes.freeze_c else -1.0
     acc[A_MIN_PERF] = 1.0
     _record(0, t, col.tcore, probes, out)
-    _to_modes(t, rad.to_modes, u, row)
+    np.dot(t, rad.to_modes, u)
     factored_dt = -1.0
     factored_theta = -1.0
     seg = -1
@@ -411,7 +387,7 @@ def run_linear(t, col, rad, steps, bc, probes, out):
         surf0, core0, perf0, met0 = _fluxes(t, col, rad, eta, tenv, sums, total)
         _rhs(u, col, rad, exchange, bc.source[seg], dth, dte, rhs, ex)
         _solve(dth, rhs, col, exchange, piv, cp, resp, chol, gsq, u, y, corr)
-        _to_field(u, rad.to_field, t, row)
+        np.dot(u, rad.to_field, t)
         lowest = _accept(t, rad.area, out.node_min, sums)
         if lowest == -1e300:
             return 2

@@ -11,6 +11,7 @@ layer. The energy budget is that of the whole cylinder, in J (``energy_*_j``, no
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,30 @@ FULL_TURN = 2.0 * math.pi
 class Summary:
     metrics: dict[str, float | None]
     safety: dict[str, Any]
+
+
+class Lazy:
+    """One run's summary, computed on first read of either mapping (results.LazyRow calls
+    ``metrics(0)`` or ``safety(0)``); the kernel's outputs are kept until then."""
+
+    def __init__(self, prepared: Prepared, out: kernels.Outputs, final: np.ndarray) -> None:
+        self._args: tuple[Any, ...] | None = (prepared, out, final)
+        self._summary: Summary | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Summary:
+        with self._lock:
+            if self._summary is None:
+                assert self._args is not None
+                self._summary = summarise(*self._args)
+                self._args = None
+            return self._summary
+
+    def metrics(self, _: int) -> dict[str, float | None]:
+        return self._get().metrics
+
+    def safety(self, _: int) -> dict[str, Any]:
+        return self._get().safety
 
 
 def summarise(prepared: Prepared, out: kernels.Outputs, final: np.ndarray) -> Summary:

@@ -403,14 +403,15 @@ def _check_geometry(case: Case) -> None:
     for index, phase in enumerate(case.phases, 1):
         where = f"phase[{index}]"
         given = [key for key in SPOT_KEYS if getattr(phase, key, None) is not None]
-        if given and not axisymmetric:
-            raise InvalidInput(f"{where}.{given[0]}", getattr(phase, given[0]), needs)
-        profile = getattr(phase, "spot_profile", None)
-        if profile is None and given:
-            raise InvalidInput(
-                f"{where}.{given[0]}", getattr(phase, given[0]), "only with a spot_profile"
-            )
-        if profile is not None and getattr(phase, "spot_radius_mm", None) is None:
+        if given:
+            key = given[0]
+            field, value, unit = f"{where}.{key}", getattr(phase, key), bound(f"phase.{key}").unit
+            if not axisymmetric:
+                raise InvalidInput(field, value, needs, unit)
+            if phase.spot_profile is None:
+                raise InvalidInput(field, value, "only with a spot_profile", unit)
+        profile = phase.spot_profile
+        if profile is not None and phase.spot_radius_mm is None:
             raise bound("phase.spot_radius_mm").missing(f"{where}.spot_radius_mm")
     limit = bound("output.probe.radius_mm")
     for index, probe in enumerate(case.output.probes, 1):
