@@ -2,7 +2,8 @@
 
 numba stores the machine code on disk (cache=True), so later processes load it instead of
 compiling; ``make setup`` runs this once. It runs tiny cases through every kernel path:
-one case and a shared batch, linear and nonlinear, with and without an applicator and full field.
+one case and a shared batch, linear and nonlinear, with and without an applicator and full field,
+and an axisymmetric spot.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cryoderm.physics.case import (
     ContactPhase,
     ConvectivePhase,
     Freezing,
+    Geometry,
     Layer,
     Output,
     Perfusion,
@@ -32,8 +34,18 @@ def _cases() -> list[Case]:
     )
     cold = (ConvectivePhase(gas_temp_c=-30.0, heat_transfer_w_m2k=60.0, duration_s=4.0),)
     contact = (ContactPhase(applicator="ice", applicator_temp_c=-5.0, duration_s=4.0),)
+    spot = (
+        ConvectivePhase(
+            gas_temp_c=-30.0,
+            heat_transfer_w_m2k=60.0,
+            duration_s=4.0,
+            spot_profile="gaussian",
+            spot_radius_mm=5.0,
+        ),
+    )
     return [
         Case(tissue=tissue, phases=cold),
+        Case(tissue=tissue, phases=spot, geometry=Geometry(kind="axisymmetric")),
         Case(
             tissue=tissue,
             phases=cold,
