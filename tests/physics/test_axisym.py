@@ -313,3 +313,4 @@ def test_the_field_is_an_xarray_variable_over_time_depth_and_radius(r2) -> None:
     assert len(field["temp_c"][0]) == len(field["depth_mm"])
     assert len(field["temp_c"][0][0]) == len(field["radius_mm"])
     assert result.to_dataframe().columns.tolist() == ["centre", "centre-1mm", "edge"]
+    assert document["provenance"]["case_sha256"] == result.provenance.case_sha256

@@ -26,7 +26,7 @@ from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
 from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
-from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result
+from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result, with_case
 
 FAILURES = {2: "the solver produced a non-finite temperature"}
 
@@ -269,12 +269,13 @@ def run(prepared: Prepared) -> SimulationResult:
 
 
 def simulate_axisymmetric(case: Case) -> SimulationResult:
-    """Simulate an axisymmetric case; an input it cannot mean gives status "invalid"."""
+    """Simulate an axisymmetric case; an input it cannot mean gives status "invalid". The
+    result records its case (its provenance, results.py)."""
     try:
         prepared = prepare(case)
     except InvalidInput as error:
-        return SimulationResult(status="invalid", message=str(error))
-    return run(prepared)
+        return with_case(SimulationResult(status="invalid", message=str(error)), case)
+    return with_case(run(prepared), case)
 
 
 def with_field(case: Case) -> Case:

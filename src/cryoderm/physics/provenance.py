@@ -4,7 +4,7 @@ The *resolved* case is the case with every default the engine takes filled in: t
 and the value objects already fill the constant defaults (data/bounds.toml); this module
 adds the ones the engine derives from sourced tables at run time (the local-cold law of the
 tissue's zone, an applicator's material, the LN2 jet at its distance, the radiant
-temperature of cold air). Its document is a case file (``parse_case(document)`` gives the
+temperature of cold air, a spot's background). Its document is a case file (``parse_case(document)`` gives the
 resolved case back), and its hash is the SHA-256 of that document's canonical JSON (keys
 sorted, no spaces), so that equal inputs give equal hashes on any machine::
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryoderm import __version__
-from cryoderm.physics import exposures, perfusion
+from cryoderm.physics import exposures, perfusion, spots
 from cryoderm.physics.case import Case, ColdAirPhase, ContactPhase, Ln2VapourPhase, Phase
 from cryoderm.physics.casefile import case_to_toml
 
@@ -60,6 +60,10 @@ class Provenance:
 
 
 def _resolved_phase(phase: Phase, index: int) -> Phase:
+    if phase.spot_profile is not None:
+        # A spot's background: given, or the room air the engine takes (spots.background).
+        h, temp = spots.background(phase)
+        phase = dataclasses.replace(phase, background_heat_transfer_w_m2k=h, background_temp_c=temp)
     if isinstance(phase, ContactPhase):
         material = exposures.applicator_for(phase, f"phase[{index}]")
         return dataclasses.replace(
@@ -79,7 +83,8 @@ def _resolved_phase(phase: Phase, index: int) -> Phase:
             if phase.heat_transfer_w_m2k is None
             else phase.heat_transfer_w_m2k,
         )
-    if isinstance(phase, ColdAirPhase) and phase.radiant_temp_c is None:
+    # A spot exchanges no radiation of its own (spots.py): its radiant temperature stays unset.
+    if isinstance(phase, ColdAirPhase) and phase.radiant_temp_c is None and not phase.spot_profile:
         return dataclasses.replace(phase, radiant_temp_c=phase.gas_temp_c)
     return phase
 
