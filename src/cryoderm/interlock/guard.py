@@ -29,6 +29,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cryoderm.data.labels import celsius, label
 from cryoderm.interlock.errors import ActionRefused, InvalidInterlockInput, UnknownAlarm
 from cryoderm.interlock.model import (
     Alarm,
@@ -285,8 +286,8 @@ class SessionGuard:
                 "timer",
                 AlarmPriority.LOW,
                 AlarmCategory.PHYSIOLOGICAL,
-                f"maximum exposure {limits.max_exposure_s} s for {self.spec.zone} "
-                f"({self.spec.modality}) reached: cold stopped",
+                f"maximum exposure {limits.max_exposure_s:g} s for {self._where()} reached: "
+                "cold stopped",
                 now_s,
                 latching=True,
             )
@@ -461,8 +462,8 @@ class SessionGuard:
                 "floor",
                 AlarmPriority.HIGH,
                 AlarmCategory.PHYSIOLOGICAL,
-                f"skin {temp:.2f} C at or below the floor {limits.floor_temp_c} C for "
-                f"{self.spec.zone} ({self.spec.modality}): cold stopped",
+                f"skin {celsius(temp, 2, signed=True)} at or below the floor "
+                f"{celsius(limits.floor_temp_c, signed=True)} for {self._where()}: cold stopped",
                 now_s,
                 latching=True,
                 events=events,
@@ -475,8 +476,9 @@ class SessionGuard:
                 "predicted-floor",
                 AlarmPriority.HIGH,
                 AlarmCategory.PHYSIOLOGICAL,
-                f"forecast reaches the floor {limits.floor_temp_c} C in {crossing:.2f} s "
-                f"(skin {temp:.2f} C): cold stopped before the floor",
+                f"forecast reaches the floor {celsius(limits.floor_temp_c, signed=True)} in "
+                f"{crossing:.2f} s (skin {celsius(temp, 2, signed=True)}): cold stopped before "
+                "the floor",
                 now_s,
                 latching=True,
                 events=events,
@@ -491,8 +493,8 @@ class SessionGuard:
                 "predicted-floor-warning",
                 AlarmPriority.MEDIUM,
                 AlarmCategory.PHYSIOLOGICAL,
-                f"forecast reaches the floor {limits.floor_temp_c} C in {crossing:.1f} s "
-                f"(skin {temp:.2f} C)",
+                f"forecast reaches the floor {celsius(limits.floor_temp_c, signed=True)} in "
+                f"{crossing:.1f} s (skin {celsius(temp, 2, signed=True)})",
                 now_s,
                 latching=False,
                 events=events,
@@ -506,7 +508,8 @@ class SessionGuard:
                 "warning-temp",
                 AlarmPriority.MEDIUM,
                 AlarmCategory.PHYSIOLOGICAL,
-                f"skin {temp:.2f} C at or below the warning temperature {limits.warning_temp_c} C",
+                f"skin {celsius(temp, 2, signed=True)} at or below the warning temperature "
+                f"{celsius(limits.warning_temp_c, signed=True)}",
                 now_s,
                 latching=False,
                 events=events,
@@ -576,6 +579,10 @@ class SessionGuard:
         if events is not None:
             events.append(event)
         return event
+
+    def _where(self) -> str:
+        """The zone and modality as the practitioner reads them (alarm messages)."""
+        return f"{label('zone', self.spec.zone)} ({label('modality', self.spec.modality)})"
 
     def _persists(self, condition: str, now_s: float, persist_s: float) -> bool:
         """The condition holds now; has it held for ``persist_s``? (A sweeping wand's pass
