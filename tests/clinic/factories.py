@@ -54,7 +54,7 @@ def make_device(
         SYSTEM,
         modality=modality,
         manufacturer="Example Medical",
-        model_name=f"{modality} unit",
+        model_name=f"Unit {serial_number}",
         serial_number=serial_number,
         commissioned_on=today - dt.timedelta(days=400),
         calibration_interval_days=365,
