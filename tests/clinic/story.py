@@ -22,7 +22,7 @@ from clinic import factories
 from clinic.personas import PASSWORD, make_practitioner, make_user
 from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records.models import ClinicPolicy, TreatmentSession
-from cryoderm.clinic.records.services import consent, planning
+from cryoderm.clinic.records.services import consent, planning, readings
 from cryoderm.clinic.records.services import screening as screening_service
 from cryoderm.clinic.records.services import sessions as session_service
 
@@ -95,7 +95,7 @@ def tell(alice: Any) -> Story:
     )
     start = timezone.now() - dt.timedelta(minutes=30)
     session_service.start(alice, session.pk, at=start)
-    session_service.add_readings(f"device:{device.serial_number}", session.pk, _readings(start))
+    readings.ingest(f"device:{device.serial_number}", session.pk, _readings(start))
     alarm = session_service.raise_alarm(
         alice,
         session.pk,
