@@ -210,8 +210,9 @@ def main() -> Report:
 
 def _run_child(backend: str, requests: int) -> dict[str, Any]:
     """Run the measurement for ``backend`` in a fresh process; its last stdout line is JSON."""
-    with tempfile.TemporaryDirectory(prefix=f"cryoderm-bench-api-{backend}-") as data_dir:
-        env = {**os.environ, "CRYODERM_DATA_DIR": data_dir}
+    with tempfile.TemporaryDirectory(prefix=f"cryoderm-bench-api-{backend}-") as scratch:
+        # The key directory is made beside the data directory: both inside the scratch one.
+        env = {**os.environ, "CRYODERM_DATA_DIR": os.path.join(scratch, "data")}
         env.pop("CRYODERM_TEST_DATABASE", None)
         env.pop("DATABASE_URL", None)
         if backend == "postgres":

@@ -33,10 +33,11 @@ def main() -> Report:
         title="Clinic pages with the demo clinic (SQLite, in-process test client)",
         columns=["page", "path", "p50 ms", "p95 ms", "max ms", "status"],
     )
-    with tempfile.TemporaryDirectory(prefix="cryoderm-bench-pages-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="cryoderm-bench-pages-") as scratch:
+        # The key directory is made beside the data directory: both inside the scratch one.
         env = {
             **os.environ,
-            "CRYODERM_DATA_DIR": data_dir,
+            "CRYODERM_DATA_DIR": os.path.join(scratch, "data"),
             "CRYODERM_DEMO_PASSWORD": "bench-pages-password-1",
         }
         for name in ("DATABASE_URL", "CRYODERM_TEST_DATABASE"):
