@@ -105,7 +105,27 @@ def verify(
     if found.problems:
         return chain.Verification(False, 0, None, found.problems[0])
     head = ChainHead.objects.filter(pk=HEAD_ID).first()
-    rows = (_row(entry) for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000))
+    # Plain tuples, not model instances: verifying a million entries is then a matter of
+    # seconds rather than minutes.
+    fields = ("seq", "created_at", "actor", "action", "target", "detail", "prev_hash")
+    rows = (
+        chain.Row(
+            seq=seq,
+            created_at=chain.canonical_time(created_at),
+            actor=actor,
+            action=action,
+            target=target,
+            detail=detail,
+            prev_hash=prev_hash,
+            entry_hash=entry_hash,
+            key_id=key_id,
+        )
+        for seq, created_at, actor, action, target, detail, prev_hash, entry_hash, key_id in (
+            AuditEntry.objects.order_by("seq")
+            .values_list(*fields, "entry_hash", "key_id")
+            .iterator(chunk_size=5000)
+        )
+    )
     return chain.check(
         rows,
         (head.seq, head.entry_hash) if head else (0, chain.GENESIS_HASH),
