@@ -305,7 +305,7 @@ def test_a_checkpoint_is_written_once_the_change_commits(
     assert json.loads(line)["seq"] == entry.seq
     assert json.loads(line)["entry_hash"] == entry.entry_hash
     assert checkpoint_file.stat().st_mode & 0o777 == 0o600
-    assert "1 signed checkpoints agree" in str(audit.verify())
+    assert "1 signed checkpoint agrees" in str(audit.verify())
 
 
 def test_without_a_checkpoint_the_verdict_says_what_it_cannot_rule_out(alice) -> None:
@@ -398,7 +398,7 @@ def test_upgrading_re_seals_an_unkeyed_chain_and_refuses_a_broken_one(checkpoint
         migrate(after)
         result = audit.verify()
         assert result.ok and result.entries == 2, str(result)
-        assert "1 signed checkpoints agree" in str(result)
+        assert "1 signed checkpoint agrees" in str(result)
         assert set(AuditEntry.objects.values_list("key_id", flat=True)) == {
             audit.keys.keyring().current
         }

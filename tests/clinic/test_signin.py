@@ -134,6 +134,8 @@ def test_delays_are_capped_and_forgotten_after_the_window(settings, bob: Any) ->
     assert wait is not None and wait.seconds == settings.CRYODERM_SIGNIN_MAX_DELAY_S
     later = now + dt.timedelta(seconds=settings.CRYODERM_SIGNIN_WINDOW_S + 1)
     assert throttle.wait_for(None, "bob", now=later) is None
+    throttle.record_failure(None, "bob", now=later)
+    assert LoginFailure.objects.count() == 1  # the forgotten ones are gone
 
 
 def test_an_administrator_can_forget_the_failures_of_a_name(bob: Any, capsys) -> None:

@@ -132,9 +132,13 @@ def wait_for(
 
 
 def record_failure(request: HttpRequest | None, username: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    # Failures older than the window count for nothing: drop them, so that an attacker's
+    # attempts cannot grow the table without bound.
+    LoginFailure.objects.filter(at__lt=now - timedelta(seconds=config.current().window_s)).delete()
     LoginFailure.objects.create(
         username=_key(username),
-        at=now or timezone.now(),
+        at=now,
         remote_addr=address(request),
         known_device=known_device(request, username),
     )

@@ -180,8 +180,13 @@ def check(
             "detected (write one: cryoderm audit checkpoint)"
         )
     else:
+        counted = (
+            "1 signed checkpoint agrees"
+            if len(checkpoints) == 1
+            else (f"{len(checkpoints)} signed checkpoints agree")
+        )
         notes.append(
-            f"{len(checkpoints)} signed checkpoints agree, the newest at entry "
-            f"#{newest_checkpoint.seq} ({newest_checkpoint.signed_at})"
+            f"{counted}, the newest at entry #{newest_checkpoint.seq} "
+            f"({newest_checkpoint.signed_at})"
         )
     return Verification(True, count, notes=tuple(notes))
