@@ -88,3 +88,18 @@ def test_the_virtual_face_rewarms_after_the_cold_is_taken_off():
     assert face.temp_c(40.0) > cold + 2.0
     untouched = EngineFace(step.case)
     assert untouched.temp_c(40.0) < cold
+
+
+def test_the_virtual_face_takes_changes_closer_than_the_engines_shortest_phase():
+    from cryoderm.interlock.face import EngineFace
+    from cryoderm.interlock.simulation import planned_step
+
+    _, step = planned_step("cheek", "cold-air", None)
+    face = EngineFace(step.case)
+    face.cold_off(5.0)  # a pause, then a stop 0.1 ms later, then a resume
+    face.cold_on(5.0001)
+    face.cold_off(5.0002)
+    phases = face.phases(60.0)
+    assert min(p.duration_s for p in phases) >= 0.001
+    assert sum(p.duration_s for p in phases) == pytest.approx(60.0)
+    assert face.temp_c(6.0) > face.temp_c(5.0)  # rewarming after the cold went off

@@ -20,11 +20,37 @@ from dataclasses import replace
 import numpy as np
 
 from cryoderm.interlock.errors import InterlockError
+from cryoderm.physics.bounds import bound
 from cryoderm.physics.case import AmbientPhase, Case, Ln2VapourPhase, Output, Phase, Probe
 from cryoderm.physics.engine import simulate
 
 # Room-air time simulated beyond the last change, so the rewarming after a stop is known.
 _TAIL_S = 120.0
+# Room air (AmbientPhase's defaults), as a template whose duration is set where it is used.
+_AIR = AmbientPhase(duration_s=1.0)
+
+
+class _Timeline:
+    """Phases appended in order; the engine takes none shorter than its bound (a
+    millisecond), which two changes that close (a pause, then a stop) would leave: such a
+    sliver joins the phase before it (the one after it, if it comes first), so the cold
+    stays as it was for under a millisecond more."""
+
+    def __init__(self) -> None:
+        self.shortest = bound("phase.duration_s").low or 0.0
+        self.phases: list[Phase] = []
+        self._carry = 0.0
+
+    def add(self, template: Phase, duration_s: float) -> None:
+        if duration_s < self.shortest:
+            if self.phases:
+                last = self.phases[-1]
+                self.phases[-1] = replace(last, duration_s=last.duration_s + duration_s)
+            else:
+                self._carry += duration_s
+            return
+        self.phases.append(replace(template, duration_s=duration_s + self._carry))
+        self._carry = 0.0
 
 
 class FaceSimulationError(InterlockError):
@@ -83,16 +109,16 @@ class EngineFace:
 
     def phases(self, end_s: float) -> tuple[Phase, ...]:
         """The phase list along session time from 0 to ``end_s`` given the changes so far."""
-        phases: list[Phase] = []
+        timeline = _Timeline()
         on, lingering, position, t = True, False, 0.0, 0.0
         for t_change, kind in [*sorted(self._changes), (end_s, "end")]:
             span = min(t_change, end_s) - t
             if span > 1e-9:
                 if on:
-                    phases += self._slice(position, span, lingering)
+                    self._slice(timeline, position, span, lingering)
                     position += span
                 else:
-                    phases.append(AmbientPhase(duration_s=span))
+                    timeline.add(_AIR, span)
                 t += span
             if kind == "off":
                 on = False
@@ -100,10 +126,9 @@ class EngineFace:
                 on = True
             elif kind == "linger":
                 lingering = True
-        return tuple(phases)
+        return tuple(timeline.phases)
 
-    def _slice(self, start_s: float, span_s: float, lingering: bool) -> list[Phase]:
-        out: list[Phase] = []
+    def _slice(self, timeline: _Timeline, start_s: float, span_s: float, lingering: bool) -> None:
         offset, remaining, position = 0.0, span_s, start_s
         for phase in self.programme:
             end = offset + phase.duration_s
@@ -111,15 +136,14 @@ class EngineFace:
             if remaining <= 1e-9 or position >= end:
                 continue
             take = min(end - position, remaining)
-            out.append(self._held(replace(phase, duration_s=take), lingering))
+            timeline.add(self._held(phase, lingering), take)
             position += take
             remaining -= take
         if remaining > 1e-9:
             if lingering and self.programme:
-                out.append(self._held(replace(self.programme[-1], duration_s=remaining), True))
+                timeline.add(self._held(self.programme[-1], True), remaining)
             else:
-                out.append(AmbientPhase(duration_s=remaining))
-        return out
+                timeline.add(_AIR, remaining)
 
     @staticmethod
     def _held(phase: Phase, lingering: bool) -> Phase:
