@@ -55,7 +55,7 @@ def make_practitioner(user: Any, *, valid_until: dt.date | None = None) -> Pract
         Qualification.objects.create(
             practitioner=practitioner,
             modality=modality,
-            title=f"{modality} operator course",
+            title=f"{Modality(modality).label} operator course",
             issuer="Example Training Academy",
             issued_on=today - dt.timedelta(days=100),
             expires_on=valid_until or today + dt.timedelta(days=265),

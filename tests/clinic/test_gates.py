@@ -42,7 +42,7 @@ def test_the_refusal_is_a_not_permitted_naming_gate_and_remedy(alice) -> None:
     session = factories.ready_session(alice, calibrated_days_ago=None)
     error = refused(session, "device-calibrated")
     assert isinstance(error, NotPermitted)
-    assert "device-calibrated" in str(error)
+    assert "Device calibrated: blocked" in str(error)
     assert "To clear: calibrate the device" in str(error)
 
 
@@ -99,7 +99,7 @@ def test_do_not_treat_closes_the_verdict_gate(alice) -> None:
         alice, session.client, {**factories.CLEAR_ANSWERS, "conditions": ["cryoglobulinaemia"]}
     )
     error = refused(session, "screening-verdict")
-    assert "cryoglobulinaemia" in str(error)
+    assert "Cryoglobulinaemia" in str(error) and "cryoglobulinaemia" not in str(error)
 
 
 def test_refer_findings_need_two_clinicians_sign_off(alice, django_user_model) -> None:

@@ -72,12 +72,12 @@ def test_a_plan_is_shown_with_its_curves_margins_and_evidence(alice: Any, journa
     assert response["Location"] == reverse("web:session", args=[session.pk])
     assert session.plan["steps"][0]["case_toml"]
     page = browser.get(response["Location"]).content.decode()
-    assert "Cheek: temperature against time" in page
-    assert "Target band" in page and "Floor 2 °C" in page
-    assert "Cheek: coldest temperature against depth" in page
-    assert "Depth below the surface (mm): epidermis 0, dermis" in page
+    assert "Cheek (zygoma, malar): temperature against time" in page
+    assert "Target band" in page and "Floor +2.0 °C" in page
+    assert "Cheek (zygoma, malar): coldest temperature against depth" in page
+    assert "Depth below the surface (mm): Epidermis 0, Dermis" in page
     assert "Evidence, in plain words" in page
-    assert "consent-signed" in page  # the gates checklist before the start
+    assert "Treatment consent signed" in page  # the gates checklist before the start
 
 
 def test_a_device_of_another_modality_is_refused_next_to_the_device(alice: Any) -> None:

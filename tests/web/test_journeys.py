@@ -113,9 +113,9 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     assert_every_field_labelled(page)
     with page.expect_navigation(timeout=120_000):  # the planner simulates every candidate
         page.get_by_role("button", name="Make the plan").click(no_wait_after=True)
-    expect(page.get_by_role("img", name="Cheek: temperature against time")).to_be_visible(
-        timeout=60_000
-    )
+    expect(
+        page.get_by_role("img", name="Cheek (zygoma, malar): temperature against time")
+    ).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Evidence, in plain words")).to_be_visible()
     shot(page, "plan-and-gates")
     session = TreatmentSession.objects.get(client=client)

@@ -38,6 +38,7 @@ from typing import Any
 
 from cryoderm.clinical.errors import InvalidAnswer
 from cryoderm.clinical.planner import Plan
+from cryoderm.data.labels import label, label_list
 from cryoderm.errors import NotPermitted
 
 from .models import (
@@ -77,9 +78,10 @@ class Gate:
     how_to_clear: str = ""
 
     def __str__(self) -> str:
+        # As the practitioner reads it: the gate's label, "passed" or "blocked" and why.
         if self.is_open:
-            return f"{self.name}: open ({self.detail})"
-        return f"{self.name}: {self.detail}. To clear: {self.how_to_clear}"
+            return f"{label('gate', self.name)}: passed ({self.detail})"
+        return f"{label('gate', self.name)}: blocked, {self.detail}. To clear: {self.how_to_clear}"
 
 
 class GatesClosed(NotPermitted):
@@ -143,9 +145,9 @@ def screening_gates(
     verdict = Gate(
         "screening-verdict",
         screening.outcome != ScreeningResponse.Outcome.DO_NOT_TREAT,
-        f"verdict {screening.outcome}",
+        f"the verdict is {label('grade', screening.outcome)}",
         "do not treat: the verdict forbids it ("
-        + ", ".join(screening.rule_ids("do-not-treat"))
+        + label_list("rule", screening.rule_ids("do-not-treat"))
         + "); a new screening may only change this if the client's answers changed",
     )
     refer = screening.rule_ids("refer")
@@ -153,7 +155,7 @@ def screening_gates(
     referrals = Gate(
         "referrals-signed-off",
         not missing,
-        f"refer findings {', '.join(missing)} are not signed off"
+        f"refer findings not signed off: {label_list('rule', missing)}"
         if missing
         else f"{len(refer)} refer finding(s), all signed off",
         "a clinician and a second clinician sign off each refer finding with a reason",
@@ -167,15 +169,19 @@ def plan_mismatches(session: TreatmentSession, plan: Plan) -> list[str]:
     problems = []
     modality = session.device.modality
     if plan.modality != modality:
-        problems.append(f"the plan is for {plan.modality}, the device is a {modality} device")
+        problems.append(
+            f"the plan is for {label('modality', plan.modality)}, the device is a "
+            f"{label('modality', modality)} device"
+        )
     planned = sorted(step.zone for step in plan.steps)
     if planned != sorted(session.zones):
         problems.append(
-            f"the plan treats {', '.join(planned)}, the session {', '.join(session.zones)}"
+            f"the plan treats {label_list('zone', planned)}, the session "
+            f"{label_list('zone', session.zones)}"
         )
     unsafe = [step.zone for step in plan.steps if step.status != "planned"]
     if unsafe:
-        problems.append(f"no safe protocol was found for {', '.join(unsafe)}")
+        problems.append(f"no safe protocol was found for {label_list('zone', unsafe)}")
     return problems
 
 
@@ -246,15 +252,15 @@ def _practitioner_gate(practitioner: Practitioner, modality: str, today: dt.date
     if qualification is None:
         last = practitioner.qualifications.filter(modality=modality).order_by("-expires_on").first()
         found = (
-            f"{practitioner}'s {modality} qualification expired on {last.expires_on}"
+            f"{practitioner}'s {label('modality', modality)} qualification expired on {last.expires_on}"
             if last is not None and last.expires_on < today
-            else f"{practitioner} holds no valid {modality} qualification"
+            else f"{practitioner} holds no valid {label('modality', modality)} qualification"
         )
         return Gate(
             "practitioner-qualified",
             False,
             found,
-            f"record a current {modality} qualification or choose a qualified practitioner",
+            f"record a current {label('modality', modality)} qualification or choose a qualified practitioner",
         )
     return Gate(
         "practitioner-qualified",
@@ -281,7 +287,7 @@ def _device_gates(device: Device, today: dt.date) -> list[Gate]:
         out = Gate(
             "device-calibrated",
             False,
-            f"{device} is {device.status}",
+            f"{device} is {device.get_status_display().lower()}",
             "return the device to service or choose another device",
         )
     else:

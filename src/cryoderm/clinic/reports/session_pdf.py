@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Sequence
 
 from django.utils import timezone
@@ -30,6 +29,7 @@ from cryoderm.clinic.records.models import (
     TreatmentSession,
 )
 from cryoderm.clinic.records.services import planning
+from cryoderm.clinic.reports.wording import alarm_message
 from cryoderm.clinical.planner import PlanStep
 from cryoderm.clinical.screening import Verdict
 from cryoderm.data.citations import cite
@@ -38,8 +38,6 @@ from cryoderm.data.labels import celsius, celsius_range, label, label_list
 _LATIN1 = str.maketrans(
     {"\u2212": "-", "–": "-", "—": "-", "“": '"', "”": '"', "’": "'", "…": "..."}
 )
-#: The journal's alarm id, kept at the end of an alarm's message to match acknowledgements.
-_ALARM_ID = re.compile(r"\s*\[[^\]]*\]$")
 
 
 def _latin1(text: object) -> str:
@@ -324,7 +322,7 @@ def _alarms_and_events(w: _Writer, session: TreatmentSession) -> None:
     for a in alarms:
         where = f"{label('zone', a.zone)}: " if a.zone else ""
         line = f"{_time(a.raised_at)} {where}{label('alarm', a.code)} ({a.get_severity_display()})"
-        message = _ALARM_ID.sub("", a.message)
+        message = alarm_message(a.message)
         if message:
             line += f"; {message}"
         if a.value_c is not None:

@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from cryoderm.clinic.web.charts import Band, Chart, Rule, Series, render
 from cryoderm.clinical.planner import PlanStep
+from cryoderm.data.labels import celsius, celsius_range, label
 
 
 def _finite(times: Sequence[float], values: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -40,20 +41,20 @@ def step_chart(
         ),
     ]
     low, high = step.band_c
+    floor = step.floor_temp_c
+    zone = label("zone", step.zone)
     last_t = max([*surface_t, *(t for t, _ in readings), 1.0])
     return render(
         Chart(
-            title=f"{step.zone.capitalize()}: temperature against time",
+            title=f"{zone}: temperature against time",
             x_label="Time since the cold started (s)",
             y_label="Temperature (°C)",
             series=series,
-            bands=[Band(f"Target band {low:g}–{high:g} °C", low, high)],
-            rules=[
-                Rule(f"Floor {step.floor_temp_c:g} °C: the interlock stops here", step.floor_temp_c)
-            ],
+            bands=[Band(f"Target band {celsius_range(low, high)}", low, high)],
+            rules=[Rule(f"Floor {celsius(floor, signed=True)}: the interlock stops here", floor)],
             x_range=(0.0, x_max_s or last_t),
             description=(
-                f"Planned surface temperature for {step.zone} against time, with the target "
+                f"Planned surface temperature for {zone} against time, with the target "
                 f"band and the floor; measured readings where the session ran."
             ),
             chart_id=chart_id,
@@ -78,16 +79,21 @@ def depth_chart(step: PlanStep) -> SafeString:
     # Order by depth, not by the stored mapping: PostgreSQL's jsonb does not keep key order.
     layers = sorted((name for name in coldest if name in depths), key=depths.__getitem__)
     xs = [depths[name] for name in layers]
-    where = ", ".join(f"{name} {x:g}" for name, x in zip(layers, xs, strict=True))
+    where = ", ".join(f"{label('layer', name)} {x:g}" for name, x in zip(layers, xs, strict=True))
+    temps = [coldest[name] for name in layers]
+    tips = [
+        f"{label('layer', name)} at {x:g} mm: coldest {celsius(t, signed=True)}"
+        for name, x, t in zip(layers, xs, temps, strict=True)
+    ]
     return render(
         Chart(
-            title=f"{step.zone.capitalize()}: coldest temperature against depth",
+            title=f"{label('zone', step.zone)}: coldest temperature against depth",
             x_label=f"Depth below the surface (mm): {where}",
             y_label="Coldest temperature (°C)",
             series=[
-                Series("Coldest predicted", xs, [coldest[name] for name in layers], key="depth")
+                Series("Coldest predicted", xs, temps, key="depth", markers=True, point_labels=tips)
             ],
-            rules=[Rule("Floor", step.floor_temp_c)],
+            rules=[Rule(f"Floor {celsius(step.floor_temp_c, signed=True)}", step.floor_temp_c)],
             description="Coldest predicted temperature at the top of each tissue layer during the step.",
             height=260,
         )

@@ -13,6 +13,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from cryoderm.clinic.accounts import config, permissions
+from cryoderm.clinic.reports import wording
 from cryoderm.data import citations, labels
 
 register = template.Library()
@@ -95,6 +96,14 @@ def label(value: Any, vocabulary: str) -> str:
 def label_list(values: Any, vocabulary: str) -> str:
     """Identifiers as their labels, comma-separated: ``{{ session.zones|label_list:"zone" }}``."""
     return labels.label_list(vocabulary, values or ())
+
+
+def alarm_text(message: Any) -> str:
+    """An alarm's message as read (cryoderm.clinic.reports.wording)."""
+    return wording.alarm_message(str(message or ""))
+
+
+register.filter("alarm_message", alarm_text)
 
 
 def _number(value: Any, digits: int) -> str | None:
