@@ -115,7 +115,7 @@ def test_page_an_unqualified_colleague_cannot_start_it(pat, alices_session) -> N
     browser = Browser()
     browser.force_login(pat)
     response = browser.post(reverse("web:session_start", args=[alices_session.pk]), follow=True)
-    assert "practitioner-of-record" in response.content.decode()
+    assert "Started by the practitioner of record: blocked" in response.content.decode()
     assert status_of(alices_session) == "planned"
 
 
