@@ -216,7 +216,7 @@ def _run_child(backend: str, requests: int) -> dict[str, Any]:
         env.pop("CRYODERM_TEST_DATABASE", None)
         env.pop("DATABASE_URL", None)
         if backend == "postgres":
-            reason = _fresh_postgres_database()
+            reason = fresh_postgres_database(POSTGRES_BENCH_DB)
             if reason:
                 return {"skipped": reason}
             env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_BENCH_DB}"
@@ -234,14 +234,14 @@ def _run_child(backend: str, requests: int) -> dict[str, Any]:
     return dict(json.loads(completed.stdout.strip().splitlines()[-1]))
 
 
-def _fresh_postgres_database() -> str:
-    """Drop and re-create the bench database; the reason it cannot, or ''."""
+def fresh_postgres_database(name: str) -> str:
+    """Drop and re-create a bench database; the reason it cannot, or ''."""
     import psycopg
 
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
     except psycopg.Error as error:
         return f"PostgreSQL at 127.0.0.1:5432 is not usable ({str(error).strip()})"
     return ""
@@ -273,7 +273,7 @@ def _seed() -> dict[str, Any]:
 
     from cryoderm.clinic.accounts import tokens
     from cryoderm.clinic.accounts.permissions import MEDICAL_DIRECTOR, grant_role
-    from cryoderm.clinic.records.models import Client, Device, Practitioner, TreatmentSession
+    from cryoderm.clinic.records.models import Device, Practitioner, TreatmentSession
 
     rng = random.Random(SEED)
     director = get_user_model().objects.create(username="bench-director")
@@ -288,19 +288,7 @@ def _seed() -> dict[str, Any]:
         calibration_interval_days=365,
         service_interval_days=365,
     )
-    Client.objects.bulk_create(
-        [
-            Client(
-                given_name=rng.choice(GIVEN_NAMES),
-                family_name=rng.choice(FAMILY_NAMES),
-                date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000)),
-                email=f"client{i}@example.org",
-            )
-            for i in range(CLIENTS)
-        ],
-        batch_size=2000,
-    )
-    client_ids = list(Client.objects.values_list("pk", flat=True)[: SESSIONS + 1])
+    client_ids = bulk_clients(rng)[: SESSIONS + 1]
     start = timezone.now() - dt.timedelta(days=1)
     TreatmentSession.objects.bulk_create(
         [
@@ -318,12 +306,31 @@ def _seed() -> dict[str, Any]:
     )
     session_ids = list(TreatmentSession.objects.order_by("pk").values_list("pk", flat=True))
     stored, live = session_ids[:SESSIONS], session_ids[SESSIONS]
-    _bulk_readings(connection, stored, start)
+    bulk_readings(connection, stored, start)
     return {
         "live_session": live,
         "device_token": tokens.issue("bench device", user=director, device=device).plaintext,
         "user_token": tokens.issue("bench user", user=director).plaintext,
     }
+
+
+def bulk_clients(rng: random.Random) -> list[int]:
+    """CLIENTS clients with names drawn from the lists above; their ids, in order."""
+    from cryoderm.clinic.records.models import Client
+
+    Client.objects.bulk_create(
+        [
+            Client(
+                given_name=rng.choice(GIVEN_NAMES),
+                family_name=rng.choice(FAMILY_NAMES),
+                date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000)),
+                email=f"client{i}@example.org",
+            )
+            for i in range(CLIENTS)
+        ],
+        batch_size=2000,
+    )
+    return list(Client.objects.order_by("pk").values_list("pk", flat=True))
 
 
 def _reading_rows(session_ids: list[int], start: dt.datetime) -> Any:
@@ -338,7 +345,9 @@ def _reading_rows(session_ids: list[int], start: dt.datetime) -> Any:
             )
 
 
-def _bulk_readings(connection: Any, session_ids: list[int], start: dt.datetime) -> None:
+def bulk_readings(connection: Any, session_ids: list[int], start: dt.datetime) -> None:
+    """READINGS_PER_SESSION readings for each session, by COPY (PostgreSQL) or one
+    executemany (SQLite)."""
     from django.db import transaction
 
     from cryoderm.clinic.records.models import SkinReading

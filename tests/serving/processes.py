@@ -117,10 +117,14 @@ def read_ready(path: Path) -> dict[str, Any]:
     return dict(wait_for(lambda: path.exists() and json.loads(path.read_text())))
 
 
+TESTS = Path(__file__).resolve().parents[1]
+
+
 def manage(data_dir: Path, *args: str) -> str:
+    """``cryoderm manage ARGS`` in the data directory, the tests importable (personas)."""
     done = subprocess.run(
         cryoderm("manage", *args),
-        env=clinic_env(data_dir),
+        env=clinic_env(data_dir, PYTHONPATH=str(TESTS)),
         check=True,
         capture_output=True,
         text=True,

@@ -39,6 +39,22 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The live server's threads, the journal forwarder and the test share one database: on
+    SQLite a file (WAL, as deployed), where a writer waits for another; the in-memory shared
+    cache of Django's default test database fails it at once ("the request's session was
+    deleted" when the forwarder wrote while a page saved its session)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "browser-tests.sqlite3")
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Chromium for one test module. Playwright's sync API keeps an event loop running in

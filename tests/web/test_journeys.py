@@ -11,12 +11,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from clinic import personas
+from clinic.live_helpers import interlock_process
+from cryoderm.clinic.live.forwarder import Forwarder
 from cryoderm.clinic.records.models import Client, TreatmentSession
 from web import world
 from web.conftest import Shots, assert_every_field_labelled, sign_in
@@ -25,10 +28,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def clinic(settings: Any, tmp_path: Any) -> dict[str, Any]:
+def clinic(settings: Any, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    """The clinic's people and device, with the interlock in a process of its own and the
+    journal forwarder running, as ``cryoderm serve`` has them."""
     settings.CRYODERM_INTERLOCK_DIR = tmp_path / "interlock"
     world.consent_texts()
-    return {"alice": personas.alice(), "bob": personas.bob(), "device": world.device()}
+    people = {"alice": personas.alice(), "bob": personas.bob(), "device": world.device()}
+    with interlock_process(settings.CRYODERM_INTERLOCK_DIR):
+        forwarder = Forwarder(settings.CRYODERM_INTERLOCK_DIR)
+        forwarder.start()
+        try:
+            yield people
+        finally:
+            forwarder.stop()
 
 
 def draw_signature(page: Any) -> None:
@@ -135,14 +147,21 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     high = page.locator("#alarms .alarm.high").first
     expect(high).to_be_visible()
     shot(page, "live-stopped-by-interlock")
+    # The page reloads once the records have the stop: the zone may be resumed or ended.
+    expect(page.locator("#zone-cheek")).to_have_attribute("data-status", "stopped", timeout=30_000)
+    expect(page.get_by_label("Reason to resume cheek")).to_be_visible()
+    high = page.locator("#alarms .alarm.high").first
     high.get_by_role("button", name="Acknowledge").click()
     expect(high.locator(".alarm-state")).to_contain_text("acknowledged by alice")
     shot(page, "live-alarm-acknowledged")
+    page.get_by_label("Reason to end cheek and go on").fill("skin too cold to go on today")
+    page.get_by_role("button", name="End cheek").click()
+    expect(page.locator("#zone-cheek")).to_have_attribute("data-status", "ended", timeout=30_000)
 
     page.goto(f"/sessions/{session.pk}/")
     expect(
         page.get_by_text(re.compile(r"^Aborted: cheek: (predicted-)?floor")).first
-    ).to_be_visible()
+    ).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Coldest measured skin")).to_be_visible()
     shot(page, "session-record")
     assert page.request.get(f"/sessions/{session.pk}/report.pdf").body().startswith(b"%PDF")

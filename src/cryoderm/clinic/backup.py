@@ -70,7 +70,7 @@ class Places:
 def places() -> Places:
     from django.conf import settings
 
-    from .live.runtime import journal_dir
+    from .live.channel import journal_dir
 
     return Places(
         media=Path(settings.MEDIA_ROOT),

@@ -222,6 +222,14 @@ CRYODERM_TRUSTED_PROXIES = [
     if entry.strip()
 ]
 
+# How the interlock's devices are run: "embedded" (simulated, in the interlock that
+# `cryoderm serve` starts) or "external" (an interlock run separately, real devices).
+CRYODERM_INTERLOCK_SOURCE = os.environ.get("CRYODERM_INTERLOCK_SOURCE", "embedded")
+if CRYODERM_INTERLOCK_SOURCE not in ("embedded", "external"):
+    raise ImproperlyConfigured(
+        f"CRYODERM_INTERLOCK_SOURCE = {CRYODERM_INTERLOCK_SOURCE!r}: use embedded or external"
+    )
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -37,11 +37,19 @@ def database_problem() -> str | None:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """200 when the database accepts writes; 503 naming the problem otherwise. No data."""
+    """200 when the database accepts writes and the interlock is alive (its loop made
+    progress lately); otherwise 503 naming each problem. No data."""
+    from cryoderm.clinic.live import channel
+
+    body: dict[str, object] = {"status": "ok", "database": connection.vendor}
     problem = database_problem()
     if problem is not None:
-        return JsonResponse(
-            {"status": "unavailable", "database": connection.vendor, "problem": problem},
-            status=503,
-        )
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+        body["problem"] = problem
+    interlock = channel.health()
+    body["interlock"] = "alive" if interlock.alive else "down"
+    if not interlock.alive:
+        body["interlock_problem"] = interlock.why
+    if problem is not None or not interlock.alive:
+        body["status"] = "unavailable"
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)

@@ -1,11 +1,18 @@
-"""``cryoderm serve``: serve the clinic (pages and JSON API) with uvicorn (ASGI).
+"""``cryoderm serve``: the whole clinic from one command: the web (pages and JSON API)
+under uvicorn, the interlock in a process of its own under its watchdog, and the forwarder
+that copies the interlock's journal into the records.
 
-    cryoderm serve [--host 127.0.0.1] [--port 8000] [--access-log]
+    cryoderm serve [--host 127.0.0.1] [--port 8000] [--interlock embedded|external]
+                   [--access-log]
 
-The data directory comes from CRYODERM_DATA_DIR, the database from DATABASE_URL when set;
-request limits, timeouts and trusted proxies from the variables in docs/deployment.md. The
-configuration is checked before the port opens: a database that does not answer or
-unapplied migrations stop it with exit 2 and the reason.
+--interlock embedded (the default) starts ``cryoderm interlock --watchdog --source embedded``
+on the journal under the data directory (simulated devices) and restarts it if it ends;
+external leaves the interlock to a service manager (e.g. ``--source mqtt`` with real
+devices) and only reads its journal and sends it commands. The data directory comes from
+CRYODERM_DATA_DIR, the database from DATABASE_URL when set; request limits, timeouts and
+trusted proxies from the variables in docs/deployment.md. The configuration is checked
+before the port opens: a database that does not answer or unapplied migrations stop it
+with exit 2 and the reason.
 """
 
 from __future__ import annotations
@@ -24,27 +31,38 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument(
+        "--interlock",
+        choices=("embedded", "external"),
+        default="embedded",
+        help="start and supervise the interlock with simulated devices (embedded, the "
+        "default), or use one run separately (external)",
+    )
+    parser.add_argument(
         "--access-log", action="store_true", help="log one line per request on standard error"
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from cryoderm.clinic import runtime
     from cryoderm.errors import UserInputError
 
     if not 0 < args.port < 65536:
         raise UserInputError(f"--port = {args.port}: a TCP port, 1-65535")
+    # The pages offer simulated-device faults only when the devices are simulated.
+    os.environ["CRYODERM_INTERLOCK_SOURCE"] = args.interlock
     runtime.setup()
     runtime.require_ready()
 
-    import uvicorn
     from django.conf import settings
     from django.db import connection
 
     from cryoderm.clinic import storage
+    from cryoderm.clinic.live import channel
     from cryoderm.clinic.server import limits
-    from cryoderm.clinic.server.run import ServerOptions, uvicorn_config
+    from cryoderm.clinic.server.run import ClinicServer, ServerOptions
 
     if settings.HTTPS and not settings.CRYODERM_TRUSTED_PROXIES:
         raise UserInputError(
@@ -57,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
         limits=limits.from_settings(),
         trusted_proxies=tuple(settings.CRYODERM_TRUSTED_PROXIES),
         access_log=args.access_log,
+        interlock=args.interlock,
     )
+    journal_dir = channel.journal_dir()
     print(
         f"cryoderm clinic on http://{args.host}:{args.port}/ "
-        f"({storage.describe(connection.settings_dict)}); Ctrl-C stops it",
+        f"({storage.describe(connection.settings_dict)}); interlock {args.interlock}, "
+        f"journal {journal_dir}; Ctrl-C stops it",
         flush=True,
     )
     connection.close()
-    uvicorn.Server(uvicorn_config(options)).run()
-    return 0
+    return 0 if ClinicServer(options, journal_dir).run() else 1

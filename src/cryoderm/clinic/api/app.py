@@ -23,6 +23,7 @@ def build() -> NinjaAPI:
         audit_export,
         clients,
         devices,
+        live,
         me,
         outcomes,
         plans,
@@ -44,6 +45,7 @@ def build() -> NinjaAPI:
     api.add_router("/clients", outcomes.router)
     api.add_router("/plans", plans.router)
     api.add_router("/sessions", sessions.router)
+    api.add_router("/sessions", live.router)
     api.add_router("/devices", devices.router)
     api.add_router("/audit", audit_export.router)
     return api

@@ -1,30 +1,45 @@
-"""Copy interlock journal entries into the clinic's records, idempotently.
+"""Copy the interlock's journal into the clinic's records, idempotently, in the background.
 
-A journal entry is copied at most once whatever the number of callers or restarts: readings
-are keyed by (session, zone, device, elapsed time), alarms by (session, condition, zone,
-raised time), events by the journal seq kept in their data. The journal is the source of
-truth; this only mirrors it into the database for the session record and the reports.
+The journal is the truth about the cold; this mirrors it into the database for the session
+record and the reports: readings, alarms, events (who stopped, paused, resumed, with the
+journal's times), each zone's state (:class:`SessionZone`), and the session's end once every
+zone of the plan is closed. It runs in the forwarder thread of ``cryoderm serve``
+(:mod:`.forwarder`), never in a request: a page view writes nothing.
+
+A journal entry is copied at most once whatever the number of passes or restarts: the
+cursor (:class:`JournalCursor`) is kept in the database, and readings are keyed by
+(session, zone, device, elapsed time), alarms by (session, condition, zone, raised time),
+events by the journal seq kept in their data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import threading
-from collections.abc import Iterable
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cryoderm.clinic import audit
-from cryoderm.clinic.records.models import Alarm, SessionEvent, SkinReading, TreatmentSession
+from cryoderm.clinic.records.errors import Conflict
+from cryoderm.clinic.records.models import (
+    Alarm,
+    JournalCursor,
+    SessionEvent,
+    SessionZone,
+    SkinReading,
+    TreatmentSession,
+)
+from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.interlock import Journal, JournalEntry
 
-_lock = threading.Lock()
-# How far each (session, zone) was copied by this process; a restart starts from 0 and the
-# keys above keep the copy idempotent.
-_cursor: dict[str, int] = {}
+log = logging.getLogger(__name__)
 
 #: The interlock's alarm priority -> the records' severity (a high-priority alarm is raised
 #: with a stop; medium and low are warnings).
@@ -33,6 +48,9 @@ SEVERITY = {
     "medium": Alarm.Severity.WARNING,
     "low": Alarm.Severity.WARNING,
 }
+#: Stop reasons meaning the zone's planned cold was delivered (nothing is left to resume).
+PLANNED_ENDS = ("plan-complete", "timer")
+BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,11 @@ class LiveId:
         return cls(int(pk), zone) if pk.isdigit() else None
 
 
+def interlock_actor(session: TreatmentSession) -> str:
+    """Who the records name for what the interlock did on its own."""
+    return f"interlock:{session.device.serial_number}"
+
+
 def _when(entry: JournalEntry) -> dt.datetime:
     return dt.datetime.fromtimestamp(entry.wall_time_s, tz=dt.UTC)
 
@@ -63,39 +86,144 @@ def _user(name: Any) -> Any:
     return get_user_model().objects.filter(username=name).first()
 
 
-def forward(journal: Journal, session: TreatmentSession) -> int:
-    """Copy every journal entry of ``session``'s zones not yet in the database; returns the
-    number of records written."""
-    with _lock:
-        written = 0
-        for zone in session.zones:
-            live_id = str(LiveId(session.pk, zone))
-            entries = journal.read_after(_cursor.get(live_id, 0), limit=100_000, session_id=live_id)
-            if entries:
-                written += _copy(session, zone, entries)
-                _cursor[live_id] = entries[-1].seq
-        return written
+def cursor_key(journal_dir: Path) -> str:
+    return str(journal_dir.resolve())
+
+
+def forwarded_seq(journal_dir: Path) -> int:
+    """The last journal seq the records hold (0 before the first pass)."""
+    found = (
+        JournalCursor.objects.filter(journal=cursor_key(journal_dir))
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return int(found or 0)
+
+
+def forward_new(journal: Journal) -> int:
+    """Copy the journal's entries after the stored cursor (one batch); the number of entries
+    read (0 when the records are up to date)."""
+    cursor, _ = JournalCursor.objects.get_or_create(journal=cursor_key(journal.directory))
+    if cursor.seq > journal.last_seq():
+        # A new journal in the same directory (restored, or removed and started afresh).
+        cursor.seq = 0
+    entries = journal.read_after(cursor.seq, limit=BATCH)
+    if not entries:
+        return 0
+    by_session: dict[int, list[tuple[str, JournalEntry]]] = defaultdict(list)
+    for entry in entries:
+        live = LiveId.parse(entry.session_id)
+        if live is not None:
+            by_session[live.session_pk].append((live.zone, entry))
+    for pk, items in by_session.items():
+        session = TreatmentSession.objects.select_related("device").filter(pk=pk).first()
+        if session is None:
+            log.warning("journal entries for clinic session %s, which does not exist", pk)
+            continue
+        apply_entries(session, items)
+    JournalCursor.objects.filter(pk=cursor.pk).update(seq=entries[-1].seq)
+    return len(entries)
 
 
 @transaction.atomic
-def _copy(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry]) -> int:
+def apply_entries(session: TreatmentSession, items: Sequence[tuple[str, JournalEntry]]) -> None:
+    """Copy one session's entries (zone, entry) and move its zones and the session on."""
+    by_zone: dict[str, list[JournalEntry]] = defaultdict(list)
+    for zone, entry in items:
+        if zone in session.zones:
+            by_zone[zone].append(entry)
+    for zone, entries in by_zone.items():
+        _copy(session, zone, entries)
+        _move_zone(session, zone, entries)
+    settle(session, at=_when(items[-1][1]))
+
+
+def _zone_run(session: TreatmentSession, zone: str) -> SessionZone:
+    run, _ = SessionZone.objects.get_or_create(
+        session=session, zone=zone, defaults={"position": session.zones.index(zone)}
+    )
+    return run
+
+
+def _move_zone(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry]) -> None:
+    run = _zone_run(session, zone)
+    for entry in entries:
+        payload = entry.payload
+        if entry.kind == "session-started":
+            run.status, run.started_at, run.stop_reason = (
+                SessionZone.Status.RUNNING,
+                _when(entry),
+                "",
+            )
+        elif entry.kind == "pause":
+            run.status = SessionZone.Status.PAUSED
+        elif entry.kind in ("resume", "resume-after-stop"):
+            run.status, run.stop_reason = SessionZone.Status.RUNNING, ""
+        elif entry.kind == "stop":
+            run.stop_reason = str(payload.get("reason") or "")[:40]
+            run.exposure_s = float(payload.get("exposure_s") or run.exposure_s)
+            if run.stop_reason in PLANNED_ENDS:
+                run.status, run.ended_at = SessionZone.Status.COMPLETED, _when(entry)
+            else:
+                run.status = SessionZone.Status.STOPPED
+        elif entry.kind == "session-ended":
+            run.exposure_s = float(payload.get("exposure_s") or run.exposure_s)
+            if run.status != SessionZone.Status.COMPLETED:
+                run.status = SessionZone.Status.ENDED
+                run.reason = run.reason or str(payload.get("reason") or "")
+            run.ended_at = run.ended_at or _when(entry)
+        elif (
+            entry.kind == "command-rejected"
+            and (payload.get("command") or {}).get("action") == "start"
+            and run.status == SessionZone.Status.STARTING
+        ):
+            run.status = SessionZone.Status.PENDING
+    run.save()
+
+
+def settle(session: TreatmentSession, at: dt.datetime) -> None:
+    """End an in-progress session once every zone of its plan is closed: ``completed`` when
+    each got its planned cold, else ``aborted`` naming each zone's outcome."""
+    if session.status != TreatmentSession.Status.IN_PROGRESS:
+        return
+    runs = {run.zone: run for run in SessionZone.objects.filter(session=session)}
+    closed = (SessionZone.Status.COMPLETED, SessionZone.Status.ENDED)
+    if any(zone not in runs or runs[zone].status not in closed for zone in session.zones):
+        return
+    short = [runs[z] for z in session.zones if runs[z].status == SessionZone.Status.ENDED]
+    reason = "; ".join(
+        f"{run.zone}: {run.stop_reason or 'not started'}; ended: {run.reason or 'no reason'}"
+        for run in short
+    )
+    # Conflict: the practitioner ended the session meanwhile (live_control.end_session).
+    with contextlib.suppress(Conflict):
+        session_service.finish(
+            interlock_actor(session),
+            session.pk,
+            exposure_s=sum(run.exposure_s for run in runs.values()),
+            aborted=bool(short),
+            reason=reason,
+            at=at,
+        )
+    session.refresh_from_db()
+
+
+def _copy(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry]) -> None:
     last = (
         SkinReading.objects.filter(session=session, zone=zone)
         .order_by("-elapsed_s")
         .values_list("elapsed_s", flat=True)
         .first()
     )
-    done_events = {
-        e.data.get("journal_seq")
-        for e in SessionEvent.objects.filter(session=session).only("data")
-        if isinstance(e.data, dict)
-    }
+    done_events = set(
+        SessionEvent.objects.filter(session=session, data__has_key="journal_seq").values_list(
+            "data__journal_seq", flat=True
+        )
+    )
     known_alarms = set(
         Alarm.objects.filter(session=session, zone=zone).values_list("code", "raised_at")
     )
     readings: list[SkinReading] = []
-    written = 0
-    actor = f"interlock:{session.device.serial_number}"
     for entry in entries:
         payload = entry.payload
         if entry.kind == "reading":
@@ -116,6 +244,7 @@ def _copy(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry])
                         skin_temp_c=float(value),
                     )
                 )
+                last = entry.t_s
         elif entry.kind == "alarm":
             key = (str(payload.get("condition", "alarm"))[:60], _when(entry))
             if key not in known_alarms:
@@ -129,7 +258,6 @@ def _copy(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry])
                     sensor=(entry.device_id or "")[:40],
                 )
                 known_alarms.add(key)
-                written += 1
         elif entry.seq not in done_events and entry.kind in EVENT_KINDS:
             SessionEvent.objects.create(
                 session=session,
@@ -147,11 +275,14 @@ def _copy(session: TreatmentSession, zone: str, entries: Iterable[JournalEntry])
                     _user(payload.get("by_user")),
                     _when(entry),
                 )
-            written += 1
     if readings:
         SkinReading.objects.bulk_create(readings, batch_size=2000)
-        audit.record(actor, "reading.ingest", session, {"count": len(readings), "zone": zone})
-    return written + len(readings)
+        audit.record(
+            interlock_actor(session),
+            "reading.ingest",
+            session,
+            {"count": len(readings), "zone": zone},
+        )
 
 
 def _mirror_ack(
@@ -171,6 +302,8 @@ EVENT_KINDS = {
     "stop": SessionEvent.Kind.STOPPED,
     "pause": SessionEvent.Kind.PAUSED,
     "resume": SessionEvent.Kind.RESUMED,
+    "resume-after-stop": SessionEvent.Kind.RESUMED,
+    "session-ended": SessionEvent.Kind.DEVICE,
     "override": SessionEvent.Kind.NOTE,
     "alarm-ack": SessionEvent.Kind.NOTE,
     "alarm-silence": SessionEvent.Kind.NOTE,
@@ -181,13 +314,27 @@ EVENT_KINDS = {
 def _describe(entry: JournalEntry) -> str:
     p = entry.payload
     if entry.kind == "stop":
-        return f"interlock stopped the cold: {p.get('reason')} (exposure {p.get('exposure_s')} s)"
+        who = f" by {p['by_user']}" if p.get("by_user") else ""
+        detail = f": {p['detail']}" if p.get("detail") else ""
+        return (
+            f"the interlock stopped the cold{who}: {p.get('reason')}{detail} "
+            f"(exposure {p.get('exposure_s')} s)"
+        )
     if entry.kind == "session-started":
-        return f"interlock guarding {p.get('zone')} ({p.get('modality')}), floor {p.get('floor_temp_c')} °C"
+        return (
+            f"interlock guarding {p.get('zone')} ({p.get('modality')}), "
+            f"floor {p.get('floor_temp_c')} °C"
+        )
+    if entry.kind == "resume-after-stop":
+        return f"resumed after the stop ({p.get('stop_reason')}) by {p.get('by_user')}: {p.get('reason')}"
+    if entry.kind == "session-ended":
+        return f"zone closed{' by ' + p['by_user'] if p.get('by_user') else ''}: {p.get('reason')}"
     if entry.kind == "alarm-ack":
         return f"alarm {p.get('alarm_id')} acknowledged by {p.get('by_user')}"
     if entry.kind == "alarm-silence":
         return f"alarm {p.get('alarm_id')} silenced by {p.get('by_user')}"
     if entry.kind == "override":
         return f"{p.get('by_user')} resumed with unacknowledged alarms {p.get('alarms')}"
+    if entry.kind == "command-rejected":
+        return f"the interlock refused {(p.get('command') or {}).get('action')}: {p.get('error')}"
     return f"{entry.kind} by {p.get('by_user', 'interlock')}"

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from cryoderm.clinic.live import views as live_views
 from cryoderm.clinic.web.views import (
     audit,
     clients,
@@ -43,6 +44,7 @@ urlpatterns = [
     path("sessions/<int:pk>/start/", sessions.session_start, name="session_start"),
     path("sessions/<int:pk>/report.pdf", reports.session_report_pdf, name="session_report"),
     path("sessions/<int:pk>/live/", include("cryoderm.clinic.live.urls")),
+    path("sessions/<int:pk>/cancel/", live_views.session_cancel, name="session_cancel"),
     path("clients/<int:pk>/outcomes/new/", outcomes.outcome_new, name="outcome_new"),
     path("clients/<int:pk>/outcomes/", outcomes.outcome_trends, name="outcome_trends"),
     path("devices/", devices.device_list, name="devices"),

@@ -5,6 +5,7 @@ from .choices import Modality
 from .clients import Client
 from .consent import Consent, ConsentScope, ConsentText
 from .devices import CalibrationRecord, Device, DeviceFault, MaintenanceRecord
+from .live import JournalCursor, SessionZone
 from .outcomes import InstrumentalMeasure, OutcomeScore, Photo
 from .policy import ClinicPolicy
 from .scheduling import Appointment, Room
@@ -25,6 +26,7 @@ __all__ = [
     "Device",
     "DeviceFault",
     "InstrumentalMeasure",
+    "JournalCursor",
     "MaintenanceRecord",
     "Modality",
     "OutcomeScore",
@@ -35,6 +37,7 @@ __all__ = [
     "Room",
     "ScreeningResponse",
     "SessionEvent",
+    "SessionZone",
     "SkinReading",
     "TreatmentSession",
 ]

@@ -17,13 +17,15 @@ class TreatmentSession(models.Model):
     """One treatment: who, on whom, with what device, under which screening and consent.
 
     Created ``planned``; the start service moves it to ``in-progress`` only through the gates
-    (records.gates); it ends ``completed`` or ``aborted``."""
+    (records.gates); it ends ``completed`` or ``aborted``, or, never started, ``cancelled``
+    with a reason (records.services.live_control)."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
         IN_PROGRESS = "in-progress", "In progress"
         COMPLETED = "completed", "Completed"
         ABORTED = "aborted", "Aborted"
+        CANCELLED = "cancelled", "Cancelled"
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
     practitioner = models.ForeignKey(
@@ -132,6 +134,7 @@ class SessionEvent(models.Model):
         STOPPED = "stopped", "Stopped"
         COMPLETED = "completed", "Completed"
         ABORTED = "aborted", "Aborted"
+        CANCELLED = "cancelled", "Cancelled"
         DEVICE = "device", "Device event"
         NOTE = "note", "Note"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cryoderm.clinic.live import runtime
 from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page
 
@@ -14,9 +13,6 @@ from cryoderm.clinic.web.access import allowed, page
 def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"appointments": queries.todays_appointments()}
     if allowed(request, "session.view"):
-        # Bring running sessions up to date with the interlock's journal (one may have ended).
-        for session in queries.sessions_in_progress():
-            runtime.sync(session, request.user)
         context["in_progress"] = queries.sessions_in_progress()
     if allowed(request, "device.view"):
         context["device_due"] = queries.device_due_items()

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from cryoderm.clinic.live import runtime
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.gates import GatesClosed
 from cryoderm.clinic.records.models import SkinReading, TreatmentSession
@@ -54,7 +53,6 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    runtime.sync(session, request.user)
     plan = planning.stored_plan(session)
     context: dict[str, Any] = {
         "session": session,
@@ -63,6 +61,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "alarms": session.alarms.select_related("acknowledged_by"),
         "events": session.events.select_related("actor"),
         "may_start": allowed(request, "session.start"),
+        "may_cancel": allowed(request, "session.create"),
     }
     if session.status == TreatmentSession.Status.PLANNED:
         context["gates"] = session_service.check_gates(request.user, session.pk).gates

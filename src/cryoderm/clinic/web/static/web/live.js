@@ -1,6 +1,9 @@
 // The live view: follows the interlock journal of this session through server-sent events.
 // Readings extend the measured curve of their zone's chart; alarms are listed by priority
-// with an Acknowledge button; a stop is announced and the page reloads to show the record.
+// with an Acknowledge button; a change of a zone's state (started, stopped, resumed, ended)
+// reloads the page once the records have it, to offer what may follow (resume, end).
+// Honesty: the server sends something every second; after 2 s of silence the page says the
+// connection is lost and the device state unknown, and it reconnects by itself.
 (function () {
   "use strict";
   var root = document.getElementById("live");
@@ -86,34 +89,102 @@
     });
   }
 
-  var source = new EventSource(root.dataset.stream);
-  source.addEventListener("reading", function (e) { onReading(JSON.parse(e.data)); });
-  source.addEventListener("alarm", function (e) { onAlarm(JSON.parse(e.data)); });
-  source.addEventListener("alarm-ack", function (e) {
-    var entry = JSON.parse(e.data); onAck(entry, "acknowledged by " + entry.payload.by_user);
-  });
-  source.addEventListener("alarm-cleared", function (e) { onAck(JSON.parse(e.data), "condition ended"); });
-  source.addEventListener("pause", function () { text("live-status", "Paused: cold off"); });
-  source.addEventListener("resume", function () { text("live-status", "Running"); });
-  source.addEventListener("session-started", function (e) {
-    var entry = JSON.parse(e.data), zone = zoneOf(entry.session_id);
-    root.querySelectorAll(".running-zone").forEach(function (i) { i.value = zone; });
-    text("live-status", "Running");
-    setRunning(true);
-  });
-  source.addEventListener("stop", function (e) {
-    var entry = JSON.parse(e.data);
-    text("live-status", "Stopped by the interlock: " + entry.payload.reason + " at " + (entry.t_s || 0).toFixed(1) + " s");
-    setRunning(false);
-    var section = root.querySelector('[data-live-id="' + entry.session_id + '"]');
-    if (section) {
-      section.dataset.stopped = entry.payload.reason;
-      var badge = section.querySelector("h3 .badge");
-      if (badge) {
-        badge.textContent = "stopped: " + entry.payload.reason;
-        badge.className = "badge " + (entry.payload.reason === "plan-complete" || entry.payload.reason === "timer" ? "ok" : "bad");
-      }
+  var SILENCE_MS = 2000;
+  var forwarded = +(root.dataset.forwarded || 0);
+  var connection = document.getElementById("connection");
+  var lastHeard = Date.now();
+  var reloadTimer = null;
+
+  function showProblem(words) {
+    if (connection.textContent !== words) connection.textContent = words;
+    connection.hidden = false;
+    if (root.dataset.connection !== "lost") root.dataset.lostAt = Date.now();
+    root.dataset.connection = "lost";
+  }
+  function heard() {
+    lastHeard = Date.now();
+    root.dataset.lastHeard = lastHeard;
+    if (root.dataset.connection === "lost") {
+      connection.hidden = true;
+      connection.textContent = "";
+      root.dataset.connection = "ok";
     }
-    root.dataset.lastStop = entry.payload.reason;
-  });
+  }
+  window.setInterval(function () {
+    if (Date.now() - lastHeard > SILENCE_MS) showProblem("Connection lost — device state unknown. Reconnecting…");
+  }, 250);
+
+  // A change of state the records do not show yet (the page was drawn from records older
+  // than this journal entry): reload after 1.5 s, by when the forwarder (every half second)
+  // has usually copied it; again if it had not, up to five times per entry.
+  var MAX_RELOADS = 5;
+  function reloadFor(entry) {
+    if (entry.seq <= forwarded) return;
+    var key = "cryoderm-live-reloaded-" + root.dataset.session + "-" + entry.seq;
+    var count = +(window.sessionStorage.getItem(key) || 0);
+    if (count >= MAX_RELOADS) return;
+    window.sessionStorage.setItem(key, String(count + 1));
+    if (reloadTimer) window.clearTimeout(reloadTimer);
+    reloadTimer = window.setTimeout(function () { window.location.reload(); }, 1500);
+  }
+
+  var handlers = {
+    reading: function (entry) { onReading(entry); },
+    alarm: function (entry) { onAlarm(entry); },
+    "alarm-ack": function (entry) { onAck(entry, "acknowledged by " + entry.payload.by_user); },
+    "alarm-cleared": function (entry) { onAck(entry, "condition ended"); },
+    pause: function () { text("live-status", "Paused: cold off"); },
+    resume: function () { text("live-status", "Running"); },
+    "resume-after-stop": function (entry) { text("live-status", "Running (resumed after the stop)"); setRunning(true); reloadFor(entry); },
+    "session-started": function (entry) {
+      var zone = zoneOf(entry.session_id);
+      root.querySelectorAll(".running-zone").forEach(function (i) { i.value = zone; });
+      text("live-status", "Running");
+      setRunning(true);
+      reloadFor(entry);
+    },
+    stop: function (entry) {
+      var reason = entry.payload.reason, by = entry.payload.by_user;
+      text("live-status", (by ? "Stopped by " + by : "Stopped by the interlock") + ": " + reason + " at " + (entry.t_s || 0).toFixed(1) + " s");
+      setRunning(false);
+      var section = root.querySelector('[data-live-id="' + entry.session_id + '"]');
+      if (section) {
+        section.dataset.stopped = reason;
+        var badge = section.querySelector("h3 .badge");
+        if (badge) {
+          badge.textContent = "Stopped: " + reason;
+          badge.className = "badge " + (reason === "plan-complete" || reason === "timer" ? "ok" : "bad");
+        }
+      }
+      root.dataset.lastStop = reason;
+      reloadFor(entry);
+    },
+    "session-ended": function (entry) { setRunning(false); reloadFor(entry); },
+    "command-rejected": function (entry) { text("live-status", "The interlock refused: " + entry.payload.error); reloadFor(entry); },
+    status: function (entry) {
+      if (!entry.interlock_alive) showProblem("The interlock is not responding — device state unknown" + (entry.why ? " (" + entry.why + ")" : "") + ".");
+    },
+    bye: function () {}
+  };
+
+  var source = null;
+  var lastSeq = 0;
+  function connect() {
+    var url = root.dataset.stream + (lastSeq ? "?after=" + lastSeq : "");
+    source = new EventSource(url);
+    Object.keys(handlers).forEach(function (kind) {
+      source.addEventListener(kind, function (e) {
+        heard();
+        var entry = JSON.parse(e.data);
+        if (e.lastEventId) lastSeq = Math.max(lastSeq, +e.lastEventId);
+        handlers[kind](entry);
+      });
+    });
+    source.onerror = function () {
+      // The browser retries by itself unless the server refused the stream (signed out,
+      // server down): then start a new one after a second.
+      if (source.readyState === EventSource.CLOSED) window.setTimeout(connect, 1000);
+    };
+  }
+  connect();
 })();
