@@ -46,7 +46,8 @@ def test_do_not_treat_client_is_refused_with_exit_3() -> None:
         "--answers", str(EXAMPLES / "bea-raynauds.json"),
     )  # fmt: skip
     assert result.returncode == 3
-    assert "raynauds" in result.stderr and "Traceback" not in result.stderr
+    assert "Raynaud's phenomenon" in result.stderr and "Traceback" not in result.stderr
+    assert "raynauds" not in result.stderr
     assert result.stdout == ""
 
 
@@ -57,6 +58,14 @@ def test_refer_client_gets_a_plan_pending_sign_off() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "PENDING SIGN-OFF" in result.stdout
+    # in the practitioner's words: labels, signed °C, sources as "Author Year"
+    assert "plan: Inflammation and redness with Contact applicator (screening: Refer" in (
+        result.stdout
+    )
+    assert "- Chin (mental eminence): planned: " in result.stdout
+    assert "target surface +8.0 to +12.0 °C" in result.stdout
+    assert "precaution: Taking anticoagulants: " in result.stdout
+    assert " C " not in result.stdout and " C;" not in result.stdout
 
 
 def test_no_safe_protocol_exits_3_with_the_nearest_candidate() -> None:
@@ -65,7 +74,7 @@ def test_no_safe_protocol_exits_3_with_the_nearest_candidate() -> None:
     )  # fmt: skip
     assert result.returncode == 3
     assert (
-        "no-safe-protocol" in result.stdout and "FAILS: the surface does not reach" in result.stdout
+        "no safe protocol" in result.stdout and "FAILS: the surface does not reach" in result.stdout
     )
 
 

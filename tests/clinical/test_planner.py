@@ -117,7 +117,7 @@ def test_ln2_steps_target_the_fda_cleared_band() -> None:
 
 def test_do_not_treat_gets_no_plan() -> None:
     verdict = verdict_for(["cold-urticaria"], "cold-air", ("cheek",))
-    with pytest.raises(TreatmentNotPermitted, match="cold-urticaria"):
+    with pytest.raises(TreatmentNotPermitted, match="Cold urticaria or cold hypersensitivity"):
         plan(
             PlanRequest(
                 goals=("skin-tone",), zones=("cheek",), modality="cold-air", verdict=verdict

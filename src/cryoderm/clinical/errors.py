@@ -43,4 +43,4 @@ class TreatmentNotPermitted(ClinicalError, NotPermitted):
     reasons: tuple[str, ...]
 
     def __str__(self) -> str:
-        return "treatment not permitted (do-not-treat): " + "; ".join(self.reasons)
+        return "treatment not permitted, the verdict is Do not treat: " + "; ".join(self.reasons)

@@ -45,6 +45,7 @@ from cryoderm.clinical.catalogue import (
 from cryoderm.clinical.errors import InvalidAnswer, TreatmentNotPermitted
 from cryoderm.clinical.limits import load_safety_limits
 from cryoderm.clinical.screening import Verdict
+from cryoderm.data.labels import label
 from cryoderm.physics.case import (
     AmbientPhase,
     Case,
@@ -1176,9 +1177,7 @@ def _screening(request: PlanRequest) -> tuple[str, bool, list[str]]:
     if verdict.outcome == "do-not-treat":
         raise TreatmentNotPermitted(
             tuple(
-                f"{f.condition} ({f.rule_id}): {f.reason}"
-                for f in verdict.findings
-                if f.grade == "do-not-treat"
+                f"{f.condition}: {f.reason}" for f in verdict.findings if f.grade == "do-not-treat"
             )
         )
     pending = verdict.outcome == "refer" and not request.referral_signed_off
@@ -1188,7 +1187,8 @@ def _screening(request: PlanRequest) -> tuple[str, bool, list[str]]:
         )
     if verdict.modality is not None and verdict.modality != request.modality:
         notes.append(
-            f"The verdict was screened for {verdict.modality}, this plan uses {request.modality}: screen again."
+            f"The verdict was screened for {label('modality', verdict.modality)}, this plan "
+            f"uses {label('modality', request.modality)}: screen again."
         )
     return verdict.outcome, pending, notes
 

@@ -191,17 +191,24 @@ def _plot(result: Any, path: Path) -> None:
 
 
 def _text(result: Any, works: list[Any]) -> str:
-    from cryoderm.data.citations import reference_lines
+    """The plan as the practitioner reads it: labels, signed °C, K for margins."""
+    from cryoderm.data.citations import cite, reference_lines
+    from cryoderm.data.labels import celsius, celsius_range, kelvin, label, label_list
 
+    screening = label("grade", result.screening)
     lines = [
-        f"plan: {', '.join(result.goals)} with {result.modality} "
-        f"(screening: {result.screening}{'; PENDING SIGN-OFF' if result.pending_sign_off else ''})"
+        f"plan: {label_list('goal', result.goals)} with {label('modality', result.modality)} "
+        f"(screening: {screening}{'; PENDING SIGN-OFF' if result.pending_sign_off else ''})"
     ]
     lines += [f"  note: {note}" for note in result.notes]
     for step in result.steps:
         p = step.prediction
-        layers = ", ".join(f"{name} {value:.1f} C" for name, value in p.min_temp_c_by_layer.items())
-        lines.append(f"- {step.zone}: {step.status}: {p.delivery.describe()} ({p.duration_s:g} s)")
+        layers = ", ".join(
+            f"{label('layer', name)} {celsius(value, signed=True)}"
+            for name, value in p.min_temp_c_by_layer.items()
+        )
+        status = "planned" if step.status == "planned" else "no safe protocol"
+        lines.append(f"- {label('zone', step.zone)}: {status}: {p.delivery.describe()}")
         reached = (
             "not reached"
             if p.reached_band_at_s is None
@@ -213,31 +220,35 @@ def _text(result: Any, works: list[Any]) -> str:
             else "then move on (the band is reached, not held)"
         )
         lines.append(
-            f"    target surface {step.band_c[0]:g}-{step.band_c[1]:g} C: {reached}, {hold}; "
+            f"    target surface {celsius_range(*step.band_c)}: {reached}, {hold}; "
             f"max exposure {step.max_exposure_s:g} s"
         )
         lines.append(f"    coldest per layer: {layers}")
         m = p.margins
         margin = (
-            f"    margins ({m.basis}): floor {m.to_floor_k:+.1f} K, "
-            f"tissue freezing {m.to_freezing_k:+.1f} K"
+            f"    margins ({m.basis}): floor {kelvin(m.to_floor_k, signed=True)}, "
+            f"tissue freezing {kelvin(m.to_freezing_k, signed=True)}"
         )
         if m.to_numbness_k is not None:
-            margin += f", contact numbness {m.to_numbness_k:+.1f} K"
+            margin += f", contact numbness {kelvin(m.to_numbness_k, signed=True)}"
         lines.append(margin)
         if p.intervals is not None:
             spread = p.intervals.metrics.get("min_surface_temp_c")
             if spread is not None and None not in (spread.low, spread.median, spread.high):
                 lines.append(
-                    f"    coldest surface over the input spreads: {spread.low:.1f} / "
-                    f"{spread.median:.1f} / {spread.high:.1f} C (5th / 50th / 95th percentile)"
+                    f"    coldest surface over the input spreads: "
+                    f"{celsius(spread.low, signed=True)} / {celsius(spread.median, signed=True)}"
+                    f" / {celsius(spread.high, signed=True)} (5th / 50th / 95th percentile)"
                 )
         lines += [f"    FAILS: {failure}" for failure in p.failures]
-        lines += [f"    precaution: {text}" for text in step.precautions]
+        lines += [f"    precaution: {cite(text)}" for text in step.precautions]
     if result.steps:
         first = result.steps[0]
-        lines += [f"  evidence for {goal}: {words}" for goal, words in first.evidence.items()]
-        lines += [f"  aftercare: {text}" for text in first.aftercare]
+        lines += [
+            f"  evidence for {label('goal', goal)}: {cite(words)}"
+            for goal, words in first.evidence.items()
+        ]
+        lines += [f"  aftercare: {cite(text)}" for text in first.aftercare]
         lines.append(
             f"  course: {first.course_sessions[0]}-{first.course_sessions[1]} sessions, "
             f"at least {first.min_interval_h:g} h apart (weak evidence; see sources in --format json)"
