@@ -11,13 +11,17 @@ import numpy as np
 import pytest
 
 import cryoderm
+from cryoderm.physics import exposures, spots
 from cryoderm.physics.case import (
     AmbientPhase,
     ColdAirPhase,
     ConvectivePhase,
+    Freezing,
     Geometry,
     Ln2VapourPhase,
+    Numerics,
     Output,
+    Perfusion,
     Probe,
 )
 from cryoderm.physics.casefile import case_to_toml, parse_case_text
@@ -314,3 +318,109 @@ def test_the_field_is_an_xarray_variable_over_time_depth_and_radius(r2) -> None:
     assert len(field["temp_c"][0][0]) == len(field["radius_mm"])
     assert result.to_dataframe().columns.tolist() == ["centre", "centre-1mm", "edge"]
     assert document["provenance"]["case_sha256"] == result.provenance.case_sha256
+
+
+# ---------------------------------------------------------------- the general path
+def _wide(r2, perfusion, freezing, phase):
+    """(column, spot) results of ``phase`` over the whole surface, then rewarming."""
+    rewarm = AmbientPhase(ambient_temp_c=25.0, heat_transfer_w_m2k=10.0, duration_s=20.0)
+    base = dataclasses.replace(r2, perfusion=perfusion, freezing=freezing)
+    spot = phase
+    if not isinstance(phase, ColdAirPhase):
+        spot = dataclasses.replace(
+            phase, spot_profile="top-hat", spot_radius_mm=40.0, background_heat_transfer_w_m2k=0.0
+        )
+    return _column_and_spot(
+        base,
+        (phase, rewarm),
+        (spot, rewarm),
+        (Probe("surface", 0.0), Probe("deep", 1.0)),
+        (Probe("surface", 0.0, 12.0), Probe("deep", 1.0, 3.0)),
+    )
+
+
+DEEP_COLD = ConvectivePhase(gas_temp_c=-60.0, heat_transfer_w_m2k=200.0, duration_s=40.0)
+
+
+@pytest.mark.parametrize(
+    ("perfusion", "freezing", "phase"),
+    [
+        (Perfusion(model="local-cold"), Freezing(), DEEP_COLD),
+        (Perfusion(), Freezing(enabled=True), DEEP_COLD),
+        (Perfusion(model="local-cold"), Freezing(enabled=True), DEEP_COLD),
+        (
+            Perfusion(),
+            Freezing(),
+            ColdAirPhase(gas_temp_c=-30.0, air_speed_m_s=5.0, duration_s=40.0),
+        ),
+    ],
+    ids=["local-cold", "freezing", "both", "radiation"],
+)
+def test_the_wide_spot_limit_holds_for_every_nonlinear_law(r2, perfusion, freezing, phase) -> None:
+    # The general path iterates to 1e-7 K per step, as the column engine does.
+    column, spot = _wide(r2, perfusion, freezing, phase)
+    assert column.ok and spot.ok, spot.message
+    for name in ("surface", "deep"):
+        np.testing.assert_allclose(spot.probes[name], column.probes[name], rtol=0, atol=1e-6)
+    for key in ("min_surface_temp_c", "min_dermis_temp_c", "min_perfusion_ratio"):
+        assert spot.metrics[key] == pytest.approx(column.metrics[key], abs=1e-6), key
+    assert spot.safety["freeze_risk_time_s"] == pytest.approx(
+        column.safety["freeze_risk_time_s"], abs=1e-6
+    )
+
+
+def test_the_general_path_solves_a_linear_case_as_the_linear_path_does(r2) -> None:
+    from cryoderm.physics import axisym, axisym_kernels, freezing, perfusion, solver
+
+    prepared = axisym.prepare(r2)
+    law = perfusion.resolve(r2.perfusion, None)
+    phase = freezing.resolve(r2.freezing)
+    columns = solver._columns(axisym._setting(r2, prepared.grid, law, phase))
+    table = spots.surface_table(r2, exposures.segments(r2.phases), prepared.radial)
+    general = axisym._general(columns, prepared.grid, law, phase, table, prepared.radial)
+    forced = dataclasses.replace(prepared, general=general)
+    linear, iterated = axisym.run(prepared), axisym.run(forced)
+    assert iterated.ok, iterated.message
+    for name in ("centre", "centre-1mm", "edge"):
+        np.testing.assert_allclose(iterated.probes[name], linear.probes[name], atol=1e-9)
+    assert axisym_kernels.N_ACC > 0
+
+
+def test_latent_heat_holds_the_spot_warmer_and_the_budget_still_closes() -> None:
+    case = cryoderm.load_case(R2_CASE)
+    small = dataclasses.replace(
+        case,
+        geometry=Geometry(kind="axisymmetric", radius_mm=15.0),
+        phases=(dataclasses.replace(case.phases[0], duration_s=20.0),),
+        output=dataclasses.replace(case.output, sample_every_s=10.0),
+        numerics=Numerics(space_refinement=0.5),  # coarse: a property, not a figure
+    )
+    dry = cryoderm.simulate(small)
+    frozen = cryoderm.simulate(dataclasses.replace(small, freezing=Freezing(enabled=True)))
+    assert frozen.ok, frozen.message
+    # Freezing releases latent heat: the axis stays warmer than without it.
+    assert frozen.probes["centre"][-1] > dry.probes["centre"][-1] + 5.0
+    assert frozen.safety["max_frozen_depth_mm"] > 0.2
+    assert 0.0 < frozen.safety["max_frozen_radius_mm"] < 15.0
+    assert frozen.metrics["min_perfusion_ratio"] == 0.0  # frozen tissue is not perfused
+    stored = frozen.metrics["energy_stored_j"]
+    assert abs(frozen.metrics["energy_balance_error_j"]) < 1e-6 * abs(stored)
+
+
+def test_vasoconstriction_under_a_spot_takes_its_warmth_away(r2) -> None:
+    constricted = cryoderm.simulate(
+        dataclasses.replace(r2, perfusion=Perfusion(model="local-cold"))
+    )
+    basal = cryoderm.simulate(r2)
+    assert constricted.ok, constricted.message
+    assert constricted.probes["centre-1mm"][-1] < basal.probes["centre-1mm"][-1] - 0.2
+    assert constricted.metrics["min_perfusion_ratio"] < 0.5
+    case = dataclasses.replace(
+        r2,
+        perfusion=Perfusion(model="local-cold"),
+        output=dataclasses.replace(r2.output, full_field=True),
+    )
+    field = cryoderm.simulate(case).field
+    # Constricted under the spot, basal far from it.
+    assert field.perfusion_ratio[-1, 5, 0] < 0.5
+    assert field.perfusion_ratio[-1, 5, -1] == pytest.approx(1.0, abs=1e-6)

@@ -22,19 +22,30 @@ from scipy.linalg import eigh_tridiagonal
 from cryoderm.physics import axisym_kernels as kernels
 from cryoderm.physics import axisym_metrics, exposures, freezing, perfusion, solver, spots
 from cryoderm.physics.case import Case, ContactPhase, SteadyInitial, UniformInitial
+from cryoderm.physics.engine import FAILURES
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
 from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
 from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result, with_case
 
-FAILURES = {2: "the solver produced a non-finite temperature"}
+
+@dataclass(frozen=True, eq=False)
+class General:
+    """The general path's inputs: the depth nodes' nonlinear coefficients, the laws, the
+    radiation of each segment and the initial vasoconstriction state (depth x radius)."""
+
+    nodes: kernels.Nodes
+    laws: kernels.Laws
+    radiation: kernels.Radiation
+    memory: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """Everything one run needs, built once per case (immutable inputs; run() copies what
-    the kernel writes)."""
+    the kernel writes). general: None on the linear path (constant perfusion, no freezing,
+    no radiation)."""
 
     case: Case
     grid: Grid
@@ -47,6 +58,7 @@ class Prepared:
     initial: np.ndarray
     times_s: np.ndarray
     full_field: bool
+    general: General | None
 
 
 @lru_cache(maxsize=64)
@@ -89,11 +101,11 @@ def _column(grid: Grid, arterial_c: float, core_c: float) -> kernels.Column:
     )
 
 
-def _initial_column(
+def _setting(
     case: Case, grid: Grid, law: perfusion.PerfusionLaw, phase: freezing.PhaseChange
-) -> np.ndarray:
-    """The initial temperature of a column: the 1-D engine's steady state (or the uniform
-    start), the same everywhere on the surface."""
+) -> solver.Setting:
+    """The column engine's setting of the case's depth grid: its node coefficients and
+    initial state are every column's (solver._columns)."""
     initial = case.initial
     if isinstance(initial, SteadyInitial):
         steady, temp, h = True, initial.ambient_temp_c, initial.heat_transfer_w_m2k
@@ -101,7 +113,7 @@ def _initial_column(
         steady, temp, h = False, initial.temp_c, 0.0
     else:
         raise InvalidInput("initial.state", initial, 'must be "steady" or "uniform"')
-    setting = solver.Setting(
+    return solver.Setting(
         grid=grid,
         law=law,
         phase=phase,
@@ -114,7 +126,52 @@ def _initial_column(
         basal_node=-1,
         full_field=False,
     )
-    return np.asarray(solver._columns(setting).t)
+
+
+def _lateral(conductance: np.ndarray, grid: Grid) -> np.ndarray:
+    """The depth integral of k over each node's share, from a conductance k/dx per cell."""
+    per_cell = conductance * grid.cell_dx_m**2
+    out = 0.5 * per_cell
+    out[1:] += 0.5 * per_cell[:-1]
+    return out
+
+
+def _general(
+    columns: solver._Columns,
+    grid: Grid,
+    law: perfusion.PerfusionLaw,
+    phase: freezing.PhaseChange,
+    table: spots.SurfaceTable,
+    radial: RadialGrid,
+) -> General:
+    nodes = kernels.Nodes(
+        cl=np.asarray(columns.cl),
+        cs=np.asarray(columns.cs),
+        lat=np.asarray(columns.lat),
+        tf=np.asarray(columns.tf),
+        gl=np.asarray(columns.gl),
+        gs=np.asarray(columns.gs),
+        wv=np.asarray(columns.wv),
+        qv=np.asarray(columns.qv),
+        kl=_lateral(np.asarray(columns.gl), grid),
+        ks=_lateral(np.asarray(columns.gs), grid),
+    )
+    laws = kernels.Laws(
+        local=1.0 if law.local else 0.0,
+        ref=law.reference_temp_c,
+        scale=law.scale_k,
+        floor=law.floor_fraction,
+        memory_s=law.memory_s,
+        mush=phase.mushy_range_k,
+        tol=solver.TOLERANCE_K,
+        max_iter=solver.MAX_ITERATIONS,
+    )
+    radiation = kernels.Radiation(
+        eps_sigma=np.ascontiguousarray(table.eps_sigma),
+        radiant=np.ascontiguousarray(table.radiant),
+    )
+    memory = np.ascontiguousarray(np.repeat(np.asarray(columns.mem)[:, None], radial.n, axis=1))
+    return General(nodes=nodes, laws=laws, radiation=radiation, memory=memory)
 
 
 def _probes(case: Case, grid: Grid, radial: RadialGrid) -> kernels.Probes:
@@ -167,14 +224,11 @@ def prepare(case: Case) -> Prepared:
             )
     law = perfusion.resolve(case.perfusion, case.tissue.zone)
     phase_change = freezing.resolve(case.freezing)
-    if law.local or phase_change.enabled:
-        raise InvalidInput(
-            "perfusion.model" if law.local else "freezing.enabled",
-            case.perfusion.model if law.local else True,
-            "constant perfusion without freezing in an axisymmetric case",
-        )
     numerics = case.numerics
-    grid = build_grid(case.tissue, numerics.space_refinement)
+    # A freezing front needs the column engine's finer depth cells and steps (freezing.py);
+    # it moves in depth, so the radial spacing keeps the spots' policy.
+    boost = freezing.FREEZING_REFINEMENT if phase_change.enabled else 1.0
+    grid = build_grid(case.tissue, numerics.space_refinement * boost)
     radial = build_radial_grid(
         case.geometry.radius_mm,
         spots.spot_radii_mm(case),
@@ -182,24 +236,19 @@ def prepare(case: Case) -> Prepared:
     )
     segments = exposures.segments(case.phases)
     table = spots.surface_table(case, segments, radial)
-    if table.radiates:
-        raise InvalidInput(
-            "phase.modality",
-            "cold-air",
-            "cold air over the whole surface radiates: give it a spot in an axisymmetric case",
-        )
     basis, psi = eigenbasis(radial)
     boundaries = (*(segment.start_s for segment in segments), segments[-1].end_s)
     schedule = solver.schedule_for(
         boundaries,
         boundaries[-1],
         case.output.sample_every_s,
-        numerics.time_refinement,
-        True,
+        numerics.time_refinement * boost,
+        not phase_change.enabled,
         (solver.FIRST_STEP_S, solver.STEP_GROWTH, solver.MAX_STEP_S),
     )
-    column = _initial_column(case, grid, law, phase_change)
-    initial = np.ascontiguousarray(np.repeat(column[:, None], radial.n, axis=1))
+    columns = solver._columns(_setting(case, grid, law, phase_change))
+    initial = np.ascontiguousarray(np.repeat(np.asarray(columns.t)[:, None], radial.n, axis=1))
+    nonlinear = law.local or phase_change.enabled or table.radiates
     return Prepared(
         case=case,
         grid=grid,
@@ -214,6 +263,7 @@ def prepare(case: Case) -> Prepared:
         initial=initial,
         times_s=schedule.times_s,
         full_field=case.output.full_field,
+        general=_general(columns, grid, law, phase_change, table, radial) if nonlinear else None,
     )
 
 
@@ -235,15 +285,34 @@ def run(prepared: Prepared) -> SimulationResult:
     """Run a prepared case (any number of times: its inputs stay untouched)."""
     temps = prepared.initial.copy()
     out = _outputs(prepared)
-    status = kernels.run_linear(
-        temps,
-        prepared.column,
-        prepared.basis,
-        prepared.steps,
-        prepared.surface,
-        prepared.probes,
-        out,
-    )
+    general = prepared.general
+    perfusion_ratio = np.ones_like(out.field)
+    if general is None:
+        status = kernels.run_linear(
+            temps,
+            prepared.column,
+            prepared.basis,
+            prepared.steps,
+            prepared.surface,
+            prepared.probes,
+            out,
+        )
+    else:
+        status = kernels.run_general(
+            temps,
+            general.memory.copy(),
+            prepared.column,
+            general.nodes,
+            general.laws,
+            prepared.basis,
+            prepared.steps,
+            prepared.surface,
+            general.radiation,
+            prepared.probes,
+            out,
+            perfusion_ratio,
+            kernels.work_arrays(*temps.shape),
+        )
     if status != 0:
         return SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))
     case = prepared.case
@@ -254,7 +323,7 @@ def run(prepared: Prepared) -> SimulationResult:
         field = Field(
             depth_mm=prepared.grid.depth_m * 1e3,
             temp_c=out.field,
-            perfusion_ratio=np.ones_like(out.field),
+            perfusion_ratio=perfusion_ratio,
             radius_mm=prepared.radial.radius_m * 1e3,
         )
     # Metrics and safety figures are computed when first read (as the column engine's).

@@ -28,7 +28,18 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from cryoderm.physics.kernels import _dose, _time_below
+from cryoderm.physics.kernels import (
+    _capacity,
+    _dose,
+    _enthalpy,
+    _frozen_fraction,
+    _local_factor,
+    _memory,
+    _piece,
+    _radiative_h,
+    _temperature,
+    _time_below,
+)
 
 # Columns of the accumulator ``acc`` (axisym_metrics.py reads them); energies are per radian.
 A_STORED = 0  # change of the tissue's heat content, J/rad
@@ -141,6 +152,16 @@ def _record(r, t, tcore, probes, out):
 # The dense and sweep kernels may reassociate sums (vectorised reductions) and fuse
 # multiply-adds; they never test for NaN, which the step's bookkeeping does without these flags.
 FAST = {"reassoc", "contract"}
+# Status codes (as the column engine's, kernels.py).
+OK = 0
+NOT_CONVERGED = 1
+NOT_FINITE = 2
+# The finest pieces a step of the general path is cut into when its iteration does not
+# converge (a power of two).
+SUBSTEPS = 64
+# A factorisation is kept while no node changes its piece of H(T), for at most this many
+# iterates.
+REFACTOR_EVERY = 8
 TINY = 1e-200
 
 
@@ -423,3 +444,465 @@ def run_linear(t, col, rad, steps, bc, probes, out):
             stored += rad.area[i] * col.c[j] * (t[j, i] - t0[j, i])
     acc[A_STORED] = stored
     return 0
+
+
+# ---------------------------------------------------------------- the general path
+class Nodes(NamedTuple):
+    """The nonlinear coefficients of the depth nodes (the column engine's, solver.py), per
+    unit area: capacity unfrozen (cl) and frozen (cs), latent heat (lat), freezing point
+    (tf), conductance to the node below unfrozen (gl) and frozen (gs), basal perfusion (wv)
+    and metabolism (qv); lateral conductance unfrozen (kl) and frozen (ks): the depth
+    integral of k over the node's share."""
+
+    cl: np.ndarray
+    cs: np.ndarray
+    lat: np.ndarray
+    tf: np.ndarray
+    gl: np.ndarray
+    gs: np.ndarray
+    wv: np.ndarray
+    qv: np.ndarray
+    kl: np.ndarray
+    ks: np.ndarray
+
+
+class Laws(NamedTuple):
+    """The perfusion law (local-cold: local > 0, reference, scale, floor, memory time),
+    the mushy range (K), the nonlinear iteration's tolerance (K) and its cap."""
+
+    local: float
+    ref: float
+    scale: float
+    floor: float
+    memory_s: float
+    mush: float
+    tol: float
+    max_iter: int
+
+
+class Radiation(NamedTuple):
+    """Per segment and radial node: eps*sigma (W/(m2 K4)) towards radiant (C)."""
+
+    eps_sigma: np.ndarray
+    radiant: np.ndarray
+
+
+@njit(cache=True, error_model="numpy")
+def _coefficients(tt, mem, stored_memory, decay, nodes, laws, cap, hh, w, q, mk, phi):
+    """Every node's capacity (slope of H), enthalpy, perfusion, metabolism, vasoconstriction
+    state and frozen fraction at the temperatures tt (the column engine's laws, kernels.py)."""
+    nz, nr = tt.shape
+    mush = laws.mush
+    is_local = laws.local > 0.5
+    for j in range(nz):
+        cl, cs, lat, tf = nodes.cl[j], nodes.cs[j], nodes.lat[j], nodes.tf[j]
+        wv, qv = nodes.wv[j], nodes.qv[j]
+        for i in range(nr):
+            ti = tt[j, i]
+            f = _frozen_fraction(ti, tf, mush)
+            phi[j, i] = f
+            cap[j, i] = _capacity(ti, cl, cs, lat, tf, mush)
+            hh[j, i] = _enthalpy(ti, cl, cs, lat, tf, mush)
+            if stored_memory:
+                m = mem[j, i]
+            elif is_local:
+                m = _memory(_local_factor(ti, laws.ref, laws.scale, laws.floor), mem[j, i], decay)
+            else:
+                m = 1.0
+            mk[j, i] = m
+            w[j, i] = wv * m * (1.0 - f)
+            q[j, i] = qv * (1.0 - f)
+
+
+@njit(cache=True, error_model="numpy")
+def _conductances(phi, nodes, rad, gv, gr):
+    """Vertical conductance from each node to the one below (the last to the core) and
+    lateral conductance to the next node out, per unit ring area and per unit depth, each
+    blending unfrozen and frozen with the mean frozen fraction of the two nodes."""
+    nz, nr = phi.shape
+    for j in range(nz):
+        gl, gs, kl, ks = nodes.gl[j], nodes.gs[j], nodes.kl[j], nodes.ks[j]
+        for i in range(nr):
+            below = phi[j + 1, i] if j + 1 < nz else phi[j, i]
+            f = 0.5 * (phi[j, i] + below)
+            gv[j, i] = (1.0 - f) * gl + f * gs
+            if i + 1 < nr:
+                f = 0.5 * (phi[j, i] + phi[j, i + 1])
+                gr[j, i] = ((1.0 - f) * kl + f * ks) * rad.coupling[i]
+            else:
+                gr[j, i] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _exchange(tt, eta, tenv, eps, radiant, hs, te):
+    """The surface's total conductance and environment temperature per radial node:
+    convection plus exact radiation, linearised at the iterate tt."""
+    nr = tt.shape[1]
+    for i in range(nr):
+        hr = _radiative_h(tt[0, i], radiant[i], eps[i]) if eps[i] > 0.0 else 0.0
+        h = eta[i] + hr
+        hs[i] = h
+        te[i] = (eta[i] * tenv[i] + hr * radiant[i]) / h if h > 0.0 else tenv[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _balance(tt, w, q, gv, gr, hs, te, rad, ta, tcore, out):
+    """The heat balance of every node per radian (W): conduction, perfusion, metabolism,
+    the core and the surface exchange."""
+    nz, nr = tt.shape
+    for j in range(nz):
+        for i in range(nr):
+            a = rad.area[i]
+            ti = tt[j, i]
+            e = a * (w[j, i] * (ta - ti) + q[j, i])
+            below = tt[j + 1, i] if j + 1 < nz else tcore
+            e += a * gv[j, i] * (below - ti)
+            if j > 0:
+                e += a * gv[j - 1, i] * (tt[j - 1, i] - ti)
+            else:
+                e += a * hs[i] * (te[i] - ti)
+            if i > 0:
+                e += gr[j, i - 1] * (tt[j, i - 1] - ti)
+            if i + 1 < nr:
+                e += gr[j, i] * (tt[j, i + 1] - ti)
+            out[j, i] = e
+
+
+@njit(cache=True, error_model="numpy")
+def _flux_terms(tt, w, q, gv, hs, te, rad, ta, tcore):
+    """(surface, core, perfusion, metabolic) heat rates into the tissue, W per radian."""
+    nz, nr = tt.shape
+    surface = 0.0
+    core = 0.0
+    perf = 0.0
+    met = 0.0
+    for i in range(nr):
+        a = rad.area[i]
+        surface += a * hs[i] * (te[i] - tt[0, i])
+        core += a * gv[nz - 1, i] * (tcore - tt[nz - 1, i])
+        for j in range(nz):
+            perf += a * w[j, i] * (ta - tt[j, i])
+            met += a * q[j, i]
+    return surface, core, perf, met
+
+
+@njit(cache=True, error_model="numpy", fastmath=FAST)
+def _band_cholesky(band, b):
+    """In place: the lower Cholesky factor of a symmetric positive definite band matrix,
+    band[k, d] = A[k, k - d] for d = 0..b (the field's nodes in order, radius fastest: b is
+    one row of the field)."""
+    n = band.shape[0]
+    for k in range(n):
+        top = min(k, b)
+        for d in range(top, 0, -1):
+            c = k - d
+            s = band[k, d]
+            reach = min(b - d, c)
+            for e in range(1, reach + 1):
+                s -= band[k, d + e] * band[c, e]
+            band[k, d] = s / band[c, 0]
+        s = band[k, 0]
+        for e in range(1, top + 1):
+            v = band[k, e]
+            s -= v * v
+        band[k, 0] = np.sqrt(s)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FAST)
+def _band_solve(band, b, x):
+    """Solve L L^T x = x in place with the factor of _band_cholesky."""
+    n = band.shape[0]
+    for k in range(n):
+        s = x[k]
+        for e in range(1, min(k, b) + 1):
+            s -= band[k, e] * x[k - e]
+        x[k] = s / band[k, 0]
+    for k in range(n - 1, -1, -1):
+        s = x[k] / band[k, 0]
+        x[k] = s
+        for e in range(1, min(k, b) + 1):
+            x[k - e] -= band[k, e] * s
+
+
+class Work(NamedTuple):
+    """Scratch arrays of the general path (depth x radius unless said): the iterate's
+    capacity, enthalpy, perfusion, metabolism, vasoconstriction and frozen fraction; the
+    level-n enthalpy, perfusion, metabolism, vasoconstriction and frozen fraction; the
+    conductances; the explicit balance; the iterate; the surface exchange (radius); the band
+    matrix (nodes x (radius + 1)) and the correction (nodes); the iterate's matrix (diagonal,
+    link to the left, link to the node above) and right-hand side, and the piece of H(T)
+    each node was on when the band was last factorised (nodes)."""
+
+    cap: np.ndarray
+    hk: np.ndarray
+    w: np.ndarray
+    q: np.ndarray
+    mk: np.ndarray
+    phi: np.ndarray
+    hn: np.ndarray
+    wn: np.ndarray
+    qn: np.ndarray
+    mn: np.ndarray
+    phin: np.ndarray
+    gv: np.ndarray
+    gr: np.ndarray
+    fexp: np.ndarray
+    tk: np.ndarray
+    hs: np.ndarray
+    te: np.ndarray
+    band: np.ndarray
+    x: np.ndarray
+    diag: np.ndarray
+    left: np.ndarray
+    up: np.ndarray
+    rhs: np.ndarray
+    pieces: np.ndarray
+
+
+def work_arrays(nz: int, nr: int) -> Work:
+    """Fresh scratch arrays for a field of nz x nr nodes."""
+    fields = {name: np.zeros((nz, nr)) for name in Work._fields[:15]}
+    nodes = {name: np.zeros(nz * nr) for name in ("x", "diag", "left", "up", "rhs")}
+    return Work(
+        **fields,
+        **nodes,
+        hs=np.zeros(nr),
+        te=np.zeros(nr),
+        band=np.zeros((nz * nr, nr + 1)),
+        pieces=np.zeros(nz * nr, dtype=np.int64),
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk):
+    """One step of size dt from the state (t, mem), by Picard iteration with the
+    Voller-Swaminathan enthalpy update; the converged iterate and its coefficients are left
+    in wk (tk, cap, hk, w, q, mk, phi, gv, hs, te; hn and the level-n terms too). Returns
+    (status, iterations, level-n fluxes); t and mem are not touched."""
+    nz, nr = t.shape
+    n = nz * nr
+    ta, tcore = col.ta, col.tcore
+    dth = dt * theta
+    dte = dt - dth
+    decay = np.exp(-dt / laws.memory_s) if laws.memory_s > 0.0 else 0.0
+    eta, tenv = bc.eta[seg], bc.tenv[seg]
+    eps, radiant = radiation.eps_sigma[seg], radiation.radiant[seg]
+    cap, hk, w, q, mk, phi = wk.cap, wk.hk, wk.w, wk.q, wk.mk, wk.phi
+    for p in range(n):
+        wk.pieces[p] = -1
+    gv, gr, hs, te, tk, band, x = wk.gv, wk.gr, wk.hs, wk.te, wk.tk, wk.band, wk.x
+    _coefficients(t, mem, True, decay, nodes, laws, wk.cap, wk.hn, wk.wn, wk.qn, wk.mn, wk.phin)
+    _conductances(wk.phin, nodes, rad, gv, gr)
+    _exchange(t, eta, tenv, eps, radiant, hs, te)
+    fluxes = _flux_terms(t, wk.wn, wk.qn, gv, hs, te, rad, ta, tcore)
+    if theta < 1.0:
+        _balance(t, wk.wn, wk.qn, gv, gr, hs, te, rad, ta, tcore, wk.fexp)
+    for j in range(nz):
+        for i in range(nr):
+            tk[j, i] = t[j, i]
+    iterations = 0
+    factored = False
+    for _ in range(laws.max_iter):
+        iterations += 1
+        _coefficients(tk, mem, False, decay, nodes, laws, cap, hk, w, q, mk, phi)
+        _conductances(phi, nodes, rad, gv, gr)
+        _exchange(tk, eta, tenv, eps, radiant, hs, te)
+        # The matrix of this iterate (its diagonal, the link to the left and to the node
+        # above, per radian) and the residual of the linearised step at the iterate; the
+        # correction x solves the matrix of the last factorisation (defect correction, so
+        # that a factorisation kept for a few iterates changes how fast they converge, not
+        # where to).
+        refactor = not factored
+        for j in range(nz):
+            for i in range(nr):
+                p = j * nr + i
+                a = rad.area[i]
+                diag = a * (cap[j, i] + dth * (w[j, i] + gv[j, i]))
+                src = w[j, i] * ta + q[j, i]
+                if j + 1 == nz:
+                    src += gv[j, i] * tcore
+                left = 0.0
+                up = 0.0
+                if i > 0:
+                    left = dth * gr[j, i - 1]
+                    diag += left
+                if i + 1 < nr:
+                    diag += dth * gr[j, i]
+                if j > 0:
+                    up = a * dth * gv[j - 1, i]
+                    diag += up
+                else:
+                    diag += a * dth * hs[i]
+                    src += hs[i] * te[i]
+                wk.diag[p] = diag
+                wk.left[p] = left
+                wk.up[p] = up
+                wk.rhs[p] = (
+                    a * (cap[j, i] * tk[j, i] - hk[j, i] + wk.hn[j, i] + dth * src)
+                    + dte * wk.fexp[j, i]
+                )
+                piece = _piece(tk[j, i], nodes.tf[j], laws.mush)
+                if piece != wk.pieces[p]:
+                    wk.pieces[p] = piece
+                    refactor = True
+        for p in range(n):
+            r = wk.rhs[p] - wk.diag[p] * tk.flat[p]
+            if p % nr > 0:
+                r += wk.left[p] * tk.flat[p - 1]
+            if p % nr + 1 < nr:
+                r += wk.left[p + 1] * tk.flat[p + 1]
+            if p >= nr:
+                r += wk.up[p] * tk.flat[p - nr]
+            if p + nr < n:
+                r += wk.up[p + nr] * tk.flat[p + nr]
+            x[p] = r
+        if refactor or iterations % REFACTOR_EVERY == 0:
+            for p in range(n):
+                for d in range(1, nr):
+                    band[p, d] = 0.0
+                band[p, 0] = wk.diag[p]
+                band[p, 1] = -wk.left[p]
+                band[p, nr] = -wk.up[p]
+            _band_cholesky(band, nr)
+            factored = True
+        _band_solve(band, nr, x)
+        for p in range(n):
+            x[p] += tk.flat[p]
+        # Under-relax after many iterations: breaks a cycle of nodes around a kink.
+        relax = 1.0 if iterations <= 20 else 0.5
+        change = 0.0
+        for j in range(nz):
+            cl, cs, lat, tf = nodes.cl[j], nodes.cs[j], nodes.lat[j], nodes.tf[j]
+            for i in range(nr):
+                old = tk[j, i]
+                predicted = hk[j, i] + relax * cap[j, i] * (x[j * nr + i] - old)
+                new = _temperature(predicted, cl, cs, lat, tf, laws.mush)
+                tk[j, i] = new
+                d = abs(new - old)
+                if not d <= change:
+                    change = d
+        if change != change:
+            return NOT_FINITE, iterations, fluxes
+        if change < laws.tol:
+            # The converged iterate's coefficients, for the step's fluxes.
+            _coefficients(tk, mem, False, decay, nodes, laws, cap, hk, w, q, mk, phi)
+            _conductances(phi, nodes, rad, gv, gr)
+            _exchange(tk, eta, tenv, eps, radiant, hs, te)
+            return OK, iterations, fluxes
+    return NOT_CONVERGED, iterations, fluxes
+
+
+@njit(cache=True, error_model="numpy")
+def run_general(t, mem, col, nodes, laws, rad, steps, bc, radiation, probes, out, field_p, wk):
+    """March the field ``t`` and the vasoconstriction state ``mem`` (in place) over the
+    schedule on the general path: each step by Picard iteration on the nonlinear laws with
+    the Voller-Swaminathan enthalpy update (the column engine's, kernels.py), each iterate a
+    banded Cholesky solve of the whole field. A step whose iteration does not converge is
+    taken again in halves, down to SUBSTEPS pieces (a freezing front crossing a ring of
+    nodes can cycle between their pieces of H(T) at the column engine's step; the halves
+    converge). Returns 0, 1 (not converged) or 2 (not finite)."""
+    nz, nr = t.shape
+    acc = out.acc
+    thresholds = probes.thresholds
+    nthr = thresholds.shape[0]
+    ta, tcore = col.ta, col.tcore
+    for j in range(nz):
+        for i in range(nr):
+            out.node_min[j, i] = t[j, i]
+    prev_surf = _row_min(t, 0)
+    basal = probes.basal_row
+    prev_basal = _row_min(t, basal) if basal >= 0 else 0.0
+    prev_min = t.min()
+    acc[A_FREEZE_TIME] = 0.0 if prev_min <= probes.freeze_c else -1.0
+    acc[A_MIN_PERF] = 1.0
+    _record(0, t, tcore, probes, out)
+    _record_perfusion(0, t, mem, nodes, laws, field_p)
+    time = 0.0
+    for k in range(steps.dt.shape[0]):
+        dt_step = steps.dt[k]
+        theta = steps.theta[k]
+        seg = steps.segment[k]
+        remaining = dt_step
+        piece = dt_step
+        while remaining > 1e-12 * dt_step:
+            dt = min(piece, remaining)
+            if remaining - dt < 1e-9 * dt_step:
+                dt = remaining
+            status, iterations, fluxes = _picard(
+                t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk
+            )
+            acc[A_ITERATIONS] += iterations
+            if status == NOT_CONVERGED and piece > dt_step / SUBSTEPS:
+                piece = 0.5 * piece
+                continue
+            if status != OK:
+                return status
+            remaining -= dt
+            dth = dt * theta
+            dte = dt - dth
+            surf0, core0, perf0, met0 = fluxes
+            surf1, core1, perf1, met1 = _flux_terms(
+                wk.tk, wk.w, wk.q, wk.gv, wk.hs, wk.te, rad, ta, tcore
+            )
+            acc[A_SURFACE] += dte * surf0 + dth * surf1
+            acc[A_CORE] += dte * core0 + dth * core1
+            acc[A_PERFUSION] += dte * perf0 + dth * perf1
+            acc[A_METABOLIC] += dte * met0 + dth * met1
+            stored = 0.0
+            lowest = wk.tk[0, 0]
+            for j in range(nz):
+                perfused = nodes.wv[j] > 0.0
+                for i in range(nr):
+                    v = wk.tk[j, i]
+                    if not (v == v and abs(v) < 1e4):
+                        return NOT_FINITE
+                    stored += rad.area[i] * (wk.hk[j, i] - wk.hn[j, i])
+                    t[j, i] = v
+                    mem[j, i] = wk.mk[j, i]
+                    if v < out.node_min[j, i]:
+                        out.node_min[j, i] = v
+                    if v < lowest:
+                        lowest = v
+                    if perfused:
+                        ratio = wk.mk[j, i] * (1.0 - wk.phi[j, i])
+                        if ratio < acc[A_MIN_PERF]:
+                            acc[A_MIN_PERF] = ratio
+            acc[A_STORED] += stored
+            time_old = time
+            time += dt
+            surf = _row_min(t, 0)
+            for m in range(nthr):
+                out.below_surface[m] += _time_below(prev_surf, surf, thresholds[m], dt)
+            acc[A_COLD_DOSE] += _dose(prev_surf, surf, probes.dose_ref, dt)
+            prev_surf = surf
+            if basal >= 0:
+                tb = _row_min(t, basal)
+                for m in range(nthr):
+                    out.below_basal[m] += _time_below(prev_basal, tb, thresholds[m], dt)
+                prev_basal = tb
+            if acc[A_FREEZE_TIME] < 0.0 and lowest <= probes.freeze_c:
+                frac = 1.0
+                if prev_min > lowest:
+                    frac = (prev_min - probes.freeze_c) / (prev_min - lowest)
+                acc[A_FREEZE_TIME] = time_old + frac * dt
+            prev_min = lowest
+        r = steps.record[k]
+        if r >= 0:
+            _record(r, t, tcore, probes, out)
+            _record_perfusion(r, t, mem, nodes, laws, field_p)
+    return OK
+
+
+@njit(cache=True, error_model="numpy")
+def _record_perfusion(r, t, mem, nodes, laws, field_p):
+    """The perfusion ratio of every node (its vasoconstriction state times its unfrozen
+    share) at output r, when the field is requested (the core row: 1)."""
+    if field_p.shape[0] == 0:
+        return
+    nz, nr = t.shape
+    for j in range(nz):
+        for i in range(nr):
+            f = _frozen_fraction(t[j, i], nodes.tf[j], laws.mush)
+            field_p[r, j, i] = mem[j, i] * (1.0 - f)
+    for i in range(nr):
+        field_p[r, nz, i] = 1.0
