@@ -18,6 +18,12 @@ from cryoderm.clinic.records.services import (
     screening,
 )
 
+#: A drawn signature as the pad sends it (an SVG path in the pad's pixels).
+SIGNATURE = (
+    "M 20 70 L 32 32 L 44 64 L 56 35 L 68 67 L 80 29 L 92 70 L 104 32 L 116 64 L 128 35 "
+    "L 140 67 L 152 29 L 164 70 M 60 85 L 170 80"
+)
+
 #: Who sets up the clinic's equipment and texts in tests: a process label, not a person.
 SYSTEM = "system:tests"
 
@@ -30,7 +36,9 @@ CLEAR_ANSWERS = {
 }
 
 
-def make_client(actor: Any, **fields: Any) -> Client:
+def make_client(actor: Any, confirm_new_person: bool = True, **fields: Any) -> Client:
+    """A client (Dana Doe unless told otherwise); tests make several on purpose, so the
+    possible-duplicate check is confirmed unless ``confirm_new_person`` is False."""
     values = {
         "given_name": "Dana",
         "family_name": "Doe",
@@ -39,7 +47,7 @@ def make_client(actor: Any, **fields: Any) -> Client:
         "fitzpatrick_type": 2,
     }
     values.update(fields)
-    return clients.create(actor, **values)
+    return clients.create(actor, confirm_new_person=confirm_new_person, **values)
 
 
 def make_device(
@@ -90,7 +98,7 @@ def publish_texts() -> None:
 def sign_consent(actor: Any, client: Client, scope: str = "treatment") -> Any:
     if consent.current_text(scope) is None:
         publish_texts()
-    return consent.sign(actor, client, scope, signer_name=client.full_name, signature="M0,0 L10,10")
+    return consent.sign(actor, client, scope, signer_name=client.full_name, signature=SIGNATURE)
 
 
 def screen(actor: Any, client: Client, answers: dict[str, Any] | None = None, **kw: Any) -> Any:

@@ -10,7 +10,7 @@ from cryoderm.clinic.records.models import Consent, InstrumentalMeasure, Outcome
 
 pytestmark = pytest.mark.django_db
 
-SCORE = {"rater": "clinician", "scale": "GAIS", "scale_min": 1, "scale_max": 5, "score": 2}
+SCORE = {"rater": "clinician", "scale": "gais", "score": 2}
 MEASURE = {
     "quantity": "tewl",
     "value": 12.5,
@@ -39,7 +39,11 @@ def test_scores_and_measures_are_recorded_and_read_back(alice, client_id) -> Non
     ("path", "body", "field"),
     [
         ("scores", {**SCORE, "score": 9}, "score"),
-        ("scores", {**SCORE, "scale_max": 0}, "scale_max"),
+        ("scores", {**SCORE, "scale": "beauty-0-100"}, "scale"),
+        ("scores", {**SCORE, "score": 2.5}, "score"),
+        ("scores", {**SCORE, "score": -5}, "score"),
+        ("measures", {**MEASURE, "value": -5}, "value"),
+        ("measures", {**MEASURE, "value": 1e9}, "value"),
         ("scores", {**SCORE, "score": "NaN"}, "score"),
         ("scores", {**SCORE, "rater": "robot"}, "rater"),
         ("measures", {**MEASURE, "unit": "°C"}, "unit"),
@@ -75,7 +79,7 @@ def test_a_consent_is_signed_under_the_current_text(alice, bob, client_id) -> No
     factories.publish_texts()
     response = Api(bob).post(
         f"/clients/{client_id}/consents",
-        {"scope": "photos", "signer_name": "Dana Doe", "signature": "M0,0 L5,5"},
+        {"scope": "photos", "signer_name": "Dana Doe", "signature": factories.SIGNATURE},
     )
     assert response.status_code == 201
     assert response.json()["scope"] == "photos"
@@ -85,7 +89,7 @@ def test_a_consent_is_signed_under_the_current_text(alice, bob, client_id) -> No
 def test_a_consent_without_a_published_text_is_a_conflict(alice, client_id) -> None:
     response = Api(alice).post(
         f"/clients/{client_id}/consents",
-        {"scope": "treatment", "signer_name": "Dana Doe", "signature": "M0,0"},
+        {"scope": "treatment", "signer_name": "Dana Doe", "signature": factories.SIGNATURE},
     )
     assert response.status_code == 409
     assert response.json()["field"] == "scope"

@@ -44,7 +44,7 @@ def test_each_read_and_write_of_a_client_is_recorded(alice) -> None:
     before = AuditEntry.objects.count()
     client = factories.make_client(alice)
     clients.get(alice, client.pk)
-    clients.update(alice, client.pk, phone="+44 20 7946 0000")
+    clients.update(alice, client.pk, phone="+44 20 7946 0000", reason="new number")
     clients.search(alice, "Doe")
     actions = list(AuditEntry.objects.filter(seq__gt=before).values_list("action", flat=True))
     assert actions == ["client.create", "client.read", "client.update", "client.search"]

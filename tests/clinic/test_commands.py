@@ -90,7 +90,7 @@ ADD_CLIENT = (
     "import datetime; from cryoderm.clinic.records.services import clients; "
     "from cryoderm.clinic.records.models import Client; "
     "clients.create('cli:test', given_name='{given}', family_name='Test', "
-    "date_of_birth=datetime.date(1980, 1, 1)); print(Client.objects.count())"
+    "date_of_birth=datetime.date(1980, 1, 1), confirm_new_person=True); print(Client.objects.count())"
 )
 COUNT = "from cryoderm.clinic.records.models import Client; print(Client.objects.count())"
 TAMPER = (

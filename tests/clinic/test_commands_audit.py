@@ -23,7 +23,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 ADD_CLIENTS = (
     "import datetime; from cryoderm.clinic.records.services import clients; "
     "[clients.create('cli:test', given_name=n, family_name='Test', "
-    "date_of_birth=datetime.date(1980, 1, 1)) for n in ('Ann', 'Ben', 'Cat')]; "
+    "date_of_birth=datetime.date(1980, 1, 1), confirm_new_person=True) for n in ('Ann', 'Ben', 'Cat')]; "
     "from cryoderm.clinic.audit.models import ChainHead; print(ChainHead.objects.get().seq)"
 )
 #: The reported attack, as someone with write access to the database (but not the key

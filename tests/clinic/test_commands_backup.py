@@ -24,7 +24,7 @@ PHOTO = b"\xff\xd8\xff\xe0 stands for a photograph \xff\xd9"
 ADD_CLIENT = (
     "import datetime; from cryoderm.clinic.records.services import clients; "
     "clients.create('cli:test', given_name='{given}', family_name='Secretname', "
-    "date_of_birth=datetime.date(1980, 1, 1))"
+    "date_of_birth=datetime.date(1980, 1, 1), confirm_new_person=True)"
 )
 FLUSH = "from django.core.management import call_command; call_command('flush', '--noinput')"
 STATE = (

@@ -130,7 +130,7 @@ def test_consent_withdrawn_or_signed_under_an_old_text_closes_the_consent_gate(a
     error = refused(session, "consent-signed")
     assert "current version" in str(error)
     signed = factories.sign_consent(alice, session.client)
-    consent.withdraw(alice, signed.pk)
+    consent.withdraw(alice, signed.pk, reason="the client changed her mind", confirmed=True)
     refused(session, "consent-signed")
 
 

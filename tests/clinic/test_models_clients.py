@@ -15,7 +15,7 @@ from . import factories
 
 def test_a_client_is_registered_and_changed(alice) -> None:
     client = factories.make_client(alice, email="dana@example.org")
-    changed = clients.update(alice, client.pk, phone="+44 20 7946 0001")
+    changed = clients.update(alice, client.pk, phone="+44 20 7946 0001", reason="new number")
     assert (changed.full_name, changed.phone) == ("Dana Doe", "+44 20 7946 0001")
 
 

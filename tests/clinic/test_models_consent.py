@@ -45,15 +45,21 @@ def test_a_signed_consent_cannot_be_edited_or_deleted(alice) -> None:
 
 def test_withdrawal_is_recorded_once(alice) -> None:
     signed = factories.sign_consent(alice, factories.make_client(alice))
-    withdrawn = consent.withdraw(alice, signed.pk)
+    withdrawn = consent.withdraw(
+        alice, signed.pk, reason="the client changed her mind", confirmed=True
+    )
     assert withdrawn.withdrawn_at is not None and not withdrawn.is_active
     with pytest.raises(Conflict, match="already withdrawn"):
-        consent.withdraw(alice, signed.pk)
+        consent.withdraw(alice, signed.pk, reason="the client changed her mind", confirmed=True)
 
 
 def test_signing_needs_a_published_text_and_a_known_scope(alice) -> None:
     client = factories.make_client(alice)
     with pytest.raises(Conflict, match="no treatment consent text is published"):
-        consent.sign(alice, client, "treatment", signer_name="Dana Doe", signature="M0,0")
+        consent.sign(
+            alice, client, "treatment", signer_name="Dana Doe", signature=factories.SIGNATURE
+        )
     with pytest.raises(Exception, match="scope"):
-        consent.sign(alice, client, "tattoos", signer_name="Dana Doe", signature="M0,0")
+        consent.sign(
+            alice, client, "tattoos", signer_name="Dana Doe", signature=factories.SIGNATURE
+        )

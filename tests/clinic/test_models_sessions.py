@@ -121,16 +121,12 @@ def test_scores_stay_within_their_scale(alice, running) -> None:
         running.client,
         session_id=running.pk,
         rater="clinician",
-        scale="GAIS",
-        scale_min=1,
-        scale_max=5,
+        scale="gais",
         score=2,
     )
     assert score.score == 2
     with pytest.raises(InvalidRecord, match="outside the scale"):
-        outcomes.record_score(
-            alice, running.client, rater="client", scale="GAIS", scale_min=1, scale_max=5, score=7
-        )
+        outcomes.record_score(alice, running.client, rater="client", scale="gais", score=7)
 
 
 def test_adverse_events_carry_a_cold_injury_grade(alice, running) -> None:

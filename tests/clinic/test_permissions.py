@@ -145,7 +145,7 @@ ENDPOINTS = [
         "client.create",
     ),
     ("get", "/api/clients/999", None, "client.view"),
-    ("patch", "/api/clients/999", {"phone": "1"}, "client.update"),
+    ("patch", "/api/clients/999", {"phone": "1", "reason": "new number"}, "client.update"),
     ("get", "/api/clients/999/fhir", None, "client.export_fhir"),
     ("post", "/api/clients/999/screenings", {"answers": {}}, "screening.submit"),
     ("get", "/api/clients/999/screenings", None, "screening.view"),

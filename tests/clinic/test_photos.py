@@ -18,6 +18,7 @@ from django.urls import reverse
 from PIL import Image
 
 from clinic import personas
+from clinic.factories import SIGNATURE
 from cryoderm.clinic.accounts.permissions import MEDICAL_DIRECTOR, grant_role
 from cryoderm.clinic.audit.models import AuditEntry
 from cryoderm.clinic.records.errors import InvalidRecord
@@ -28,7 +29,6 @@ from web import world
 
 pytestmark = pytest.mark.django_db
 
-SIGNATURE = "data:image/png;base64,iVBORw0KGgo="
 #: What the reported attack uploaded: a page that records a passing calibration with the
 #: session of whoever opens it, behind the first bytes of a JPEG.
 FORGED = (
@@ -200,7 +200,9 @@ def test_front_desk_may_not_see_photos_and_a_withdrawn_consent_hides_them(
         alice, client_with_consent.pk, image=jpeg(), view="front", phase="before"
     )
     assert signed_in(bob).get(reverse("web:photo", args=[photo.pk])).status_code == 403
-    consent_service.withdraw(alice, photo.consent_id)
+    consent_service.withdraw(
+        alice, photo.consent_id, reason="the client changed her mind", confirmed=True
+    )
     assert signed_in(alice).get(reverse("web:photo", args=[photo.pk])).status_code == 404
     assert not photo_service.viewable(Photo.objects.get())
 

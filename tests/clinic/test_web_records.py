@@ -15,14 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import personas
+from clinic.factories import SIGNATURE
 from cryoderm.clinic.accounts.permissions import MEDICAL_DIRECTOR, grant_role
 from cryoderm.clinic.records.models import CalibrationRecord, MaintenanceRecord, OutcomeScore, Photo
 from cryoderm.clinic.records.services import consent as consent_service
 from web import world
 
 pytestmark = pytest.mark.django_db
-
-SIGNATURE = "data:image/png;base64,iVBORw0KGgo="
 
 
 def signed_in(user: Any) -> Browser:
@@ -126,9 +125,7 @@ def test_a_score_outside_its_scale_is_refused_next_to_the_score(alice: Any) -> N
         reverse("web:outcome_new", args=[client.pk]),
         {
             "record_score": "1",
-            "s-scale": "GAIS",
-            "s-scale_min": "1",
-            "s-scale_max": "5",
+            "s-scale": "gais",
             "s-score": "9",
             "s-rater": "clinician",
         },
@@ -178,7 +175,9 @@ def test_photos_are_shown_side_by_side_only_while_their_consent_stands(alice: An
     assert "Front before" in page and "Front after" in page
     before = Photo.objects.get(phase="before")
     assert browser.get(reverse("web:photo", args=[before.pk])).status_code == 200
-    consent_service.withdraw(alice, consent.pk)
+    consent_service.withdraw(
+        alice, consent.pk, reason="the client changed her mind", confirmed=True
+    )
     page = browser.get(reverse("web:client", args=[client.pk])).content.decode()
     assert "No photographs that may be shown." in page
     assert browser.get(reverse("web:photo", args=[before.pk])).status_code == 404

@@ -13,13 +13,12 @@ from django.test import Client as Browser
 from django.urls import reverse
 
 from clinic import personas
+from clinic.factories import SIGNATURE
 from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records.models import Consent, ReferralSignOff, ScreeningResponse
 from web import world
 
 pytestmark = pytest.mark.django_db
-
-SIGNATURE = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
 def signed_in(user: Any) -> Browser:

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client as Browser
 from django.urls import reverse
 
+from clinic.factories import SIGNATURE
 from clinic.live_helpers import forward, interlock_process, until
 from cryoderm.clinic.live import channel
 from cryoderm.clinic.live.forward import LiveId
@@ -31,8 +32,6 @@ from cryoderm.interlock.journal import entries_of
 from web import world
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SIGNATURE = "data:image/png;base64,iVBORw0KGgo="
 
 
 def signed_in(user: Any) -> Browser:

@@ -80,9 +80,7 @@ def test_the_trend_page_shows_a_single_score_and_same_day_measures(alice: Any) -
         {
             "record_score": "1",
             "s-rater": "clinician",
-            "s-scale": "GAIS",
-            "s-scale_min": "1",
-            "s-scale_max": "5",
+            "s-scale": "gais",
             "s-score": "2",
         },
     )

@@ -167,9 +167,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     assert page.request.get(f"/sessions/{session.pk}/report.pdf").body().startswith(b"%PDF")
 
     page.get_by_role("link", name="Record an outcome").click()
-    page.get_by_label("Scale", exact=True).fill("GAIS")
-    page.get_by_label("Lowest point of the scale").fill("1")
-    page.get_by_label("Highest point of the scale").fill("5")
+    page.get_by_label("Scale", exact=True).select_option("gais")
     page.get_by_label("Score (scale points)").fill("7")
     page.get_by_role("button", name="Record the score").click()
     expect(page.get_by_text("outside the scale")).to_be_visible()

@@ -78,6 +78,15 @@ DEVICES = (
     ("contact", "Glacio", "SteelTouch station", "CT-2025-0008", 365, 365, 30, 30),
 )
 
+#: A drawn signature as the pad records it (SVG path in pad pixels): a looping scribble.
+DEMO_SIGNATURE = " ".join(
+    [
+        "M 20 70",
+        *(f"L {20 + 12 * i} {70 - 35 * (i % 2) - 3 * (i % 3)}" for i in range(1, 16)),
+        "M 60 85 L 190 80",
+    ]
+)
+
 BASE = {"sex": "female", "fitzpatrick": 2, "blood_pressure_mmhg": [121, 79], "conditions": []}
 
 #: given, family, sex, birth year, answers, consents, history
@@ -381,9 +390,7 @@ def _session(
         client.pk,
         session_id=session.pk,
         rater="clinician",
-        scale="GAIS (1 very much improved - 5 worse)",
-        scale_min=1,
-        scale_max=5,
+        scale="gais",
         score=2 + index % 2,
         at=end,
     )
@@ -392,9 +399,7 @@ def _session(
         client.pk,
         session_id=session.pk,
         rater="client",
-        scale="satisfaction 0-10",
-        scale_min=0,
-        scale_max=10,
+        scale="satisfaction-nrs",
         score=6 + index % 4,
         at=end,
     )
@@ -454,7 +459,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
                 client.pk,
                 scope,
                 signer_name=client.full_name,
-                signature="M 10 40 C 30 10, 50 10, 70 40 S 110 70, 130 40",
+                signature=DEMO_SIGNATURE,
                 ip_address="127.0.0.1",
                 user_agent="demo",
                 at=_at(first_visit, 9, now),

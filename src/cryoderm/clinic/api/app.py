@@ -22,6 +22,8 @@ def build() -> NinjaAPI:
     from cryoderm.clinic.api import (
         audit_export,
         clients,
+        consents,
+        corrections,
         devices,
         live,
         me,
@@ -47,6 +49,9 @@ def build() -> NinjaAPI:
     api.add_router("/sessions", sessions.router)
     api.add_router("/sessions", live.router)
     api.add_router("/devices", devices.router)
+    api.add_router("/calibrations", devices.calibrations)
+    api.add_router("/consents", consents.router)
+    api.add_router("/", corrections.router)
     api.add_router("/audit", audit_export.router)
     return api
 

@@ -29,9 +29,14 @@ class ClientIn(Schema):
     phone: Phone = ""
     fitzpatrick_type: Fitzpatrick | None = None
     notes: Note = ""
+    confirm_new_person: bool = Field(
+        False, description="register although the client looks already registered (409)"
+    )
 
 
 class ClientPatch(Schema):
+    reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
+    confirm_new_person: bool = False
     given_name: Name | None = None
     family_name: Name | None = None
     date_of_birth: dt.date | None = None
@@ -58,6 +63,16 @@ class ClientOut(Schema):
     updated_at: dt.datetime
 
 
+class ClientDetailOut(ClientOut):
+    possible_duplicates: list[int] = Field(
+        description="ids of registered clients that may be the same person"
+    )
+
+    @staticmethod
+    def resolve_possible_duplicates(obj: Any) -> list[int]:
+        return [other.pk for other in client_service.possible_duplicates(obj)]
+
+
 class SearchQuery(Schema):
     q: Line = Field(
         "", description="words matching the start of a name or e-mail, or part of a phone"
@@ -82,19 +97,29 @@ def create(request: HttpRequest, payload: ClientIn) -> Any:
     return Status(201, client_service.create(caller.audit_actor, **payload.dict()))
 
 
-@router.get("/{client_id}", response={200: ClientOut, **ERRORS}, summary="Read a client")
+@router.get("/{client_id}", response={200: ClientDetailOut, **ERRORS}, summary="Read a client")
 def get(request: HttpRequest, client_id: Id) -> Any:
     caller = principal(request)
     caller.require("client.view")
     return client_service.get(caller.audit_actor, client_id)
 
 
-@router.patch("/{client_id}", response={200: ClientOut, **ERRORS}, summary="Change a client")
+@router.patch(
+    "/{client_id}",
+    response={200: ClientOut, **ERRORS},
+    summary="Correct a client's record (the fields sent, with a reason; earlier values kept)",
+)
 def update(request: HttpRequest, client_id: Id, payload: ClientPatch) -> Any:
     caller = principal(request)
     caller.require("client.update")
     changes = payload.dict(exclude_unset=True)
-    return client_service.update(caller.audit_actor, client_id, **changes)
+    return client_service.update(
+        caller.audit_actor,
+        client_id,
+        reason=changes.pop("reason"),
+        confirm_new_person=changes.pop("confirm_new_person", False),
+        **changes,
+    )
 
 
 class FhirQuery(Schema):

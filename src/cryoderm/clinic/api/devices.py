@@ -17,6 +17,7 @@ from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import devices as device_service
 
 router = Router(tags=["devices"])
+calibrations = Router(tags=["devices"])
 
 Modality = Literal["cold-air", "ln2-vapour", "contact"]
 
@@ -29,7 +30,26 @@ class DeviceIn(Schema):
     commissioned_on: dt.date
     calibration_interval_days: int = Field(ge=1, le=3650)
     service_interval_days: int = Field(ge=1, le=3650, description="1 day to 10 years")
+    calibration_tolerance_k: Finite = Field(
+        0.5,
+        gt=0,
+        le=5,
+        description="largest deviation a passing calibration may show [K] (the manufacturer's "
+        "accuracy; 0.5 K when not given)",
+    )
     notes: Note = ""
+
+
+class DevicePatch(Schema):
+    reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
+    manufacturer: Label | None = None
+    model_name: Label | None = None
+    serial_number: Label | None = Field(None, max_length=80)
+    commissioned_on: dt.date | None = None
+    calibration_interval_days: int | None = Field(None, ge=1, le=3650)
+    service_interval_days: int | None = Field(None, ge=1, le=3650)
+    calibration_tolerance_k: Finite | None = Field(None, gt=0, le=5)
+    notes: Note | None = None
 
 
 class DeviceOut(Schema):
@@ -42,6 +62,7 @@ class DeviceOut(Schema):
     commissioned_on: dt.date
     calibration_interval_days: int
     service_interval_days: int
+    calibration_tolerance_k: float
     calibration_due_on: dt.date | None
     service_due_on: dt.date
     sessions_count: int
@@ -80,9 +101,23 @@ class CalibrationIn(Schema):
     max_error_c: Finite = Field(
         ge=0, le=100, description="largest deviation from the reference [K]"
     )
-    passed: bool
+    passed: bool | None = Field(
+        None,
+        description="optional: it follows from max_error_c and the device's tolerance; a "
+        "value that contradicts them is refused",
+    )
     certificate_ref: Line = ""
     notes: Note = ""
+
+
+class CalibrationPatch(Schema):
+    reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
+    performed_on: dt.date | None = None
+    performed_by: Label | None = None
+    reference_instrument: Label | None = None
+    max_error_c: Finite | None = Field(None, ge=0, le=100)
+    certificate_ref: Line | None = None
+    notes: Note | None = None
 
 
 class CalibrationOut(Schema):
@@ -135,3 +170,32 @@ def calibration(request: HttpRequest, device_id: Id, payload: CalibrationIn) -> 
     caller = principal(request)
     caller.require("device.maintain")
     return Status(201, device_service.record_calibration(caller.user, device_id, **payload.dict()))
+
+
+def _changes(payload: Schema) -> tuple[str, dict[str, Any]]:
+    fields = payload.dict(exclude_unset=True)
+    return fields.pop("reason"), fields
+
+
+@router.patch(
+    "/{device_id}",
+    response={200: DeviceOut, **ERRORS},
+    summary="Correct a device's record (the fields sent, with a reason; earlier values kept)",
+)
+def update(request: HttpRequest, device_id: Id, payload: DevicePatch) -> Any:
+    caller = principal(request)
+    caller.require("device.manage")
+    reason, fields = _changes(payload)
+    return device_service.update(caller.user, device_id, reason=reason, **fields)
+
+
+@calibrations.patch(
+    "/{calibration_id}",
+    response={200: CalibrationOut, **ERRORS},
+    summary="Correct a calibration record (passed is judged again; earlier values kept)",
+)
+def correct_calibration(request: HttpRequest, calibration_id: Id, payload: CalibrationPatch) -> Any:
+    caller = principal(request)
+    caller.require("device.maintain")
+    reason, fields = _changes(payload)
+    return device_service.correct_calibration(caller.user, calibration_id, reason=reason, **fields)

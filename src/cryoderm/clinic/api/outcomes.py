@@ -10,12 +10,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from cryoderm.clinic import audit
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Finite, Id, Label, Line, Note, Signature, Unit
-from cryoderm.clinic.records.models import Client, InstrumentalMeasure, OutcomeScore
-from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import consent as consent_service
 from cryoderm.clinic.records.services import outcomes as outcome_service
 
@@ -26,10 +23,13 @@ Quantity = Literal["erythema-index", "elasticity", "hydration", "tewl"]
 
 class ScoreIn(Schema):
     rater: Literal["clinician", "client"]
-    scale: Label = Field(description="e.g. GAIS, satisfaction 0-10")
-    scale_min: Finite
-    scale_max: Finite
-    score: Finite
+    scale: Label = Field(
+        description="one of the clinic's scales: "
+        + "; ".join(
+            f"{s.id} ({s.label}, {s.min}-{s.max})" for s in outcome_service.scales().values()
+        )
+    )
+    score: Finite = Field(description="a whole number of the scale's points")
     session_id: Id | None = None
     notes: Note = ""
 
@@ -50,7 +50,10 @@ class MeasureIn(Schema):
     quantity: Quantity
     value: Finite
     unit: Unit = Field(
-        description="erythema-index: a.u., elasticity: ratio, hydration: a.u., tewl: g/m2/h"
+        description="; ".join(
+            f"{m.quantity}: {m.unit}, {m.min:g} to {m.max:g}"
+            for m in outcome_service.measures().values()
+        )
     )
     zone: Label
     instrument: Line = ""
@@ -76,7 +79,10 @@ class OutcomesOut(Schema):
 class ConsentIn(Schema):
     scope: Literal["treatment", "photos", "marketing"]
     signer_name: Label
-    signature: Signature = Field(description="the drawn signature (SVG path or data URL)")
+    signature: Signature = Field(
+        description="the drawn strokes as an SVG path in the pad's pixels (M x y L x y ..., "
+        "one M per stroke); a tap or a short line is refused"
+    )
 
 
 class ConsentOut(Schema):
@@ -87,6 +93,8 @@ class ConsentOut(Schema):
     signer_name: str
     signed_at: dt.datetime
     withdrawn_at: dt.datetime | None
+    withdrawal_reason: str
+    entered_in_error_at: dt.datetime | None
 
 
 @router.post("/{client_id}/scores", response={201: ScoreOut, **ERRORS}, summary="Record a score")
@@ -111,18 +119,8 @@ def record_measure(request: HttpRequest, client_id: Id, payload: MeasureIn) -> A
 def outcomes(request: HttpRequest, client_id: Id) -> Any:
     caller = principal(request)
     caller.require("outcome.view")
-    client = _common.load(Client, client_id)
-    scores = list(OutcomeScore.objects.filter(client=client).order_by("-assessed_at", "id"))
-    measures = list(
-        InstrumentalMeasure.objects.filter(client=client).order_by("-measured_at", "id")
-    )
-    audit.record(
-        caller.audit_actor,
-        "outcome.read",
-        client,
-        {"scores": len(scores), "measures": len(measures)},
-    )
-    return OutcomesOut(scores=scores, measures=measures)
+    found = outcome_service.for_client(caller.audit_actor, client_id)
+    return OutcomesOut(scores=found.scores, measures=found.measures)
 
 
 @router.post(

@@ -51,7 +51,7 @@ from .models import (
     ScreeningResponse,
     TreatmentSession,
 )
-from .services.consent import current_text
+from .services.consent import active, current_text
 from .services.screening import current_screening, unsigned_referrals
 
 GATES = (
@@ -215,13 +215,7 @@ def _plan_gate(session: TreatmentSession, screening: ScreeningResponse | None) -
 
 def _consent_gate(session: TreatmentSession) -> tuple[Gate, Consent | None]:
     text = current_text(ConsentScope.TREATMENT)
-    consent = (
-        Consent.objects.filter(
-            client_id=session.client_id, scope=ConsentScope.TREATMENT, withdrawn_at__isnull=True
-        )
-        .order_by("-signed_at", "-id")
-        .first()
-    )
+    consent = active(session.client, ConsentScope.TREATMENT)
     if consent is None:
         return Gate(
             "consent-signed",

@@ -18,6 +18,7 @@ from cryoderm.clinic.records.models import (
     OutcomeScore,
     Photo,
 )
+from cryoderm.clinic.records.services import outcomes as outcome_service
 from cryoderm.clinical.limits import load_safety_limits
 from cryoderm.clinical.rules import load_rulebook
 from cryoderm.data import labels
@@ -185,8 +186,31 @@ class ScreeningForm(forms.Form):
         return path if path in ("age_years", "sex", "fitzpatrick", "modality", "zones") else None
 
 
+REASON_LABEL = "Reason for the correction"
+
+
+def reason_field() -> forms.CharField:
+    """Why a record is corrected: kept with the earlier values in its history."""
+    return forms.CharField(
+        label=REASON_LABEL,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the record's history with the earlier values.",
+    )
+
+
 class ClientForm(forms.ModelForm):
-    """Registering a client: the identity and contact fields of the record."""
+    """Registering a client: the identity and contact fields of the record. When the client
+    may already be registered, ``confirm_new_person`` is shown (see ``ask_confirmation``)."""
+
+    confirm_new_person = forms.BooleanField(
+        label="This is another person: register anyway",
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def ask_confirmation(self) -> None:
+        self.fields["confirm_new_person"].widget = forms.CheckboxInput()
 
     class Meta:
         model = Client
@@ -201,6 +225,44 @@ class ClientForm(forms.ModelForm):
         )
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
         labels = {"fitzpatrick_type": "Fitzpatrick skin type", "date_of_birth": "Date of birth"}
+
+
+class ClientCorrectionForm(ClientForm):
+    """Correcting a client's record: any field of it, with a reason."""
+
+    reason = reason_field()
+
+    class Meta(ClientForm.Meta):
+        fields = (*ClientForm.Meta.fields, "notes", "is_archived")
+        labels = {**ClientForm.Meta.labels, "is_archived": "Archived (no longer a client)"}
+
+
+class DeviceCorrectionForm(forms.ModelForm):
+    """Correcting a device's record (its modality cannot change), with a reason."""
+
+    reason = reason_field()
+
+    class Meta:
+        model = Device
+        fields = (
+            "manufacturer",
+            "model_name",
+            "serial_number",
+            "commissioned_on",
+            "calibration_interval_days",
+            "service_interval_days",
+            "calibration_tolerance_k",
+            "notes",
+        )
+        widgets = {
+            "commissioned_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {
+            "calibration_interval_days": "Calibration interval (days)",
+            "service_interval_days": "Service interval (days)",
+            "calibration_tolerance_k": "Calibration tolerance (K)",
+        }
 
 
 class MaintenanceForm(forms.ModelForm):
@@ -218,6 +280,9 @@ class MaintenanceForm(forms.ModelForm):
 
 
 class CalibrationForm(forms.ModelForm):
+    """A calibration; whether it passed follows from its deviation and the device's tolerance
+    (the calibration service decides)."""
+
     max_error_c = forms.FloatField(
         label="Largest deviation from the reference (K)",
         min_value=0,
@@ -231,7 +296,6 @@ class CalibrationForm(forms.ModelForm):
             "performed_by",
             "reference_instrument",
             "max_error_c",
-            "passed",
             "certificate_ref",
             "notes",
         )
@@ -242,9 +306,12 @@ class CalibrationForm(forms.ModelForm):
         labels = {
             "performed_on": "Date performed",
             "max_error_c": "Largest deviation from the reference (K)",
-            "passed": "Passed",
             "certificate_ref": "Certificate reference",
         }
+
+
+class CalibrationCorrectionForm(CalibrationForm):
+    reason = reason_field()
 
 
 class SignOffForm(forms.Form):
@@ -292,11 +359,21 @@ class ConsentSignForm(forms.Form):
         error_messages={"required": "Confirm that the client has read the text."},
     )
 
-    def clean_signature(self) -> str:
-        value: str = self.cleaned_data["signature"]
-        if not value.startswith("data:image/png;base64,") or len(value) > 500_000:
-            raise forms.ValidationError("The signature could not be read; please sign again.")
-        return value
+
+class ConsentClosingForm(forms.Form):
+    """Withdrawing a consent (the client's decision) or voiding it as entered in error: a
+    confirmation and a reason, for the record."""
+
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    confirm = forms.BooleanField(
+        label="Confirmed", error_messages={"required": "Tick the confirmation first."}
+    )
+
+    def __init__(self, *args: Any, confirm_label: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = confirm_label
 
 
 def goal_choices() -> list[tuple[str, str]]:
@@ -325,36 +402,66 @@ class PlanForm(forms.Form):
         self.fields["device"].queryset = Device.objects.filter(status=Device.Status.IN_SERVICE)
 
 
-class ScoreForm(forms.Form):
-    """A score at follow-up on a named scale, with the scale's bounds."""
+def scale_choices() -> list[tuple[str, str]]:
+    return [
+        (scale.id, f"{scale.label}: {scale.anchors}") for scale in outcome_service.scales().values()
+    ]
 
-    scale = forms.CharField(
-        label="Scale", max_length=80, help_text="e.g. GAIS (1–5) or satisfaction (0–10)"
-    )
-    scale_min = forms.FloatField(label="Lowest point of the scale")
-    scale_max = forms.FloatField(label="Highest point of the scale")
-    score = forms.FloatField(label="Score (scale points)")
+
+class ScoreForm(forms.Form):
+    """A score at follow-up on one of the clinic's scales (data/outcomes.toml)."""
+
+    scale = forms.ChoiceField(label="Scale")
+    score = forms.IntegerField(label="Score (scale points)")
     rater = forms.ChoiceField(label="Rated by", choices=OutcomeScore.Rater.choices)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scale"].choices = scale_choices()
 
 
 class MeasureForm(forms.Form):
     """An instrumental skin measure; the unit follows from the quantity."""
 
-    quantity = forms.ChoiceField(
-        label="Quantity",
-        choices=[
-            (q, f"{label} ({InstrumentalMeasure.UNITS[q]})")
-            for q, label in InstrumentalMeasure.Quantity.choices
-        ],
-    )
+    quantity = forms.ChoiceField(label="Quantity")
     value = forms.FloatField(label="Value (in the unit shown with the quantity)")
     zone = forms.ChoiceField(label="Zone")
     instrument = forms.CharField(label="Instrument", required=False, max_length=120)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        ranges = outcome_service.measures()
+        self.fields["quantity"].choices = [
+            (q, f"{label} ({ranges[q].unit}, {ranges[q].min:g} to {ranges[q].max:g})")
+            for q, label in InstrumentalMeasure.Quantity.choices
+        ]
         self.fields["zone"].choices = zone_choices(load_safety_limits().zones)
+
+
+class ScoreCorrectionForm(forms.ModelForm):
+    reason = reason_field()
+
+    class Meta:
+        model = OutcomeScore
+        fields = ("score", "rater", "notes")
+        labels = {"score": "Score (scale points)", "rater": "Rated by"}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class MeasureCorrectionForm(forms.ModelForm):
+    reason = reason_field()
+
+    class Meta:
+        model = InstrumentalMeasure
+        fields = ("value", "zone", "instrument")
+        labels = {"value": "Value (in the measure's unit)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"] = forms.ChoiceField(
+            label="Zone", choices=zone_choices(load_safety_limits().zones)
+        )
 
 
 class PhotoForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from .adverse import AdverseEvent
 from .choices import Modality
-from .clients import Client
+from .clients import Client, Correction
 from .consent import Consent, ConsentScope, ConsentText
 from .devices import CalibrationRecord, Device, DeviceFault, MaintenanceRecord
 from .live import JournalCursor, SessionZone
@@ -23,6 +23,7 @@ __all__ = [
     "Consent",
     "ConsentScope",
     "ConsentText",
+    "Correction",
     "Device",
     "DeviceFault",
     "InstrumentalMeasure",

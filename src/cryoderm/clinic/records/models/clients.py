@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -40,3 +41,26 @@ class Client(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class Correction(models.Model):
+    """One audited edit of a record: which fields changed, from what to what, why, and by
+    whom. The earlier values stay readable here (a record's history), whatever the record
+    holds now; corrections are added, never changed (records.services.corrections)."""
+
+    target = models.CharField(max_length=60, help_text="<app>.<model> of the record")
+    target_id = models.BigIntegerField()
+    changes = models.JSONField(help_text='{"field": {"from": earlier, "to": new}}')
+    reason = models.TextField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    corrected_by_label = models.CharField(max_length=150, help_text="who, as the audit log names")
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["target", "target_id", "corrected_at", "id"]
+        indexes = [models.Index(fields=["target", "target_id"], name="correction_target_idx")]
+
+    def __str__(self) -> str:
+        return f"correction of {self.target}:{self.target_id} at {self.corrected_at:%Y-%m-%d %H:%M}"

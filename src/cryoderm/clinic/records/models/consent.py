@@ -60,6 +60,17 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_in_error_at = models.DateTimeField(
+        null=True, blank=True, help_text="Recorded on the wrong client or by mistake: void"
+    )
+
+    #: What may change on a signed consent, once each: its withdrawal, or its voiding as
+    #: entered in error (both keep everything that was signed).
+    CLOSING_FIELDS = ("withdrawn_at", "withdrawal_reason", "withdrawn_by", "entered_in_error_at")
 
     class Meta:
         ordering = ["client", "scope", "-signed_at"]
@@ -70,7 +81,7 @@ class Consent(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.withdrawn_at is None
+        return self.withdrawn_at is None and self.entered_in_error_at is None
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
@@ -83,7 +94,7 @@ class Consent(models.Model):
     def _refuse_change_after_signing(self) -> None:
         stored = Consent.objects.get(pk=self.pk)
         for field in self._meta.concrete_fields:
-            if field.name == "withdrawn_at":
+            if field.name in self.CLOSING_FIELDS:
                 continue
             if getattr(stored, field.attname) != getattr(self, field.attname):
                 raise Conflict(
@@ -91,5 +102,9 @@ class Consent(models.Model):
                     "ask the client to sign a new consent instead",
                     field=field.name,
                 )
-        if stored.withdrawn_at is not None and stored.withdrawn_at != self.withdrawn_at:
-            raise Conflict(f"consent {self.pk} was already withdrawn", field="withdrawn_at")
+        for name in self.CLOSING_FIELDS:
+            before = getattr(stored, self._meta.get_field(name).attname)
+            if before not in (None, "") and before != getattr(
+                self, self._meta.get_field(name).attname
+            ):
+                raise Conflict(f"consent {self.pk}: {name} is already recorded", field=name)

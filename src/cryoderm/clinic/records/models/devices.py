@@ -33,6 +33,14 @@ class Device(models.Model):
     service_interval_days = models.PositiveIntegerField(
         help_text="Manufacturer's service interval [days]"
     )
+    # assumption: half a kelvin when the clinic has not entered the manufacturer's figure: the
+    # floors keep 2 K above the 0 °C frostnip criterion, and a sensor that errs by more than a
+    # quarter of that margin no longer guards it.
+    calibration_tolerance_k = models.FloatField(
+        default=0.5,
+        help_text="Largest deviation from the reference a calibration may show and pass [K] "
+        "(the manufacturer's accuracy)",
+    )
     sessions_count = models.PositiveIntegerField(default=0)
     exposure_s_total = models.FloatField(default=0.0, help_text="Cumulative cold exposure [s]")
     notes = models.TextField(blank=True)
@@ -40,6 +48,14 @@ class Device(models.Model):
 
     class Meta:
         ordering = ["modality", "serial_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(calibration_tolerance_k__gt=0)
+                & models.Q(calibration_tolerance_k__lte=5),
+                name="calibration_tolerance_plausible",
+                violation_error_message="calibration_tolerance_k: more than 0 K and at most 5 K",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.manufacturer} {self.model_name} ({self.serial_number})"

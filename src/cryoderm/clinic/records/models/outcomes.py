@@ -48,22 +48,14 @@ class OutcomeScore(models.Model):
 
 
 class InstrumentalMeasure(models.Model):
-    """A skin measurement by an instrument, with its unit (one allowed unit per quantity)."""
+    """A skin measurement by an instrument, with its unit (one allowed unit per quantity and
+    its defined range: data/outcomes.toml, read by records.services.outcomes)."""
 
     class Quantity(models.TextChoices):
         ERYTHEMA_INDEX = "erythema-index", "Erythema index"
         ELASTICITY = "elasticity", "Elasticity (R2, gross elasticity)"
         HYDRATION = "hydration", "Stratum corneum hydration"
         TEWL = "tewl", "Transepidermal water loss"
-
-    #: The unit each quantity is recorded in (instrument conventions: Mexameter EI and
-    #: Corneometer units are arbitrary; Cutometer R2 is a ratio; TEWL in g m-2 h-1).
-    UNITS = {
-        "erythema-index": "a.u.",
-        "elasticity": "ratio",
-        "hydration": "a.u.",
-        "tewl": "g/m2/h",
-    }
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="measures")
     session = models.ForeignKey(

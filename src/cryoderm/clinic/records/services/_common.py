@@ -87,6 +87,12 @@ def now_or(moment: dt.datetime | None) -> dt.datetime:
     return moment
 
 
+def not_future(field: str, day: object) -> None:
+    """Refuse a date of something that has happened (a service, a birth) in the future."""
+    if isinstance(day, dt.date) and day > timezone.localdate():
+        raise InvalidRecord(field, f"{day} is in the future; record what has happened")
+
+
 def require_text(field: str, value: Any) -> str:
     text = str(value or "").strip()
     if not text:

@@ -1,16 +1,27 @@
-"""Registering, changing, reading and searching clients (reads are audited too)."""
+"""Registering, correcting, reading and searching clients (reads are audited too).
+
+A date of birth is a day in the past, no further back than a human life. A client whose
+name and date of birth, e-mail address or phone number match a registered client is a
+possible duplicate: registering (or correcting into) one is refused until the user confirms
+it is another person, and the confirmation is in the audit entry. Every change is a
+correction that keeps the earlier value (services.corrections)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import unicodedata
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from cryoderm.clinic import audit
 
-from ..errors import InvalidRecord
+from ..errors import Conflict, InvalidRecord
 from ..models import Client
+from . import corrections
 from ._common import authorize, load, validated
 
 EDITABLE = (
@@ -24,6 +35,24 @@ EDITABLE = (
     "notes",
     "is_archived",
 )
+#: assumption: the longest verified human life is 122 years; a date of birth further back
+#: than this is a typing error, not a client.
+OLDEST_AGE_YEARS = 125
+#: assumption: phone numbers that share fewer digits than this are not the same number.
+PHONE_DIGITS_COMPARED = 7
+
+
+class PossibleDuplicate(Conflict):
+    """The client looks like one already registered (``matches``): confirm it is another."""
+
+    def __init__(self, matches: list[Client]) -> None:
+        named = "; ".join(f"{c.full_name}, born {c.date_of_birth} (client {c.pk})" for c in matches)
+        super().__init__(
+            f"possibly already registered: {named}; open that record, or confirm that this "
+            "is another person",
+            "confirm_new_person",
+        )
+        self.matches = matches
 
 
 def _unknown(fields: dict[str, Any]) -> None:
@@ -32,27 +61,108 @@ def _unknown(fields: dict[str, Any]) -> None:
             raise InvalidRecord(name, f"unknown field; editable: {', '.join(EDITABLE)}")
 
 
+def _plausible(client: Client) -> None:
+    today = timezone.localdate()
+    born = client.date_of_birth
+    if isinstance(born, dt.date):
+        if born > today:
+            raise InvalidRecord("date_of_birth", f"{born} is in the future")
+        if (today - born).days > OLDEST_AGE_YEARS * 365.25:
+            raise InvalidRecord(
+                "date_of_birth", f"{born} is more than {OLDEST_AGE_YEARS} years ago"
+            )
+
+
+def _name_key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z]", "", plain.casefold())
+
+
+def _digits(phone: str) -> str:
+    return re.sub(r"\D", "", phone)
+
+
+def possible_duplicates(client: Client) -> list[Client]:
+    """Registered clients that may be this one: same name and date of birth, same e-mail,
+    or the same last digits of the phone number."""
+    wanted = Q(date_of_birth=client.date_of_birth)
+    if client.email:
+        wanted |= Q(email__iexact=client.email)
+    digits = _digits(client.phone or "")
+    if len(digits) >= PHONE_DIGITS_COMPARED:
+        wanted |= Q(phone__contains=digits[-4:])
+    candidates = Client.objects.filter(wanted)
+    if client.pk is not None:
+        candidates = candidates.exclude(pk=client.pk)
+    name = (_name_key(client.given_name), _name_key(client.family_name))
+    found = []
+    for other in candidates.order_by("pk")[:200]:
+        same_person = (
+            _name_key(other.given_name),
+            _name_key(other.family_name),
+        ) == name and other.date_of_birth == client.date_of_birth
+        same_email = bool(client.email) and other.email.casefold() == client.email.casefold()
+        other_digits = _digits(other.phone)
+        same_phone = (
+            len(digits) >= PHONE_DIGITS_COMPARED
+            and other_digits[-PHONE_DIGITS_COMPARED:] == digits[-PHONE_DIGITS_COMPARED:]
+        )
+        if same_person or same_email or same_phone:
+            found.append(other)
+    return found
+
+
+def _refuse_duplicates(client: Client, confirm_new_person: bool) -> list[int]:
+    matches = possible_duplicates(client)
+    if matches and not confirm_new_person:
+        raise PossibleDuplicate(matches)
+    return [m.pk for m in matches]
+
+
 @transaction.atomic
-def create(actor: object, **fields: Any) -> Client:
+def create(actor: object, *, confirm_new_person: bool = False, **fields: Any) -> Client:
+    """Register a client; a possible duplicate needs ``confirm_new_person``."""
     authorize(actor, "client.create")
     _unknown(fields)
     client = validated(Client(**fields))
+    _plausible(client)
+    duplicates = _refuse_duplicates(client, confirm_new_person)
     client.save()
-    audit.record(actor, "client.create", client, {"fields": sorted(fields)})
+    detail: dict[str, Any] = {"fields": sorted(fields)}
+    if duplicates:
+        detail["confirmed_not_duplicate_of"] = duplicates
+    audit.record(actor, "client.create", client, detail)
     return client
 
 
 @transaction.atomic
-def update(actor: object, client_id: object, **fields: Any) -> Client:
+def update(
+    actor: object,
+    client_id: object,
+    *,
+    reason: str,
+    confirm_new_person: bool = False,
+    **fields: Any,
+) -> Client:
+    """Correct the client's ``fields`` with a reason; the earlier values are kept."""
     authorize(actor, "client.update")
     _unknown(fields)
     client = load(Client, client_id, lock=True)
-    for name, value in fields.items():
-        setattr(client, name, value)
-    validated(client)
-    client.save()
-    audit.record(actor, "client.update", client, {"fields": sorted(fields)})
-    return client
+
+    def check(changed: Client) -> None:
+        _plausible(changed)
+        if {"given_name", "family_name", "date_of_birth", "email", "phone"} & set(fields):
+            _refuse_duplicates(changed, confirm_new_person)
+
+    return corrections.apply(
+        actor,
+        client,
+        fields,
+        reason=reason,
+        editable=EDITABLE,
+        action="client.update",
+        check=check,
+    )
 
 
 @transaction.atomic

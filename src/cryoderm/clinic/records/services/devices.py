@@ -1,4 +1,9 @@
-"""Devices: registration, maintenance and calibration records, the fault log."""
+"""Devices: registration and correction, maintenance and calibration records, the fault log.
+
+Dates of what has happened (commissioning, a service, a calibration) are not in the future.
+A calibration passes when its largest deviation from the reference is within the device's
+tolerance (``calibration_tolerance_k``, the manufacturer's accuracy): the service decides,
+and a record that says otherwise is refused. Every correction keeps the earlier value."""
 
 from __future__ import annotations
 
@@ -9,20 +14,71 @@ from django.db import transaction
 
 from cryoderm.clinic import audit
 
-from ..errors import Conflict
+from ..errors import Conflict, InvalidRecord
 from ..models import CalibrationRecord, Device, DeviceFault, MaintenanceRecord
-from ._common import authorize, load, now_or, require_finite, require_text, validated
+from . import corrections
+from ._common import (
+    authorize,
+    load,
+    not_future,
+    now_or,
+    require_finite,
+    require_text,
+    validated,
+)
+
+DEVICE_EDITABLE = (
+    "manufacturer",
+    "model_name",
+    "serial_number",
+    "commissioned_on",
+    "calibration_interval_days",
+    "service_interval_days",
+    "calibration_tolerance_k",
+    "notes",
+)
+CALIBRATION_EDITABLE = (
+    "performed_on",
+    "performed_by",
+    "reference_instrument",
+    "max_error_c",
+    "certificate_ref",
+    "notes",
+)
+
+
+def _check_device(device: Device) -> None:
+    not_future("commissioned_on", device.commissioned_on)
+    require_finite("calibration_tolerance_k", device.calibration_tolerance_k, "K")
 
 
 @transaction.atomic
 def register(actor: Any, **fields: Any) -> Device:
     """A new device (modality, manufacturer, model_name, serial_number, commissioned_on,
-    calibration_interval_days, service_interval_days)."""
+    calibration_interval_days, service_interval_days, calibration_tolerance_k)."""
     authorize(actor, "device.manage")
     device = validated(Device(**fields))
+    _check_device(device)
     device.save()
     audit.record(actor, "device.create", device, {"serial_number": device.serial_number})
     return device
+
+
+@transaction.atomic
+def update(actor: Any, device_id: object, *, reason: str, **fields: Any) -> Device:
+    """Correct a device's record (not its modality: a device of another modality is another
+    device, registered as such); the earlier values are kept."""
+    authorize(actor, "device.manage")
+    device = load(Device, device_id, lock=True)
+    return corrections.apply(
+        actor,
+        device,
+        fields,
+        reason=reason,
+        editable=DEVICE_EDITABLE,
+        action="device.update",
+        check=_check_device,
+    )
 
 
 @transaction.atomic
@@ -37,6 +93,7 @@ def record_maintenance(
 ) -> MaintenanceRecord:
     authorize(actor, "device.maintain")
     device = load(Device, device_id)
+    not_future("performed_on", performed_on)
     record = validated(
         MaintenanceRecord(
             device=device,
@@ -52,6 +109,23 @@ def record_maintenance(
     return record
 
 
+def _judge(record: CalibrationRecord, claimed: bool | None) -> None:
+    """Set ``passed`` from the deviation and the device's tolerance; refuse a claim that
+    contradicts them."""
+    not_future("performed_on", record.performed_on)
+    error = require_finite("max_error_c", record.max_error_c, "K")
+    tolerance = record.device.calibration_tolerance_k
+    passed = 0 <= error <= tolerance
+    if claimed is not None and claimed != passed:
+        verdict = "within" if passed else "beyond"
+        raise InvalidRecord(
+            "passed",
+            f"a deviation of {error:g} K is {verdict} the device's tolerance of {tolerance:g} K: "
+            f"the calibration {'passed' if passed else 'failed'}",
+        )
+    record.passed = passed
+
+
 @transaction.atomic
 def record_calibration(
     actor: Any,
@@ -61,33 +135,61 @@ def record_calibration(
     performed_by: str,
     reference_instrument: str,
     max_error_c: float,
-    passed: bool,
+    passed: bool | None = None,
     certificate_ref: str = "",
     notes: str = "",
 ) -> CalibrationRecord:
+    """A calibration; it passes when ``max_error_c`` is within the device's tolerance
+    (``passed``, when given, must agree)."""
     authorize(actor, "device.maintain")
     device = load(Device, device_id)
-    record = validated(
-        CalibrationRecord(
-            device=device,
-            performed_on=performed_on,
-            performed_by=performed_by,
-            reference_instrument=reference_instrument,
-            max_error_c=require_finite("max_error_c", max_error_c, "K"),
-            passed=passed,
-            certificate_ref=certificate_ref,
-            notes=notes,
-            recorded_by=actor if getattr(actor, "pk", None) else None,
-        )
+    record = CalibrationRecord(
+        device=device,
+        performed_on=performed_on,
+        performed_by=performed_by,
+        reference_instrument=reference_instrument,
+        max_error_c=require_finite("max_error_c", max_error_c, "K"),
+        passed=False,
+        certificate_ref=certificate_ref,
+        notes=notes,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
     )
+    _judge(record, passed)
+    validated(record)
     record.save()
     audit.record(
         actor,
         "device.calibrate",
         device,
-        {"performed_on": performed_on, "passed": passed, "max_error_c": record.max_error_c},
+        {"performed_on": performed_on, "passed": record.passed, "max_error_c": record.max_error_c},
     )
     return record
+
+
+@transaction.atomic
+def correct_calibration(
+    actor: Any, calibration_id: object, *, reason: str, **fields: Any
+) -> CalibrationRecord:
+    """Correct a calibration record; whether it passed is judged again from the corrected
+    deviation. The earlier values are kept."""
+    authorize(actor, "device.maintain")
+    record = load(CalibrationRecord, calibration_id, lock=True)
+    if "passed" in fields:
+        raise InvalidRecord("passed", "follows from max_error_c and the device's tolerance")
+
+    def check(changed: CalibrationRecord) -> None:
+        _judge(changed, None)
+
+    return corrections.apply(
+        actor,
+        record,
+        fields,
+        reason=reason,
+        editable=CALIBRATION_EDITABLE,
+        action="device.calibration_correct",
+        check=check,
+        derived=("passed",),
+    )
 
 
 @transaction.atomic

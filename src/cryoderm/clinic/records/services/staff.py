@@ -10,7 +10,7 @@ from django.db import transaction
 from cryoderm.clinic import audit
 
 from ..models import Practitioner, Qualification
-from ._common import authorize, load, require_text, validated
+from ._common import authorize, load, not_future, require_text, validated
 
 
 @transaction.atomic
@@ -44,6 +44,7 @@ def add_qualification(
 ) -> Qualification:
     authorize(actor, "staff.manage")
     practitioner = load(Practitioner, practitioner_id)
+    not_future("issued_on", issued_on)
     qualification = validated(
         Qualification(
             practitioner=practitioner,

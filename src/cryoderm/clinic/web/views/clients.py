@@ -7,7 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from cryoderm.clinic.records.errors import Conflict, RecordsError
+from cryoderm.clinic.records.models import Client
 from cryoderm.clinic.records.services import clients as client_service
+from cryoderm.clinic.records.services import corrections
 from cryoderm.clinic.records.services import photos as photo_service
 from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page
@@ -28,6 +30,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = queries.get_or_404(client_service.get, request.user, pk)
     context: dict[str, object] = {
         "client": client,
+        "duplicates": client_service.possible_duplicates(client),
         "appointments": client.appointments.select_related("practitioner", "room", "device"),
         "consents": client.consents.select_related("text", "witnessed_by"),
     }
@@ -39,6 +42,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["scores"] = client.scores.all()
         context["measures"] = client.measures.all()
         context["photo_pairs"] = queries.photo_pairs(client)
+    context["corrections"] = corrections.for_client(request.user, client.pk)
     return render(request, "web/clients/detail.html", context)
 
 
@@ -65,12 +69,17 @@ def photo_file(request: HttpRequest, pk: int) -> HttpResponse:
 @page("client.create")
 def client_new(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)
+    matches: list[Client] = []
     if request.method == "POST" and form.is_valid():
         try:
             client = client_service.create(request.user, **form.cleaned_data)
+        except client_service.PossibleDuplicate as duplicate:
+            matches = duplicate.matches
+            form.ask_confirmation()
+            form.add_error(None, str(duplicate))
         except RecordsError as error:
             apply_error(form, error, lambda field: field)
         else:
             messages.success(request, f"{client.full_name} is registered.")
             return redirect("web:client", client.pk)
-    return render(request, "web/clients/new.html", {"form": form})
+    return render(request, "web/clients/new.html", {"form": form, "matches": matches})

@@ -10,8 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import Client, Consent, ConsentScope
 from cryoderm.clinic.records.services import consent as consent_service
-from cryoderm.clinic.web.access import page
-from cryoderm.clinic.web.forms import ConsentSignForm, apply_error
+from cryoderm.clinic.records.services import corrections
+from cryoderm.clinic.web.access import allowed, page
+from cryoderm.clinic.web.forms import ConsentClosingForm, ConsentSignForm, apply_error
 
 
 @page("client.view", "consent.record")
@@ -73,14 +74,57 @@ def consent_sign(request: HttpRequest, pk: int, scope: str) -> HttpResponse:
 @page("client.view", "consent.record")
 def consent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consent = get_object_or_404(
-        Consent.objects.select_related("client", "text", "witnessed_by"), pk=pk
+        Consent.objects.select_related("client", "text", "witnessed_by", "withdrawn_by"), pk=pk
     )
-    if request.method == "POST" and "withdraw" in request.POST:
-        try:
-            consent_service.withdraw(request.user, consent.pk)
-        except RecordsError as error:
-            messages.error(request, str(error))
+    withdraw_form = ConsentClosingForm(
+        prefix="w", confirm_label="The client confirms that they withdraw this consent"
+    )
+    error_form = ConsentClosingForm(
+        prefix="e", confirm_label="This consent was recorded by mistake (wrong client or scope)"
+    )
+    if request.method == "POST":
+        closing = "withdraw" in request.POST
+        form = ConsentClosingForm(
+            request.POST,
+            prefix="w" if closing else "e",
+            confirm_label=(withdraw_form if closing else error_form).fields["confirm"].label,
+        )
+        if closing:
+            withdraw_form = form
         else:
-            messages.success(request, "The consent is recorded as withdrawn.")
-        return redirect("web:consent", consent.pk)
-    return render(request, "web/consent/detail.html", {"consent": consent})
+            error_form = form
+        if not allowed(request, "consent.withdraw"):
+            form.add_error(
+                None, "Your role may not withdraw a consent or mark it entered in error."
+            )
+        elif form.is_valid():
+            close = consent_service.withdraw if closing else consent_service.mark_entered_in_error
+            try:
+                close(
+                    request.user,
+                    consent.pk,
+                    reason=form.cleaned_data["reason"],
+                    confirmed=form.cleaned_data["confirm"],
+                )
+            except RecordsError as error:
+                apply_error(form, error, lambda f: f)
+            else:
+                messages.success(
+                    request,
+                    "The withdrawal is recorded."
+                    if closing
+                    else "The consent is marked as entered in error.",
+                )
+                return redirect("web:consent", consent.pk)
+    return render(
+        request,
+        "web/consent/detail.html",
+        {
+            "consent": consent,
+            "signature_box": consent_service.signature_box(consent.signature),
+            "history": corrections.history((Consent, [consent.pk])),
+            "may_close": allowed(request, "consent.withdraw"),
+            "withdraw_form": withdraw_form,
+            "error_form": error_form,
+        },
+    )

@@ -10,6 +10,7 @@ from cryoderm.clinic.accounts import permissions
 from cryoderm.clinic.accounts.errors import PermissionRefused
 from cryoderm.clinic.records.errors import RecordsError
 from cryoderm.clinic.records.models import Device, Practitioner
+from cryoderm.clinic.records.services import corrections
 from cryoderm.clinic.records.services import devices as device_service
 from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page, refusal
@@ -76,6 +77,8 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "maintenance_form": maintenance_form,
             "calibration_form": calibration_form,
             "may_maintain": allowed(request, "device.maintain"),
+            "may_manage": allowed(request, "device.manage"),
+            "history": corrections.for_device(request.user, device.pk),
         },
     )
 

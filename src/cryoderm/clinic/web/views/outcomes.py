@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from cryoderm.clinic.records.errors import RecordsError
-from cryoderm.clinic.records.models import Client, InstrumentalMeasure
+from cryoderm.clinic.records.models import Client
 from cryoderm.clinic.records.services import outcomes as outcome_service
 from cryoderm.clinic.records.services import photos as photo_service
 from cryoderm.clinic.web.access import page
@@ -55,7 +55,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             fields = dict(form.cleaned_data)
             if form is measure_form:
-                fields["unit"] = InstrumentalMeasure.UNITS[fields["quantity"]]
+                fields["unit"] = outcome_service.measures()[fields["quantity"]].unit
             try:
                 record(request.user, client.pk, session_id=session_id, **fields)
             except RecordsError as error:
