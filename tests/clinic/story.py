@@ -85,7 +85,7 @@ def tell(alice: Any) -> Story:
     )
     factories.sign_consent(alice, client, "treatment")
     photos = factories.sign_consent(alice, client, "photos")
-    consent.withdraw(alice, photos.pk)
+    consent.withdraw(alice, photos.pk, reason="no more photographs, she said", confirmed=True)
     session = planning.plan_session(
         alice,
         client_id=client.pk,
