@@ -18,6 +18,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from clinic import personas
+from clinic.factories import SIGNATURE
 from cryoderm.clinic.accounts.permissions import PRACTITIONER, grant_role
 from cryoderm.clinic.records.models import Photo
 from cryoderm.clinic.records.services import consent as consent_service
@@ -61,7 +62,7 @@ def test_a_forged_photo_is_refused_and_a_real_one_is_shown(page: Any, shot: Shot
     alice = personas.alice()
     client = world.client()
     consent_service.sign(
-        alice, client.pk, "photos", signer_name="Ada Lovelace", signature="M0,0 L9,9 L20,4"
+        alice, client.pk, "photos", signer_name="Ada Lovelace", signature=SIGNATURE
     )
     page.goto(f"/clients/{client.pk}/outcomes/new/")
     sign_in(page, "alice", personas.PASSWORD)
