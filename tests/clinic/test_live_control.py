@@ -119,7 +119,8 @@ def test_stop_one_zone_resume_it_with_a_reason_then_end_it_and_the_session_settl
     assert run.status == SessionZone.Status.ENDED and "enough for today" in run.reason
     session.refresh_from_db()
     assert session.status == TreatmentSession.Status.ABORTED
-    assert "cheek" in session.end_reason and "enough for today" in session.end_reason
+    assert session.end_reason.startswith("Cheek (zygoma, malar): stopped by the practitioner")
+    assert "enough for today" in session.end_reason
     actions = set(
         AuditEntry.objects.filter(actor=f"user:{alice.pk}:alice").values_list("action", flat=True)
     )
@@ -209,7 +210,7 @@ def test_ending_the_session_names_the_zones_not_treated(alice: Any, interlock: A
     session.refresh_from_db()
     assert session.status == TreatmentSession.Status.ABORTED
     assert session.end_reason == (
-        "ended by alice: client had to leave; not completed: cheek, forehead"
+        "ended by alice: client had to leave; not completed: Cheek (zygoma, malar), Forehead"
     )
     assert set(SessionZone.objects.filter(session=session).values_list("status", flat=True)) == {
         SessionZone.Status.ENDED

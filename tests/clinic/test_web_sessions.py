@@ -147,7 +147,8 @@ def test_a_lingering_wand_is_stopped_by_the_interlock_and_recorded(
     times = list(SkinReading.objects.filter(session=session).values_list("elapsed_s", flat=True))
     assert len(times) == len(set(times)) == copied[2]
     page = browser.get(reverse("web:session_live", args=[session.pk])).content.decode()
-    assert "Reason to resume cheek" in page and "Reason to end cheek and go on" in page
+    assert "Reason to resume Cheek (zygoma, malar)" in page
+    assert "Reason to end Cheek (zygoma, malar) and go on" in page
     record = browser.get(reverse("web:session", args=[session.pk])).content.decode()
     assert "Coldest measured skin" in record
     pdf = browser.get(reverse("web:session_report", args=[session.pk]))

@@ -26,6 +26,7 @@ DEFINED = {
     "grade": lambda: list(GRADES),
     "stop-reason": lambda: [r.value for r in StopReason],
     "fault": lambda: list(FAULT_KINDS),
+    "reading": lambda: [r.value for r in InvalidReason],
     "applicator": lambda: list(load_table("exposures")["applicator"]),
     "layer": lambda: list(load_table("tissue")["material"]),
 }

@@ -135,7 +135,7 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     page.get_by_role("button", name="Start the session").click()
     expect(page).to_have_url(re.compile(rf"/sessions/{session.pk}/live/$"))
     page.get_by_label("Simulated device fault").select_option("linger")
-    page.get_by_role("button", name="Start cheek").click()
+    page.get_by_role("button", name="Start Cheek (zygoma, malar)").click()
     expect(page.locator("#live-status")).to_have_text("Running")
     expect(page.locator("#temp-now")).to_contain_text("°C", timeout=15_000)
     shot(page, "live-running")
@@ -149,18 +149,22 @@ def test_a_new_client_is_screened_consents_is_planned_treated_and_followed_up(
     shot(page, "live-stopped-by-interlock")
     # The page reloads once the records have the stop: the zone may be resumed or ended.
     expect(page.locator("#zone-cheek")).to_have_attribute("data-status", "stopped", timeout=30_000)
-    expect(page.get_by_label("Reason to resume cheek")).to_be_visible()
+    expect(page.get_by_label("Reason to resume Cheek (zygoma, malar)")).to_be_visible()
     high = page.locator("#alarms .alarm.high").first
     high.get_by_role("button", name="Acknowledge").click()
     expect(high.locator(".alarm-state")).to_contain_text("acknowledged by alice")
     shot(page, "live-alarm-acknowledged")
-    page.get_by_label("Reason to end cheek and go on").fill("skin too cold to go on today")
-    page.get_by_role("button", name="End cheek").click()
+    page.get_by_label("Reason to end Cheek (zygoma, malar) and go on").fill(
+        "skin too cold to go on today"
+    )
+    page.get_by_role("button", name="End Cheek (zygoma, malar)").click()
     expect(page.locator("#zone-cheek")).to_have_attribute("data-status", "ended", timeout=30_000)
 
     page.goto(f"/sessions/{session.pk}/")
     expect(
-        page.get_by_text(re.compile(r"^Aborted: cheek: (predicted-)?floor")).first
+        page.get_by_text(
+            re.compile(r"^Aborted: Cheek \(zygoma, malar\): the (skin reached|floor was forecast)")
+        ).first
     ).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Coldest measured skin")).to_be_visible()
     shot(page, "session-record")

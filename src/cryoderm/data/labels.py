@@ -31,7 +31,7 @@ from cryoderm.data import load_table
 MINUS = "\u2212"
 
 #: Vocabularies labelled in labels.toml (the others are labelled in their own tables).
-_OWN_TABLE = ("grade", "gate", "alarm", "stop-reason", "fault", "applicator", "layer")
+_OWN_TABLE = ("grade", "gate", "alarm", "stop-reason", "reading", "fault", "applicator", "layer")
 
 VOCABULARIES = ("zone", "modality", "goal", "rule", "procedure", *_OWN_TABLE)
 

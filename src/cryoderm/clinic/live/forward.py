@@ -37,6 +37,7 @@ from cryoderm.clinic.records.models import (
     TreatmentSession,
 )
 from cryoderm.clinic.records.services import sessions as session_service
+from cryoderm.data.labels import celsius, label
 from cryoderm.interlock import Journal, JournalEntry
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,9 @@ def settle(session: TreatmentSession, at: dt.datetime) -> None:
         return
     short = [runs[z] for z in session.zones if runs[z].status == SessionZone.Status.ENDED]
     reason = "; ".join(
-        f"{run.zone}: {run.stop_reason or 'not started'}; ended: {run.reason or 'no reason'}"
+        f"{label('zone', run.zone)}: "
+        f"{label('stop-reason', run.stop_reason) if run.stop_reason else 'not started'}; "
+        f"ended: {run.reason or 'no reason'}"
         for run in short
     )
     # Conflict: the practitioner ended the session meanwhile (live_control.end_session).
@@ -317,16 +320,20 @@ def _describe(entry: JournalEntry) -> str:
         who = f" by {p['by_user']}" if p.get("by_user") else ""
         detail = f": {p['detail']}" if p.get("detail") else ""
         return (
-            f"the interlock stopped the cold{who}: {p.get('reason')}{detail} "
-            f"(exposure {p.get('exposure_s')} s)"
+            f"the interlock stopped the cold{who}: {label('stop-reason', p.get('reason'))}"
+            f"{detail} (after {float(p.get('exposure_s') or 0):.1f} s of cold)"
         )
     if entry.kind == "session-started":
         return (
-            f"interlock guarding {p.get('zone')} ({p.get('modality')}), "
-            f"floor {p.get('floor_temp_c')} °C"
+            f"interlock guarding {label('zone', p.get('zone'))} "
+            f"({label('modality', p.get('modality'))}), floor "
+            f"{celsius(p.get('floor_temp_c'), signed=True)}"
         )
     if entry.kind == "resume-after-stop":
-        return f"resumed after the stop ({p.get('stop_reason')}) by {p.get('by_user')}: {p.get('reason')}"
+        return (
+            f"resumed after the stop ({label('stop-reason', p.get('stop_reason'))}) by "
+            f"{p.get('by_user')}: {p.get('reason')}"
+        )
     if entry.kind == "session-ended":
         return f"zone closed{' by ' + p['by_user'] if p.get('by_user') else ''}: {p.get('reason')}"
     if entry.kind == "alarm-ack":

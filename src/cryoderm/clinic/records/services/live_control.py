@@ -30,6 +30,7 @@ from django.utils import timezone
 from cryoderm.clinic import audit
 from cryoderm.clinic.live import channel
 from cryoderm.clinic.live.forward import PLANNED_ENDS, LiveId
+from cryoderm.data.labels import label, label_list
 from cryoderm.interlock import ControlClient, PlannedCurve
 from cryoderm.interlock.faults import FAULT_KINDS
 from cryoderm.interlock.journal import entries_of
@@ -186,8 +187,8 @@ def start_zone(actor: Any, session_id: object, zone: str, *, fault: str = "none"
         actor,
         session,
         "session.zone_start",
-        f"{_label(actor)} started {zone}"
-        + (f" (simulated fault: {fault})" if fault != "none" else ""),
+        f"{_label(actor)} started {label('zone', zone)}"
+        + (f" (simulated fault: {label('fault', fault)})" if fault != "none" else ""),
         {"zone": zone, "fault": fault, "command": command, "interlock": sent.status},
         zone_update=starting,
     )
@@ -208,7 +209,8 @@ def stop_zone(actor: Any, session_id: object, zone: str, reason: str = "") -> Se
             actor,
             session,
             "session.zone_stop",
-            f"{_label(actor)} pressed STOP on {zone}" + (f": {reason}" if reason else ""),
+            f"{_label(actor)} pressed STOP on {label('zone', zone)}"
+            + (f": {reason}" if reason else ""),
             {"zone": zone, "reason": reason, "command": command, "interlock": sent.status},
             kind=SessionEvent.Kind.STOPPED,
         )
@@ -274,7 +276,8 @@ def resume_after_stop(actor: Any, session_id: object, zone: str, reason: str) ->
         actor,
         session,
         "session.zone_resume_after_stop",
-        f"{_label(actor)} resumed {zone} after its stop ({run.stop_reason}): {why}",
+        f"{_label(actor)} resumed {label('zone', zone)} after its stop "
+        f"({label('stop-reason', run.stop_reason)}): {why}",
         {"zone": zone, "reason": why, "stop_reason": run.stop_reason, "command": command},
         kind=SessionEvent.Kind.RESUMED,
         zone_update=note,
@@ -307,7 +310,7 @@ def end_zone(actor: Any, session_id: object, zone: str, reason: str) -> Sent:
         actor,
         session,
         "session.zone_end",
-        f"{_label(actor)} ended {zone}: {why}",
+        f"{_label(actor)} ended {label('zone', zone)}: {why}",
         {"zone": zone, "reason": why, "command": command},
         zone_update=close,
     )
@@ -349,7 +352,7 @@ def end_session(actor: Any, session_id: object, reason: str) -> TreatmentSession
             session.pk,
             exposure_s=sum(exposure.values()),
             aborted=bool(short),
-            reason=f"ended by {_label(actor)}: {why}; not completed: {', '.join(short)}"
+            reason=f"ended by {_label(actor)}: {why}; not completed: {label_list('zone', short)}"
             if short
             else "",
         )

@@ -92,6 +92,13 @@ def label(value: Any, vocabulary: str) -> str:
     return labels.label(vocabulary, value)
 
 
+@register.simple_tag
+def vocabularies(*names: str) -> dict[str, dict[str, str]]:
+    """Vocabularies for a page's script (``{% vocabularies "zone" as v %}{{ v|json_script:"id" }}``):
+    the live view labels what its event stream sends as identifiers."""
+    return {name: dict(labels.vocabulary(name)) for name in names}
+
+
 @register.filter
 def label_list(values: Any, vocabulary: str) -> str:
     """Identifiers as their labels, comma-separated: ``{{ session.zones|label_list:"zone" }}``."""

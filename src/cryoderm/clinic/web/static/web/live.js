@@ -17,6 +17,12 @@
     var section = root.querySelector('[data-live-id="' + liveId + '"]');
     return section ? section.dataset.zone : null;
   }
+  // Labels of what the stream sends as identifiers (zones, stop reasons, alarms, reading
+  // problems), from the page: the one source is cryoderm.data.labels.
+  var LABELS = JSON.parse(document.getElementById("live-labels").textContent);
+  function label(vocabulary, id) { return (LABELS[vocabulary] || {})[id] || id; }
+  // A temperature as the pages write it: the minus sign, one decimal, °C.
+  function celsius(t) { return (t < 0 ? "\u2212" : "") + Math.abs(t).toFixed(1) + " °C"; }
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
 
   function plot(zone, t, temp) {
@@ -34,12 +40,12 @@
 
   function onReading(entry) {
     var p = entry.payload, zone = zoneOf(entry.session_id);
-    text("zone-now", zone || "");
+    text("zone-now", zone ? label("zone", zone) : "");
     if (p.valid && typeof p.skin_temp_c === "number") {
-      text("temp-now", p.skin_temp_c.toFixed(1) + " °C");
+      text("temp-now", celsius(p.skin_temp_c));
       plot(zone, entry.t_s, p.skin_temp_c);
     } else {
-      text("temp-now", "no valid reading (" + (p.invalid_reason || "invalid") + ")");
+      text("temp-now", "no valid reading (" + label("reading", p.invalid_reason || "invalid") + ")");
     }
     if (typeof p.exposure_s === "number") text("exposure-now", p.exposure_s.toFixed(1) + " s");
     // The forecast concerns the cold: once it is off (paused, stopped) there is nothing to predict.
@@ -62,7 +68,7 @@
     node.dataset.rank = PRIORITY[p.priority] !== undefined ? PRIORITY[p.priority] : 3;
     node.classList.add(p.priority);
     node.querySelector(".alarm-priority").textContent = p.priority.toUpperCase() + " (" + p.category + ")";
-    node.querySelector(".alarm-message").textContent = p.message;
+    node.querySelector(".alarm-message").textContent = label("alarm", p.condition) + ": " + p.message;
     node.querySelector('input[name="zone"]').value = zoneOf(entry.session_id) || "";
     node.querySelector('input[name="alarm_id"]').value = p.alarm_id;
     var none = alarms.querySelector(".no-alarms");
@@ -145,14 +151,14 @@
     },
     stop: function (entry) {
       var reason = entry.payload.reason, by = entry.payload.by_user;
-      text("live-status", (by ? "Stopped by " + by : "Stopped by the interlock") + ": " + reason + " at " + (entry.t_s || 0).toFixed(1) + " s");
+      text("live-status", (by ? "Stopped by " + by : "Stopped by the interlock") + ": " + label("stop-reason", reason) + " at " + (entry.t_s || 0).toFixed(1) + " s");
       setRunning(false);
       var section = root.querySelector('[data-live-id="' + entry.session_id + '"]');
       if (section) {
         section.dataset.stopped = reason;
         var badge = section.querySelector("h3 .badge");
         if (badge) {
-          badge.textContent = "Stopped: " + reason;
+          badge.textContent = "Stopped: " + label("stop-reason", reason);
           badge.className = "badge " + (reason === "plan-complete" || reason === "timer" ? "ok" : "bad");
         }
       }
