@@ -69,6 +69,7 @@ def _readings(start: dt.datetime) -> list[dict[str, Any]]:
 def tell(alice: Any) -> Story:
     policy = ClinicPolicy.current()
     policy.clinic_name = CLINIC_NAME
+    policy.clinic_address = "12 Harbour Row\nBristol BS1 4QA\n"
     policy.save()
     second = dora()
     client = factories.make_client(

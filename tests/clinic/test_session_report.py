@@ -46,6 +46,7 @@ def test_the_report_says_who_what_when_and_under_which_screening_and_consents(
     text = flat(report_text(alice, session.pk))
     expected = [
         story.CLINIC_NAME,
+        "12 Harbour Row, Bristol BS1 4QA",
         "Treatment session report",
         f"Client: Grace Hopper, born 9 Dec 1976, client no. {client.pk}",
         "Practitioner: Alice Arden",

@@ -428,6 +428,7 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
     chosen = chosen or secrets.token_urlsafe(12)
     policy = ClinicPolicy.current()
     policy.clinic_name = "cryoderm demo clinic"
+    policy.clinic_address = "1 Example Street\nLondon EC1A 1AA"
     policy.save()
     users = _staff(chosen, today)
     director, frontdesk = users["director"], users["frontdesk"]

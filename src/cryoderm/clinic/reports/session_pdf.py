@@ -106,6 +106,9 @@ class _Writer:
 def _clinic(w: _Writer) -> None:
     policy = ClinicPolicy.current()
     w.text(policy.clinic_name, 11, "B")
+    address = [line.strip() for line in policy.clinic_address.splitlines() if line.strip()]
+    if address:
+        w.text(", ".join(address), 9)
 
 
 def _identity(w: _Writer, session: TreatmentSession) -> None:

@@ -17,6 +17,9 @@ class ClinicPolicy(models.Model):
     SINGLETON_ID = 1
 
     clinic_name = models.CharField(max_length=200, default="cryoderm clinic")
+    clinic_address = models.TextField(
+        blank=True, help_text="Postal address, one line per line; printed on session reports"
+    )
     screening_validity_days = models.PositiveIntegerField(
         default=30, help_text="A screening older than this many days must be repeated"
     )
