@@ -84,3 +84,15 @@ def test_unreadable_or_malformed_files_exit_2(tmp_path: Path) -> None:
     assert cryoderm("screen", str(broken)).returncode == 2
     assert cryoderm("screen", str(tmp_path / "missing.json")).returncode == 2
     assert cryoderm("screen").returncode == 2
+
+
+def test_the_text_verdict_reads_as_labels_with_sources_by_author_and_year() -> None:
+    result = cryoderm("screen", str(EXAMPLES / "bea-raynauds.json"), "--zone", "cheek")
+    assert result.returncode == 0
+    text = result.stdout
+    assert text.startswith("verdict: Do not treat")
+    assert "[Do not treat] Raynaud's phenomenon" in text
+    assert "because: the client answered yes;" in text
+    assert "CRYONiQ n.d." in text and "CryoniqND" not in text
+    assert "(Khoshnevis 2016)" in text and "Khoshnevis2016" not in text
+    assert "raynauds" not in text and "do-not-treat" not in text

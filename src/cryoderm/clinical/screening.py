@@ -110,7 +110,7 @@ class Verdict:
         ]
         for f in self.findings:
             lines.append(f"  [{label('grade', f.grade)}] {label('rule', f.rule_id)}")
-            lines.append(f"      because: {f.triggered_by}; {f.reason}")
+            lines.append(f"      because: {f.triggered_by}; {cite(f.reason)}")
             lines.append(f"      source: {cite(f.source)}")
             if f.disagreement:
                 lines.append(f"      sources disagree: {cite(f.disagreement)}")

@@ -160,7 +160,7 @@ def _screening(w: _Writer, screening: ScreeningResponse | None) -> None:
     }
     lines = []
     for f in verdict.findings:
-        line = f"{label('grade', f.grade)}: {f.condition} ({f.triggered_by}; {f.reason})"
+        line = f"{label('grade', f.grade)}: {f.condition} ({f.triggered_by}; {cite(f.reason)})"
         signed = signoffs.get(f.rule_id)
         if signed is not None:
             line += (
