@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cryoderm.clinical.planner import Plan
+from cryoderm.data.labels import label
 
 from .accounts.permissions import FRONT_DESK, MEDICAL_DIRECTOR, PRACTITIONER, grant_role
 from .records.models import Client, ClinicPolicy, Device, TreatmentSession
@@ -238,7 +239,7 @@ def _staff(password: str, today: dt.date) -> dict[str, Any]:
                 SYSTEM,
                 clinician,
                 modality=modality,
-                title=f"{modality} operator certificate",
+                title=f"{label('modality', modality)} operator certificate",
                 issuer="Demo Academy of Aesthetic Practice",
                 certificate_number=f"{modality[:2].upper()}-{user.pk:03d}",
                 issued_on=expires - dt.timedelta(days=730),
