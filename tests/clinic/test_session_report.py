@@ -67,6 +67,7 @@ def test_the_report_says_who_what_when_and_under_which_screening_and_consents(
         "the consent this session relied on",
         "Clinical photographs: Photos consent (version 1), signed by Grace Hopper",
         "withdrawn on",
+        'by Alice Arden: "no more photographs, she said"',
         # each zone: technique, readings, why the cold stopped
         "Air at -30.0 °C",
         "Every zone: target band +8.0 to +12.0 °C, floor +2.0 °C.",

@@ -177,14 +177,24 @@ def _screening(w: _Writer, screening: ScreeningResponse | None) -> None:
         w.text("No contraindication or precaution was found.")
 
 
+def _consent_state(consent: Consent) -> str:
+    if consent.entered_in_error_at:
+        return f"void, entered in error (recorded {_when(consent.entered_in_error_at)})"
+    if consent.withdrawn_at:
+        by = f" by {_person(consent.withdrawn_by)}" if consent.withdrawn_by else ""
+        why = f': "{consent.withdrawal_reason}"' if consent.withdrawal_reason else ""
+        return f"withdrawn on {_when(consent.withdrawn_at)}{by}{why}"
+    return "in force"
+
+
 def _consents(w: _Writer, session: TreatmentSession) -> None:
     w.heading("Consents")
     consents = Consent.objects.filter(client_id=session.client_id).select_related(
-        "text", "witnessed_by"
+        "text", "witnessed_by", "withdrawn_by"
     )
     lines = []
     for c in consents.order_by("signed_at", "id"):
-        state = f"withdrawn on {_when(c.withdrawn_at)}" if c.withdrawn_at else "in force"
+        state = _consent_state(c)
         relied = "; the consent this session relied on" if c.pk == session.consent_id else ""
         lines.append(
             f"{c.get_scope_display()}: {c.text.title} (version {c.text.version}), signed by "
