@@ -16,6 +16,7 @@ WRITES = {
     "sweep_cheek.py": ["sweep.parquet"],
     "sensitivity_cheek.py": ["sensitivity.csv", "sensitivity.png"],
     "fit_cheek.py": ["fit.csv", "fit.png"],
+    "spot_vs_column.py": ["spot_vs_column.csv", "spot_vs_column.png"],
 }
 
 

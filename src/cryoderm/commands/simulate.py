@@ -45,7 +45,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=("json", "table"), default="table")
     parser.add_argument("--plot", metavar="FILE", help="also write a plot: FILE.png or FILE.html")
     parser.add_argument(
-        "--full-field", action="store_true", help="include T(depth, time) in the JSON output"
+        "--full-field",
+        action="store_true",
+        help="include T(depth, time) (axisymmetric: T(depth, radius, time)) in the JSON output",
     )
     parser.add_argument(
         "--out", metavar="FILE", help="also write the series: FILE.csv, FILE.parquet or FILE.nc"
@@ -79,17 +81,20 @@ def _run(args: argparse.Namespace) -> int:
 
         out = check_path(args.out)
     case = cryoderm.load_case(args.case)
-    if args.full_field:
+    asked_field = args.full_field or case.output.full_field
+    # The plot of an axisymmetric case shows its r-z map: it needs the field.
+    if asked_field or (plot is not None and case.geometry.axisymmetric):
         case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
     result = cryoderm.simulate(case)
     document = result.to_json_dict()
+    shown = document if asked_field else {k: v for k, v in document.items() if k != "field"}
     if document.get("status") == "invalid":
         raise InvalidCase(document.get("message", ""))
     if args.format == "json":
-        json.dump(document, sys.stdout, allow_nan=False)
+        json.dump(shown, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        _print_table(document, case.title or args.case)
+        _print_table(shown, case.title or args.case)
     if out is not None:
         from cryoderm.research.outputs import write_result
 
