@@ -6,8 +6,8 @@ clinician; skin type not recorded: a precaution), Grace signs the treatment and 
 consents and later withdraws the photo consent; Alice plans skin-tone on the forehead and
 cheek with cold air, starts, the readings come in, the interlock raises a floor forecast on
 the cheek and stops the cold there, Alice acknowledges it, and the session ends aborted.
-Beside it: a client whose verdict is do-not-treat (Raynaud's phenomenon), and a planned
-session whose gates are closed (consent not signed).
+Beside it: a client whose verdict is do-not-treat (Raynaud's phenomenon), a planned
+session whose gates are closed (consent not signed), and a session in progress.
 """
 
 from __future__ import annotations
@@ -131,5 +131,14 @@ def tell(alice: Any) -> Story:
     blocked = planning.plan_session(
         alice, client_id=waiting.pk, device_id=device.pk, zones=["chin"], goals=["skin-tone"]
     )
+    # A session in progress: its live page is part of the walk.
+    running = factories.make_client(alice, given_name="Kim", family_name="Lark")
+    factories.screen(alice, running, modality="ln2-vapour")
+    factories.sign_consent(alice, running, "treatment")
+    wand = factories.make_device(modality="ln2-vapour", serial_number="LN-3")
+    live = planning.plan_session(
+        alice, client_id=running.pk, device_id=wand.pk, zones=["forehead"], goals=["skin-tone"]
+    )
+    session_service.start(alice, live.pk)
     session.refresh_from_db()
     return Story(session, blocked, refused, second)

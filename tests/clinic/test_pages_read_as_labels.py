@@ -63,6 +63,7 @@ def test_no_page_shows_an_identifier_that_has_a_label(
 ) -> None:
     pages = {**walk(alice), **walk(director)}
     assert len(pages) > 20
+    assert any(url.endswith("/live/") for url in pages)  # the live page is read too
     found = {url: raw_identifiers(text) for url, text in pages.items()}
     assert {url: ids for url, ids in found.items() if ids} == {}
     assert not [url for url, text in pages.items() if re.search(r"\bNone\b", text)]
