@@ -98,6 +98,13 @@ class _Writer:
         for line in lines:
             self.text(f"- {line}", size, indent=3)
 
+    def bullets_or(self, lines: Sequence[str], empty: str) -> None:
+        """The lines as bullets, or ``empty`` in words when there are none."""
+        if lines:
+            self.bullets(lines)
+        else:
+            self.text(empty)
+
     def field(self, name: str, value: str) -> None:
         if value:
             self.text(f"{name}: {value}")
@@ -171,10 +178,7 @@ def _screening(w: _Writer, screening: ScreeningResponse | None) -> None:
         elif f.grade == "refer":
             line += ". Not signed off"
         lines.append(line)
-    if lines:
-        w.bullets(lines)
-    else:
-        w.text("No contraindication or precaution was found.")
+    w.bullets_or(lines, "No contraindication or precaution was found.")
 
 
 def _consent_state(consent: Consent) -> str:
@@ -201,10 +205,7 @@ def _consents(w: _Writer, session: TreatmentSession) -> None:
             f"{c.signer_name} on {_when(c.signed_at)}, witnessed by {_person(c.witnessed_by)}; "
             f"{state}{relied}"
         )
-    if lines:
-        w.bullets(lines)
-    else:
-        w.text("The client has signed no consent.")
+    w.bullets_or(lines, "The client has signed no consent.")
 
 
 def _stops(session: TreatmentSession) -> dict[str, str]:
@@ -347,10 +348,7 @@ def _alarms_and_events(w: _Writer, session: TreatmentSession) -> None:
         else:
             line += "; not acknowledged"
         lines.append(line)
-    if lines:
-        w.bullets(lines)
-    else:
-        w.text("No alarm was raised.")
+    w.bullets_or(lines, "No alarm was raised.")
     events = list(session.events.select_related("actor"))
     if events:
         w.heading("Events")
