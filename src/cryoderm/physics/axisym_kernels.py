@@ -351,7 +351,7 @@ def _row_min(t, j):
     return low
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def run_linear(t, col, rad, steps, bc, probes, out):
     """March the field ``t`` (in place) over the schedule on the linear path, filling
     ``out``; returns 0, or 2 for a non-finite temperature."""
@@ -792,7 +792,7 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk):
     return NOT_CONVERGED, iterations, fluxes
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def run_general(t, mem, col, nodes, laws, rad, steps, bc, radiation, probes, out, field_p, wk):
     """March the field ``t`` and the vasoconstriction state ``mem`` (in place) over the
     schedule on the general path: each step by Picard iteration on the nonlinear laws with

@@ -377,17 +377,33 @@ def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[Simulation
 
 
 def _with_spots(cases: Sequence[Case], spots: list[int], threads: int) -> list[SimulationResult]:
-    """A batch with axisymmetric cases: those run one by one (axisym.py), the columns
-    batched as usual, the results in the order of the cases."""
+    """A batch with axisymmetric cases: those run one by one (axisym.py), taken in turn by
+    this thread and, with threads=2, the helper thread (their kernels release the GIL); the
+    columns batched as usual; the results in the order of the cases."""
     from cryoderm.physics.axisym import simulate_axisymmetric
 
     chosen = set(spots)
     columns = [case for index, case in enumerate(cases) if index not in chosen]
     batched = iter(simulate_many(columns, threads=threads))
-    return [
-        simulate_axisymmetric(case) if index in chosen else next(batched)
-        for index, case in enumerate(cases)
-    ]
+    done: dict[int, SimulationResult] = {}
+    queue = iter(spots)
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                index = next(queue, None)
+            if index is None:
+                return
+            done[index] = simulate_axisymmetric(cases[index])
+
+    if threads == 2 and len(spots) > 1:
+        future = _pool().submit(drain)
+        drain()
+        future.result()
+    else:
+        drain()
+    return [done[index] if index in chosen else next(batched) for index in range(len(cases))]
 
 
 def _simulate_many(cases: Sequence[Case], threads: int) -> list[SimulationResult]:
