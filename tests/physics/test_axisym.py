@@ -370,12 +370,12 @@ def test_the_wide_spot_limit_holds_for_every_nonlinear_law(r2, perfusion, freezi
 
 
 def test_the_general_path_solves_a_linear_case_as_the_linear_path_does(r2) -> None:
-    from cryoderm.physics import axisym, axisym_kernels, freezing, perfusion, solver
+    from cryoderm.physics import axisym, axisym_kernels, engine, freezing, perfusion, solver
 
     prepared = axisym.prepare(r2)
     law = perfusion.resolve(r2.perfusion, None)
     phase = freezing.resolve(r2.freezing)
-    columns = solver._columns(axisym._setting(r2, prepared.grid, law, phase))
+    columns = solver._columns(engine._setting(r2, prepared.grid, law, phase))
     table = spots.surface_table(r2, exposures.segments(r2.phases), prepared.radial)
     general = axisym._general(columns, prepared.grid, law, phase, table, prepared.radial)
     forced = dataclasses.replace(prepared, general=general)

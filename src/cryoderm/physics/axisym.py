@@ -21,8 +21,8 @@ from scipy.linalg import eigh_tridiagonal
 
 from cryoderm.physics import axisym_kernels as kernels
 from cryoderm.physics import axisym_metrics, exposures, freezing, perfusion, solver, spots
-from cryoderm.physics.case import Case, ContactPhase, SteadyInitial, UniformInitial
-from cryoderm.physics.engine import FAILURES
+from cryoderm.physics.case import Case, ContactPhase
+from cryoderm.physics.engine import FAILURES, _setting
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
@@ -98,33 +98,6 @@ def _column(grid: Grid, arterial_c: float, core_c: float) -> kernels.Column:
         kz=lateral,
         ta=float(arterial_c),
         tcore=float(core_c),
-    )
-
-
-def _setting(
-    case: Case, grid: Grid, law: perfusion.PerfusionLaw, phase: freezing.PhaseChange
-) -> solver.Setting:
-    """The column engine's setting of the case's depth grid: its node coefficients and
-    initial state are every column's (solver._columns)."""
-    initial = case.initial
-    if isinstance(initial, SteadyInitial):
-        steady, temp, h = True, initial.ambient_temp_c, initial.heat_transfer_w_m2k
-    elif isinstance(initial, UniformInitial):
-        steady, temp, h = False, initial.temp_c, 0.0
-    else:
-        raise InvalidInput("initial.state", initial, 'must be "steady" or "uniform"')
-    return solver.Setting(
-        grid=grid,
-        law=law,
-        phase=phase,
-        arterial_temp_c=case.tissue.arterial_temp_c,
-        core_temp_c=case.tissue.core_temp_c,
-        initial_steady=steady,
-        initial_temp_c=temp,
-        initial_h_w_m2k=h,
-        probe_nodes=(),
-        basal_node=-1,
-        full_field=False,
     )
 
 
@@ -246,6 +219,8 @@ def prepare(case: Case) -> Prepared:
         not phase_change.enabled,
         (solver.FIRST_STEP_S, solver.STEP_GROWTH, solver.MAX_STEP_S),
     )
+    # The column engine's setting of this depth grid: its node coefficients and initial
+    # state are every column's.
     columns = solver._columns(_setting(case, grid, law, phase_change))
     initial = np.ascontiguousarray(np.repeat(np.asarray(columns.t)[:, None], radial.n, axis=1))
     nonlinear = law.local or phase_change.enabled or table.radiates

@@ -351,14 +351,55 @@ def _row_min(t, j):
     return low
 
 
+@njit(cache=True, error_model="numpy")
+def _start(t, probes, out):
+    """The bookkeeping at the initial field: node minima, whether it starts at the freezing
+    criterion, the perfusion ratio's minimum; returns the previous (coldest surface, coldest
+    basal, lowest) values that _track carries from step to step."""
+    nz, nr = t.shape
+    for j in range(nz):
+        for i in range(nr):
+            out.node_min[j, i] = t[j, i]
+    prev = np.empty(3)
+    prev[0] = _row_min(t, 0)
+    prev[1] = _row_min(t, probes.basal_row) if probes.basal_row >= 0 else 0.0
+    prev[2] = t.min()
+    out.acc[A_FREEZE_TIME] = 0.0 if prev[2] <= probes.freeze_c else -1.0
+    out.acc[A_MIN_PERF] = 1.0
+    return prev
+
+
+@njit(cache=True, error_model="numpy")
+def _track(t, lowest, time_old, dt, probes, out, prev):
+    """A step's metrics (the column engine's definitions, kernels.py, at the coldest point of
+    the surface and of the basal row): time below each threshold, the cold dose, the first
+    time the tissue reaches the freezing criterion (interpolated within the step)."""
+    acc = out.acc
+    thresholds = probes.thresholds
+    surf = _row_min(t, 0)
+    for m in range(thresholds.shape[0]):
+        out.below_surface[m] += _time_below(prev[0], surf, thresholds[m], dt)
+    acc[A_COLD_DOSE] += _dose(prev[0], surf, probes.dose_ref, dt)
+    prev[0] = surf
+    if probes.basal_row >= 0:
+        basal = _row_min(t, probes.basal_row)
+        for m in range(thresholds.shape[0]):
+            out.below_basal[m] += _time_below(prev[1], basal, thresholds[m], dt)
+        prev[1] = basal
+    if acc[A_FREEZE_TIME] < 0.0 and lowest <= probes.freeze_c:
+        frac = 1.0
+        if prev[2] > lowest:
+            frac = (prev[2] - probes.freeze_c) / (prev[2] - lowest)
+        acc[A_FREEZE_TIME] = time_old + frac * dt
+    prev[2] = lowest
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_linear(t, col, rad, steps, bc, probes, out):
     """March the field ``t`` (in place) over the schedule on the linear path, filling
     ``out``; returns 0, or 2 for a non-finite temperature."""
     nz, nr = t.shape
     acc = out.acc
-    thresholds = probes.thresholds
-    nthr = thresholds.shape[0]
     u = np.empty((nz, nr))
     rhs = np.empty((nz, nr))
     piv = np.empty((nz, nr))
@@ -374,16 +415,8 @@ def run_linear(t, col, rad, steps, bc, probes, out):
     total = 0.0
     for i in range(nr):
         total += rad.area[i]
-    for j in range(nz):
-        for i in range(nr):
-            out.node_min[j, i] = t[j, i]
-    lowest = _accept(t, rad.area, out.node_min, sums)
-    prev_surf = _row_min(t, 0)
-    basal = probes.basal_row
-    prev_basal = _row_min(t, basal) if basal >= 0 else 0.0
-    prev_min = lowest
-    acc[A_FREEZE_TIME] = 0.0 if prev_min <= probes.freeze_c else -1.0
-    acc[A_MIN_PERF] = 1.0
+    prev = _start(t, probes, out)
+    _accept(t, rad.area, out.node_min, sums)
     _record(0, t, col.tcore, probes, out)
     np.dot(t, rad.to_modes, u)
     factored_dt = -1.0
@@ -419,22 +452,7 @@ def run_linear(t, col, rad, steps, bc, probes, out):
         acc[A_CORE] += dte * core0 + dth * core1
         acc[A_PERFUSION] += dte * perf0 + dth * perf1
         acc[A_METABOLIC] += dte * met0 + dth * met1
-        surf = _row_min(t, 0)
-        for m in range(nthr):
-            out.below_surface[m] += _time_below(prev_surf, surf, thresholds[m], dt)
-        acc[A_COLD_DOSE] += _dose(prev_surf, surf, probes.dose_ref, dt)
-        prev_surf = surf
-        if basal >= 0:
-            tb = _row_min(t, basal)
-            for m in range(nthr):
-                out.below_basal[m] += _time_below(prev_basal, tb, thresholds[m], dt)
-            prev_basal = tb
-        if acc[A_FREEZE_TIME] < 0.0 and lowest <= probes.freeze_c:
-            frac = 1.0
-            if prev_min > lowest:
-                frac = (prev_min - probes.freeze_c) / (prev_min - lowest)
-            acc[A_FREEZE_TIME] = time_old + frac * dt
-        prev_min = lowest
+        _track(t, lowest, time_old, dt, probes, out, prev)
         r = steps.record[k]
         if r >= 0:
             _record(r, t, col.tcore, probes, out)
@@ -803,18 +821,8 @@ def run_general(t, mem, col, nodes, laws, rad, steps, bc, radiation, probes, out
     converge). Returns 0, 1 (not converged) or 2 (not finite)."""
     nz, nr = t.shape
     acc = out.acc
-    thresholds = probes.thresholds
-    nthr = thresholds.shape[0]
     ta, tcore = col.ta, col.tcore
-    for j in range(nz):
-        for i in range(nr):
-            out.node_min[j, i] = t[j, i]
-    prev_surf = _row_min(t, 0)
-    basal = probes.basal_row
-    prev_basal = _row_min(t, basal) if basal >= 0 else 0.0
-    prev_min = t.min()
-    acc[A_FREEZE_TIME] = 0.0 if prev_min <= probes.freeze_c else -1.0
-    acc[A_MIN_PERF] = 1.0
+    prev = _start(t, probes, out)
     _record(0, t, tcore, probes, out)
     _record_perfusion(0, t, mem, nodes, laws, field_p)
     time = 0.0
@@ -870,22 +878,7 @@ def run_general(t, mem, col, nodes, laws, rad, steps, bc, radiation, probes, out
             acc[A_STORED] += stored
             time_old = time
             time += dt
-            surf = _row_min(t, 0)
-            for m in range(nthr):
-                out.below_surface[m] += _time_below(prev_surf, surf, thresholds[m], dt)
-            acc[A_COLD_DOSE] += _dose(prev_surf, surf, probes.dose_ref, dt)
-            prev_surf = surf
-            if basal >= 0:
-                tb = _row_min(t, basal)
-                for m in range(nthr):
-                    out.below_basal[m] += _time_below(prev_basal, tb, thresholds[m], dt)
-                prev_basal = tb
-            if acc[A_FREEZE_TIME] < 0.0 and lowest <= probes.freeze_c:
-                frac = 1.0
-                if prev_min > lowest:
-                    frac = (prev_min - probes.freeze_c) / (prev_min - lowest)
-                acc[A_FREEZE_TIME] = time_old + frac * dt
-            prev_min = lowest
+            _track(t, lowest, time_old, dt, probes, out, prev)
         r = steps.record[k]
         if r >= 0:
             _record(r, t, tcore, probes, out)
