@@ -46,6 +46,7 @@ from cryoderm.interlock.signing import Signer, device_verifier
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
 from cryoderm.interlock.wire import (
     QuarantinedMessage,
+    RejectedMessage,
     WrongClient,
     caps,
     clip,
@@ -431,6 +432,13 @@ class MqttTransport:
             if len(self._checked_ids) >= _CHECKED_IDS_MAX:
                 self._checked_ids.clear()
             self._checked_ids.add(device_id)
+        if message.retain:
+            # Replayed from the broker's retained store at a subscription (every reconnection
+            # of every later interlock), not sent now: a stale reading, or a "running" status
+            # that would announce a session nobody started.
+            raise RejectedMessage(
+                "retained", "a retained message is not a live one: publish without retain"
+            )
         data = decode(message.payload, self._caps)
         if self._deliver is None:
             return False
@@ -581,11 +589,21 @@ class MqttDeviceLink:
         self._subscribed: set[int] = set()
         self._subscribed_changed = threading.Condition()
         self._client.on_subscribe = self._on_subscribe
+        # Every subscription made, made again after a reconnection: the link connects with a
+        # clean session, so a broker that restarted (or dropped the connection) has
+        # forgotten them, and a deaf link would never hear the interlock again.
+        self._topics: list[tuple[str, int]] = []
         _connect(self._client, host, port, connect_timeout_s, threaded=network_thread)
+        self._client.on_connect = self._on_reconnect
         self._threaded = network_thread
         self._subscribe(
             [(f"{self.prefix}/interlock/heartbeat", 0), (f"{self.prefix}/interlock/status", 1)]
         )
+
+    def _on_reconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        # In the network thread: subscribe without waiting for the answer (it is read here).
+        if not reason.is_failure and self._topics:
+            self._client.subscribe(list(self._topics))
 
     def _on_subscribe(self, _c: Any, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
         with self._subscribed_changed:
@@ -595,6 +613,7 @@ class MqttDeviceLink:
     def _subscribe(self, topics: list[tuple[str, int]]) -> None:
         """Subscribe and wait for the broker's answer, so that nothing sent to the device
         after this returns is missed."""
+        self._topics += topics
         _, mid = self._client.subscribe(topics)
         if mid is None:
             return
