@@ -162,6 +162,11 @@ SUBSTEPS = 64
 # A factorisation is kept while no node changes its piece of H(T), for at most this many
 # iterates.
 REFACTOR_EVERY = 8
+# The Picard iteration under-relaxes from this iterate on, and a step that can still be
+# halved is halved after this many (measured on R2 with freezing: 1,333 iterates and 2.8 s
+# with the column engine's 20 and 200, 926 and 1.8 s with these).
+RELAX_AFTER = 8
+HALVE_AFTER = 40
 TINY = 1e-200
 
 
@@ -692,11 +697,12 @@ def work_arrays(nz: int, nr: int) -> Work:
 
 
 @njit(cache=True, error_model="numpy")
-def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk):
+def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk, most):
     """One step of size dt from the state (t, mem), by Picard iteration with the
     Voller-Swaminathan enthalpy update; the converged iterate and its coefficients are left
     in wk (tk, cap, hk, w, q, mk, phi, gv, hs, te; hn and the level-n terms too). Returns
-    (status, iterations, level-n fluxes); t and mem are not touched."""
+    (status, iterations, level-n fluxes) after at most ``most`` iterations; t and mem are
+    not touched."""
     nz, nr = t.shape
     n = nz * nr
     ta, tcore = col.ta, col.tcore
@@ -720,7 +726,7 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk):
             tk[j, i] = t[j, i]
     iterations = 0
     factored = False
-    for _ in range(laws.max_iter):
+    for _ in range(most):
         iterations += 1
         _coefficients(tk, mem, False, decay, nodes, laws, cap, hk, w, q, mk, phi)
         _conductances(phi, nodes, rad, gv, gr)
@@ -786,8 +792,9 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk):
         _band_solve(band, nr, x)
         for p in range(n):
             x[p] += tk.flat[p]
-        # Under-relax after many iterations: breaks a cycle of nodes around a kink.
-        relax = 1.0 if iterations <= 20 else 0.5
+        # Under-relax after a few iterations: breaks a cycle of nodes around a kink (the
+        # column engine waits 20; a ring of nodes crossing a kink cycles sooner).
+        relax = 1.0 if iterations <= RELAX_AFTER else 0.5
         change = 0.0
         for j in range(nz):
             cl, cs, lat, tf = nodes.cl[j], nodes.cs[j], nodes.lat[j], nodes.tf[j]
@@ -836,11 +843,14 @@ def run_general(t, mem, col, nodes, laws, rad, steps, bc, radiation, probes, out
             dt = min(piece, remaining)
             if remaining - dt < 1e-9 * dt_step:
                 dt = remaining
+            # A step that may still be halved gives up sooner than the finest pieces.
+            halvable = piece > dt_step / SUBSTEPS
+            most = min(laws.max_iter, HALVE_AFTER) if halvable else laws.max_iter
             status, iterations, fluxes = _picard(
-                t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk
+                t, mem, dt, theta, seg, col, nodes, laws, rad, bc, radiation, wk, most
             )
             acc[A_ITERATIONS] += iterations
-            if status == NOT_CONVERGED and piece > dt_step / SUBSTEPS:
+            if status == NOT_CONVERGED and halvable:
                 piece = 0.5 * piece
                 continue
             if status != OK:
