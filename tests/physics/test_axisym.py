@@ -424,3 +424,14 @@ def test_vasoconstriction_under_a_spot_takes_its_warmth_away(r2) -> None:
     # Constricted under the spot, basal far from it.
     assert field.perfusion_ratio[-1, 5, 0] < 0.5
     assert field.perfusion_ratio[-1, 5, -1] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_field_round_trips_through_netcdf_with_its_provenance(r2, tmp_path) -> None:
+    from cryoderm.research.outputs import read, write_result
+
+    case = dataclasses.replace(r2, output=dataclasses.replace(r2.output, full_field=True))
+    result = cryoderm.simulate(case)
+    write_result(result, case, tmp_path / "r2.nc")
+    data = read(tmp_path / "r2.nc")
+    np.testing.assert_allclose(data["field_temp_c"].values, result.field.temp_c)
+    assert data.attrs["case_sha256"] == result.provenance.case_sha256
