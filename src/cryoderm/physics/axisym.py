@@ -12,7 +12,6 @@ uniformly gives the 1-D result, to rounding.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,7 +23,7 @@ from cryoderm.physics import axisym_metrics, exposures, freezing, perfusion, sol
 from cryoderm.physics.case import Case, ContactPhase
 from cryoderm.physics.engine import FAILURES, _setting
 from cryoderm.physics.errors import InvalidInput
-from cryoderm.physics.grid import Grid, build_grid, probe_weights
+from cryoderm.physics.grid import Grid, build_grid
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
 from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
 from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result, with_case
@@ -86,27 +85,24 @@ def eigenbasis(grid: RadialGrid) -> tuple[kernels.Radial, np.ndarray]:
     return basis, psi
 
 
-def _column(grid: Grid, arterial_c: float, core_c: float) -> kernels.Column:
-    conductivity_dx = grid.conductance_w_m2k * grid.cell_dx_m**2
-    lateral = 0.5 * conductivity_dx
-    lateral[1:] += 0.5 * conductivity_dx[:-1]
-    return kernels.Column(
-        c=grid.capacity_j_m2k,
-        w=grid.perfusion_w_m2k,
-        q=grid.metabolic_w_m2,
-        gz=grid.conductance_w_m2k,
-        kz=lateral,
-        ta=float(arterial_c),
-        tcore=float(core_c),
-    )
-
-
 def _lateral(conductance: np.ndarray, grid: Grid) -> np.ndarray:
     """The depth integral of k over each node's share, from a conductance k/dx per cell."""
     per_cell = conductance * grid.cell_dx_m**2
     out = 0.5 * per_cell
     out[1:] += 0.5 * per_cell[:-1]
     return out
+
+
+def _column(grid: Grid, arterial_c: float, core_c: float) -> kernels.Column:
+    return kernels.Column(
+        c=grid.capacity_j_m2k,
+        w=grid.perfusion_w_m2k,
+        q=grid.metabolic_w_m2,
+        gz=grid.conductance_w_m2k,
+        kz=_lateral(grid.conductance_w_m2k, grid),
+        ta=float(arterial_c),
+        tcore=float(core_c),
+    )
 
 
 def _general(
@@ -147,25 +143,16 @@ def _general(
     return General(nodes=nodes, laws=laws, radiation=radiation, memory=memory)
 
 
-def _probes(case: Case, grid: Grid, radial: RadialGrid) -> kernels.Probes:
-    zi, zw, ri, rw = [], [], [], []
-    for probe in case.output.probes:
-        j, weight = probe_weights(grid, probe.depth_mm)
-        zi.append(j)
-        zw.append(weight)
-        i, weight = radial_weights(radial, probe.radius_mm or 0.0)
-        ri.append(i)
-        rw.append(weight)
-    names = [layer.name.lower() for layer in case.tissue.layers]
-    basal = -1
-    if axisym_metrics.BASAL_LAYER in names and len(names) > 1:
-        basal = grid.layer_nodes[names.index(axisym_metrics.BASAL_LAYER)][1]
+def _probes(case: Case, setting: solver.Setting, radial: RadialGrid) -> kernels.Probes:
+    """The probes at their depths (the column engine's nodes and weights) and radii, the
+    basal row (the column engine's basal node) and the metric thresholds."""
+    radii = [radial_weights(radial, probe.radius_mm or 0.0) for probe in case.output.probes]
     return kernels.Probes(
-        zi=np.asarray(zi, dtype=np.int64),
-        zw=np.asarray(zw, dtype=np.float64),
-        ri=np.asarray(ri, dtype=np.int64),
-        rw=np.asarray(rw, dtype=np.float64),
-        basal_row=basal,
+        zi=np.asarray([node for node, _ in setting.probe_nodes], dtype=np.int64),
+        zw=np.asarray([weight for _, weight in setting.probe_nodes], dtype=np.float64),
+        ri=np.asarray([node for node, _ in radii], dtype=np.int64),
+        rw=np.asarray([weight for _, weight in radii], dtype=np.float64),
+        basal_row=setting.basal_node,
         thresholds=np.asarray(thresholds_c()),
         dose_ref=dose_reference_c(),
         freeze_c=case.freezing.freeze_point_c,
@@ -219,9 +206,10 @@ def prepare(case: Case) -> Prepared:
         not phase_change.enabled,
         (solver.FIRST_STEP_S, solver.STEP_GROWTH, solver.MAX_STEP_S),
     )
-    # The column engine's setting of this depth grid: its node coefficients and initial
-    # state are every column's.
-    columns = solver._columns(_setting(case, grid, law, phase_change))
+    # The column engine's setting of this depth grid: its node coefficients, initial state,
+    # probe nodes and basal node are every column's.
+    setting = _setting(case, grid, law, phase_change)
+    columns = solver._columns(setting)
     initial = np.ascontiguousarray(np.repeat(np.asarray(columns.t)[:, None], radial.n, axis=1))
     nonlinear = law.local or phase_change.enabled or table.radiates
     return Prepared(
@@ -234,7 +222,7 @@ def prepare(case: Case) -> Prepared:
             schedule.dt, schedule.theta, schedule.segment, schedule.start, schedule.record
         ),
         surface=_surface(table, psi, basis),
-        probes=_probes(case, grid, radial),
+        probes=_probes(case, setting, radial),
         initial=initial,
         times_s=schedule.times_s,
         full_field=case.output.full_field,
@@ -320,8 +308,3 @@ def simulate_axisymmetric(case: Case) -> SimulationResult:
     except InvalidInput as error:
         return with_case(SimulationResult(status="invalid", message=str(error)), case)
     return with_case(run(prepared), case)
-
-
-def with_field(case: Case) -> Case:
-    """``case`` asking for its full field (plots need it)."""
-    return dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))

@@ -24,7 +24,6 @@ from cryoderm.physics.metrics import _layer_ranges, contact_limits_c, threshold_
 if TYPE_CHECKING:
     from cryoderm.physics.axisym import Prepared
 
-BASAL_LAYER = "epidermis"
 # Per radian to the whole cylinder.
 FULL_TURN = 2.0 * math.pi
 
