@@ -236,7 +236,9 @@ def test_a_message_replayed_from_the_retained_store_is_not_a_live_one(
         wait_for(lambda: interlock.session_ids() == ["s-stale"])
     finally:
         for topic in ("status", "readings"):
-            stale.publish(f"{prefix}/devices/dev-r/{topic}", b"", 1, retain=True).wait_for_publish(5)
+            stale.publish(f"{prefix}/devices/dev-r/{topic}", b"", 1, retain=True).wait_for_publish(
+                5
+            )
         stale.loop_stop()
         stale.disconnect()
         interlock.shutdown()

@@ -16,7 +16,8 @@ Rules:
 - exposure timer (IL-4): exposure time (pauses excluded) reaching ``max_exposure_s`` -> stop
   whatever the temperature, low-priority alarm; the plan's end -> stop ``plan-complete``.
 - no valid reading (IL-3) for ``no_valid_reading_s`` (none at all, NaN, out of range,
-  stale, or stuck while the planned curve must change) -> fail-safe stop, high-priority
+  stale, stamped in the future beyond ``max_clock_skew_s``, or stuck while the planned
+  curve must change) -> fail-safe stop, high-priority
   technical alarm.
 - alarms are acknowledged by a named user; audio pause is limited to ``silence_max_s``;
   resuming with an unacknowledged alarm is an override; all are recorded (IL-6).
@@ -146,7 +147,9 @@ class SessionGuard:
 
     # -- inputs ---------------------------------------------------------------------------
     def judge(self, reading: Reading, now_s: float, age_s: float) -> Verdict:
-        """Is this reading valid? (IL-3: missing, NaN, out of range, stale, stuck.)"""
+        """Is this reading valid? (IL-3: missing, NaN, out of range, stale, stamped in the
+        future, stuck.) age_s: now minus the time it was sampled (negative: from the
+        future, as seen from a device whose clock is ahead)."""
         value = reading.skin_temp_c
         if value is None:
             return Verdict(False, InvalidReason.MISSING)
@@ -156,12 +159,15 @@ class SessionGuard:
             return Verdict(False, InvalidReason.OUT_OF_RANGE)
         if age_s > self.limits.no_valid_reading_s:
             return Verdict(False, InvalidReason.STALE)
-        if self._is_stuck(value, now_s - age_s):
+        if age_s < -self.limits.max_clock_skew_s:
+            return Verdict(False, InvalidReason.FUTURE)
+        if self._is_stuck(value, now_s - max(age_s, 0.0)):
             return Verdict(False, InvalidReason.STUCK)
         return Verdict(True)
 
     def on_reading(self, reading: Reading, now_s: float, age_s: float = 0.0) -> Outcome:
-        """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier. A reading that
+        """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier (by the device's
+        stamp; negative if the stamp is ahead of the interlock's clock). A reading that
         does not belong to the device's stream is a technical alarm (:meth:`_off_stream`);
         an exact repeat of one already judged (a retransmission) changes nothing."""
         key = (reading.seq, _content(reading))
@@ -181,7 +187,7 @@ class SessionGuard:
             self._by_seq.popitem(last=False)
         self.readings += 1
         sampled_at_s = now_s - max(age_s, 0.0)
-        verdict = self.judge(reading, now_s, max(age_s, 0.0))
+        verdict = self.judge(reading, now_s, age_s)
         t_s = round(self.t_s(sampled_at_s), 6)
         payload: dict[str, Any] = {
             "seq": reading.seq,

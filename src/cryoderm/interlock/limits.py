@@ -54,6 +54,7 @@ def guard_limits(zone: str, modality: str, **overrides: Any) -> GuardLimits:
         silence_max_s=float(tech["alarm"]["silence_max_s"]),
         max_reading_rate_hz=float(tech["stream"]["max_rate_hz"]),
         sequence_slack=int(tech["stream"]["seq_slack"]),
+        max_clock_skew_s=float(tech["heartbeat"]["max_clock_skew_s"]),
         warning_persist_s=float(tech["alarm"]["warning_persist_s"]),
         warning_clear_after_s=float(tech["alarm"]["warning_clear_after_s"]),
         sources=(

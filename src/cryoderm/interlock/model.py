@@ -79,6 +79,9 @@ class InvalidReason(StrEnum):
     NOT_A_NUMBER = "nan"
     OUT_OF_RANGE = "out-of-range"
     STALE = "stale"
+    # Sampled later than now by more than the clock skew a device is allowed: its clock is
+    # ahead, so a late reading could not be told from a fresh one.
+    FUTURE = "future"
     STUCK = "stuck"
     # The reading does not belong to the device's stream (a technical alarm, see guard.py).
     SEQUENCE_JUMP = "sequence-jump"
@@ -252,6 +255,8 @@ class GuardLimits:
     max_exposure_s: exposure time (paused time excluded) after which the cold stops
         whatever the temperature (IL-4), from the safety registry.
     no_valid_reading_s: longest time without a valid reading before a fail-safe stop (IL-3).
+    max_clock_skew_s: how far in the future a reading may be stamped (the device's clock
+        ahead of the interlock's) and still be valid.
     first_reading_grace_s: time after the start for the first valid reading.
     valid_min_c, valid_max_c: plausible sensor range; outside is invalid.
     stuck_window_s, stuck_tolerance_c, stuck_min_expected_change_c: the stuck-sensor test.
@@ -283,6 +288,7 @@ class GuardLimits:
     silence_max_s: float
     max_reading_rate_hz: float
     sequence_slack: int
+    max_clock_skew_s: float
     warning_persist_s: float = 1.0
     warning_clear_after_s: float = 3.0
     sources: tuple[tuple[str, str], ...] = ()
@@ -297,6 +303,7 @@ class GuardLimits:
         for name in (
             "max_exposure_s",
             "no_valid_reading_s",
+            "max_clock_skew_s",
             "first_reading_grace_s",
             "stuck_window_s",
             "prediction_window_s",

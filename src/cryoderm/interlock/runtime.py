@@ -357,7 +357,7 @@ class Interlock:
         """Judge a reading; the index of its journal event, or None if it is not journalled
         (a device without a session: counted, and the device told to stop)."""
         reading = message.reading
-        age_s = max(0.0, self.clock.wall_time_s() - reading.sampled_wall_time_s)
+        age_s = self.clock.wall_time_s() - reading.sampled_wall_time_s
         session_id = self._by_device.get(reading.device_id)
         if session_id is None:
             # A device with no session is not guarded: it must not run.
