@@ -23,12 +23,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput
+from cryoderm.interlock.errors import ActionRefused, InterlockError, InvalidInterlockInput
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.liveness import judge, read_progress
 from cryoderm.interlock.model import Event, PlannedCurve, SessionSpec
@@ -91,7 +93,8 @@ class ControlClient:
         self.close()
 
     def _submit(self, body: dict[str, Any]) -> int:
-        return self.journal.submit_command(body, time.time())
+        priority = 0 if body.get("action") in URGENT else 1
+        return self.journal.submit_command(body, time.time(), priority)
 
     def outcome(self, command_id: int, timeout_s: float = 0.0) -> CommandOutcome:
         """The command's outcome, waiting up to ``timeout_s`` while it is pending (the
@@ -209,6 +212,13 @@ class ControlClient:
         )
 
 
+# What takes the cold off goes before what was queued ahead of it (a flood of other commands
+# must not hold up a STOP), in the order sent; a command that would turn the cold on, sent
+# before one of these for its session, is then refused as superseded rather than applied
+# after it.
+URGENT = ("stop", "pause", "end")
+COLD_ON = ("start", "resume", "resume_after_stop")
+
 ACTIONS = (
     "start",
     "stop",
@@ -258,6 +268,19 @@ def apply_command(interlock: Interlock, body: dict[str, Any], build_spec: SpecBu
         interlock.silence(session_id, _text(body, "alarm_id"), user, float(duration))
 
 
+@cache
+def _poll_limits() -> tuple[int, float]:
+    from cryoderm.interlock.limits import technical_parameters
+
+    table = technical_parameters()["control"]
+    return int(table["commands_per_take"]), float(table["poll_budget_s"])
+
+
+# Sessions remembered with their last urgent command (bounded; ids only grow, so a session
+# forgotten long ago has no command queued before its stop any more).
+_URGENT_REMEMBERED = 10_000
+
+
 def journal_command_poll(
     interlock: Interlock,
     build_spec: SpecBuilder,
@@ -266,12 +289,35 @@ def journal_command_poll(
     """A poll function for :meth:`Interlock.set_command_poll` reading the journal's commands.
 
     Each command on its own: one that cannot be read or applied (whatever it raises) is
-    rejected on record (:func:`reject_command`) and the next is applied. start: optional
-    handler for start commands, given the command id (the embedded fleet plans off the
-    loop, and records the outcome itself)."""
+    rejected on record and the next is applied. Stops, pauses and ends are taken first (see
+    :data:`URGENT`); a tick takes commands for at most ``[control] poll_budget_s``, in takes
+    of ``commands_per_take`` (the rest wait for the next tick), and records the rejections
+    and outcomes of a take in one write each. start: optional handler for start commands,
+    given the command id (the embedded fleet plans off the loop, and records the outcome
+    itself)."""
+    per_take, budget_s = _poll_limits()
+    urgent_at: OrderedDict[str, int] = OrderedDict()
 
-    def poll() -> None:
-        for command_id, raw in interlock.journal.take_commands():
+    def superseded(command_id: int, body: dict[str, Any]) -> None:
+        session_id = body.get("session_id")
+        if not isinstance(session_id, str):
+            return
+        action = body.get("action")
+        if action in URGENT:
+            urgent_at[session_id] = max(command_id, urgent_at.pop(session_id, 0))
+            if len(urgent_at) > _URGENT_REMEMBERED:
+                urgent_at.popitem(last=False)
+        elif action in COLD_ON and urgent_at.get(session_id, 0) > command_id:
+            raise ActionRefused(
+                f"{action} of session {session_id}: superseded by command {urgent_at[session_id]} "
+                "(a stop, pause or end sent after it, applied first)"
+            )
+
+    def take() -> int:
+        taken = interlock.journal.take_commands(per_take)
+        rejected: list[Event] = []
+        outcomes: list[tuple[int, str, str | None]] = []
+        for command_id, raw in taken:
             body: dict[str, Any] | None = None
             try:
                 decoded = decode(raw if isinstance(raw, str | bytes) else b"", caps("control"))
@@ -280,15 +326,46 @@ def journal_command_poll(
                         f"command = {show(decoded)}: a JSON object is required"
                     )
                 body = decoded
+                superseded(command_id, body)
                 if start is not None and body.get("action") == "start":
                     start(command_id, body)
                     continue
                 apply_command(interlock, body, build_spec)
-                interlock.journal.record_outcome(command_id, "applied")
+                outcomes.append((command_id, "applied", None))
             except Exception as error:
-                reject_command(interlock, command_id, body, error)
+                event, text = _rejection(command_id, body, error)
+                rejected.append(event)
+                outcomes.append((command_id, "rejected", text))
+        try:
+            if rejected:
+                interlock.journal.append(rejected, interlock.clock.wall_time_s())
+            if outcomes:
+                interlock.journal.record_outcomes(outcomes)
+        except Exception:
+            log.exception("interlock: recording the outcomes of %s commands failed", len(taken))
+        return len(taken)
+
+    def poll() -> None:
+        deadline = time.monotonic() + budget_s
+        while take() == per_take and time.monotonic() < deadline:
+            pass
 
     return poll
+
+
+def _rejection(command_id: int, body: dict[str, Any] | None, error: Exception) -> tuple[Event, str]:
+    """The ``command-rejected`` entry of a command that was not applied, and its reason."""
+    text = str(error) if isinstance(error, InterlockError) else f"{type(error).__name__}: {error}"
+    text = clip(text)
+    session_id = body.get("session_id") if body is not None else None
+    event = Event(
+        "command-rejected",
+        session_id if isinstance(session_id, str) and session_id else None,
+        None,
+        None,
+        {"command_id": command_id, "command": body, "error": text},
+    )
+    return event, text
 
 
 def reject_command(
@@ -296,22 +373,9 @@ def reject_command(
 ) -> None:
     """Record that a command was not applied: a ``command-rejected`` journal entry and the
     command's outcome (what :meth:`ControlClient.outcome` reports)."""
-    text = str(error) if isinstance(error, InterlockError) else f"{type(error).__name__}: {error}"
-    text = clip(text)
-    session_id = body.get("session_id") if body is not None else None
+    event, text = _rejection(command_id, body, error)
     try:
-        interlock.journal.append(
-            [
-                Event(
-                    "command-rejected",
-                    session_id if isinstance(session_id, str) and session_id else None,
-                    None,
-                    None,
-                    {"command_id": command_id, "command": body, "error": text},
-                )
-            ],
-            interlock.clock.wall_time_s(),
-        )
+        interlock.journal.append([event], interlock.clock.wall_time_s())
         interlock.journal.record_outcome(command_id, "rejected", text)
     except Exception:
         log.exception("interlock: recording the rejection of command %s failed", command_id)

@@ -59,8 +59,18 @@ CREATE TABLE IF NOT EXISTS command (
     taken INTEGER NOT NULL DEFAULT 0
 );
 """
-# Added to the command table after the first journals were written: what became of each.
-_COMMAND_OUTCOME_COLUMNS = {"outcome": "TEXT", "error": "TEXT"}
+# Added to the command table after the first journals were written: what became of each,
+# and its priority (0 first: a stop goes before what was queued ahead of it).
+_COMMAND_ADDED_COLUMNS = {
+    "outcome": "TEXT",
+    "error": "TEXT",
+    "priority": "INTEGER NOT NULL DEFAULT 1",
+}
+# The commands not yet taken, in the order they are taken: found without a scan of every
+# command ever sent (the loop looks every tick).
+_PENDING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS command_pending ON command(priority, id) WHERE taken = 0"
+)
 
 
 @dataclass(frozen=True)
@@ -108,13 +118,14 @@ class Journal:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         present = {row[1] for row in self._db.execute("PRAGMA table_info(command)")}
-        for name, kind in _COMMAND_OUTCOME_COLUMNS.items():
+        for name, kind in _COMMAND_ADDED_COLUMNS.items():
             if name not in present:
                 try:
                     self._db.execute(f"ALTER TABLE command ADD COLUMN {name} {kind}")
                 except sqlite3.OperationalError as error:
                     if "duplicate column" not in str(error):  # another process was first
                         raise
+        self._db.execute(_PENDING_INDEX)
 
     def close(self) -> None:
         with self._lock:
@@ -202,18 +213,21 @@ class Journal:
         return {int(r[0]) for r in rows}
 
     # -- control channel ------------------------------------------------------------------
-    def submit_command(self, body: dict[str, Any], wall_time_s: float) -> int:
-        """Queue a command for the interlock (durable on return); its id."""
+    def submit_command(self, body: dict[str, Any], wall_time_s: float, priority: int = 1) -> int:
+        """Queue a command for the interlock (durable on return); its id. priority: 0 is
+        taken before 1, whatever was queued first (:mod:`.control` says which)."""
         text = json.dumps(body, allow_nan=False)
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO command (created_wall_time_s, body) VALUES (?, ?)", (wall_time_s, text)
+                "INSERT INTO command (created_wall_time_s, body, priority) VALUES (?, ?, ?)",
+                (wall_time_s, text, priority),
             )
             return int(cursor.lastrowid or 0)
 
-    def take_commands(self) -> list[tuple[int, Any]]:
-        """Commands not yet taken, oldest first, as stored (JSON text, unread: the caller
-        decodes each with its caps); each is marked taken."""
+    def take_commands(self, limit: int) -> list[tuple[int, Any]]:
+        """At most ``limit`` commands not yet taken, by priority then age, as stored (JSON
+        text, unread: the caller decodes each with its caps); each is marked taken."""
+        query = "SELECT id, body FROM command WHERE taken = 0 ORDER BY priority, id LIMIT ?"
         with self._lock:
             # Cheap check first: the loop polls every tick and usually finds nothing.
             if self._db.execute("SELECT 1 FROM command WHERE taken = 0 LIMIT 1").fetchone() is None:
@@ -221,13 +235,10 @@ class Journal:
             cursor = self._db.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                rows = cursor.execute(
-                    "SELECT id, body FROM command WHERE taken = 0 ORDER BY id"
-                ).fetchall()
-                if rows:
-                    cursor.execute(
-                        "UPDATE command SET taken = 1 WHERE id <= ? AND taken = 0", (rows[-1][0],)
-                    )
+                rows = cursor.execute(query, (limit,)).fetchall()
+                cursor.executemany(
+                    "UPDATE command SET taken = 1 WHERE id = ?", [(row[0],) for row in rows]
+                )
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -236,11 +247,22 @@ class Journal:
 
     def record_outcome(self, command_id: int, outcome: str, error: str | None = None) -> None:
         """What became of a command: ``applied`` or ``rejected`` (with the error)."""
+        self.record_outcomes([(command_id, outcome, error)])
+
+    def record_outcomes(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
+        """What became of several commands (id, outcome, error), in one transaction."""
         with self._lock:
-            self._db.execute(
-                "UPDATE command SET outcome = ?, error = ? WHERE id = ?",
-                (outcome, error, command_id),
-            )
+            cursor = self._db.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.executemany(
+                    "UPDATE command SET outcome = ?, error = ? WHERE id = ?",
+                    [(outcome, error, command_id) for command_id, outcome, error in outcomes],
+                )
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
 
     def command_outcome(self, command_id: int) -> tuple[str, str | None] | None:
         """(outcome, error) of a command, or None while it is pending."""
