@@ -47,6 +47,7 @@ device.manage      A A - -
 device.maintain    A A - -
 device.report_fault A A A A
 staff.manage       A A - -
+policy.manage      - A - -
 token.manage       A A - -
 audit.export       - A - -
 """

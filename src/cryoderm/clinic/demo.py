@@ -26,11 +26,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from cryoderm.clinical.planner import Plan
 from cryoderm.data.labels import label
 
 from .accounts.permissions import FRONT_DESK, MEDICAL_DIRECTOR, PRACTITIONER, grant_role
-from .records.models import Client, ClinicPolicy, Device, TreatmentSession
+from .records.models import Client, Device, TreatmentSession
 from .records.services import (
     adverse,
     consent,
@@ -43,6 +42,7 @@ from .records.services import (
     staff,
 )
 from .records.services import clients as client_service
+from .records.services import policy as clinic_policy
 from .records.services import sessions as session_service
 
 SYSTEM = "system:demo"
@@ -299,7 +299,7 @@ def _devices(director: Any, today: dt.date) -> dict[str, Device]:
     return made
 
 
-def _readings(made: Plan) -> tuple[list[dict[str, Any]], float]:
+def _readings(made: planning.Plan) -> tuple[list[dict[str, Any]], float]:
     """The predicted surface curves of each step, one zone after another."""
     rows: list[dict[str, Any]] = []
     offset = 0.0
@@ -427,10 +427,12 @@ def seed(password: str | None = None, *, now: dt.datetime | None = None) -> Demo
     chosen = password or os.environ.get("CRYODERM_DEMO_PASSWORD") or ""
     generated = not chosen
     chosen = chosen or secrets.token_urlsafe(12)
-    policy = ClinicPolicy.current()
-    policy.clinic_name = "cryoderm demo clinic"
-    policy.clinic_address = "1 Example Street\nLondon EC1A 1AA"
-    policy.save()
+    clinic_policy.update(
+        SYSTEM,
+        clinic_name="cryoderm demo clinic",
+        clinic_address="1 Example Street\nLondon EC1A 1AA",
+        reason="the demo clinic is named",
+    )
     users = _staff(chosen, today)
     director, frontdesk = users["director"], users["frontdesk"]
     for scope, (title, body) in CONSENT_TEXTS.items():

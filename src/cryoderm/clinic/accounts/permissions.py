@@ -66,6 +66,7 @@ ACTIONS: Final[Mapping[str, str]] = {
     "device.maintain": "record device maintenance or calibration",
     "device.report_fault": "report a device fault",
     "staff.manage": "manage staff accounts and roles",
+    "policy.manage": "change the clinic's policy (screening validity, screening policy)",
     "token.manage": "issue or revoke device and API tokens",
     "audit.export": "export the audit log",
 }
@@ -110,6 +111,7 @@ MATRIX: Final[Mapping[str, Mapping[str, Decision]]] = {
         FRONT_DESK: ALLOW,
     },
     "staff.manage": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW},
+    "policy.manage": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: DENY, FRONT_DESK: DENY},
     "token.manage": {ADMIN: ALLOW, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: DENY, FRONT_DESK: DENY},
     "audit.export": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: DENY, FRONT_DESK: DENY},
 }

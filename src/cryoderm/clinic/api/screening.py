@@ -10,12 +10,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from cryoderm.clinic import audit
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Id, JsonObject, Label, Note, Secret
-from cryoderm.clinic.records.models import Client, ScreeningResponse
-from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import screening as screening_service
 
 router = Router(tags=["screening"])
@@ -75,12 +72,6 @@ class ScreeningOut(Schema):
         return list(obj.signoffs.select_related("signed_by", "second_clinician"))
 
 
-def _read(actor: Any, screenings: list[ScreeningResponse], client_id: int) -> None:
-    audit.record(
-        actor, "screening.read", f"records.client:{client_id}", {"ids": [s.pk for s in screenings]}
-    )
-
-
 @router.post(
     "/clients/{client_id}/screenings",
     response={201: ScreeningOut, **ERRORS},
@@ -103,23 +94,14 @@ def submit(request: HttpRequest, client_id: Id, payload: ScreeningIn) -> Any:
 def list_for_client(request: HttpRequest, client_id: Id) -> Any:
     caller = principal(request)
     caller.require("screening.view")
-    client = _common.load(Client, client_id)
-    screenings = list(
-        ScreeningResponse.objects.filter(client=client)
-        .select_related("screened_by")
-        .order_by("-screened_at", "-id")
-    )
-    _read(caller.audit_actor, screenings, client.pk)
-    return screenings
+    return screening_service.for_client(caller.audit_actor, client_id)
 
 
 @router.get("/screenings/{screening_id}", response={200: ScreeningOut, **ERRORS})
 def get(request: HttpRequest, screening_id: Id) -> Any:
     caller = principal(request)
     caller.require("screening.view")
-    screening = _common.load(ScreeningResponse, screening_id)
-    _read(caller.audit_actor, [screening], screening.client_id)
-    return screening
+    return screening_service.get(caller.audit_actor, screening_id)
 
 
 @router.post(

@@ -104,10 +104,10 @@ def certification_due_items(within_days: int = DUE_WITHIN_DAYS) -> list[DueItem]
     ]
 
 
-def get_or_404(getter: Callable[..., T], *args: Any) -> T:
+def get_or_404(getter: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a records service getter; a missing record is the page's 404."""
     try:
-        return getter(*args)
+        return getter(*args, **kwargs)
     except RecordNotFound as missing:
         raise Http404(str(missing)) from missing
 

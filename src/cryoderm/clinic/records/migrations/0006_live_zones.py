@@ -5,47 +5,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0005_one_reading_per_sensor_and_time'),
+        ("records", "0005_one_reading_per_sensor_and_time"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JournalCursor',
+            name="JournalCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('journal', models.CharField(max_length=500, unique=True)),
-                ('seq', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("journal", models.CharField(max_length=500, unique=True)),
+                ("seq", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.AlterField(
-            model_name='sessionevent',
-            name='kind',
-            field=models.CharField(choices=[('started', 'Started'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('stopped', 'Stopped'), ('completed', 'Completed'), ('aborted', 'Aborted'), ('cancelled', 'Cancelled'), ('device', 'Device event'), ('note', 'Note')], max_length=12),
+            model_name="sessionevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("started", "Started"),
+                    ("paused", "Paused"),
+                    ("resumed", "Resumed"),
+                    ("stopped", "Stopped"),
+                    ("completed", "Completed"),
+                    ("aborted", "Aborted"),
+                    ("cancelled", "Cancelled"),
+                    ("device", "Device event"),
+                    ("note", "Note"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='treatmentsession',
-            name='status',
-            field=models.CharField(choices=[('planned', 'Planned'), ('in-progress', 'In progress'), ('completed', 'Completed'), ('aborted', 'Aborted'), ('cancelled', 'Cancelled')], default='planned', max_length=12),
+            model_name="treatmentsession",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("planned", "Planned"),
+                    ("in-progress", "In progress"),
+                    ("completed", "Completed"),
+                    ("aborted", "Aborted"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="planned",
+                max_length=12,
+            ),
         ),
         migrations.CreateModel(
-            name='SessionZone',
+            name="SessionZone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('zone', models.CharField(max_length=40)),
-                ('position', models.PositiveSmallIntegerField(help_text='Order of the zone in the plan')),
-                ('status', models.CharField(choices=[('pending', 'Not started'), ('starting', 'Starting'), ('running', 'Running'), ('paused', 'Paused: cold off'), ('stopped', 'Stopped: cold off'), ('completed', 'Completed'), ('ended', 'Ended early')], default='pending', max_length=10)),
-                ('stop_reason', models.CharField(blank=True, help_text="The interlock's reason for its last stop", max_length=40)),
-                ('exposure_s', models.FloatField(default=0.0, help_text='Cold exposure delivered [s]')),
-                ('reason', models.TextField(blank=True, help_text="The practitioner's reason for the last resume or early end")),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='zone_runs', to='records.treatmentsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("zone", models.CharField(max_length=40)),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(help_text="Order of the zone in the plan"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not started"),
+                            ("starting", "Starting"),
+                            ("running", "Running"),
+                            ("paused", "Paused: cold off"),
+                            ("stopped", "Stopped: cold off"),
+                            ("completed", "Completed"),
+                            ("ended", "Ended early"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "stop_reason",
+                    models.CharField(
+                        blank=True,
+                        help_text="The interlock's reason for its last stop",
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "exposure_s",
+                    models.FloatField(default=0.0, help_text="Cold exposure delivered [s]"),
+                ),
+                (
+                    "reason",
+                    models.TextField(
+                        blank=True,
+                        help_text="The practitioner's reason for the last resume or early end",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="zone_runs",
+                        to="records.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('session', 'zone'), name='one_run_per_session_zone')],
+                "ordering": ["session", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("session", "zone"), name="one_run_per_session_zone"
+                    )
+                ],
             },
         ),
     ]

@@ -6,59 +6,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0006_live_zones'),
+        ("records", "0006_live_zones"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Correction',
+            name="Correction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.CharField(help_text='<app>.<model> of the record', max_length=60)),
-                ('target_id', models.BigIntegerField()),
-                ('changes', models.JSONField(help_text='{"field": {"from": earlier, "to": new}}')),
-                ('reason', models.TextField()),
-                ('corrected_by_label', models.CharField(help_text='who, as the audit log names', max_length=150)),
-                ('corrected_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(help_text="<app>.<model> of the record", max_length=60),
+                ),
+                ("target_id", models.BigIntegerField()),
+                ("changes", models.JSONField(help_text='{"field": {"from": earlier, "to": new}}')),
+                ("reason", models.TextField()),
+                (
+                    "corrected_by_label",
+                    models.CharField(help_text="who, as the audit log names", max_length=150),
+                ),
+                ("corrected_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['target', 'target_id', 'corrected_at', 'id'],
+                "ordering": ["target", "target_id", "corrected_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='consent',
-            name='entered_in_error_at',
-            field=models.DateTimeField(blank=True, help_text='Recorded on the wrong client or by mistake: void', null=True),
+            model_name="consent",
+            name="entered_in_error_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Recorded on the wrong client or by mistake: void", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='withdrawal_reason',
+            model_name="consent",
+            name="withdrawal_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='withdrawn_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="consent",
+            name="withdrawn_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='device',
-            name='calibration_tolerance_k',
-            field=models.FloatField(default=0.5, help_text="Largest deviation from the reference a calibration may show and pass [K] (the manufacturer's accuracy)"),
+            model_name="device",
+            name="calibration_tolerance_k",
+            field=models.FloatField(
+                default=0.5,
+                help_text="Largest deviation from the reference a calibration may show and pass [K] (the manufacturer's accuracy)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='device',
-            constraint=models.CheckConstraint(condition=models.Q(('calibration_tolerance_k__gt', 0), ('calibration_tolerance_k__lte', 5)), name='calibration_tolerance_plausible', violation_error_message='calibration_tolerance_k: more than 0 K and at most 5 K'),
+            model_name="device",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("calibration_tolerance_k__gt", 0), ("calibration_tolerance_k__lte", 5)
+                ),
+                name="calibration_tolerance_plausible",
+                violation_error_message="calibration_tolerance_k: more than 0 K and at most 5 K",
+            ),
         ),
         migrations.AddField(
-            model_name='correction',
-            name='corrected_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="correction",
+            name="corrected_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='correction',
-            index=models.Index(fields=['target', 'target_id'], name='correction_target_idx'),
+            model_name="correction",
+            index=models.Index(fields=["target", "target_id"], name="correction_target_idx"),
         ),
     ]

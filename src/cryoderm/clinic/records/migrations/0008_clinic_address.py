@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0007_corrections_withdrawal_tolerance'),
+        ("records", "0007_corrections_withdrawal_tolerance"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinicpolicy',
-            name='clinic_address',
-            field=models.TextField(blank=True, help_text='Postal address, one line per line; printed on session reports'),
+            model_name="clinicpolicy",
+            name="clinic_address",
+            field=models.TextField(
+                blank=True,
+                help_text="Postal address, one line per line; printed on session reports",
+            ),
         ),
     ]

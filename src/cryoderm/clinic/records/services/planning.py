@@ -35,6 +35,18 @@ from . import screening as screening_service
 from . import sessions as session_service
 from ._common import authorize, load, now_or, require_zone
 
+__all__ = [
+    "Plan",
+    "PlanStep",
+    "ZoneGuard",
+    "age_years",
+    "plan_session",
+    "preview",
+    "replan",
+    "stored_plan",
+    "zone_guard",
+]
+
 
 def age_years(born: dt.date, on: dt.date) -> int:
     """Completed years of life on ``on`` (the birthday counts from its day): the one age rule

@@ -20,11 +20,83 @@ from django.utils import timezone
 from cryoderm.clinic import audit
 from cryoderm.clinic.accounts import permissions
 from cryoderm.clinical.answers import parse_answers
-from cryoderm.clinical.screening import screen
+from cryoderm.clinical.screening import Verdict, screen
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Client, ClinicPolicy, Practitioner, ReferralSignOff, ScreeningResponse
 from ._common import CLOCK_SKEW, authorize, load, now_or, require_text
+
+__all__ = [
+    "SecondClinician",
+    "Verdict",
+    "authenticate_second",
+    "covers_zones",
+    "current_screening",
+    "for_client",
+    "get",
+    "preview",
+    "sign_off",
+    "submit",
+    "unsigned_referrals",
+    "verdict_of",
+]
+
+
+def _verdict(
+    answers: Mapping[str, Any],
+    modality: str | None,
+    zones: Iterable[str] | None,
+    on: dt.date,
+) -> tuple[Any, Verdict]:
+    parsed = parse_answers(answers)
+    verdict = screen(
+        parsed,
+        policy=ClinicPolicy.current().screening_rules(),
+        modality=modality,
+        zones=tuple(zones) if zones is not None else None,
+        today=on,
+    )
+    return parsed, verdict
+
+
+def preview(
+    actor: Any,
+    answers: Mapping[str, Any],
+    *,
+    modality: str | None = None,
+    zones: Iterable[str] | None = None,
+) -> Verdict:
+    """The verdict the answers would get now under the clinic's policy; nothing is stored."""
+    authorize(actor, "screening.submit")
+    return _verdict(answers, modality, zones, timezone.localdate())[1]
+
+
+def verdict_of(screening: ScreeningResponse) -> Verdict:
+    """The verdict as it was given and stored (a later change of the rules changes nothing)."""
+    return Verdict.from_json_dict(screening.verdict)
+
+
+@transaction.atomic
+def get(actor: Any, screening_id: object) -> ScreeningResponse:
+    """One screening, the read audited."""
+    authorize(actor, "screening.view")
+    screening = load(ScreeningResponse, screening_id)
+    audit.record(actor, "screening.read", screening, {"client": screening.client_id})
+    return screening
+
+
+@transaction.atomic
+def for_client(actor: Any, client_id: object) -> list[ScreeningResponse]:
+    """A client's screenings, newest first, the read audited."""
+    authorize(actor, "screening.view")
+    client = load(Client, client_id)
+    found = list(
+        ScreeningResponse.objects.filter(client=client)
+        .select_related("screened_by")
+        .order_by("-screened_at", "-id")
+    )
+    audit.record(actor, "screening.read", client, {"ids": [s.pk for s in found]})
+    return found
 
 
 @transaction.atomic
@@ -46,15 +118,7 @@ def submit(
     screened_at = now_or(at)
     if screened_at > timezone.now() + CLOCK_SKEW:
         raise InvalidRecord("screened_at", f"{screened_at:%Y-%m-%d %H:%M} is in the future")
-    parsed = parse_answers(answers)
-    policy = ClinicPolicy.current().screening_rules()
-    verdict = screen(
-        parsed,
-        policy=policy,
-        modality=modality,
-        zones=tuple(zones) if zones is not None else None,
-        today=timezone.localdate(screened_at),
-    )
+    parsed, verdict = _verdict(answers, modality, zones, timezone.localdate(screened_at))
     stored = verdict.to_json_dict()
     response = ScreeningResponse.objects.create(
         client=client,

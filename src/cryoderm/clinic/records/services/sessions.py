@@ -249,9 +249,13 @@ def add_event(
 
 
 @transaction.atomic
-def get(actor: Any, session_id: object) -> TreatmentSession:
-    """One session, recording that ``actor`` read it (a read of client data)."""
+def get(actor: Any, session_id: object, *, for_report: bool = False) -> TreatmentSession:
+    """One session, recording that ``actor`` read it (a read of client data); a read for
+    the PDF report, which shows the readings too, is recorded as ``session.report``."""
     authorize(actor, "session.view")
+    if for_report:
+        authorize(actor, "reading.view")
     session = load(TreatmentSession, session_id)
-    audit.record(actor, "session.read", session, {"client": session.client_id})
+    action = "session.report" if for_report else "session.read"
+    audit.record(actor, action, session, {"client": session.client_id})
     return session

@@ -12,14 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from cryoderm.clinic.records.errors import RecordsError
-from cryoderm.clinic.records.models import Client, ClinicPolicy, ScreeningResponse
+from cryoderm.clinic.records.models import Client, ScreeningResponse
 from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import screening as screening_service
+from cryoderm.clinic.web import queries
 from cryoderm.clinic.web.access import allowed, page
 from cryoderm.clinic.web.forms import ScreeningForm, SignOffForm, apply_error
-from cryoderm.clinical.answers import parse_answers
 from cryoderm.clinical.errors import ClinicalError
-from cryoderm.clinical.screening import Verdict, screen
 
 
 def _initial(client: Client) -> dict[str, Any]:
@@ -55,16 +54,12 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
 def screening_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The verdict for the answers so far (htmx); nothing is stored."""
     form = ScreeningForm(request.POST)
-    verdict: Verdict | None = None
+    verdict: screening_service.Verdict | None = None
     if form.is_valid():
         modality, zones = form.screened_for()
         try:
-            verdict = screen(
-                parse_answers(form.answers()),
-                policy=ClinicPolicy.current().screening_rules(),
-                modality=modality,
-                zones=zones,
-                today=timezone.localdate(),
+            verdict = screening_service.preview(
+                request.user, form.answers(), modality=modality, zones=zones
             )
         except ClinicalError as error:
             apply_error(form, error, form.field_for)
@@ -73,7 +68,7 @@ def screening_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page("screening.view")
 def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    screening = get_object_or_404(ScreeningResponse.objects.select_related("client"), pk=pk)
+    screening = queries.get_or_404(screening_service.get, request.user, pk)
     signed = {
         s.rule_id: s for s in screening.signoffs.select_related("signed_by", "second_clinician")
     }
@@ -87,7 +82,7 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "web/screening/detail.html",
         {
             "screening": screening,
-            "verdict": Verdict.from_json_dict(screening.verdict),
+            "verdict": screening_service.verdict_of(screening),
             "signed": signed,
             "form": form,
             "open_refer": screening_service.unsigned_referrals(screening),

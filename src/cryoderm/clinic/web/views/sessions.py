@@ -17,7 +17,6 @@ from cryoderm.clinic.records.services import planning
 from cryoderm.clinic.records.services import sessions as session_service
 from cryoderm.clinic.web.access import allowed, page
 from cryoderm.clinic.web.plots import depth_chart, step_chart
-from cryoderm.clinical.planner import Plan
 
 
 def _readings_by_zone(session: TreatmentSession) -> dict[str, list[tuple[float, float]]]:
@@ -28,7 +27,7 @@ def _readings_by_zone(session: TreatmentSession) -> dict[str, list[tuple[float, 
     return series
 
 
-def step_views(session: TreatmentSession, plan: Plan | None) -> list[dict[str, Any]]:
+def step_views(session: TreatmentSession, plan: planning.Plan | None) -> list[dict[str, Any]]:
     """Each planned zone with its charts (measured readings drawn over the plan)."""
     if plan is None:
         return []
