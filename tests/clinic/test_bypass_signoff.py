@@ -75,6 +75,25 @@ class TestApi:
         assert json.loads(entry.detail)["confirmed_by"] == "password"
         assert personas.PASSWORD not in str(entry.detail)
 
+    def test_the_second_clinicians_one_time_code_signs_off(self, alice, dora, referred) -> None:
+        response = api_sign_off(
+            alice,
+            referred,
+            second_clinician="dora",
+            second_one_time_code=personas.one_time_code(dora),
+        )
+        assert response.status_code == 201, response.json()
+        entry = AuditEntry.objects.filter(action="screening.sign_off").get()
+        assert json.loads(entry.detail)["confirmed_by"] == "one-time code"
+
+    def test_a_wrong_one_time_code_does_not_sign_off(self, alice, dora, referred) -> None:
+        personas.enrol_authenticator(dora)
+        response = api_sign_off(
+            alice, referred, second_clinician="dora", second_one_time_code="000000"
+        )
+        assert response.status_code == 422
+        assert not ReferralSignOff.objects.exists()
+
     def test_the_signer_cannot_confirm_their_own_sign_off(self, alice, dora, referred) -> None:
         response = api_sign_off(
             alice, referred, second_clinician="alice", second_password=personas.PASSWORD

@@ -50,6 +50,12 @@ class TestClient:
         assert response.status_code == 422
         assert response.json()["field"] == "reason"
 
+    def test_api_a_name_set_to_nothing_is_bad_input_not_a_crash(self, bob) -> None:
+        client_id = Api(bob).post("/clients", CLIENT).json()["id"]
+        response = Api(bob).patch(f"/clients/{client_id}", {"family_name": None, "reason": "x"})
+        assert response.status_code == 422
+        assert response.json()["field"] == "family_name"
+
     def test_api_a_correction_into_the_future_is_refused(self, bob) -> None:
         client_id = Api(bob).post("/clients", CLIENT).json()["id"]
         response = Api(bob).patch(

@@ -68,6 +68,8 @@ def apply(
     why = require_text("reason", reason)
     diff: dict[str, dict[str, Any]] = {}
     for name, value in changes.items():
+        if value is None and not instance._meta.get_field(name).null:
+            raise InvalidRecord(name, "may not be removed (null); give a value")
         before = getattr(instance, name)
         if _plain(before) != _plain(value):
             diff[name] = {"from": _plain(before), "to": _plain(value)}
@@ -75,12 +77,14 @@ def apply(
     if not diff:
         raise InvalidRecord("changes", "nothing differs from the record as it is")
     follows = {name: getattr(instance, name) for name in derived}
+    # The fields' own validation first (a name set to nothing), then the rules over them.
+    validated(instance)
     if check is not None:
         check(instance)
     for name, before in follows.items():
         if _plain(before) != _plain(getattr(instance, name)):
             diff[name] = {"from": _plain(before), "to": _plain(getattr(instance, name))}
-    validated(instance)
+            validated(instance)
     instance.save(update_fields=sorted(diff))
     correction = Correction.objects.create(
         target=target_of(instance),
