@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from django.utils.safestring import SafeString
 
+from cryoderm.clinic.records.services.planning import PlanStep
 from cryoderm.clinic.web.charts import Band, Chart, Rule, Series, render
-from cryoderm.clinical.planner import PlanStep
 from cryoderm.data.labels import celsius, celsius_range, label
 
 
