@@ -480,6 +480,9 @@ class MqttTransport:
             # A timer or operator stop (another thread): the network thread sends it.
             self._soon(lambda: self._client.publish(topic, payload, qos=1))
             return
+        # What other threads handed over earlier goes first (a RESUME the practitioner's
+        # command decided before this STOP must not reach the device after it).
+        self._run_calls()
         self._client.publish(topic, payload, qos=1)
         # A stop decided on a reading (inside on_message) goes onto the socket now, before
         # the loop reads and handles whatever else the socket holds (inside a callback paho

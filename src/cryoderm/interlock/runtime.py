@@ -151,6 +151,10 @@ class Interlock:
         self._journal_lock = DirectoryLock(journal.directory)
         self.progress: ProgressFile | None = None
         self._outbox: list[tuple[Transport, str, DeviceCommand, dict[str, Any]]] = []
+        # Held from taking the outbox to the end of sending it: commands reach the transports
+        # in the order the rules decided them, whichever thread decided and sends them (a
+        # RESUME taken by one thread must not be overtaken by a STOP another decided after).
+        self._send_lock = threading.Lock()
         # Readings that will not be journalled, to be released by their transport.
         self._dismissed: list[InboundReading] = []
         self._gate = FloodGate()
@@ -543,20 +547,21 @@ class Interlock:
         self._outbox.append((transport, device_id, command, detail))
 
     def _flush(self) -> None:
-        with self._lock:
-            pending, self._outbox = self._outbox, []
-            dismissed, self._dismissed = self._dismissed, []
-        for receipt in dismissed:
-            try:
-                receipt.transport.dismiss(receipt)
-            except Exception:
-                log.exception("interlock: releasing a message that was not kept failed")
-        for transport, device_id, command, detail in pending:
-            try:
-                transport.send_command(device_id, command, detail)
-            except Exception:
-                # One command that cannot go out must not keep the others from going.
-                log.exception("interlock: sending %s to %s failed", command.value, device_id)
+        with self._send_lock:
+            with self._lock:
+                pending, self._outbox = self._outbox, []
+                dismissed, self._dismissed = self._dismissed, []
+            for receipt in dismissed:
+                try:
+                    receipt.transport.dismiss(receipt)
+                except Exception:
+                    log.exception("interlock: releasing a message that was not kept failed")
+            for transport, device_id, command, detail in pending:
+                try:
+                    transport.send_command(device_id, command, detail)
+                except Exception:
+                    # One command that cannot go out must not keep the others from going.
+                    log.exception("interlock: sending %s to %s failed", command.value, device_id)
 
     def _journal_broken(self, error: Exception) -> None:
         """The journal cannot record (a full disk, an I/O error): nothing the interlock
