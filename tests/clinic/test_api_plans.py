@@ -106,12 +106,10 @@ class TestASessionIsPlannedOnlyForItself:
             alice, session.client, {**factories.CLEAR_ANSWERS, "conditions": ["raynauds"]}
         )
         other = screened(alice, given_name="Other").screenings.get()
-        body = {
-            **REQUEST,
-            "zones": ["forehead", "cheek"],
-            "session_id": session.pk,
-            "screening_id": other.pk,
-        }
+        body = {**REQUEST, "zones": ["forehead", "cheek"], "session_id": session.pk}
+        named = Api(alice).post("/plans", {**body, "screening_id": other.pk})
+        assert named.status_code == 422
+        assert named.json()["field"] == "screening_id"
         response = Api(alice).post("/plans", body)
         assert response.status_code == 409
         assert response.json()["field"] == "screening-verdict"

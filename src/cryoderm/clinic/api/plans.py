@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
@@ -22,6 +22,10 @@ router = Router(tags=["plans"])
 
 
 class PlanIn(Schema):
+    # A field this API no longer takes (screening_id, age_years, sex: the record decides) is
+    # refused by name rather than silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
     goals: list[Label] = Field(min_length=1, max_length=10)
     zones: list[Label] = Field(min_length=1, max_length=20)
     modality: Literal["cold-air", "ln2-vapour", "contact"]
