@@ -40,10 +40,17 @@ SQLITE_INIT = (
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
 )
-#: assumption: a clinic server answers a few dozen requests at once at most; 4 connections
-#: kept warm serve a quiet clinic, 32 a busy one, and a request waits up to 10 s for one
-#: (then fails with a clear error) rather than opening connections without bound.
-POSTGRES_POOL = {"min_size": 4, "max_size": 32, "timeout": 10}
+#: The pool of each process (a web process runs at most 12 requests at once,
+#: cryoderm.clinic.server.handler.REQUEST_THREADS). assumption: 2 connections kept warm serve
+#: a quiet clinic, 16 cover a web process's request threads and the few checks made beside
+#: them, and a request waits up to 10 s for one (then fails with a clear error) rather than
+#: opening connections without bound.
+POSTGRES_POOL = {"min_size": 2, "max_size": 16, "timeout": 10}
+#: assumption: a SQLite connection is kept by the thread that opened it for up to 10 minutes
+#: (the web's request threads outlive their requests), so a request neither opens a new one
+#: nor starts with a cold page cache; ten minutes bounds how long a closed-by-mistake file
+#: could stay open.
+SQLITE_CONN_MAX_AGE_S = 600
 SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
 
 
@@ -76,6 +83,7 @@ def sqlite_database(path: Path) -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {"init_command": SQLITE_INIT, "transaction_mode": "IMMEDIATE"},
+        "CONN_MAX_AGE": SQLITE_CONN_MAX_AGE_S,
     }
 
 

@@ -138,6 +138,13 @@ def roles_of(user: Any) -> tuple[str, ...]:
     return cached
 
 
+def remember_roles(user: Any, held: Iterable[str]) -> None:
+    """Keep the clinic roles of ``user`` found by a query of the caller's own (the token
+    check reads them with the token), so that :func:`roles_of` does not ask again."""
+    held = set(held)
+    user._cryoderm_roles = tuple(role for role in ROLES if role in held)
+
+
 def is_allowed(user: Any, action: str) -> bool:
     return decide(roles_of(user), action)
 

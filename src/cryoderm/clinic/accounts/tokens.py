@@ -11,17 +11,21 @@ listing are audited commands (``cryoderm manage issue_token / revoke_token / lis
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connections, router, transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from cryoderm.clinic import audit
+from cryoderm.clinic.accounts import permissions
 from cryoderm.clinic.accounts.models import ApiToken
 from cryoderm.errors import UserInputError
 
@@ -80,21 +84,107 @@ def issue(
 
 
 def authenticate(plaintext: str) -> ApiToken | None:
-    """The live token matching ``plaintext``, or None (unknown, malformed or revoked)."""
+    """The live token matching ``plaintext``, or None (unknown, malformed or revoked), with
+    its user (and the user's roles) and its device loaded: one query (:func:`_live_token`)."""
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != SCHEME:
         return None
     _, prefix, secret = parts
-    token = (
-        ApiToken.objects.select_related("user", "device")
-        .filter(prefix=prefix, revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
+    token = _live_token(prefix, timezone.now())
     if token is None or not hmac.compare_digest(token.secret_sha256, _digest(secret)):
         return None
     if not token.user.is_active:
         return None
     return token
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """The one statement that finds a live token by its prefix, and how to read its row."""
+
+    sql: str
+    models: tuple[tuple[type[Model], tuple[str, ...]], ...]
+    converters: dict[int, Any]
+    compiler: Any
+
+
+@functools.cache
+def _lookup(alias: str) -> _Lookup:
+    """Built once per database: every request with a bearer token runs it, and composing it
+    through the ORM each time cost more than running it."""
+    user_model = get_user_model()
+    device_model = ApiToken._meta.get_field("device").related_model
+    groups = user_model._meta.get_field("groups").remote_field.through  # type: ignore[union-attr]
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    parts = (("t", ApiToken), ("u", user_model), ("d", device_model))
+    models = tuple(
+        (model, tuple(field.attname for field in model._meta.concrete_fields)) for _, model in parts
+    )
+    columns = [
+        f"{alias_}.{quote(field.column)}"
+        for alias_, model in parts
+        for field in model._meta.concrete_fields
+    ]
+    group_table = quote(Group._meta.db_table)
+    member_table = quote(groups._meta.db_table)
+    member_user = quote(groups._meta.get_field(user_model._meta.model_name).column)
+    member_group = quote(groups._meta.get_field("group").column)
+    columns += [
+        f"EXISTS (SELECT 1 FROM {member_table} m JOIN {group_table} g ON g.id = m.{member_group} "
+        f"WHERE m.{member_user} = u.{quote(user_model._meta.pk.column)} AND g.name = %s)"
+        for _ in permissions.ROLES
+    ]
+    token_table = ApiToken._meta
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(token_table.db_table)} t "
+        f"JOIN {quote(user_model._meta.db_table)} u "
+        f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(token_table.get_field('user').column)} "
+        f"LEFT JOIN {quote(device_model._meta.db_table)} d "
+        f"ON d.{quote(device_model._meta.pk.column)} = t.{quote(token_table.get_field('device').column)} "
+        f"WHERE t.{quote(token_table.get_field('prefix').column)} = %s "
+        f"AND t.{quote(token_table.get_field('revoked_at').column)} IS NULL "
+        f"AND t.{quote(token_table.get_field('expires_at').column)} > %s"
+    )
+    compiler = ApiToken.objects.none().query.get_compiler(using=alias)
+    fields = [
+        field.get_col(model._meta.db_table)
+        for _, model in parts
+        for field in model._meta.concrete_fields
+    ]
+    return _Lookup(sql, models, compiler.get_converters(fields), compiler)
+
+
+def _live_token(prefix: str, now: dt.datetime) -> ApiToken | None:
+    """The unrevoked, unexpired token with ``prefix``, its user (roles included, for
+    :func:`permissions.roles_of`) and its device set on it; None when there is none."""
+    alias = router.db_for_read(ApiToken)
+    lookup = _lookup(alias)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            lookup.sql,
+            [*permissions.ROLES, prefix, connection.ops.adapt_datetimefield_value(now)],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row = found
+    if lookup.converters:
+        row = next(iter(lookup.compiler.apply_converters([found], lookup.converters)))
+    loaded = []
+    start = 0
+    for model, names in lookup.models:
+        values = row[start : start + len(names)]
+        start += len(names)
+        loaded.append(model.from_db(alias, names, values) if values[0] is not None else None)
+    token, user, device = loaded
+    permissions.remember_roles(
+        user, [role for role, held in zip(permissions.ROLES, row[start:], strict=True) if held]
+    )
+    ApiToken._meta.get_field("user").set_cached_value(token, user)
+    ApiToken._meta.get_field("device").set_cached_value(token, device)
+    return token  # type: ignore[no-any-return]
 
 
 @transaction.atomic

@@ -72,28 +72,72 @@ def record(
     detail: JSON-serialisable facts; no secrets or passwords.
 
     The entry is sealed with the current audit key (HMAC-SHA256, :mod:`.chain`); once the
-    outermost transaction commits, a signed checkpoint is written when one is due."""
+    outermost transaction commits, a signed checkpoint is written when one is due.
+
+    Every audited read and write comes here, so it is three plain statements and no more:
+    lock and read the head, insert the sealed entry, move the head (the database's guard
+    checks that it moves to that entry). The head stays locked until the caller's
+    transaction ends, which orders the appends; callers record last, just before they
+    commit, so that the lock is held briefly. No savepoint: an append that fails fails the
+    caller's transaction."""
     ring = keys.keyring()
-    with transaction.atomic():
-        head, _ = ChainHead.objects.select_for_update().get_or_create(pk=HEAD_ID)
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            created_at=timezone.now(),
-            actor=actor_label(actor)[:200],
-            action=action,
-            target=target_label(target)[:200],
-            detail=_canonical(detail),
-            prev_hash=head.entry_hash,
-            key_id=ring.current,
-        )
-        entry.entry_hash = chain.seal(ring.current_key, _row(entry))
-        entry.save(force_insert=True)
-        head.seq = entry.seq
-        head.entry_hash = entry.entry_hash
-        head.save(update_fields=["seq", "entry_hash"])
+    entry = AuditEntry(
+        created_at=timezone.now(),
+        actor=actor_label(actor)[:200],
+        action=action,
+        target=target_label(target)[:200],
+        detail=_canonical(detail),
+        key_id=ring.current,
+    )
+    with transaction.atomic(savepoint=False):
+        connection = transaction.get_connection()
+        with connection.cursor() as cursor:
+            entry.seq, entry.prev_hash = _lock_head(connection, cursor)
+            entry.entry_hash = chain.seal(ring.current_key, _row(entry))
+            cursor.execute(_INSERT, _values(connection, entry))
+            entry.pk = cursor.fetchone()[0]
+            cursor.execute(_MOVE_HEAD, [entry.seq, entry.entry_hash, HEAD_ID])
         seq = entry.seq
         transaction.on_commit(lambda: checkpoints.after_commit(seq))
+    entry._state.adding = False
     return entry
+
+
+_ENTRY_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor",
+    "action",
+    "target",
+    "detail",
+    "prev_hash",
+    "entry_hash",
+    "key_id",
+)
+_INSERT = (
+    f"INSERT INTO audit_auditentry ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_ENTRY_COLUMNS))}) RETURNING id"
+)
+_MOVE_HEAD = "UPDATE audit_chainhead SET seq = %s, entry_hash = %s WHERE id = %s"
+
+
+def _values(connection: Any, entry: AuditEntry) -> list[Any]:
+    values = [getattr(entry, column) for column in _ENTRY_COLUMNS]
+    values[1] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    return values
+
+
+def _lock_head(connection: Any, cursor: Any) -> tuple[int, str]:
+    """The next entry's number and the newest entry's hash, the head locked until the end of
+    the transaction (SQLite's writing transaction holds the whole database already)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(f"SELECT seq, entry_hash FROM audit_chainhead WHERE id = %s{lock}", [HEAD_ID])
+    head = cursor.fetchone()
+    if head is None:
+        # The head row is made by the migration; only a flush of the database removes it.
+        ChainHead.objects.get_or_create(pk=HEAD_ID)
+        return _lock_head(connection, cursor)
+    return int(head[0]) + 1, str(head[1])
 
 
 def verify(

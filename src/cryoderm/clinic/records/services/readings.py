@@ -35,7 +35,7 @@ from cryoderm.clinic import audit
 from cryoderm.clinic.accounts.errors import PermissionRefused
 from cryoderm.data import load_table
 
-from ..errors import Conflict, InvalidRecord
+from ..errors import Conflict, InvalidRecord, RecordNotFound
 from ..models import SkinReading, TreatmentSession
 from ._common import CLOCK_SKEW, authorize, load, require_finite
 
@@ -165,14 +165,28 @@ def _key(reading: SkinReading) -> Key:
 
 def _stored(session: TreatmentSession, keys: set[Key]) -> dict[Key, float]:
     elapsed = [key[2] for key in keys]
-    rows = SkinReading.objects.filter(
-        session=session,
-        zone__in={key[0] for key in keys},
-        sensor__in={key[1] for key in keys},
-        elapsed_s__gte=min(elapsed),
-        elapsed_s__lte=max(elapsed),
-    ).values_list("zone", "sensor", "elapsed_s", "skin_temp_c")
+    rows = (
+        SkinReading.objects.filter(
+            session=session,
+            zone__in={key[0] for key in keys},
+            sensor__in={key[1] for key in keys},
+            elapsed_s__gte=min(elapsed),
+            elapsed_s__lte=max(elapsed),
+        )
+        .order_by()
+        .values_list("zone", "sensor", "elapsed_s", "skin_temp_c")
+    )
     return {(zone, sensor, t): temp for zone, sensor, t, temp in rows if (zone, sensor, t) in keys}
+
+
+def _locked_session(session_id: object) -> TreatmentSession:
+    """The session, locked for the ingest, with its device (whose serial names the writer)
+    read in the same query; the device row itself is not locked."""
+    sessions = TreatmentSession.objects.select_related("device").select_for_update(of=("self",))
+    try:
+        return sessions.get(pk=session_id)
+    except (TreatmentSession.DoesNotExist, ValueError, TypeError):
+        raise RecordNotFound(TreatmentSession._meta.verbose_name, session_id) from None
 
 
 @transaction.atomic
@@ -191,7 +205,7 @@ def ingest(
         raise InvalidRecord("readings", "an empty batch; send at least one reading")
     if len(items) > MAX_BATCH:
         raise InvalidRecord("readings", f"{len(items)} readings; at most {MAX_BATCH} per batch")
-    session = load(TreatmentSession, session_id, lock=True)
+    session = _locked_session(session_id)
     _check_writer(actor, session)
     window = _window(session, now or timezone.now())
     rows = [_reading(session, window, i, item) for i, item in enumerate(items)]
@@ -214,7 +228,8 @@ def ingest(
         fresh.append(row)
     if fresh:
         try:
-            with transaction.atomic():
+            # No savepoint: a refused insert refuses the whole batch (the transaction ends).
+            with transaction.atomic(savepoint=False):
                 SkinReading.objects.bulk_create(fresh, batch_size=2000)
         except IntegrityError:
             # The session lock serialises ingests; only a writer that bypassed this service
