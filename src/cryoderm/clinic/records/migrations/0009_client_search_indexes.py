@@ -38,7 +38,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0006_live_zones"),
+        ("records", "0008_clinic_address"),
     ]
 
     operations = [migrations.RunPython(create, drop)]
