@@ -15,6 +15,7 @@ from cryoderm.physics import exposures, spots
 from cryoderm.physics.case import (
     AmbientPhase,
     ColdAirPhase,
+    ContactPhase,
     ConvectivePhase,
     Freezing,
     Geometry,
@@ -376,8 +377,10 @@ def test_the_general_path_solves_a_linear_case_as_the_linear_path_does(r2) -> No
     law = perfusion.resolve(r2.perfusion, None)
     phase = freezing.resolve(r2.freezing)
     columns = solver._columns(engine._setting(r2, prepared.grid, law, phase))
-    table = spots.surface_table(r2, exposures.segments(r2.phases), prepared.radial)
-    general = axisym._general(columns, prepared.grid, law, phase, table, prepared.radial)
+    segments = exposures.segments(r2.phases)
+    table = spots.surface_table(r2, segments, prepared.radial)
+    contact = spots.contact_table(r2, segments, prepared.radial, 8)
+    general = axisym._general(columns, prepared.grid, law, phase, table, contact, prepared.radial)
     forced = dataclasses.replace(prepared, general=general)
     linear, iterated = axisym.run(prepared), axisym.run(forced)
     assert iterated.ok, iterated.message
@@ -435,3 +438,58 @@ def test_the_field_round_trips_through_netcdf_with_its_provenance(r2, tmp_path) 
     data = read(tmp_path / "r2.nc")
     np.testing.assert_allclose(data["field_temp_c"].values, result.field.temp_c)
     assert data.attrs["case_sha256"] == result.provenance.case_sha256
+
+
+# ---------------------------------------------------------------- contact footprints
+CONTACTS = [
+    ContactPhase(applicator="stainless-steel", applicator_temp_c=4.0, duration_s=40.0),
+    ContactPhase(applicator="ice", applicator_temp_c=-5.0, duration_s=40.0),
+]
+
+
+@pytest.mark.parametrize("contact", CONTACTS, ids=["steel", "ice"])
+def test_an_applicator_over_the_whole_surface_is_the_columns_contact(r2, contact) -> None:
+    # A contact phase without a spot covers the whole surface: every ring's applicator
+    # column is the column engine's slab.
+    rest = AmbientPhase(ambient_temp_c=25.0, heat_transfer_w_m2k=10.0, duration_s=20.0)
+    column, spot = _column_and_spot(
+        r2,
+        (contact, rest),
+        (contact, rest),
+        (Probe("surface", 0.0), Probe("deep", 1.0)),
+        (Probe("surface", 0.0, 12.0), Probe("deep", 1.0, 3.0)),
+    )
+    assert column.ok and spot.ok, spot.message
+    for name in ("surface", "deep"):
+        np.testing.assert_allclose(spot.probes[name], column.probes[name], rtol=0, atol=1e-6)
+    assert spot.metrics["min_surface_temp_c"] == pytest.approx(
+        column.metrics["min_surface_temp_c"], abs=1e-6
+    )
+
+
+@pytest.mark.parametrize("contact", CONTACTS, ids=["steel", "ice"])
+def test_an_applicators_footprint_cools_under_it_and_hardly_beside_it(r2, contact) -> None:
+    stamp = dataclasses.replace(contact, spot_profile="top-hat", spot_radius_mm=8.0)
+    case = dataclasses.replace(
+        r2,
+        phases=(stamp,),
+        output=Output(
+            sample_every_s=20.0,
+            probes=(Probe("centre", 0.0), Probe("rim", 0.0, 8.0), Probe("beside", 0.0, 12.0)),
+        ),
+    )
+    result = cryoderm.simulate(case)
+    assert result.ok, result.message
+    centre, rim, beside = (float(result.probes[p][-1]) for p in ("centre", "rim", "beside"))
+    start = float(result.probes["beside"][0])
+    assert centre < rim - 3.0 < beside - 6.0
+    assert beside > start - 2.0  # 4 mm beside the footprint the skin stays near its start
+    stored = result.metrics["energy_stored_j"]
+    assert abs(result.metrics["energy_balance_error_j"]) < 1e-6 * abs(stored)
+
+
+def test_an_applicators_footprint_is_a_top_hat(r2) -> None:
+    stamp = dataclasses.replace(CONTACTS[0], spot_profile="gaussian", spot_radius_mm=8.0)
+    result = cryoderm.simulate(dataclasses.replace(r2, phases=(stamp,)))
+    assert result.status == "invalid"
+    assert result.message.startswith("phase[1].spot_profile = 'gaussian'")

@@ -18,11 +18,20 @@ from functools import lru_cache
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
+from cryoderm.physics import (
+    axisym_general,
+    axisym_metrics,
+    exposures,
+    freezing,
+    perfusion,
+    solver,
+    spots,
+)
 from cryoderm.physics import axisym_kernels as kernels
-from cryoderm.physics import axisym_metrics, exposures, freezing, perfusion, solver, spots
-from cryoderm.physics.case import Case, ContactPhase
-from cryoderm.physics.engine import FAILURES, _setting
+from cryoderm.physics.case import Case
+from cryoderm.physics.engine import FAILURES, _applicator_cells, _setting
 from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.freezing import NEVER_C
 from cryoderm.physics.grid import Grid, build_grid
 from cryoderm.physics.metrics import dose_reference_c, thresholds_c
 from cryoderm.physics.radial import RadialGrid, build_radial_grid, radial_weights
@@ -31,12 +40,14 @@ from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result
 
 @dataclass(frozen=True, eq=False)
 class General:
-    """The general path's inputs: the depth nodes' nonlinear coefficients, the laws, the
-    radiation of each segment and the initial vasoconstriction state (depth x radius)."""
+    """The general path's inputs (axisym_general.py): the nonlinear coefficients of the
+    applicator's rows (written by the kernel) and the depth nodes, the laws, the radiation
+    of each segment, the applicator and the initial vasoconstriction state (depth x radius)."""
 
-    nodes: kernels.Nodes
-    laws: kernels.Laws
-    radiation: kernels.Radiation
+    nodes: axisym_general.Nodes
+    laws: axisym_general.Laws
+    radiation: axisym_general.Radiation
+    contact: axisym_general.Contact
     memory: np.ndarray
 
 
@@ -111,21 +122,28 @@ def _general(
     law: perfusion.PerfusionLaw,
     phase: freezing.PhaseChange,
     table: spots.SurfaceTable,
+    contact: spots.ContactTable,
     radial: RadialGrid,
 ) -> General:
-    nodes = kernels.Nodes(
-        cl=np.asarray(columns.cl),
-        cs=np.asarray(columns.cs),
-        lat=np.asarray(columns.lat),
-        tf=np.asarray(columns.tf),
-        gl=np.asarray(columns.gl),
-        gs=np.asarray(columns.gs),
-        wv=np.asarray(columns.wv),
-        qv=np.asarray(columns.qv),
-        kl=_lateral(np.asarray(columns.gl), grid),
-        ks=_lateral(np.asarray(columns.gs), grid),
+    na = contact.rows
+
+    def rows(values: np.ndarray, applicator: float = 0.0) -> np.ndarray:
+        # The applicator's rows first (written by the kernel at each fresh contact).
+        return np.concatenate([np.full(na, applicator), np.asarray(values, dtype=np.float64)])
+
+    nodes = axisym_general.Nodes(
+        cl=rows(columns.cl, 1.0),
+        cs=rows(columns.cs, 1.0),
+        lat=rows(columns.lat),
+        tf=rows(columns.tf, NEVER_C),
+        gl=rows(columns.gl),
+        gs=rows(columns.gs),
+        wv=rows(columns.wv),
+        qv=rows(columns.qv),
+        kl=rows(_lateral(np.asarray(columns.gl), grid)),
+        ks=rows(_lateral(np.asarray(columns.gs), grid)),
     )
-    laws = kernels.Laws(
+    laws = axisym_general.Laws(
         local=1.0 if law.local else 0.0,
         ref=law.reference_temp_c,
         scale=law.scale_k,
@@ -135,12 +153,21 @@ def _general(
         tol=solver.TOLERANCE_K,
         max_iter=solver.MAX_ITERATIONS,
     )
-    radiation = kernels.Radiation(
+    radiation = axisym_general.Radiation(
         eps_sigma=np.ascontiguousarray(table.eps_sigma),
         radiant=np.ascontiguousarray(table.radiant),
     )
+    applicator = axisym_general.Contact(
+        rows=na,
+        foot=contact.foot,
+        link=contact.link,
+        fresh=contact.fresh,
+        slot=contact.slot,
+        t0=contact.t0,
+        **{name: np.ascontiguousarray(values) for name, values in contact.nodes.items()},
+    )
     memory = np.ascontiguousarray(np.repeat(np.asarray(columns.mem)[:, None], radial.n, axis=1))
-    return General(nodes=nodes, laws=laws, radiation=radiation, memory=memory)
+    return General(nodes=nodes, laws=laws, radiation=radiation, contact=applicator, memory=memory)
 
 
 def _probes(case: Case, setting: solver.Setting, radial: RadialGrid) -> kernels.Probes:
@@ -175,13 +202,6 @@ def prepare(case: Case) -> Prepared:
     """Grids, coefficients, initial state, schedule and surface conditions of ``case``;
     raises InvalidInput for what an axisymmetric case cannot mean."""
     spots.check_phases(case)
-    for index, phase in enumerate(case.phases, 1):
-        if isinstance(phase, ContactPhase):
-            raise InvalidInput(
-                f"phase[{index}].modality",
-                phase.modality,
-                "convective, cold-air, ln2-vapour or ambient in an axisymmetric case",
-            )
     law = perfusion.resolve(case.perfusion, case.tissue.zone)
     phase_change = freezing.resolve(case.freezing)
     numerics = case.numerics
@@ -196,6 +216,7 @@ def prepare(case: Case) -> Prepared:
     )
     segments = exposures.segments(case.phases)
     table = spots.surface_table(case, segments, radial)
+    contact = spots.contact_table(case, segments, radial, _applicator_cells())
     basis, psi = eigenbasis(radial)
     boundaries = (*(segment.start_s for segment in segments), segments[-1].end_s)
     schedule = solver.schedule_for(
@@ -211,7 +232,7 @@ def prepare(case: Case) -> Prepared:
     setting = _setting(case, grid, law, phase_change)
     columns = solver._columns(setting)
     initial = np.ascontiguousarray(np.repeat(np.asarray(columns.t)[:, None], radial.n, axis=1))
-    nonlinear = law.local or phase_change.enabled or table.radiates
+    nonlinear = law.local or phase_change.enabled or table.radiates or contact.rows > 0
     return Prepared(
         case=case,
         grid=grid,
@@ -226,7 +247,11 @@ def prepare(case: Case) -> Prepared:
         initial=initial,
         times_s=schedule.times_s,
         full_field=case.output.full_field,
-        general=_general(columns, grid, law, phase_change, table, radial) if nonlinear else None,
+        general=(
+            _general(columns, grid, law, phase_change, table, contact, radial)
+            if nonlinear
+            else None
+        ),
     )
 
 
@@ -261,20 +286,26 @@ def run(prepared: Prepared) -> SimulationResult:
             out,
         )
     else:
-        status = kernels.run_general(
+        # The kernel writes the applicator's rows of the coefficients.
+        nodes = general.nodes
+        if general.contact.rows:
+            nodes = type(nodes)(*(values.copy() for values in nodes))
+        status = axisym_general.run_general(
             temps,
             general.memory.copy(),
             prepared.column,
-            general.nodes,
+            nodes,
             general.laws,
-            prepared.basis,
+            prepared.basis.area,
+            prepared.basis.coupling,
             prepared.steps,
             prepared.surface,
             general.radiation,
+            general.contact,
             prepared.probes,
             out,
             perfusion_ratio,
-            kernels.work_arrays(*temps.shape),
+            axisym_general.work_arrays(general.contact.rows + temps.shape[0], temps.shape[1]),
         )
     if status != 0:
         return SimulationResult(status="failed", message=FAILURES.get(status, "solver failure"))

@@ -3,7 +3,7 @@
 numba stores the machine code on disk (cache=True), so later processes load it instead of
 compiling; ``make setup`` runs this once. It runs tiny cases through every kernel path:
 one case and a shared batch, linear and nonlinear, with and without an applicator and full field,
-and an axisymmetric spot.
+and axisymmetric spots (linear, general with the field, an applicator's footprint).
 """
 
 from __future__ import annotations
@@ -43,9 +43,27 @@ def _cases() -> list[Case]:
             spot_radius_mm=5.0,
         ),
     )
+    stamp = (
+        ContactPhase(
+            applicator="ice",
+            applicator_temp_c=-5.0,
+            duration_s=4.0,
+            spot_profile="top-hat",
+            spot_radius_mm=5.0,
+        ),
+    )
+    axisymmetric = Geometry(kind="axisymmetric")
     return [
         Case(tissue=tissue, phases=cold),
-        Case(tissue=tissue, phases=spot, geometry=Geometry(kind="axisymmetric")),
+        Case(tissue=tissue, phases=spot, geometry=axisymmetric),
+        Case(
+            tissue=tissue,
+            phases=spot,
+            perfusion=Perfusion(model="local-cold"),
+            output=Output(full_field=True),
+            geometry=axisymmetric,
+        ),
+        Case(tissue=tissue, phases=stamp, geometry=axisymmetric),
         Case(
             tissue=tissue,
             phases=cold,
