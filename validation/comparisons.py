@@ -17,7 +17,7 @@ from cryoderm.data import load_table
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
-from validation import devices, frostnip, packs, vasomotor
+from validation import devices, frostnip, packs, skinfold, vasomotor
 from validation import model as m
 from validation.outcome import (
     Check,
@@ -741,7 +741,10 @@ def plan_costello_thigh() -> Plan:
                 "K",
             ),
             shown(
-                "thigh skin drop at exit, a-priori h 9 (free convection and radiation, data/measurements.toml)", drops[0], t["value"], "K"
+                "thigh skin drop at exit, a-priori h 9 (free convection and radiation, data/measurements.toml)",
+                drops[0],
+                t["value"],
+                "K",
             ),
             shown(
                 f"range over h 7-11 W/m2K and fat 4-10 mm: {min(drops):.1f} to {max(drops):.1f}",
@@ -1337,6 +1340,7 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     plan_tyler,
     plan_not_simulated,
     *packs.PLANS,
+    *skinfold.PLANS,
     *frostnip.PLANS,
     *devices.PLANS,
     *vasomotor.PLANS,
