@@ -62,6 +62,9 @@ class SlowTransport:
     def offline(self, reason):
         pass
 
+    def online(self):
+        pass
+
     def close(self):
         pass
 

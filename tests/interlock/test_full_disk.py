@@ -73,3 +73,63 @@ def test_a_journal_that_cannot_be_written_stops_every_device_with_a_clear_alarm(
     with Journal(journal_dir) as journal:
         recorded = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-full", ["reading"])}
     assert acked and all(recorded.get(seq) == journal_seq for seq, journal_seq in acked.items())
+
+
+def test_when_space_returns_the_interlock_guards_again_and_every_zone_stays_stopped(
+    tmp_path, credentials
+):
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    process = subprocess.Popen(
+        interlock_command(
+            journal_dir,
+            *("--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+            *("--credentials", str(credentials.directory)),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    device = None
+    try:
+        info = read_ready(ready)
+        start_session(journal_dir, "s-space", "dev-s", modality="cold-air")
+        device = RealTimeDevice(
+            info["port"], "dev-s", LumpedFace(cold_temp_c=25.0, tau_s=60.0), credentials
+        )
+        device.start()
+        with ControlClient(journal_dir) as control:
+            wait_for(lambda: len(device.device.log.acked) >= 3, 5.0)
+            # The disk fills: no file of the process may grow at all (EFBIG, like ENOSPC).
+            resource.prlimit(info["pid"], resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+            wait_for(lambda: control.health().state == "journal-failed", 10.0)
+            wait_for(lambda: device.device.state == "stopped", 5.0)
+            time.sleep(1.5)  # the retries fail meanwhile, logged once
+            # Space returns: no restart, guarding resumes within the retry interval.
+            resource.prlimit(info["pid"], resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+            wait_for(lambda: (h := control.health()).alive and h.state == "running", 5.0)
+            acked = len(device.device.log.acked)
+            wait_for(lambda: len(device.device.log.acked) > acked + 3, 5.0)  # kept again
+            assert device.device.state == "stopped"  # the device did not turn the cold on
+            # The zone stays stopped until the practitioner acknowledges and resumes it.
+            refused = control.outcome(
+                control.resume_after_stop("s-space", user="alice", reason="disk freed"), 5.0
+            )
+            assert refused.status == "rejected" and "acknowledg" in (refused.error or "")
+            started = control.outcome(control.start("s-other", "dev-o", "cheek", "cold-air"), 5.0)
+            assert started.status == "applied"
+        assert process.poll() is None
+    finally:
+        if device is not None:
+            device.halt()
+        stop_process(process)
+    with Journal(journal_dir) as journal:
+        entries = journal.read_after(0, 100_000)
+        (recovered,) = [e for e in entries if e.kind == "journal-recovered"]
+        assert "journal cannot be written" in recovered.payload["error"]
+        # What was decided while nothing could be written is in the record now.
+        (stop,) = entries_of(journal, "s-space", ["stop"])
+        assert stop.payload["reason"] == "technical-fault" and stop.seq > recovered.seq
+        alarms = [e.payload["condition"] for e in entries_of(journal, "s-space", ["alarm"])]
+        assert "journal-failure" in alarms
+    log = process.stderr.read().decode()
+    assert log.count("the journal cannot be written") == 1
+    assert log.count("the journal can be written again") == 1

@@ -71,5 +71,8 @@ class EmbeddedTransport:
     def offline(self, reason: str) -> None:
         """Embedded devices stop on the stop commands and the missing heartbeat."""
 
+    def online(self) -> None:
+        """Guarding again (the journal can be written): heartbeats resume."""
+
     def close(self) -> None:
         self._deliver = None

@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from cryoderm.interlock.credentials import TokenCheck
 from cryoderm.interlock.errors import InvalidInterlockInput
@@ -39,6 +39,8 @@ from cryoderm.interlock.wire import (
     rejection_reason,
     show,
 )
+
+T = TypeVar("T")
 
 
 class Unauthenticated(RejectedMessage):
@@ -91,10 +93,12 @@ class HttpTransport:
         self._lock = threading.Lock()
         self.last_heartbeat: dict[str, str] | None = None
         self._server: ThreadingHTTPServer | None = None
+        self.watch = NetworkWatch(None, set())
         self._thread: threading.Thread | None = None
 
     def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
         self._deliver = deliver
+        self.watch = watch or NetworkWatch(None, set())
         transport = self
 
         class Handler(_Handler):
@@ -103,8 +107,7 @@ class HttpTransport:
         class Server(ThreadingHTTPServer):
             def service_actions(self) -> None:
                 # Every turn of the accept loop (at least every poll interval, 0.5 s).
-                if watch is not None:
-                    watch.stamp()
+                transport.watch.stamp()
 
         try:
             self._server = Server((self.host, self.port), Handler)
@@ -146,6 +149,9 @@ class HttpTransport:
         timeout, and on the stop command its next answer carries."""
         self.last_heartbeat = None
 
+    def online(self) -> None:
+        """Guarding again: answers carry heartbeats again as the loop makes them."""
+
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
@@ -157,12 +163,11 @@ class HttpTransport:
             return self._commands.pop(device_id, [])
 
     def ingest(self, reading: Reading) -> _Pending:
-        """Deliver a reading and wait (up to ack_timeout_s) for its acknowledgement or its
-        dismissal."""
+        """Deliver a reading (it is judged now); its acknowledgement or dismissal comes
+        later, through the returned handle."""
         pending = _Pending()
         if self._deliver is not None:
             self._deliver(InboundReading(reading, self, pending))
-            pending.done.wait(self.ack_timeout_s)
         return pending
 
     def status(self, device_id: str, status: dict[str, Any]) -> None:
@@ -201,7 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _body(self) -> Any:
+    def _payload(self) -> bytes:
+        """The request's body, its length checked (it is read as JSON on the shared path)."""
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             raise RejectedMessage("no-length", "body: send it with a Content-Length, not chunked")
@@ -220,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
                 f"body: 1 to {limit} bytes of JSON with their Content-Length are required "
                 f"(Content-Length: {show(text)})",
             )
-        return decode(self.rfile.read(length), caps("device"))
+        return self.rfile.read(length)
 
     def _commands_for(self, device_id: str) -> dict[str, Any]:
         return {
@@ -274,12 +280,25 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client has gone
 
+    def _alone(self, sender: str, payload: bytes, handler: Callable[[], T]) -> T:
+        """Handle the request's message on the one path every transport shares
+        (:meth:`NetworkWatch.handle`: marked while handled, quarantined if the process dies
+        or hangs on it, rejected alone if it raises); what it raised is raised here, after,
+        for the answer."""
+        failed: list[Exception] = []
+        result = self.owner.watch.handle(
+            f"http {sender} {self.command} {self.path[:40]}", payload, handler, failed.append
+        )
+        if failed:
+            raise failed[0]
+        assert result is not None
+        return result
+
     def _post(self, sender: str) -> None:
-        body = self._body()
+        payload = self._payload()
         if self.path == "/v1/readings":
-            reading = Reading.from_json(body)
-            self._same_device(sender, reading.device_id)
-            pending = self.owner.ingest(reading)
+            reading, pending = self._alone(sender, payload, lambda: self._reading(sender, payload))
+            pending.done.wait(self.owner.ack_timeout_s)  # the fsync: outside the handling
             journal_seq = pending.journal_seq
             if pending.dismissed:
                 self._answer(
@@ -308,18 +327,30 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         elif self.path == "/v1/status":
-            if not isinstance(body, dict):
-                raise InvalidInterlockInput(f"status = {show(body)}: a JSON object is required")
-            device_id = self._same_device(sender, check_device_id(body.get("device_id")))
-            self.owner.status(device_id, status_from_json(body))
+            device_id = self._alone(sender, payload, lambda: self._status(sender, payload))
             self._answer(200, self._commands_for(device_id))
         else:
             self._answer(404, {"error": f"path {show(self.path)}: POST /v1/readings or /v1/status"})
 
+    def _reading(self, sender: str, payload: bytes) -> tuple[Reading, _Pending]:
+        reading = Reading.from_json(decode(payload, caps("device")))
+        self._same_device(sender, reading.device_id)
+        return reading, self.owner.ingest(reading)
+
+    def _status(self, sender: str, payload: bytes) -> str:
+        body = decode(payload, caps("device"))
+        if not isinstance(body, dict):
+            raise InvalidInterlockInput(f"status = {show(body)}: a JSON object is required")
+        device_id = self._same_device(sender, check_device_id(body.get("device_id")))
+        self.owner.status(device_id, status_from_json(body))
+        return device_id
+
     def _get(self, sender: str) -> None:
         parts = self.path.strip("/").split("/")
         if len(parts) == 4 and parts[:2] == ["v1", "devices"] and parts[3] == "commands":
-            device_id = self._same_device(sender, check_device_id(parts[2]))
+            device_id = self._alone(
+                sender, b"", lambda: self._same_device(sender, check_device_id(parts[2]))
+            )
             self._answer(200, self._commands_for(device_id))
         else:
             self._answer(404, {"error": f"path {show(self.path)}: GET /v1/devices/ID/commands"})

@@ -23,14 +23,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mmap
 import os
 import struct
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from cryoderm.interlock.wire import QuarantinedMessage
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROGRESS_FILE = "progress"
 QUARANTINE_FILE = "quarantine.json"
@@ -114,7 +122,13 @@ def judge(progress: Progress | None, pid: int, started_s: float, now_s: float) -
         return None
     if progress.state == "journal-failed":
         return None  # alive and failing safe: a restart would not mend the disk
-    stale = {k: v for k, v in progress.ages_s(now_s).items() if v > limits["hung_after_s"]}
+    ages = progress.ages_s(now_s)
+    if progress.inflight_since_s:
+        # One message handled for that long is a hang wherever it is handled: the network
+        # thread (its stamp goes stale too) or an HTTP request's thread (the accept loop
+        # keeps stamping while the requests behind that message wait).
+        ages["one message"] = now_s - progress.inflight_since_s
+    stale = {k: v for k, v in ages.items() if v > limits["hung_after_s"]}
     if not stale:
         return None
     return "no progress for " + ", ".join(f"{v:.1f} s ({k})" for k, v in stale.items())
@@ -189,18 +203,50 @@ def quarantine_suspect(directory: Path, previous: Progress | None) -> dict[str, 
 
 
 class NetworkWatch:
-    """What a transport's network thread is given: stamp its progress, and mark the message
-    it is handling (refusing a quarantined one)."""
+    """The one way every transport handles an inbound message (MQTT and HTTP alike): stamp
+    the network thread's progress, and handle each message alone (:meth:`handle`)."""
 
     def __init__(self, progress: ProgressFile | None, quarantined: set[bytes]) -> None:
         self.progress = progress
         self.quarantined = quarantined
+        # One message at a time, whichever thread handles it (HTTP: one per request): the
+        # progress file's mark then names the message being handled, so that the one a
+        # process dies or hangs on is the one quarantined. Handling is short (decode, judge,
+        # a stop sent); waiting for the journal's fsync is outside it.
+        self._one = threading.Lock()
 
     def stamp(self) -> None:
         if self.progress is not None:
             self.progress.network()
 
-    def begin(self, source: str, payload: bytes | bytearray) -> bool:
+    def handle(
+        self,
+        source: str,
+        payload: bytes | bytearray,
+        handler: Callable[[], T],
+        reject: Callable[[Exception], object],
+    ) -> T | None:
+        """Handle one inbound message in isolation: a quarantined one is rejected unread;
+        whatever ``handler`` raises (RecursionError included: anything but an exit) rejects that message only (``reject`` is given the error, once) and the
+        caller goes on. While it is handled the message is marked in the progress file, so
+        that when the process dies or hangs on it the next interlock quarantines it.
+        Returns what ``handler`` returned, None when the message was rejected."""
+        with self._one:
+            try:
+                if not self._begin(source, payload):
+                    reject(QuarantinedMessage())
+                    return None
+                return handler()
+            except Exception as error:
+                try:
+                    reject(error)
+                except Exception:
+                    log.exception("interlock: rejecting a message failed")
+                return None
+            finally:
+                self._end()
+
+    def _begin(self, source: str, payload: bytes | bytearray) -> bool:
         """Mark the start of handling a message; False if it is quarantined (then it must be
         acknowledged and not read)."""
         if self.progress is None and not self.quarantined:
@@ -212,6 +258,6 @@ class NetworkWatch:
             self.progress.begin(digest, source)
         return True
 
-    def end(self) -> None:
+    def _end(self) -> None:
         if self.progress is not None:
             self.progress.end()

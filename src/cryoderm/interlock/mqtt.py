@@ -45,7 +45,6 @@ from cryoderm.interlock.model import DeviceCommand, Reading, check_device_id, st
 from cryoderm.interlock.signing import Signer, device_verifier
 from cryoderm.interlock.transport import Deliver, InboundReading, InboundRejected, InboundStatus
 from cryoderm.interlock.wire import (
-    QuarantinedMessage,
     RejectedMessage,
     WrongClient,
     caps,
@@ -287,6 +286,8 @@ class MqttTransport:
         self._thread: threading.Thread | None = None
         self._network_thread: int | None = None
         self._closing = False
+        # Why the interlock says it is offline (its journal fails), None while it guards.
+        self._offline_reason: str | None = None
         # Work handed to the network thread by other threads (acknowledgements, heartbeats,
         # timer and operator stops), and one byte on a socket pair to wake it.
         self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
@@ -389,9 +390,17 @@ class MqttTransport:
                 (f"{self.prefix}/devices/+/status", 1),
             ]
         )
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        """The interlock's retained status, as it is now: ``online``, or ``offline`` with
+        why while its journal fails (a reconnection must not announce it online then)."""
+        body: dict[str, Any] = {"state": "online" if self._offline_reason is None else "offline"}
+        if self._offline_reason is not None:
+            body["reason"] = self._offline_reason
         self._client.publish(
             f"{self.prefix}/interlock/status",
-            self.signer.seal_bytes("status", {"state": "online"}),
+            self.signer.seal_bytes("status", body),
             qos=1,
             retain=True,
         )
@@ -401,20 +410,22 @@ class MqttTransport:
             self._subscribe()
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
-        """Each message on its own: whatever reading or handling it raises (RecursionError
-        included), it is rejected, counted, and acknowledged to the broker, so that it is
-        never delivered again (not even to a restarted interlock); the network thread goes
-        on. A reading handed to the interlock is acknowledged once the journal has it."""
+        """Each message on its own (:meth:`NetworkWatch.handle`, the path HTTP shares):
+        whatever reading or handling it raises (RecursionError included), it is rejected,
+        counted, and acknowledged to the broker, so that it is never delivered again (not
+        even to a restarted interlock); the network thread goes on. A reading handed to the
+        interlock is acknowledged once the journal has it."""
         handed_over = False
         try:
-            if self._watch.begin(message.topic, message.payload):
-                handed_over = self._receive(message)
-            else:
-                self._reject(message.topic, QuarantinedMessage())
-        except Exception as error:
-            self._reject(message.topic, error)
+            handed_over = bool(
+                self._watch.handle(
+                    message.topic,
+                    message.payload,
+                    lambda: self._receive(message),
+                    lambda error: self._reject(message.topic, error),
+                )
+            )
         finally:
-            self._watch.end()
             if not handed_over:
                 self._client.ack(message.mid, message.qos)
 
@@ -510,9 +521,12 @@ class MqttTransport:
         self._soon(lambda: self._send_acks(acks, tokens))
 
     def offline(self, reason: str) -> None:
-        payload = self.signer.seal_bytes("status", {"state": "offline", "reason": reason})
-        topic = f"{self.prefix}/interlock/status"
-        self._soon(lambda: self._client.publish(topic, payload, qos=1, retain=True))
+        self._offline_reason = reason
+        self._soon(self._publish_state)
+
+    def online(self) -> None:
+        self._offline_reason = None
+        self._soon(self._publish_state)
 
     def dismiss(self, receipt: InboundReading) -> None:
         mid, qos = receipt.token

@@ -75,6 +75,10 @@ MIN_COMMIT_INTERVAL_S = 0.005
 RESEND_STOP_EVERY_S = 0.5
 # Devices without a session remembered for the resend interval above, at most.
 _UNGUARDED_MAX = 10_000
+# Entries decided while the journal cannot be written, kept to record later, at most (a
+# stop and its alarm per session; operator actions): assumption, far above what a clinic's
+# sessions decide while a disk is freed, and a bounded memory if it never is.
+_UNRECORDED_MAX = 10_000
 
 SessionFactory = Callable[[str, dict[str, Any]], SessionSpec]
 """Builds a session spec for a device that announces a session itself (device_id, status)."""
@@ -147,6 +151,13 @@ class Interlock:
         self._writer_thread: threading.Thread | None = None
         self.started = False
         self.journal_failed = False
+        # While the journal cannot be written: since when (wall time), why, the last retry,
+        # and what was decided meanwhile (stops, alarms...: recorded once it can be written).
+        self._failed_since_wall_s = 0.0
+        self._failed_why = ""
+        self._last_retry_s = -1e9
+        self._unrecorded: list[Event] = []
+        self._retry_every_s = float(technical_parameters()["journal"]["retry_after_failure_s"])
         self._inline = False
         self._journal_lock = DirectoryLock(journal.directory)
         self.progress: ProgressFile | None = None
@@ -347,7 +358,11 @@ class Interlock:
         self._flush()
         if events:
             self._commit(events, receipts, event_of_receipt)
-        if due and self._command_poll is not None:
+        if due and self.journal_failed:
+            self._retry_journal(now_s)
+        elif due and self._command_poll is not None:
+            # Not while the journal fails: a command's outcome could not be recorded (and
+            # every zone is stopped already); the commands wait for the journal.
             self._command_poll()
         if now_s - self._last_heartbeat_s >= self.heartbeat_s - 1e-9 and not self.journal_failed:
             # No heartbeat from an interlock whose journal failed: its devices stop.
@@ -567,18 +582,28 @@ class Interlock:
         """The journal cannot record (a full disk, an I/O error): nothing the interlock
         sees can be kept, so it guards nothing more. Every armed session stops with a
         technical alarm, every device is told to stop and (MQTT) that the interlock is
-        offline, heartbeats end, and nothing more is acknowledged, until a restart."""
-        if self.journal_failed:
-            return
-        self.journal_failed = True
+        offline, heartbeats end, and nothing more is acknowledged, until the journal can be
+        written again (:meth:`_retry_journal`)."""
+        with self._lock:
+            if self.journal_failed:
+                return
+            self.journal_failed = True
         if self.progress is not None:
             self.progress.state("journal-failed")
         why = f"the journal cannot be written ({type(error).__name__}: {clip(str(error))})"
-        log.critical("%s: every device was told to stop; free the disk and restart", why)
+        self._failed_since_wall_s, self._failed_why = self.clock.wall_time_s(), why
+        log.critical(
+            "%s: every device was told to stop; the interlock retries every %g s and guards "
+            "again once it can write (free the disk)",
+            why,
+            self._retry_every_s,
+        )
         now_s = self.clock.now_s()
         with self._lock:
             for live in list(self._unstopped.values()):
-                self._send(live, live.guard.technical_fault("journal-failure", why, now_s), now_s)
+                outcome = live.guard.technical_fault("journal-failure", why, now_s)
+                self._send(live, outcome, now_s)
+                self._keep_unrecorded(outcome.events)
             devices = {live.guard.spec.device_id for live in self._sessions.values()}
         self._flush()
         for device_id in devices:
@@ -587,16 +612,70 @@ class Interlock:
         for transport in self.transports:
             transport.offline("journal-failure")
 
+    def _keep_unrecorded(self, events: Sequence[Event]) -> None:
+        """Keep what was decided while the journal fails (stops, alarms, operator actions),
+        to record once it can be written; readings are not kept (they were not acknowledged:
+        their devices still hold them), nor more than a bound."""
+        kept = [event for event in events if event.kind != "reading"]
+        room = _UNRECORDED_MAX - len(self._unrecorded)
+        self._unrecorded += kept[: max(0, room)]
+
+    def _retry_journal(self, now_s: float) -> None:
+        """The loop's retry while the journal fails: one small write; once it succeeds, the
+        interlock records the failure and what it decided meanwhile, says ``online`` again
+        and guards again. It stays stopped-safe: every zone the failure stopped stays
+        stopped (its ``journal-failure`` alarm latched) until the practitioner acknowledges
+        it and resumes the zone; devices that stopped themselves stay stopped."""
+        if now_s - self._last_retry_s < self._retry_every_s:
+            return
+        self._last_retry_s = now_s
+        with self._lock:
+            unrecorded = list(self._unrecorded)
+        recovered = Event(
+            "journal-recovered",
+            None,
+            None,
+            None,
+            {
+                "failed_since_wall_time_s": round(self._failed_since_wall_s, 3),
+                "error": self._failed_why,
+                "entries_recorded_late": len(unrecorded),
+            },
+        )
+        try:
+            self.journal.append([recovered, *unrecorded], self.clock.wall_time_s())
+        except Exception as error:
+            log.debug("the journal still cannot be written: %s", error)
+            return
+        with self._lock:
+            del self._unrecorded[: len(unrecorded)]
+            self.journal_failed = False
+        if self.progress is not None:
+            self.progress.state("running")
+        log.warning(
+            "the journal can be written again: guarding resumed; every zone it stopped stays "
+            "stopped until the practitioner resumes it"
+        )
+        for transport in self.transports:
+            transport.online()
+
     def _send_stop_again(self, live: _Live, now_s: float) -> None:
         reason = live.guard.stop_reason
         self._send(live, Outcome(DeviceCommand.STOP, (), reason), now_s)
 
     def _record(self, events: list[Event]) -> list[int]:
         if self.journal_failed:
-            raise JournalFailed("the journal failed earlier: nothing is recorded until a restart")
+            with self._lock:
+                self._keep_unrecorded(events)
+            raise JournalFailed(
+                "the journal cannot be written: nothing is recorded or acknowledged until it "
+                "can (retried every second)"
+            )
         try:
             return self.journal.append(events, self.clock.wall_time_s())
         except Exception as error:
+            with self._lock:
+                self._keep_unrecorded(events)
             self._journal_broken(error)
             raise JournalFailed(f"the journal cannot be written: {clip(str(error))}") from error
 

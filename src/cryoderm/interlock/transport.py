@@ -90,4 +90,9 @@ class Transport(Protocol):
         that can be told at once (MQTT: the signed, retained ``offline`` status)."""
         ...
 
+    def online(self) -> None:
+        """The interlock guards again (its journal can be written again): undo
+        :meth:`offline` (MQTT: the signed, retained ``online`` status)."""
+        ...
+
     def close(self) -> None: ...
