@@ -23,6 +23,7 @@ After a change the broker must read its password file again (SIGHUP to Mosquitto
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -60,6 +61,13 @@ def broker_password_line(user: str, password: str, salt: bytes | None = None) ->
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ack_key(token: str) -> bytes:
+    """The key of a device's acknowledgements (:mod:`.acks`): the SHA-256 of its token,
+    which the device computes from its token and the interlock holds (``devices.json``);
+    nobody else has it."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 def _write(path: Path, text: str, mode: int) -> None:
@@ -210,13 +218,21 @@ class CredentialStore:
 
 
 class TokenCheck:
-    """The HTTP ingest's side: which device a presented token belongs to. Re-reads
+    """The interlock's side: which device a presented token belongs to (HTTP ingest), and
+    each device's acknowledgement key (MQTT). Re-reads
     ``devices.json`` when it changes (rotate and revoke apply without a restart)."""
 
     def __init__(self, store: CredentialStore) -> None:
         self.store = store
         self._stamp: tuple[int, int] | None = None
         self._by_digest: dict[str, str] = {}
+        self._keys: dict[str, bytes] = {}
+
+    def ack_key(self, device_id: str) -> bytes | None:
+        """The key of the device's acknowledgements (see :func:`ack_key`), None for a
+        device without credentials."""
+        self._refresh()
+        return self._keys.get(device_id)
 
     def device_of(self, token: str) -> str | None:
         # A look-up by the token's SHA-256: what a guesser controls is the token, not its
@@ -239,6 +255,10 @@ class TokenCheck:
             for device_id, entry in self.store.devices().items()
             if isinstance(entry, dict)
         }
+        self._keys = {}
+        for digest, device_id in self._by_digest.items():
+            with contextlib.suppress(ValueError):
+                self._keys[device_id] = bytes.fromhex(digest)
 
 
 def reload_broker(target: str) -> int:

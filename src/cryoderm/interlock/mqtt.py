@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import queue
 import select
 import socket
@@ -38,6 +37,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cryoderm.interlock.acks import open_ack, seal_ack
+from cryoderm.interlock.credentials import ack_key
 from cryoderm.interlock.embedded import DeviceEndpoint
 from cryoderm.interlock.errors import BrokerRefused, BrokerUnavailable, InvalidInterlockInput
 from cryoderm.interlock.liveness import NetworkWatch
@@ -70,18 +71,6 @@ RECONNECT_MAX_S = 2.0
 
 # A device link logs this many unreadable messages, then only counts them.
 _DEVICE_LOG_REJECTS = 5
-
-
-def _finite_number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInterlockInput(f"{name} = {show(value)}: a finite number is required")
-    return float(value)
-
-
-def _whole_number(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInterlockInput(f"{name} = {show(value)}: a whole number is required")
-    return value
 
 
 def _dumps(body: Any) -> bytes:
@@ -272,9 +261,13 @@ class MqttTransport:
         client_id: str = "cryoderm-interlock",
         connect_timeout_s: float = 5.0,
         session_expiry_s: int = SESSION_EXPIRY_S,
+        ack_keys: Callable[[str], bytes | None] | None = None,
     ) -> None:
         self.host, self.port, self.prefix = host, port, prefix.rstrip("/")
         self.signer = signer
+        # Each device's acknowledgement key (:mod:`.acks`; None: a device without
+        # credentials, whose acknowledgements go out bare).
+        self._ack_keys = ack_keys or (lambda _device_id: None)
         self.session_expiry_s = session_expiry_s
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
@@ -513,8 +506,12 @@ class MqttTransport:
             seqs, journal_seqs = by_device.setdefault(receipt.reading.device_id, ([], []))
             seqs.append(receipt.reading.seq)
             journal_seqs.append(journal_seq)
+        # Sealed here, in the journal's writer thread, off the stop path.
         acks = [
-            (f"{self.prefix}/devices/{device_id}/acks", _dumps({"seqs": s, "journal_seqs": j}))
+            (
+                f"{self.prefix}/devices/{device_id}/acks",
+                seal_ack(self._ack_keys(device_id), device_id, s, j),
+            )
             for device_id, (s, j) in by_device.items()
         ]
         tokens = [receipt.token for receipt, _ in receipts]
@@ -590,6 +587,9 @@ class MqttDeviceLink:
     ) -> None:
         self.prefix = prefix.rstrip("/")
         self._verifier = device_verifier(interlock_key)
+        # The acknowledgement key of the device logged in (its token's); a link without a
+        # token (a development broker) takes bare acknowledgements.
+        self._ack_key = None if login.password is None else ack_key(login.password)
         self.connect_timeout_s = connect_timeout_s
         self._devices: dict[str, DeviceEndpoint] = {}
         self.interlock_offline = threading.Event()
@@ -718,15 +718,8 @@ class MqttDeviceLink:
             command, detail = self._verifier.command(data, target.device_id)
             target.on_command(command, detail)
         elif parts[-1] == "acks":
-            if not isinstance(data, dict):
-                raise InvalidInterlockInput(f"acks = {show(data)}: a JSON object is required")
-            seqs, journal_seqs = data.get("seqs"), data.get("journal_seqs")
-            if not isinstance(seqs, list) or not isinstance(journal_seqs, list):
-                raise InvalidInterlockInput("acks: seqs and journal_seqs lists are required")
-            for seq, journal_seq in zip(seqs, journal_seqs, strict=True):
-                target.on_ack(
-                    _whole_number(seq, "acks.seqs"), _whole_number(journal_seq, "acks.journal_seqs")
-                )
+            for seq, journal_seq in open_ack(data, self._ack_key, target.device_id, self._caps):
+                target.on_ack(seq, journal_seq)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -160,6 +160,7 @@ class InterlockService:
                 login=login,
                 prefix=config.topic_prefix,
                 client_id=config.client_id,
+                ack_keys=TokenCheck(store).ack_key,
             )
         if config.source == "http":
             from cryoderm.interlock.http_ingest import HttpTransport

@@ -15,9 +15,8 @@ interlock's start time, and ``n``, its counter), and for a command, which device
 (``device_id``). A device accepts a heartbeat, a pause or a resume only when it is newer
 than the last it accepted (epoch, then n) and its time is within ``max_clock_skew_s`` of the
 device's clock (a replay is refused); it accepts a signed stop, or a signed ``offline``
-status, whenever it comes (obeying an old stop is safe). Acknowledgements are not signed:
-they are not commands, and a forged one can at most make a device forget a reading it
-would otherwise send again (the ACL lets only the interlock publish them).
+status, whenever it comes (obeying an old stop is safe). Acknowledgements carry a MAC
+instead of a signature (:mod:`.acks`).
 """
 
 from __future__ import annotations
