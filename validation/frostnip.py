@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from cryoderm.physics.case import Case
+from cryoderm.physics.intervals import varied_cases
 from cryoderm.physics.results import SimulationResult
+from cryoderm.physics.spreads import vary
 from validation import model as m
 from validation.outcome import (
     Check,
@@ -33,6 +35,8 @@ from validation.outcome import (
 )
 
 KM_H = 1.0 / 3.6
+#: The spread that scales the forced-convection coefficient (data/spreads.toml).
+HEAT = "cold_air_heat_transfer"
 
 
 def _wind_case(zone: str, air_temp_c: float, wind_km_h: float, duration_s: float) -> Case:
@@ -157,4 +161,133 @@ def plan_ducharme_frostnip() -> Plan:
     return Plan(t["id"], cases, evaluate)
 
 
-PLANS = (plan_ducharme_frostnip,)
+# --------------------------------------------------------------------------- per condition
+
+
+def _interpolated_factor(
+    factors: Sequence[float], times: Sequence[float | None], observed: float
+) -> float | None:
+    """The heat-transfer factor at which the freeze-risk time equals ``observed`` (log-log
+    interpolation; the time falls as the factor grows); None outside the scanned range."""
+    pairs = [(f, t) for f, t in zip(factors, times, strict=True) if t is not None]
+    if len(pairs) < 2:
+        return None
+    logs_f = np.log([f for f, _ in pairs])
+    logs_t = np.log([t for _, t in pairs])
+    target = math.log(observed)
+    if not logs_t.min() <= target <= logs_t.max():
+        return None
+    return float(np.exp(np.interp(target, logs_t[::-1], logs_f[::-1])))
+
+
+def plan_ducharme_per_condition() -> Plan:
+    t = m.target("ducharme-2005-frostnip-per-condition")
+    p = t["model"]
+    main = m.target("ducharme-2005-frostnip-wind")["model"]
+    zone, duration = p["zone"], p["duration_s"]
+    every = [c for c in main["conditions"] if c["incidence"] == 1.0]
+    scan = [(c, factor) for c in every for factor in p["h_factors"]]
+    cases: list[Case] = [
+        vary(_wind_case(zone, c["air_temp_c"], c["wind_km_h"], duration), {HEAT: factor})
+        for c, factor in scan
+    ]
+    for c in every:
+        case = _wind_case(zone, c["air_temp_c"], c["wind_km_h"], duration)
+        # Supercooled tissue releases no latent heat until it nucleates: freezing off.
+        cases.append(
+            dataclasses.replace(case, freezing=dataclasses.replace(case.freezing, enabled=False))
+        )
+    people = [
+        *main["conditions"],
+        *p["population_extra"],
+        *({**c, "wind_km_h": 0.0} for c in main["still_air"]),
+    ]
+    for c in people:
+        _, varied = varied_cases(
+            _wind_case(zone, c["air_temp_c"], c["wind_km_h"], duration), p["population_samples"]
+        )
+        cases.extend(varied)
+
+    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+        checks: list[Check] = []
+        n_scan = len(scan)
+        by_condition: dict[int, list[float | None]] = {}
+        for k in range(len(every)):
+            rows = results[k * len(p["h_factors"]) : (k + 1) * len(p["h_factors"])]
+            by_condition[k] = [_minutes(r) for r in rows]
+        for k, c in enumerate(every):
+            name = f"{c['air_temp_c']:g} C, {c['wind_km_h']:g} km/h"
+            times = by_condition[k]
+            nominal = times[p["h_factors"].index(1.0)]
+            ratio = None if nominal is None else nominal / c["observed_min"]
+            within = ratio is not None and 1 / 1.5 <= ratio <= 1.5
+            verdict = "within x1.5" if within else "NOT reproduced"
+            checks.append(shown(f"{name}: model/observed ({verdict})", ratio, 1.0, "ratio"))
+            checks.append(
+                shown(
+                    f"{name}: factor on the forced-convection coefficient that reproduces "
+                    f"{c['observed_min']:g} min",
+                    _interpolated_factor(p["h_factors"], times, c["observed_min"]),
+                    1.0,
+                    "factor",
+                )
+            )
+            supercooled = results[n_scan + k]
+            for level in p["criteria_c"]:
+                reached = m.first_time_at_or_below(supercooled, "surface", level)
+                checks.append(
+                    shown(
+                        f"{name}: freezing off, surface at {level:g} C after",
+                        None if reached is None else reached / 60.0,
+                        c["observed_min"],
+                        "min",
+                    )
+                )
+        start = n_scan + len(every)
+        samples = p["population_samples"]
+        for j, c in enumerate(people):
+            rows = results[start + j * samples : start + (j + 1) * samples]
+            times = [_minutes(r) for r in rows]
+            froze = [x for x in times if x is not None]
+            name = f"{c['air_temp_c']:g} C, {c['wind_km_h']:g} km/h"
+            checks.append(
+                shown(
+                    f"{name}: population fraction with a freeze risk within 45 min",
+                    len(froze) / len(times),
+                    c["incidence"],
+                    "1",
+                )
+            )
+            if froze and "observed_min" in c:
+                checks.append(
+                    shown(
+                        f"{name}: population mean minutes of those who freeze",
+                        float(np.mean(froze)),
+                        c["observed_min"],
+                        "min",
+                    )
+                )
+        observed = [c["observed_min"] for c in every]
+        lines = tuple(
+            line(
+                f"{c['air_temp_c']:g} C, {c['wind_km_h']:g} km/h",
+                np.array([f for f, x in zip(p["h_factors"], by_condition[k], strict=True) if x]),
+                np.array([x for x in by_condition[k] if x]),
+            )
+            for k, c in enumerate(every)
+        )
+        plot = Plot(
+            "factor on the facial forced-convection coefficient",
+            "model minutes to freeze risk (cheek)",
+            lines=lines,
+            hlines=tuple(
+                (f"observed {c['air_temp_c']:g} C, {c['wind_km_h']:g} km/h", o)
+                for c, o in zip(every, observed, strict=True)
+            ),
+        )
+        return outcome_for(t, checks, [t["limitation"]], plot)
+
+    return Plan(t["id"], tuple(cases), evaluate)
+
+
+PLANS = (plan_ducharme_frostnip, plan_ducharme_per_condition)

@@ -422,8 +422,8 @@ def plan_otte() -> Plan:
         skinfolds = np.array(p["skinfolds_mm"])
         lines = []
         for h_index, h in enumerate(contacts):
-            row = np.array([_never_as_inf(times[h_index * n + k]) for k in range(n)])
-            shown_rows = np.where(np.isfinite(row), row, p["duration_s"] / 60.0)
+            series = np.array([_never_as_inf(times[h_index * n + k]) for k in range(n)])
+            shown_rows = np.where(np.isfinite(series), series, p["duration_s"] / 60.0)
             lines.append(
                 line(f"model, {h:g} W/m2K (80 = not within 80 min)", skinfolds, shown_rows)
             )
