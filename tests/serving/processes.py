@@ -40,7 +40,9 @@ def cryoderm(*args: str) -> list[str]:
 
 
 def clinic_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "CRYODERM_DATA_DIR": str(data_dir), **extra}
+    # One web worker unless a test asks for more: each is a Django process to start, and
+    # the tests of several are in test_workers.py.
+    env = {**os.environ, "CRYODERM_DATA_DIR": str(data_dir), "CRYODERM_WEB_WORKERS": "1", **extra}
     for name in ("DATABASE_URL", "CRYODERM_TEST_DATABASE", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
     return env
@@ -167,3 +169,34 @@ def raw_request(
             pass
     status = int(received.split(b" ", 2)[1]) if received.startswith(b"HTTP/") else 0
     return status, received
+
+
+def children(pid: int) -> list[int]:
+    """The living processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (2nd field) is in parentheses and may hold spaces.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"

@@ -5,7 +5,7 @@ the journal's lock, not the web); a zone started through the API is guarded by i
 that leave the live page mid-stream (close or reset) cost the server nothing while the zone
 stays guarded (the interlock stops the lingering wand at the floor, and the records get the
 stop, attributed to the interlock, at the journal's time); killing the web leaves the
-interlock guarding, and a new web works with it.
+interlock guarding, and a new web adopts it (and ends it when stopped).
 """
 
 from __future__ import annotations
@@ -119,9 +119,10 @@ def test_killing_the_web_leaves_the_interlock_guarding_and_a_new_web_uses_it(cli
         status, body = http_get(f"{again.base_url}/healthz")
         assert status == 200, body
         assert interlock_pid(clinic["data_dir"]) == pid
-    watchdog = int((clinic["data_dir"] / "interlock" / "watchdog.lock").read_text().strip())
-    os.kill(watchdog, signal.SIGTERM)  # the first web's watchdog, and with it its interlock
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout_s=30)
+        watchdog = int((clinic["data_dir"] / "interlock" / "watchdog.lock").read_text().strip())
+    # The new web adopted the first web's interlock: stopping it ends that one too.
+    for process in (pid, watchdog):
+        wait_for(lambda p=process: not _alive(p), timeout_s=30)
 
 
 def test_stopping_the_web_stops_its_interlock_too(tmp_path: Path) -> None:

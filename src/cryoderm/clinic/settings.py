@@ -212,6 +212,10 @@ CRYODERM_MAX_UPLOAD_BYTES = env_positive("CRYODERM_MAX_UPLOAD_BYTES", _limits.MA
 CRYODERM_MAX_CONNECTIONS = env_positive("CRYODERM_MAX_CONNECTIONS", _limits.MAX_CONNECTIONS)
 CRYODERM_HEADER_TIMEOUT_S = env_positive("CRYODERM_HEADER_TIMEOUT_S", int(_limits.HEADER_TIMEOUT_S))
 CRYODERM_BODY_TIMEOUT_S = env_positive("CRYODERM_BODY_TIMEOUT_S", int(_limits.BODY_TIMEOUT_S))
+# Web worker processes of `cryoderm serve` (cryoderm.clinic.server.workers: one per core).
+from cryoderm.clinic.server import workers as _workers  # noqa: E402
+
+CRYODERM_WEB_WORKERS = env_positive("CRYODERM_WEB_WORKERS", _workers.default_count())
 # Django's own cap on a body it reads into memory, kept equal to the server's.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CRYODERM_MAX_BODY_BYTES
 # The reverse proxies whose forwarded headers are believed (addresses or networks, comma-

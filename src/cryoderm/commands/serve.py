@@ -3,12 +3,14 @@ under uvicorn, the interlock in a process of its own under its watchdog, and the
 that copies the interlock's journal into the records.
 
     cryoderm serve [--host 127.0.0.1] [--port 8000] [--interlock embedded|external]
-                   [--access-log]
+                   [--workers N] [--access-log]
 
 --interlock embedded (the default) starts ``cryoderm interlock --watchdog --source embedded``
 on the journal under the data directory (simulated devices) and restarts it if it ends;
 external leaves the interlock to a service manager (e.g. ``--source mqtt`` with real
-devices) and only reads its journal and sends it commands. The data directory comes from
+devices) and only reads its journal and sends it commands. --workers: web worker processes
+sharing the port (default CRYODERM_WEB_WORKERS, else one per core, at most 8); the
+interlock and the forwarder stay one each in the serving process. The data directory comes from
 CRYODERM_DATA_DIR, the database from DATABASE_URL when set; request limits, timeouts and
 trusted proxies from the variables in docs/deployment.md. The configuration is checked
 before the port opens: a database that does not answer or unapplied migrations stop it
@@ -36,6 +38,12 @@ def register(subparsers: Any) -> None:
         default="embedded",
         help="start and supervise the interlock with simulated devices (embedded, the "
         "default), or use one run separately (external)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web worker processes (default CRYODERM_WEB_WORKERS, else one per core, max 8)",
     )
     parser.add_argument(
         "--access-log", action="store_true", help="log one line per request on standard error"
@@ -76,13 +84,18 @@ def run(args: argparse.Namespace) -> int:
         trusted_proxies=tuple(settings.CRYODERM_TRUSTED_PROXIES),
         access_log=args.access_log,
         interlock=args.interlock,
+        workers=settings.CRYODERM_WEB_WORKERS if args.workers is None else args.workers,
     )
+    if options.workers < 1:
+        raise UserInputError(f"--workers = {options.workers}: at least 1 web worker process")
     journal_dir = channel.journal_dir()
+    server = ClinicServer(options, journal_dir)
     print(
         f"cryoderm clinic on http://{args.host}:{args.port}/ "
-        f"({storage.describe(connection.settings_dict)}); interlock {args.interlock}, "
+        f"({storage.describe(connection.settings_dict)}); {options.workers} web worker"
+        f"{'s' if options.workers != 1 else ''}, interlock {args.interlock}, "
         f"journal {journal_dir}; Ctrl-C stops it",
         flush=True,
     )
     connection.close()
-    return 0 if ClinicServer(options, journal_dir).run() else 1
+    return 0 if server.run() else 1

@@ -8,14 +8,23 @@ journal (one started by a service manager, or left running by a web process that
 killed: the stop path outlives the web), the watchdog refuses to start a second one; the
 clinic then works with that one, and takes over when it is gone. At exit the child is
 terminated: its devices stop when they hear no more heartbeats.
+
+A foreign interlock whose watchdog runs the very command this supervisor would have run
+(the one a killed ``cryoderm serve`` of this data directory left guarding) is adopted: it
+is ended at exit like the supervisor's own child, so a serve killed and started again leaves
+exactly one interlock behind it while it runs and none after it stops. An interlock started
+otherwise (a service manager, another source or journal) is never ended from here.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +41,10 @@ RECHECK_S = 5.0
 #: assumption: a watchdog that ends within seconds keeps ending; wait 1 s before the next,
 #: 5 s after repeated failures, so a broken set-up is logged, not spun.
 RESTART_PAUSE_S = (1.0, 5.0)
+#: assumption: a watchdog told to end (SIGTERM) ends its interlock and itself within the
+#: interlock's own shutdown, well under 15 s; the same bound as for the supervisor's child.
+ADOPTED_STOP_S = 15.0
+WATCHDOG_LOCK = "watchdog.lock"
 
 
 class InterlockSupervisor:
@@ -52,6 +65,7 @@ class InterlockSupervisor:
             *extra,
         ]
         self._halt = threading.Event()
+        self._adopted = False
         self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="interlock-supervisor", daemon=True)
@@ -71,6 +85,45 @@ class InterlockSupervisor:
                 child.kill()
                 child.wait()
         self._thread.join(timeout=15)
+        if self._adopted:
+            self._end_adopted()
+
+    def adopted_watchdog(self) -> int | None:
+        """The pid of the watchdog that guards the journal now, if it runs this supervisor's
+        own command (a killed serve's); None otherwise (Linux ``/proc``; elsewhere None)."""
+        lock_path = self.journal_dir / WATCHDOG_LOCK
+        if not DirectoryLock(self.journal_dir, WATCHDOG_LOCK, "watchdog").held_by_another():
+            return None
+        try:
+            pid = int(lock_path.read_text().strip())
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        except (OSError, ValueError):
+            return None
+        # The interpreter's path aside (the same installation may be reached by two paths).
+        mine = [os.fsencode(part) for part in self.command[1:]]
+        return pid if arguments[1:] == mine else None
+
+    def _end_adopted(self) -> None:
+        pid = self.adopted_watchdog()
+        if pid is None:
+            return
+        log.warning("ending the interlock adopted from an earlier serve (watchdog pid %d)", pid)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        locks = [
+            DirectoryLock(self.journal_dir, WATCHDOG_LOCK, "watchdog"),
+            DirectoryLock(self.journal_dir),
+        ]
+        deadline = time.monotonic() + ADOPTED_STOP_S
+        while time.monotonic() < deadline:
+            if not any(lock.held_by_another() for lock in locks):
+                return
+            time.sleep(0.1)
+        log.error(
+            "the adopted interlock's watchdog (pid %d) did not end within %g s", pid, ADOPTED_STOP_S
+        )
 
     def _run(self) -> None:
         failures = 0
@@ -90,7 +143,11 @@ class InterlockSupervisor:
                     "when it ends",
                     self.journal_dir,
                 )
+                self._adopted = True
                 self._wait_for_foreign_interlock()
+                if self._halt.is_set():
+                    return  # still adopted: stop() ends it
+                self._adopted = False
                 failures = 0
                 continue
             failures += 1

@@ -1,13 +1,14 @@
 """``cryoderm serve``: the whole clinic from one command.
 
-- the web: the ASGI application under uvicorn, with its limits (:mod:`.limits`);
+- the web: the ASGI application under uvicorn, with its limits (:mod:`.limits`), in one or
+  more worker processes on the server's listening socket (:mod:`.workers`);
 - the interlock, in a process of its own under its watchdog (:mod:`.interlock`), unless one
   is run separately (``--interlock external``);
 - the forwarder thread, which copies the interlock's journal into the records
   (:mod:`cryoderm.clinic.live.forwarder`).
 
 :class:`ClinicServer` starts and stops the three together; the command runs it in the
-foreground, the tests in a thread (:meth:`ClinicServer.start_in_thread`).
+foreground. This process hosts neither the stop path nor any request.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class ServerOptions:
     """host/port: where to listen; trusted_proxies: addresses whose X-Forwarded-* headers
     are believed; access_log: one line per request on standard error; interlock: embedded
-    (start and supervise one) or external (one runs already, e.g. under systemd)."""
+    (start and supervise one) or external (one runs already, e.g. under systemd); workers:
+    web worker processes (:mod:`.workers`)."""
 
     host: str
     port: int
@@ -37,6 +39,7 @@ class ServerOptions:
     trusted_proxies: tuple[str, ...] = ()
     access_log: bool = False
     interlock: str = "embedded"
+    workers: int = 1
 
 
 def uvicorn_config(options: ServerOptions, app: Any = "cryoderm.clinic.asgi:application") -> Any:
@@ -65,61 +68,52 @@ def uvicorn_config(options: ServerOptions, app: Any = "cryoderm.clinic.asgi:appl
 
 
 class ClinicServer:
-    """The web, the interlock and the forwarder of one data directory (Django set up)."""
+    """The web workers, the interlock and the forwarder of one data directory (Django set
+    up in this process, which serves no request itself)."""
 
-    def __init__(self, options: ServerOptions, journal_dir: Path, app: Any = None) -> None:
-        import uvicorn
-
+    def __init__(self, options: ServerOptions, journal_dir: Path) -> None:
         from cryoderm.clinic.live.forwarder import Forwarder
         from cryoderm.clinic.server.interlock import InterlockSupervisor
+        from cryoderm.clinic.server.workers import WebWorkers, listening_socket
 
         self.options = options
         self.journal_dir = journal_dir
-        config = uvicorn_config(options) if app is None else uvicorn_config(options, app)
-        self.web = uvicorn.Server(config)
+        # Bound here, before anything starts: a port in use is an error now (exit 2), and
+        # the workers inherit the socket rather than each binding the port.
+        self.listening = listening_socket(options.host, options.port)
+        self.web = WebWorkers(self.listening, options.workers, options.access_log)
         self.forwarder = Forwarder(journal_dir)
         self.supervisor = (
             InterlockSupervisor(journal_dir) if options.interlock == "embedded" else None
         )
-        self._web_thread: threading.Thread | None = None
-
-    def _start_beside(self) -> None:
-        if self.supervisor is not None:
-            self.supervisor.start()
-        self.forwarder.start()
-
-    def _stop_beside(self) -> None:
-        self.forwarder.stop()
-        if self.supervisor is not None:
-            self.supervisor.stop()
 
     def run(self) -> bool:
         """Serve until SIGINT or SIGTERM, then stop the web, the forwarder and the interlock,
-        in that order; False when the web ended by itself (e.g. its port was taken).
-
-        The web runs in a thread so that the signals come here: uvicorn, in the main thread,
-        would re-raise a SIGTERM after its own shutdown and end the process before the
-        interlock it supervises was stopped."""
+        in that order."""
         halt = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: halt.set()) for sig in STOP_SIGNALS}
         try:
-            self.start_in_thread()
-            assert self._web_thread is not None
-            while not halt.wait(0.5) and self._web_thread.is_alive():
+            self.start()
+            while not halt.wait(0.5):
                 pass
-            return halt.is_set()
+            return True
         finally:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def start_in_thread(self) -> None:
-        self._start_beside()
-        self._web_thread = threading.Thread(target=self.web.run, name="uvicorn", daemon=True)
-        self._web_thread.start()
+    def start(self) -> None:
+        # The interlock first: a session started through the web is guarded from its first
+        # request.
+        if self.supervisor is not None:
+            self.supervisor.start()
+        self.forwarder.start()
+        self.web.start()
 
     def stop(self) -> None:
-        self.web.should_exit = True
-        if self._web_thread is not None:
-            self._web_thread.join(timeout=30)
-        self._stop_beside()
+        # Running answers get the graceful shutdown, and a margin for the workers' own exit.
+        self.web.stop(timeout_s=self.options.limits.graceful_shutdown_s + 10.0)
+        self.listening.close()
+        self.forwarder.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
