@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from django.db import connection
 
     from cryoderm.clinic import storage
+    from cryoderm.clinic.audit import keys as audit_keys
     from cryoderm.clinic.live import channel
     from cryoderm.clinic.server import limits
     from cryoderm.clinic.server.run import ClinicServer, ServerOptions
@@ -88,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.workers < 1:
         raise UserInputError(f"--workers = {options.workers}: at least 1 web worker process")
+    # The audit keys exist before the web workers start: several processes each finding
+    # none would each generate their own first key.
+    audit_keys.keyring()
+    audit_keys.signing_key()
     journal_dir = channel.journal_dir()
     server = ClinicServer(options, journal_dir)
     print(
