@@ -11,6 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from cryoderm.physics import jets
 from cryoderm.physics.bounds import bound
 from cryoderm.physics.case import CUSTOM_REQUIRED, applicator_names
 from cryoderm.physics.zones import tissue_for_zone, zone_names
@@ -91,8 +92,22 @@ def _phase(draw: Any, max_duration_s: float) -> dict[str, Any]:
         phase["gas_temp_c"] = draw(number(f"{prefix}.gas_temp_c"))
         phase["heat_transfer_w_m2k"] = draw(number(f"{prefix}.heat_transfer_w_m2k"))
     elif modality == "cold-air":
-        phase["gas_temp_c"] = draw(number(f"{prefix}.gas_temp_c"))
-        phase["air_speed_m_s"] = draw(number(f"{prefix}.air_speed_m_s"))
+        if draw(st.booleans()):
+            phase["gas_temp_c"] = draw(number(f"{prefix}.gas_temp_c"))
+            phase["air_speed_m_s"] = draw(number(f"{prefix}.air_speed_m_s"))
+        else:
+            # A device's nozzle within the correlation's distances (data/exposures.toml).
+            name = draw(st.sampled_from(jets.device_names()))
+            device = jets.device(name)
+            phase["device"] = name
+            phase["setting"] = draw(st.sampled_from(device["settings"]))
+            diameter = device["nozzle_diameter_mm"]
+            ratio = number(
+                "phase.cold-air.nozzle_distance_diameters",
+                low=bound("phase.cold-air.nozzle_distance_mm").low / diameter,
+                high=bound("phase.cold-air.nozzle_distance_mm").high / diameter,
+            )
+            phase["nozzle_distance_mm"] = draw(ratio) * diameter
         _optional(draw, phase, "radiant_temp_c", number(f"{prefix}.radiant_temp_c"))
     elif modality == "ln2-vapour":
         phase["distance_cm"] = draw(number(f"{prefix}.distance_cm"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cryoderm
-from cryoderm.physics.case import SPOT_KEYS, Perfusion
+from cryoderm.physics.case import NOZZLE_KEYS, SPOT_KEYS, ColdAirPhase, Perfusion
 from cryoderm.physics.casefile import parse_case, parse_case_text
 from cryoderm.physics.provenance import provenance, resolved
 
@@ -28,7 +28,12 @@ def _not_applying(part: object) -> tuple[str, ...]:
     surface; the radiant temperature of a spot, which exchanges no radiation of its own."""
     if not hasattr(part, "spot_profile"):
         return ()
-    return ("radiant_temp_c",) if part.spot_profile is not None else SPOT_KEYS
+    keys = ("radiant_temp_c",) if part.spot_profile is not None else SPOT_KEYS
+    # Wind has no nozzle; a nozzle has no wind speed, and may have no named device.
+    if isinstance(part, ColdAirPhase):
+        wind = ("nozzle_distance_mm", *NOZZLE_KEYS)
+        keys += ("air_speed_m_s", "device", "setting") if part.nozzle else wind
+    return keys
 
 
 @pytest.mark.parametrize("path", [*EXAMPLES, R2_CASE], ids=[p.name for p in [*EXAMPLES, R2_CASE]])

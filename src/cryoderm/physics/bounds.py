@@ -191,7 +191,9 @@ def keys_of(section: str, variant: str | None = None) -> tuple[str, ...]:
     own = f"{section}.{variant}." if variant else None
     others = tuple(f"{section}.{choice}." for choice in _variant_choices(section))
     names: list[str] = []
-    for key in _table():
+    for key, entry in _table().items():
+        if entry.kind == "derived":  # a limit on computed quantities, not a key to write
+            continue
         if own is not None and key.startswith(own):
             rest = key[len(own) :]
         elif others and key.startswith(others):

@@ -23,6 +23,7 @@ from functools import cache
 from typing import Literal
 
 from cryoderm.data import load_table
+from cryoderm.physics import jets
 from cryoderm.physics.bounds import bound, default, validate
 from cryoderm.physics.errors import MISSING, InvalidInput
 
@@ -189,21 +190,109 @@ class ConvectivePhase(Spot):
         validate(self, "phase", "phase.convective", "phase")
 
 
-@dataclass(frozen=True)
-class ColdAirPhase(Spot):
-    """A cold-air device or wind: h from a facial forced-convection correlation plus radiation.
+NOZZLE_KEYS = ("device", "setting", "nozzle_diameter_mm", "exit_speed_m_s")
 
-    radiant_temp_c: temperature of the surroundings for the radiative exchange (None: the gas).
+
+@dataclass(frozen=True, kw_only=True)
+class ColdAirPhase(Spot):
+    """Cold air on the skin, as wind or from a nozzle, plus radiation.
+
+    Wind: air_speed_m_s with the air at gas_temp_c; h from a facial forced-convection
+    correlation (data/exposures.toml [cold_air]); radiation to radiant_temp_c (None: the air).
+    Nozzle: nozzle_distance_mm from the skin, with a device and its setting (data/exposures.toml
+    [cold_air_device]) and/or the nozzle's own nozzle_diameter_mm, exit_speed_m_s and exit
+    air temperature gas_temp_c; h from the impinging-jet correlation of physics/jets.py, the
+    air mixed with room air on its way, radiation to radiant_temp_c (None: the room).
+    Keyword-only (the keys of the two ways are optional).
     """
 
-    gas_temp_c: float
-    air_speed_m_s: float
+    gas_temp_c: float | None = None
+    air_speed_m_s: float | None = None
     duration_s: float
     radiant_temp_c: float | None = None
+    nozzle_distance_mm: float | None = None
+    device: str | None = None
+    setting: float | None = None
+    nozzle_diameter_mm: float | None = None
+    exit_speed_m_s: float | None = None
     modality: Literal["cold-air"] = "cold-air"
 
     def __post_init__(self) -> None:
         validate(self, "phase", "phase.cold-air", "phase")
+        if self.nozzle_distance_mm is None:
+            self._check_wind()
+        else:
+            self._check_nozzle()
+
+    @property
+    def nozzle(self) -> bool:
+        """Whether the air comes from a nozzle at a distance (else: wind)."""
+        return self.nozzle_distance_mm is not None
+
+    def _check_wind(self) -> None:
+        for key in NOZZLE_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                raise InvalidInput(
+                    f"phase.{key}",
+                    value,
+                    "only with nozzle_distance_mm (a nozzle at a distance from the skin)",
+                    bound(f"phase.cold-air.{key}").unit,
+                )
+        if self.air_speed_m_s is None:
+            raise InvalidInput(
+                "phase.air_speed_m_s",
+                MISSING,
+                "required for wind: the air speed at the face; for a cold-air device give "
+                "nozzle_distance_mm (mm) with device and setting instead",
+                "m/s",
+            )
+        if self.gas_temp_c is None:
+            raise bound("phase.cold-air.gas_temp_c").missing("phase.gas_temp_c")
+
+    def _check_nozzle(self) -> None:
+        if self.air_speed_m_s is not None:
+            raise InvalidInput(
+                "phase.air_speed_m_s",
+                self.air_speed_m_s,
+                "not with nozzle_distance_mm: a nozzle's air speed is its exit_speed_m_s "
+                "(or the device's setting)",
+                "m/s",
+            )
+        assert self.nozzle_distance_mm is not None
+        if self.device is None:
+            for key in ("nozzle_diameter_mm", "exit_speed_m_s", "gas_temp_c"):
+                if getattr(self, key) is None:
+                    raise InvalidInput(
+                        f"phase.{key}",
+                        MISSING,
+                        "required for a nozzle without a device (or give device and setting: "
+                        f"one of {', '.join(jets.device_names())})",
+                        bound(f"phase.cold-air.{key}").unit,
+                    )
+            nozzle = jets.Nozzle(
+                diameter_mm=float(self.nozzle_diameter_mm),  # type: ignore[arg-type]
+                distance_mm=float(self.nozzle_distance_mm),
+                exit_speed_m_s=float(self.exit_speed_m_s),  # type: ignore[arg-type]
+                exit_temp_c=float(self.gas_temp_c),  # type: ignore[arg-type]
+            )
+        else:
+            if self.device not in jets.device_names():
+                raise InvalidInput(
+                    "phase.device", self.device, f"one of: {', '.join(jets.device_names())}"
+                )
+            if self.setting is None and self.exit_speed_m_s is None:
+                raise bound("phase.cold-air.setting").missing("phase.setting")
+            nozzle = jets.device_nozzle(
+                self.device,
+                float(self.setting) if self.setting is not None else math.nan,
+                float(self.nozzle_distance_mm),
+                "phase",
+                diameter_mm=self.nozzle_diameter_mm,
+                exit_speed_m_s=self.exit_speed_m_s,
+                exit_temp_c=self.gas_temp_c,
+            )
+        jets.check_range(nozzle, "phase")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from cryoderm.physics.case import (
     applicator_names,
 )
 from cryoderm.physics.errors import MISSING, InvalidInput
+from cryoderm.physics.exposures import ln2_sweep_defaults
 from cryoderm.physics.zones import tissue_for_zone, zone_names
 
 FORMAT = "cryoderm-case/1"
@@ -91,6 +92,16 @@ def _unit_hint(section: str, key: str, variant: str | None) -> str:
     return f" (in {entry.unit})" if entry is not None and entry.unit else ""
 
 
+def _nearest(key: str, allowed: Sequence[str]) -> list[str]:
+    """The real keys nearest to ``key`` (difflib): the best, and a second as near as it."""
+    close = difflib.get_close_matches(key, allowed, n=2, cutoff=0.5)
+    if len(close) == 2:
+        ratios = [difflib.SequenceMatcher(None, key, name).ratio() for name in close]
+        if ratios[1] < ratios[0] - 0.05:
+            close = close[:1]
+    return close
+
+
 def _check_keys(
     table: Mapping[str, Any], section: str, path: str, variant: str | None = None
 ) -> None:
@@ -98,9 +109,15 @@ def _check_keys(
     for key, value in table.items():
         if key in allowed:
             continue
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+        # The two nearest real keys, each with its unit (a key written in cm is found by its
+        # stem: distance_cm -> nozzle_distance_mm (in mm)).
+        close = _nearest(key, allowed)
         hint = (
-            f"did you mean {close[0]!r}{_unit_hint(section, close[0], variant)}? " if close else ""
+            "did you mean "
+            + " or ".join(f"{name!r}{_unit_hint(section, name, variant)}" for name in close)
+            + "? "
+            if close
+            else ""
         )
         raise InvalidInput(
             _join(path, key), value, f"unknown key; {hint}valid keys here: {', '.join(allowed)}"
@@ -252,6 +269,12 @@ def _initial(doc: Mapping[str, Any]) -> Initial:
 def _phase(table: Mapping[str, Any], path: str) -> Phase:
     modality = _variant(table, "phase", path)
     values = _values(table, "phase", path, modality)
+    if modality == "ln2-vapour":
+        # A sweep left unstated is the default sweep at the given or default distance.
+        distance, period, dwell = ln2_sweep_defaults(values.get("distance_cm"))
+        values.setdefault("distance_cm", distance)
+        values.setdefault("sweep_period_s", period)
+        values.setdefault("dwell_s", min(dwell, values["sweep_period_s"]))
     with _at(path, "phase"):
         return PHASES[modality](**values)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cryoderm.data import load_table
+from cryoderm.physics import jets
 from cryoderm.physics.case import (
     AmbientPhase,
     ColdAirPhase,
@@ -84,6 +85,42 @@ def cold_air_heat_transfer_w_m2k(air_speed_m_s: float) -> float:
     return float(table["forced_coefficient_w_m2k"] * air_speed_m_s ** table["forced_exponent"])
 
 
+def phase_nozzle(phase: ColdAirPhase) -> jets.Nozzle:
+    """The nozzle of a cold-air phase with nozzle_distance_mm (checked when it was built)."""
+    assert phase.nozzle_distance_mm is not None
+    if phase.device is None:
+        return jets.Nozzle(
+            diameter_mm=float(phase.nozzle_diameter_mm),  # type: ignore[arg-type]
+            distance_mm=float(phase.nozzle_distance_mm),
+            exit_speed_m_s=float(phase.exit_speed_m_s),  # type: ignore[arg-type]
+            exit_temp_c=float(phase.gas_temp_c),  # type: ignore[arg-type]
+        )
+    return jets.device_nozzle(
+        phase.device,
+        math.nan if phase.setting is None else float(phase.setting),
+        float(phase.nozzle_distance_mm),
+        "phase",
+        diameter_mm=phase.nozzle_diameter_mm,
+        exit_speed_m_s=phase.exit_speed_m_s,
+        exit_temp_c=phase.gas_temp_c,
+    )
+
+
+def cold_air_surface(phase: ColdAirPhase) -> tuple[float, float, float]:
+    """(h W/m2K, air temperature at the skin C, radiant temperature C) of a cold-air phase:
+    wind by the facial correlation, a nozzle by the impinging-jet correlation (jets.py)."""
+    if phase.nozzle_distance_mm is None:
+        gas = float(phase.gas_temp_c)  # type: ignore[arg-type]
+        h = cold_air_heat_transfer_w_m2k(float(phase.air_speed_m_s))  # type: ignore[arg-type]
+        radiant = gas if phase.radiant_temp_c is None else float(phase.radiant_temp_c)
+        return h, gas, radiant
+    nozzle = phase_nozzle(phase)
+    room = float(_table()["room_air"]["temp_c"])
+    gas = jets.air_temp_at_skin_c(nozzle, room)
+    radiant = room if phase.radiant_temp_c is None else float(phase.radiant_temp_c)
+    return jets.heat_transfer_w_m2k(nozzle), gas, radiant
+
+
 def ln2_jet(distance_cm: float) -> tuple[float, float]:
     """(gas temperature C, heat transfer W/m2K) at the skin for a wand at distance_cm.
 
@@ -98,6 +135,19 @@ def ln2_jet(distance_cm: float) -> tuple[float, float]:
         * (jet["reference_distance_cm"] / distance_cm) ** jet["distance_exponent"]
     )
     return float(gas), float(h)
+
+
+def ln2_sweep_defaults(distance_cm: float | None = None) -> tuple[float, float, float]:
+    """(distance cm, sweep period s, dwell s) a case file takes when it leaves them out:
+    the wand at the default working distance, sweeping its footprint (nozzle + 2 x spreading
+    rate x distance) over a path at a steady speed (data/exposures.toml [ln2_vapour.sweep])."""
+    jet = _table()["ln2_vapour"]
+    sweep = jet["sweep"]
+    distance = float(sweep["distance_cm"]["value"]) if distance_cm is None else distance_cm
+    speed = float(sweep["wand_speed_cm_s"]["value"])
+    footprint = jet["nozzle_diameter_cm"] + 2.0 * sweep["spreading_rate"]["value"] * distance
+    period = float(sweep["path_length_cm"]["value"]) / speed
+    return distance, period, min(period, footprint / speed)
 
 
 def applicator_for(phase: ContactPhase, where: str) -> Applicator:
@@ -174,16 +224,14 @@ def _phase_segments(phase: Phase, index: int, start: float) -> list[Segment]:
         h = float(phase.heat_transfer_w_m2k)
         return [Segment(start, end, index, heat_transfer_w_m2k=h, gas_temp_c=float(temp))]
     if isinstance(phase, ColdAirPhase):
-        gas = float(phase.gas_temp_c)
-        speed = float(phase.air_speed_m_s)
-        radiant = gas if phase.radiant_temp_c is None else float(phase.radiant_temp_c)
+        h, gas, radiant = cold_air_surface(phase)
         eps = float(_table()["cold_air"]["skin_emissivity"])
         return [
             Segment(
                 start,
                 end,
                 index,
-                heat_transfer_w_m2k=cold_air_heat_transfer_w_m2k(speed),
+                heat_transfer_w_m2k=h,
                 gas_temp_c=gas,
                 eps_sigma_w_m2k4=eps * SIGMA_W_M2K4,
                 radiant_temp_c=radiant,

@@ -83,9 +83,18 @@ def _resolved_phase(phase: Phase, index: int) -> Phase:
             if phase.heat_transfer_w_m2k is None
             else phase.heat_transfer_w_m2k,
         )
+    if isinstance(phase, ColdAirPhase) and phase.nozzle_distance_mm is not None:
+        nozzle = exposures.phase_nozzle(phase)
+        phase = dataclasses.replace(
+            phase,
+            nozzle_diameter_mm=nozzle.diameter_mm,
+            exit_speed_m_s=nozzle.exit_speed_m_s,
+            gas_temp_c=nozzle.exit_temp_c,
+        )
     # A spot exchanges no radiation of its own (spots.py): its radiant temperature stays unset.
     if isinstance(phase, ColdAirPhase) and phase.radiant_temp_c is None and not phase.spot_profile:
-        return dataclasses.replace(phase, radiant_temp_c=phase.gas_temp_c)
+        _, _, radiant = exposures.cold_air_surface(phase)
+        return dataclasses.replace(phase, radiant_temp_c=radiant)
     return phase
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from cryoderm.data import load_table
+from cryoderm.physics import jets
 from cryoderm.physics import perfusion as perfusion_law
 from cryoderm.physics.case import (
     Case,
@@ -42,7 +43,7 @@ from cryoderm.physics.case import (
     Phase,
 )
 from cryoderm.physics.errors import InvalidInput
-from cryoderm.physics.exposures import applicator_for, ln2_jet
+from cryoderm.physics.exposures import applicator_for, ln2_jet, phase_nozzle
 
 
 @cache
@@ -139,16 +140,40 @@ def _replace_phases(case: Case, change: Callable[[Phase], Phase]) -> Case:
 
 def _forced(phase: Phase) -> bool:
     limit = float(load_table("exposures")["cold_air"]["min_forced_speed_m_s"])
-    return isinstance(phase, ColdAirPhase) and phase.air_speed_m_s >= limit
+    return (
+        isinstance(phase, ColdAirPhase)
+        and phase.air_speed_m_s is not None
+        and phase.air_speed_m_s >= limit
+    )
 
 
 def _cold_air(phase: Phase, factor: float) -> Phase:
+    if isinstance(phase, ColdAirPhase) and phase.nozzle_distance_mm is not None:
+        return _nozzle(phase, factor)
     if not _forced(phase):
         return phase
     assert isinstance(phase, ColdAirPhase)
     # h_c ~ v^n (data/exposures.toml [cold_air]): a factor on h is a factor^(1/n) on v.
     exponent = float(load_table("exposures")["cold_air"]["forced_exponent"])
     return dataclasses.replace(phase, air_speed_m_s=phase.air_speed_m_s * factor ** (1 / exponent))
+
+
+def _nozzle(phase: ColdAirPhase, factor: float) -> ColdAirPhase:
+    """A factor on a nozzle's h as a factor on its exit speed: h ~ F(Re) (jets.py), whose
+    local exponent n = d ln F / d ln Re gives the speed factor factor^(1/n); the speed stays
+    within the correlation's range."""
+    nozzle = phase_nozzle(phase)
+    base = jets.heat_transfer_w_m2k(nozzle)
+    up = jets.heat_transfer_w_m2k(
+        dataclasses.replace(nozzle, exit_speed_m_s=nozzle.exit_speed_m_s * 1.01)
+    )
+    exponent = math.log(up / base) / math.log(1.01)
+    nu = jets.air_properties(nozzle.exit_temp_c).kinematic_viscosity_m2_s
+    d = nozzle.diameter_mm * 1e-3
+    table = load_table("exposures")["cold_air_jet"]
+    low, high = table["min_reynolds"] * nu / d, table["max_reynolds"] * nu / d
+    speed = min(max(nozzle.exit_speed_m_s * factor ** (1 / exponent), low), high)
+    return dataclasses.replace(phase, exit_speed_m_s=speed)
 
 
 def _contact(phase: Phase, factor: float) -> Phase:
