@@ -17,7 +17,7 @@ from cryoderm.data import load_table
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
-from validation import devices, frostnip, packs, skinfold, vasomotor
+from validation import devices, frostnip, packs, rewarming, skinfold, vasomotor
 from validation import model as m
 from validation.outcome import (
     Check,
@@ -1341,6 +1341,7 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     plan_not_simulated,
     *packs.PLANS,
     *skinfold.PLANS,
+    *rewarming.PLANS,
     *frostnip.PLANS,
     *devices.PLANS,
     *vasomotor.PLANS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from cryoderm.physics.exposures import ln2_jet
+from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
 from validation import model as m
 from validation.outcome import Check, Outcome, Plan, Plot, Point, line, ordering, outcome_for, shown
@@ -101,4 +101,58 @@ def plan_saakyan_phantom() -> Plan:
     return Plan(t["id"], cases, evaluate)
 
 
-PLANS = (plan_saakyan_phantom,)
+def plan_mourot_co2() -> Plan:
+    t = m.target("mourot-2007-co2-hand")
+    p = t["model"]
+    hs = np.array(p["h_w_m2k"])
+    cases = tuple(
+        m.build(
+            m.limb_tissue(p["fat_mm"], p["muscle_mm"]),
+            [m.convective(p["gas_temp_c"], h, p["duration_s"])],
+            sample_every_s=1.0,
+            title=f"{t['id']} h {h:g}",
+        )
+        for h in hs
+    )
+
+    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+        ends = np.array([m.value_at(r, "surface", p["duration_s"]) for r in results])
+        needed = m.conductance_for(t["value"], hs, ends)
+        checks: list[Check] = [
+            shown(f"h {h:g} W/m2K: skin after 2 min", end, t["value"], "C")
+            for h, end in zip(hs, ends, strict=True)
+        ]
+        checks.append(shown("effective h that gives 7.3 C at 2 min", needed, None, "W/m2K"))
+        for speed in (5.0, 10.0, 20.0):
+            checks.append(
+                shown(
+                    f"engine's cold-air correlation at {speed:g} m/s, for comparison",
+                    cold_air_heat_transfer_w_m2k(speed),
+                    None,
+                    "W/m2K",
+                )
+            )
+        for distance in (10.0, 15.0):
+            checks.append(
+                shown(
+                    f"engine's LN2-wand assumption at {distance:g} cm, for comparison",
+                    ln2_jet(distance)[1],
+                    None,
+                    "W/m2K",
+                )
+            )
+        plot = Plot(
+            "time (s)",
+            "back of the hand, skin (C)",
+            lines=tuple(
+                line(f"-78 C gas, h {h:g}", np.asarray(r.time_s), np.asarray(r.probes["surface"]))
+                for h, r in zip(hs, results, strict=True)
+            ),
+            points=(Point("Mourot 2007", p["duration_s"], t["value"], 0.0, t["spread"]),),
+        )
+        return outcome_for(t, checks, [t["limitation"]], plot)
+
+    return Plan(t["id"], cases, evaluate)
+
+
+PLANS = (plan_saakyan_phantom, plan_mourot_co2)
