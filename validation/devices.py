@@ -7,10 +7,16 @@ from typing import Any
 
 import numpy as np
 
+from cryoderm.data import load_table
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
+from cryoderm.physics.jets import air_temp_at_skin_c, device_nozzle
+from cryoderm.physics.jets import heat_transfer_w_m2k as jet_h
 from cryoderm.physics.results import SimulationResult
 from validation import model as m
 from validation.outcome import Check, Outcome, Plan, Plot, Point, line, ordering, outcome_for, shown
+
+#: The room air a nozzle's jet mixes with (data/exposures.toml [room_air]).
+ROOM_C = float(load_table("exposures")["room_air"]["temp_c"])
 
 
 def _phantom() -> dict[str, Any]:
@@ -44,12 +50,32 @@ def plan_saakyan_phantom() -> Plan:
             title=f"{t['id']} {run['distance_cm']} cm",
         )
         for run in p["ln2"]
+    ) + tuple(
+        m.build(
+            _phantom(),
+            [
+                {
+                    "modality": "cold-air",
+                    "device": p["air_device"],
+                    "setting": run["setting"],
+                    "nozzle_distance_mm": p["air_distance_mm"],
+                    "duration_s": p["duration_s"],
+                }
+            ],
+            initial={"state": "uniform", "temp_c": p["start_c"]},
+            perfusion="constant",
+            sample_every_s=1.0,
+            probes=(("surface", 0.0), ("8 mm", p["depth_mm"])),
+            title=f"{t['id']} air setting {run['setting']:g}",
+        )
+        for run in p["air"]
     )
+    n_ln2 = len(p["ln2"])
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         checks: list[Check] = []
         reached = []
-        for run, result in zip(p["ln2"], results, strict=True):
+        for run, result in zip(p["ln2"], results[:n_ln2], strict=True):
             gas, h = ln2_jet(run["distance_cm"])
             time = m.first_time_at_or_below(result, "surface", p["target_c"])
             minutes = None if time is None else time / 60.0
@@ -68,13 +94,45 @@ def plan_saakyan_phantom() -> Plan:
                 checks.append(
                     shown(f"{label}: model/measured time", minutes / run["minutes"], None, "ratio")
                 )
-        for run in p["air"]:
+        air_minutes = []
+        for run, result in zip(p["air"], results[n_ln2:], strict=True):
+            nozzle = device_nozzle(
+                p["air_device"], run["setting"], p["air_distance_mm"], "validation"
+            )
+            label = (
+                f"cold air, {run['flow']} flow, 10 cm ({p['air_device']} setting "
+                f"{run['setting']:g}: {air_temp_at_skin_c(nozzle, ROOM_C):.0f} C, "
+                f"h {jet_h(nozzle):.0f} W/m2K)"
+            )
+            time = m.first_time_at_or_below(result, "surface", p["target_c"])
+            minutes = None if time is None else time / 60.0
+            air_minutes.append(np.inf if minutes is None else minutes)
+            checks.append(shown(f"{label}: minutes to 10 C", minutes, run["minutes"], "min"))
+            if minutes is not None:
+                checks.append(
+                    shown(f"{label}: model/measured time", minutes / run["minutes"], None, "ratio")
+                )
+                checks.append(
+                    shown(
+                        f"{label}: 8 mm deep then",
+                        m.value_at(result, "8 mm", time),
+                        run["depth_c"],
+                        "C",
+                    )
+                )
+        checks.append(
+            ordering(
+                "cold air at maximum flow reaches 10 C sooner than at minimum flow",
+                air_minutes[0] < air_minutes[1],
+            )
+        )
+        if all(np.isfinite(air_minutes)):
             checks.append(
                 shown(
-                    f"cold air, {run['flow']} flow, 10 cm: minutes to 10 C (measured)",
-                    None,
-                    run["minutes"],
-                    "min",
+                    "minimum-flow over maximum-flow time (the flow dependence of the jet)",
+                    air_minutes[1] / air_minutes[0],
+                    p["air"][1]["minutes"] / p["air"][0]["minutes"],
+                    "ratio",
                 )
             )
         checks.append(
@@ -89,11 +147,23 @@ def plan_saakyan_phantom() -> Plan:
                     np.asarray(r.time_s) / 60.0,
                     np.asarray(r.probes["surface"]),
                 )
-                for run, r in zip(p["ln2"], results, strict=True)
+                for run, r in zip(p["ln2"], results[:n_ln2], strict=True)
+            )
+            + tuple(
+                line(
+                    f"model cold air, {run['flow']} flow, 10 cm",
+                    np.asarray(r.time_s) / 60.0,
+                    np.asarray(r.probes["surface"]),
+                )
+                for run, r in zip(p["air"], results[n_ln2:], strict=True)
             ),
             points=tuple(
                 Point(f"Saakyan 2022, LN2 {run['distance_cm']:g} cm", run["minutes"], p["target_c"])
                 for run in p["ln2"]
+            )
+            + tuple(
+                Point(f"Saakyan 2022, air {run['flow']} flow", run["minutes"], p["target_c"])
+                for run in p["air"]
             ),
         )
         return outcome_for(t, checks, [t["limitation"]], plot)
