@@ -184,3 +184,24 @@ def test_runs_the_engine_refuses_are_counted_and_explained_not_dropped() -> None
     assert 0 < counts["invalid"] < 12
     assert "output.probe[1].depth_mm" in result.messages["invalid"]
     assert result.min_surface_temp_c  # the ok runs are still summarised
+
+
+def test_a_block_of_subjects_in_lanes_gives_each_subjects_own_run() -> None:
+    import dataclasses
+
+    from cryoderm.physics.engine import simulate
+
+    subjects = ALICE_COHORT.sample(40)
+    base, lanes = subjects.lanes()
+    for k in range(len(subjects)):
+        assert lanes.tissue(base, k).layers == subjects.tissue(k).layers
+    block = risk.evaluate_block(COLD_AIR_CHEEK, subjects)
+    assert (block.status == 0).all()
+    for k in range(0, 40, 4):
+        alone = simulate(dataclasses.replace(COLD_AIR_CHEEK, tissue=subjects.tissue(k)))
+        assert block.min_surface_temp_c[k] == pytest.approx(
+            alone.metrics["min_surface_temp_c"], abs=1e-9
+        )
+        for j, key in enumerate(risk.TIME_BELOW.values()):
+            assert block.time_below_s[k, j] == pytest.approx(alone.metrics[key], abs=1e-9)
+        assert block.freeze_risk[k] == (alone.safety["freeze_risk_time_s"] is not None)

@@ -142,18 +142,26 @@ def test_plain_and_general_phases_of_one_schedule_split_between_threads_match_al
         assert_same(cryoderm.simulate(case), batched)
 
 
-def test_one_engine_thread_gives_what_two_give_and_other_counts_are_refused() -> None:
+def test_any_number_of_engine_threads_gives_what_one_gives_and_bad_counts_are_refused() -> None:
     rng = np.random.default_rng(5)
     batch = [
         protocol(float(rng.uniform(20, 100)), -30.0, (20.0, 30.0, 40.0)[k % 3])
         for k in range(engine.SPLIT_FROM + 10)
     ]
-    two = cryoderm.simulate_many(batch)
     one = cryoderm.simulate_many(batch, threads=1)
-    for mine, theirs in zip(one, two, strict=True):
-        assert_same(mine, theirs)
-    with pytest.raises(ValueError, match="threads must be 1 or 2"):
-        cryoderm.simulate_many(batch, threads=3)
+    for threads in (None, 2, 3):
+        for mine, theirs in zip(one, cryoderm.simulate_many(batch, threads=threads), strict=True):
+            assert_same(mine, theirs)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be a whole number >= 1"):
+            cryoderm.simulate_many(batch, threads=bad)  # type: ignore[arg-type]
+
+
+def test_the_default_engine_uses_the_cores_of_the_machine() -> None:
+    import os
+
+    assert engine.default_engine().threads == len(os.sched_getaffinity(0))
+    assert engine.Engine(threads=3).threads == 3
 
 
 def test_a_failed_case_fails_alone_in_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:

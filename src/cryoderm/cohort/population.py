@@ -27,6 +27,7 @@ from cryoderm.cohort.errors import InvalidCohort
 from cryoderm.data import load_table
 from cryoderm.physics.bounds import default
 from cryoderm.physics.case import Tissue
+from cryoderm.physics.lanes import LaneTissues
 from cryoderm.physics.spreads import thickness_quantile
 from cryoderm.physics.zones import age_rule, tissue_for_zone, zone_names
 
@@ -107,6 +108,41 @@ class Subjects:
             for layer in base.layers
         )
         return dataclasses.replace(base, layers=layers)
+
+    def lanes(
+        self,
+        *,
+        core_temp_c: float = default("tissue.core_temp_c"),
+        arterial_temp_c: float = default("tissue.arterial_temp_c"),
+    ) -> tuple[Tissue, LaneTissues]:
+        """Every subject's tissue as columns for the engine's lanes (physics/lanes.py): a
+        base tissue (the zone's layers and properties) and each subject's thickness and
+        perfusion per layer; subject k's row describes :meth:`tissue` (k) (tested)."""
+        size = len(self)
+        by_sex = {
+            sex: tissue_for_zone(
+                self.zone, sex=sex, core_temp_c=core_temp_c, arterial_temp_c=arterial_temp_c
+            )
+            for sex in ("female", "male")
+        }
+        base = by_sex["female"]
+        names = [layer.name for layer in base.layers]
+        # Only the thickness differs with sex in the zone tables (data/tissue.toml); the
+        # other properties are the layer's.
+        for female, male in zip(base.layers, by_sex["male"].layers, strict=True):
+            assert dataclasses.replace(male, thickness_mm=female.thickness_mm) == female
+        thickness = np.where(
+            self.female[:, None],
+            [layer.thickness_mm for layer in base.layers],
+            [layer.thickness_mm for layer in by_sex["male"].layers],
+        )
+        perfusion = np.empty((size, len(names)))
+        perfusion[:] = [layer.perfusion_per_s for layer in base.layers]
+        dermis, fat = names.index("dermis"), names.index("fat")
+        thickness[:, dermis] = self.dermis_mm
+        thickness[:, fat] = self.fat_mm
+        perfusion[:, dermis] = self.dermis_perfusion_per_s
+        return base, LaneTissues(thickness, perfusion)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Protocol risk over a virtual population: one case applied to every subject, on Dask.
 
 :func:`protocol_risk` samples the population in this process, cuts the subjects into blocks
-and runs each block through ``simulate_many`` (:func:`evaluate_block`), on the workers of a
+and runs each block as the lanes of batched kernel calls (:func:`evaluate_block`), on the workers of a
 ``distributed.Client`` or, without one, here in turn. Blocks come back in order, so a
 distributed run and an in-process run give exactly the same :class:`CohortRisk`.
 
@@ -26,8 +26,7 @@ from cryoderm.cohort.errors import InvalidCohort
 from cryoderm.cohort.population import Subjects, VirtualPopulation
 from cryoderm.data import load_table
 from cryoderm.physics.case import Case
-from cryoderm.physics.engine import simulate_many
-from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.lanes import simulate_lanes
 
 STATUSES = ("ok", "failed", "invalid")
 PERCENTILES = (1, 5, 50, 95, 99)
@@ -37,7 +36,7 @@ TIME_BELOW = {
     "4c": "surface_time_below_4c_s",
     "0c": "surface_time_below_0c_s",
 }
-#: Subjects per Dask task: each task is one simulate_many call (brief: 1,000-10,000).
+#: Subjects per Dask task: each task is one evaluate_block call (brief: 1,000-10,000).
 DEFAULT_BLOCK = 2_000
 MAX_BLOCK = 10_000
 
@@ -48,13 +47,18 @@ class BlockOutcome:
 
     status: index into STATUSES; min_surface_temp_c (C); freeze_risk: the model predicts a
     freezing risk; time_below_s: [subject, threshold] in the order of TIME_BELOW (s);
-    messages: the first message of each non-ok status in the block."""
+    messages: the first message of each non-ok status in the block; freeze_risk_time_s
+    (s, NaN: never), min_skin_temp_c (C), max_frozen_depth_mm (NaN: none): NaN for a
+    subject whose run is not ok."""
 
     status: np.ndarray
     min_surface_temp_c: np.ndarray
     freeze_risk: np.ndarray
     time_below_s: np.ndarray
     messages: Mapping[str, str]
+    freeze_risk_time_s: np.ndarray
+    min_skin_temp_c: np.ndarray
+    max_frozen_depth_mm: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -133,49 +137,36 @@ def modality_band_c(modality: str) -> tuple[float, float]:
 
 
 def evaluate_block(case: Case, subjects: Subjects, *, threads: int | None = None) -> BlockOutcome:
-    """Simulate ``case`` on every subject of the block in one ``simulate_many`` call.
+    """Simulate ``case`` on every subject of the block, the subjects as the lanes of
+    batched kernel calls (physics/lanes.py: the per-subject runs' results, tested).
 
     Runs on a Dask worker (or in process). Each subject's tissue replaces the case's; the
-    case's core and arterial temperatures are kept. threads: the engine's (1 or 2); None:
-    1 on a Dask worker (the other cores are the other workers'), else 2."""
-    size = len(subjects)
-    status = np.zeros(size, dtype=np.int8)
-    lowest = np.zeros(size)
-    freeze = np.zeros(size, dtype=bool)
-    below = np.zeros((size, len(TIME_BELOW)))
-    messages: dict[str, str] = {}
-    cases: list[Case] = []
-    rows: list[int] = []
-    core, arterial = case.tissue.core_temp_c, case.tissue.arterial_temp_c
-    for k in range(size):
-        try:
-            tissue = subjects.tissue(k, core_temp_c=core, arterial_temp_c=arterial)
-            # The case checks itself again with this subject's tissue (a probe may lie
-            # below a thinner subject's layers).
-            cases.append(dataclasses.replace(case, tissue=tissue))
-        except InvalidInput as error:
-            status[k] = STATUSES.index("invalid")
-            messages.setdefault("invalid", str(error))
-            continue
-        rows.append(k)
-    if threads is None:
-        threads = 1 if _on_dask_worker() else 2
-    for k, result in zip(rows, simulate_many(cases, threads=threads), strict=True):
-        if not result.ok:
-            status[k] = STATUSES.index(result.status)
-            messages.setdefault(result.status, result.message)
-            continue
-        keys = ("min_surface_temp_c", *TIME_BELOW.values())
-        numbers = [float(v) for v in (result.metrics.get(key) for key in keys) if v is not None]
-        if len(numbers) != len(keys):
-            # The engine reports these for every ok run; a gap is reported, never filled in.
-            status[k] = STATUSES.index("failed")
-            messages.setdefault("failed", "the run did not report its surface metrics")
-            continue
-        lowest[k] = numbers[0]
-        below[k] = numbers[1:]
-        freeze[k] = result.safety.get("freeze_risk_time_s") is not None
-    return BlockOutcome(status, lowest, freeze, below, messages)
+    case's core and arterial temperatures are kept. threads: the engine's; None: 1 on a
+    Dask worker (the other cores are the other workers'), else the engine's default (the
+    cores of the machine)."""
+    if threads is None and _on_dask_worker():
+        threads = 1
+    base, lanes = subjects.lanes(
+        core_temp_c=case.tissue.core_temp_c, arterial_temp_c=case.tissue.arterial_temp_c
+    )
+    outcome = simulate_lanes(case, lanes, base=base, threads=threads)
+    ok = outcome.status == STATUSES.index("ok")
+    below = np.stack([outcome.time_below(_threshold(key)) for key in TIME_BELOW], axis=1)
+    return BlockOutcome(
+        status=outcome.status.astype(np.int8),
+        min_surface_temp_c=np.where(ok, outcome.min_surface_temp_c, 0.0),
+        freeze_risk=ok & ~np.isnan(outcome.freeze_risk_time_s),
+        time_below_s=np.where(ok[:, None], below, 0.0),
+        messages=dict(outcome.messages),
+        freeze_risk_time_s=outcome.freeze_risk_time_s,
+        min_skin_temp_c=outcome.min_skin_temp_c,
+        max_frozen_depth_mm=outcome.max_frozen_depth_mm,
+    )
+
+
+def _threshold(key: str) -> float:
+    """The temperature (C) of a TIME_BELOW key ("10c" -> 10.0)."""
+    return float(key.removesuffix("c"))
 
 
 def _on_dask_worker() -> bool:

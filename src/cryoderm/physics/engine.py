@@ -3,16 +3,21 @@
 ``simulate(case)`` runs one case; ``simulate_many(cases)`` runs many in batched kernel calls
 (results identical to one-by-one runs). A case that cannot be simulated gives status
 "invalid" with a message naming the field; a run whose solver fails gives "failed".
+
+Both are methods of an :class:`Engine`, which owns what it keeps between calls: the
+prepared templates and single runs, the helper threads and the lock that lets one caller
+at a time use them. The module-level functions use one default engine per process
+(:func:`default_engine`); a program that wants its own (another thread count, caches of
+its own) makes one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import itertools
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -21,7 +26,7 @@ import numpy as np
 
 from cryoderm.data import load_table
 from cryoderm.physics import exposures, freezing, metrics, perfusion, solver
-from cryoderm.physics.case import Case, SteadyInitial, UniformInitial
+from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
@@ -30,6 +35,7 @@ from cryoderm.physics.solver import (
     GroupOutput,
     Prepared,
     Setting,
+    SharedArrays,
     execute,
     prepare_batch,
 )
@@ -43,11 +49,17 @@ FAILURES = {
     2: "the solver produced a non-finite temperature",
 }
 BASAL_LAYER = "epidermis"
-# Helper threads of simulate_many besides the calling thread: one per further core of the
-# standard 2-core machine (docs/benchmarks.md); batches from SPLIT_FROM cases are shared.
-WORKERS = 1
+# Batches from SPLIT_FROM cases are cut into chunks of about CHUNK cases that the calling
+# thread and the engine's helper threads (one per further core) take in turn
+# (docs/benchmarks.md).
 SPLIT_FROM = 128
 CHUNK = 128
+
+
+def machine_threads() -> int:
+    """The cores this process may run on (its affinity mask), at least 1: an engine's
+    default number of threads."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +77,7 @@ class _Template:
     error_numerics: InvalidInput | None = None
     error_last: InvalidInput | None = None
     setting: Setting | None = None
+    space_refinement: float = 1.0
     time_refinement: float = 1.0
     sample_every_s: float = 1.0
     durations_checked: set[float] = dataclasses.field(default_factory=set)
@@ -96,6 +109,7 @@ def _template(case: Case) -> _Template:
     return _Template(
         case,
         setting=setting,
+        space_refinement=space_refinement,
         time_refinement=time_refinement,
         sample_every_s=output.sample_every_s,
     )
@@ -133,23 +147,8 @@ def _setting(
 
 
 DURATIONS_KEPT = 4096  # checked durations remembered per template (a memo, kept bounded)
-
-# Templates by their inputs (every input of a case but the phases); cleared when full.
-_TEMPLATES: dict[tuple[object, ...], _Template] = {}
-TEMPLATE_CACHE = 256
-
-
-def _shared_template(case: Case) -> _Template:
-    """The template of ``case``: one object per equal set of inputs, so that equal cases
-    built from separate objects still share a group. (The template keeps the first such
-    case for its inputs; nothing reads that case's phases.)"""
-    key = (case.tissue, case.perfusion, case.freezing, case.numerics, case.output, case.initial)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        if len(_TEMPLATES) >= TEMPLATE_CACHE:
-            _TEMPLATES.clear()
-        template = _TEMPLATES[key] = _template(case)
-    return template
+TEMPLATE_CACHE = 256  # templates an engine keeps (cleared when full)
+SINGLE_CACHE = 256  # single runs' preparations an engine keeps
 
 
 @cache
@@ -243,7 +242,8 @@ def _check_duration(duration_s: float, template: _Template) -> None:
 _Parts = dict[tuple[float, ...], _Part]
 
 
-def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
+def _inputs(key: _BatchKey, parts: _Parts, lanes: SharedArrays | None = None) -> Prepared:
+    """The kernel inputs of one batch; ``lanes``: its cases' own node arrays (lanes.py)."""
     template = next(iter(parts.values())).template
     assert template.setting is not None
     _, has_contact = key
@@ -258,6 +258,7 @@ def _inputs(key: _BatchKey, parts: _Parts) -> Prepared:
         _applicator_cells() if has_contact else 0,
         np.asarray(metrics.thresholds_c()),
         metrics.dose_reference_c(),
+        lanes,
     )
 
 
@@ -328,158 +329,334 @@ def _results(part: _Part, output: GroupOutput) -> list[SimulationResult]:
     return out
 
 
-# One caller at a time per process: prepared kernel inputs, schedules and group buffers are
-# cached and shared between calls, and the kernels run without the GIL. The web process and
-# the live interlock call the engine from several threads at once (a crash of the browser
-# journey showed it); within a call the helper thread still shares the work.
-_ENGINE_LOCK = threading.Lock()
+@dataclass(frozen=True, eq=False)
+class ProtocolBatch:
+    """A case's protocol, checked and ready to run on lanes of their own tissues
+    (lanes.py): the case's setting (its laws and initial state; its grid is not read), its
+    one step schedule, the refinement of the lanes' grids, the basal layer's index (-1:
+    none) and the applicator rows of the kernel arrays."""
+
+    key: _BatchKey
+    part: _Part
+    setting: Setting
+    space_refinement: float
+    basal_layer: int
+    na: int
+
+    def prepare(self, lanes: int, shared: SharedArrays) -> Prepared:
+        """The kernel inputs of ``lanes`` lanes whose node arrays are ``shared``'s."""
+        part = self.part
+        many = _Part(
+            part.template,
+            part.boundaries,
+            list(range(lanes)),
+            part.surface * lanes,
+            part.segments * lanes,
+        )
+        return _inputs(self.key, {part.boundaries: many}, shared)
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The thread that runs half of a batch (the kernels release the GIL) while the calling
-    thread runs the other half: both cores stay busy.
-    One pool per process: a forked child (a worker process) gets its own, since the
-    parent's threads do not exist there. Imported here: a single simulation never needs it."""
-    return _process_pool(os.getpid())
+class Engine:
+    """The thermal engine and what it keeps between calls.
 
+    threads: how many threads a call may use (the calling one and threads - 1 helpers,
+    which the kernels let run at once since they release the GIL); default: the cores
+    this process may run on. The engine keeps the templates of the cases it has seen (a
+    template is everything of a case but its phases) and the preparations of recent single
+    runs; one caller at a time uses them (the web process and the live interlock call the
+    engine from several threads at once: a crash of the browser journey showed it),
+    while within a call its helper threads share the work."""
 
-@cache
-def _process_pool(pid: int) -> ThreadPoolExecutor:
-    from concurrent.futures import ThreadPoolExecutor
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = machine_threads() if threads is None else _checked_threads(threads)
+        self._lock = threading.Lock()
+        self._templates: dict[tuple[object, ...], _Template] = {}
+        self._single = lru_cache(maxsize=SINGLE_CACHE)(self._prepare_single)
+        # The case simulate() ran last, with its preparation: the same case object again
+        # (a live forecast, a repeated run) skips even the hashing of the case.
+        self._last_single: tuple[Case, _Parts, Prepared] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_key: tuple[int, int] = (0, 0)
 
-    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix=f"cryoderm-kernel-{pid}")
+    def simulate(self, case: Case) -> SimulationResult:
+        """Simulate one case (see the module docstring)."""
+        if case.geometry.axisymmetric:
+            from cryoderm.physics.axisym import simulate_axisymmetric
 
+            return simulate_axisymmetric(case)
+        with self._lock:
+            try:
+                last = self._last_single
+                if last is not None and last[0] is case:
+                    _, parts, inputs = last
+                else:
+                    parts, inputs = self._single(case)
+                    self._last_single = (case, parts, inputs)
+            except InvalidInput as error:
+                return with_case(SimulationResult(status="invalid", message=str(error)), case)
+            results: list[SimulationResult | None] = [None]
+            _store(results, parts, execute(inputs))
+        result = results[0]
+        assert result is not None
+        return with_case(result, case)
 
-def simulate_many(cases: Sequence[Case], *, threads: int = 2) -> list[SimulationResult]:
-    """Simulate every case; cases sharing a tissue, the other inputs but the phases and a
-    step schedule form a part of one batch (one kernel call per tissue and applicator slot).
+    def simulate_many(
+        self, cases: Sequence[Case], *, threads: int | None = None
+    ) -> list[SimulationResult]:
+        """Simulate every case; cases sharing a tissue, the other inputs but the phases and
+        a step schedule form a part of one batch (one kernel call per tissue and applicator
+        slot).
 
-    threads: 2 (default): from SPLIT_FROM cases, the calling thread and one helper share the
-    work (one per core of the standard 2-core machine); 1: the calling thread alone, for a
-    process that is one of several workers sharing the cores (a Dask worker, say)."""
-    if threads not in (1, 2):
-        raise ValueError(f"threads must be 1 or 2, not {threads!r}")
-    spots = [index for index, case in enumerate(cases) if case.geometry.axisymmetric]
-    if spots:
-        return _with_spots(cases, spots, threads)
-    # The results are thousands of small dicts and arrays without reference cycles: the
-    # cyclic collector would only re-scan the whole heap while they are built (measured:
-    # a fifth of the time of 1,000 protocols), so it pauses and resumes as it was.
-    with _ENGINE_LOCK:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        threads: how many threads share the work from SPLIT_FROM cases (default: the
+        engine's); 1: the calling thread alone, for a process that is one of several
+        workers sharing the cores (a Dask worker, say)."""
+        threads = self.threads if threads is None else _checked_threads(threads)
+        spots = [index for index, case in enumerate(cases) if case.geometry.axisymmetric]
+        if spots:
+            return self._with_spots(cases, spots, threads)
+        with self._lock:
             # Each result records its input (for its provenance, built when first read).
-            return list(map(with_case, _simulate_many(cases, threads), cases))
-        finally:
-            if collecting:
-                gc.enable()
+            return list(map(with_case, self._simulate_many(cases, threads), cases))
 
+    def protocol(self, case: Case, tissue: Tissue | None = None) -> ProtocolBatch:
+        """``case``'s protocol for lanes of their own tissues (lanes.py), whose layers are
+        ``tissue``'s (default: the case's); raises InvalidInput in field order, as a run of
+        the case would report it."""
+        template = self.template(case)
+        key, boundaries, segments = _member(case, template)
+        assert template.setting is not None
+        part = _Part(template, boundaries)
+        part.add(0, segments, key[1])
+        names = [layer.name.lower() for layer in (tissue or case.tissue).layers]
+        basal = names.index(BASAL_LAYER) if BASAL_LAYER in names and len(names) > 1 else -1
+        return ProtocolBatch(
+            key=key,
+            part=part,
+            setting=template.setting,
+            space_refinement=template.space_refinement,
+            basal_layer=basal,
+            na=_applicator_cells() + 1 if key[1] else 0,
+        )
 
-def _with_spots(cases: Sequence[Case], spots: list[int], threads: int) -> list[SimulationResult]:
-    """A batch with axisymmetric cases: those run one by one (axisym.py), taken in turn by
-    this thread and, with threads=2, the helper thread (their kernels release the GIL); the
-    columns batched as usual; the results in the order of the cases."""
-    from cryoderm.physics.axisym import simulate_axisymmetric
+    def run_all(self, jobs: Sequence[Callable[[], None]], threads: int | None = None) -> None:
+        """Run every job, taken in turn by the calling thread and threads - 1 helpers
+        (default: the engine's threads); one caller at a time."""
+        threads = self.threads if threads is None else _checked_threads(threads)
+        with self._lock:
+            self._share(jobs, threads)
 
-    chosen = set(spots)
-    columns = [case for index, case in enumerate(cases) if index not in chosen]
-    batched = iter(simulate_many(columns, threads=threads))
-    done: dict[int, SimulationResult] = {}
-    queue = iter(spots)
-    lock = threading.Lock()
+    def template(self, case: Case) -> _Template:
+        """The template of ``case``: one object per equal set of inputs, so that equal
+        cases built from separate objects still share a group. (The template keeps the
+        first such case for its inputs; nothing reads that case's phases.)"""
+        key = (
+            case.tissue,
+            case.perfusion,
+            case.freezing,
+            case.numerics,
+            case.output,
+            case.initial,
+        )
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= TEMPLATE_CACHE:
+                self._templates.clear()
+            template = self._templates[key] = _template(case)
+        return template
 
-    def drain() -> None:
-        while True:
-            with lock:
-                index = next(queue, None)
-            if index is None:
-                return
-            done[index] = simulate_axisymmetric(cases[index])
+    def close(self) -> None:
+        """Stop the helper threads (a later call starts them again)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
-    if threads == 2 and len(spots) > 1:
-        future = _pool().submit(drain)
-        drain()
-        future.result()
-    else:
-        drain()
-    return [done[index] if index in chosen else next(batched) for index in range(len(cases))]
+    def _helpers(self, count: int) -> ThreadPoolExecutor:
+        """``count`` helper threads of this process. A forked child (a worker process)
+        gets its own, since the parent's threads do not exist there. Imported here: a
+        single simulation never needs them."""
+        from concurrent.futures import ThreadPoolExecutor
 
-
-def _simulate_many(cases: Sequence[Case], threads: int) -> list[SimulationResult]:
-    results: list[SimulationResult | None] = [None] * len(cases)
-    batches: dict[_BatchKey, _Parts] = {}
-    templates: dict[tuple[int, ...], _Template] = {}
-    previous: Case | None = None
-    template: _Template | None = None
-    plain_parts: _Parts = {}
-    for index, case in enumerate(cases):
-        # Cases built from the same input objects as the one before (a sweep: only the
-        # phases differ) or as an earlier one skip the (hashing) template look-up.
-        if not (
-            previous is not None
-            and case.tissue is previous.tissue
-            and case.perfusion is previous.perfusion
-            and case.freezing is previous.freezing
-            and case.numerics is previous.numerics
-            and case.output is previous.output
-            and case.initial is previous.initial
-        ):
-            ids = (
-                id(case.tissue),
-                id(case.perfusion),
-                id(case.freezing),
-                id(case.numerics),
-                id(case.output),
-                id(case.initial),
+        key = (os.getpid(), count)
+        if self._pool is None or self._pool_key != key:
+            if self._pool is not None and self._pool_key[0] == key[0]:
+                self._pool.shutdown(wait=False)
+            self._pool = ThreadPoolExecutor(
+                max_workers=count, thread_name_prefix=f"cryoderm-kernel-{key[0]}"
             )
-            template = templates.get(ids)
-            if template is None:
-                template = templates[ids] = _shared_template(case)
-            previous = case
-            plain_parts = batches.setdefault((id(template), False), {})
-        assert template is not None
-        # The common case first: a valid template and plain phases (convective, ambient),
-        # collected without Segment objects.
-        plain = exposures.plain_conditions(case.phases) if template.setting is not None else None
-        if plain is not None:
-            boundaries, surface = plain
-            part = plain_parts.get(boundaries)
-            if part is None:
-                try:
-                    _check_duration(boundaries[-1], template)
-                except InvalidInput as error:
-                    results[index] = SimulationResult(status="invalid", message=str(error))
-                    continue
-                part = plain_parts[boundaries] = _Part(template, boundaries)
-            part.positions.append(index)
-            part.surface += surface
-            continue
+            self._pool_key = key
+        return self._pool
+
+    def _share(self, jobs: Sequence[Callable[[], None]], threads: int) -> None:
+        """The jobs, taken in turn by this thread and up to threads - 1 helpers: each
+        prepares, runs (the kernels release the GIL) and reads out its own work, so that
+        one thread's Python overlaps another's kernel."""
+        helpers = min(threads, len(jobs)) - 1
+        if helpers <= 0:
+            for job in jobs:
+                job()
+            return
+        queue = iter(jobs)
+        lock = threading.Lock()
+
+        def drain() -> None:
+            while True:
+                with lock:
+                    job = next(queue, None)
+                if job is None:
+                    return
+                job()
+
+        pool = self._helpers(self.threads - 1 if threads <= self.threads else threads - 1)
+        futures = [pool.submit(drain) for _ in range(helpers)]
         try:
-            key, boundaries, segments = _member(case, template)
-        except InvalidInput as error:
-            results[index] = SimulationResult(status="invalid", message=str(error))
-            continue
-        parts = batches.setdefault(key, {})
-        part = parts.get(boundaries)
-        if part is None:
-            part = parts[boundaries] = _Part(template, boundaries)
-        part.add(index, segments, key[1])
-    # Chunks of whole step schedules, taken in turn by this thread and a helper thread:
-    # each prepares, runs (the kernels release the GIL) and reads out a chunk, so that one
-    # thread's Python overlaps the other's kernel. As fast as two halves by case count on
-    # the benchmark's protocols (measured), and balanced where chunks differ in cost (a
-    # freezing or local-cold batch runs the general kernel, several times slower).
-    work = _chunks({key: parts for key, parts in batches.items() if parts})
-    if len(work) < 2 or threads == 1:
-        _run(work, results)
+            drain()
+        finally:
+            for future in futures:
+                future.result()
+
+    def _with_spots(
+        self, cases: Sequence[Case], spots: list[int], threads: int
+    ) -> list[SimulationResult]:
+        """A batch with axisymmetric cases: those run one by one (axisym.py), taken in
+        turn by this thread and the helpers (their kernels release the GIL); the columns
+        batched as usual; the results in the order of the cases."""
+        from cryoderm.physics.axisym import simulate_axisymmetric
+
+        chosen = set(spots)
+        columns = [case for index, case in enumerate(cases) if index not in chosen]
+        batched = iter(self.simulate_many(columns, threads=threads))
+        done: dict[int, SimulationResult] = {}
+
+        def job(index: int) -> Callable[[], None]:
+            def run() -> None:
+                done[index] = simulate_axisymmetric(cases[index])
+
+            return run
+
+        with self._lock:
+            self._share([job(index) for index in spots], threads)
+        return [done[index] if index in chosen else next(batched) for index in range(len(cases))]
+
+    def _simulate_many(self, cases: Sequence[Case], threads: int) -> list[SimulationResult]:
+        results: list[SimulationResult | None] = [None] * len(cases)
+        batches: dict[_BatchKey, _Parts] = {}
+        templates: dict[tuple[int, ...], _Template] = {}
+        previous: Case | None = None
+        template: _Template | None = None
+        plain_parts: _Parts = {}
+        for index, case in enumerate(cases):
+            # Cases built from the same input objects as the one before (a sweep: only the
+            # phases differ) or as an earlier one skip the (hashing) template look-up.
+            if not (
+                previous is not None
+                and case.tissue is previous.tissue
+                and case.perfusion is previous.perfusion
+                and case.freezing is previous.freezing
+                and case.numerics is previous.numerics
+                and case.output is previous.output
+                and case.initial is previous.initial
+            ):
+                ids = (
+                    id(case.tissue),
+                    id(case.perfusion),
+                    id(case.freezing),
+                    id(case.numerics),
+                    id(case.output),
+                    id(case.initial),
+                )
+                template = templates.get(ids)
+                if template is None:
+                    template = templates[ids] = self.template(case)
+                previous = case
+                plain_parts = batches.setdefault((id(template), False), {})
+            assert template is not None
+            # The common case first: a valid template and plain phases (convective,
+            # ambient), collected without Segment objects.
+            plain = (
+                exposures.plain_conditions(case.phases) if template.setting is not None else None
+            )
+            if plain is not None:
+                boundaries, surface = plain
+                part = plain_parts.get(boundaries)
+                if part is None:
+                    try:
+                        _check_duration(boundaries[-1], template)
+                    except InvalidInput as error:
+                        results[index] = SimulationResult(status="invalid", message=str(error))
+                        continue
+                    part = plain_parts[boundaries] = _Part(template, boundaries)
+                part.positions.append(index)
+                part.surface += surface
+                continue
+            try:
+                key, boundaries, segments = _member(case, template)
+            except InvalidInput as error:
+                results[index] = SimulationResult(status="invalid", message=str(error))
+                continue
+            parts = batches.setdefault(key, {})
+            part = parts.get(boundaries)
+            if part is None:
+                part = parts[boundaries] = _Part(template, boundaries)
+            part.add(index, segments, key[1])
+        # Chunks of whole step schedules, taken in turn by the threads (measured as fast
+        # as equal shares by case count on the benchmark's protocols, and balanced where
+        # chunks differ in cost: a freezing or local-cold batch runs the general kernel,
+        # several times slower).
+        work = _chunks({key: parts for key, parts in batches.items() if parts})
+
+        def job(key: _BatchKey, parts: _Parts) -> Callable[[], None]:
+            def run() -> None:
+                _store(results, parts, execute(_inputs(key, parts), fresh=False))
+
+            return run
+
+        self._share([job(key, parts) for key, parts in work], threads)
         return [r for r in results if r is not None]
-    queue = iter(work)
-    lock = threading.Lock()
-    future = _pool().submit(_drain, queue, lock, results)
-    _drain(queue, lock, results)
-    future.result()
-    return [r for r in results if r is not None]
+
+    def _prepare_single(self, case: Case) -> tuple[_Parts, Prepared]:
+        """A case's preparation and kernel inputs, steady state included: pure functions
+        of the (immutable) case, kept so that repeated single runs pay only for the time
+        stepping."""
+        template = self.template(case)
+        key, boundaries, segments = _member(case, template)
+        part = _Part(template, boundaries)
+        part.add(0, segments, key[1])
+        parts: _Parts = {boundaries: part}
+        return parts, _inputs(key, parts)
+
+
+def _checked_threads(threads: object) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, not {threads!r}")
+    return threads
+
+
+_DEFAULT: list[Engine] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The process's engine for the module-level functions (made on first use)."""
+    if not _DEFAULT:
+        with _DEFAULT_LOCK:
+            if not _DEFAULT:
+                _DEFAULT.append(Engine())
+    return _DEFAULT[0]
+
+
+def simulate(case: Case) -> SimulationResult:
+    """Simulate one case on the default engine (Engine.simulate)."""
+    return default_engine().simulate(case)
+
+
+def simulate_many(cases: Sequence[Case], *, threads: int | None = None) -> list[SimulationResult]:
+    """Simulate every case on the default engine (Engine.simulate_many)."""
+    return default_engine().simulate_many(cases, threads=threads)
+
+
+def _shared_template(case: Case) -> _Template:
+    """The default engine's template of ``case`` (Engine.template)."""
+    return default_engine().template(case)
 
 
 _Work = list[tuple[_BatchKey, _Parts]]
@@ -510,66 +687,9 @@ def _chunks(batches: dict[_BatchKey, _Parts]) -> _Work:
     return work
 
 
-def _drain(
-    queue: Iterator[tuple[_BatchKey, _Parts]],
-    lock: threading.Lock,
-    results: list[SimulationResult | None],
-) -> None:
-    while True:
-        with lock:
-            item = next(queue, None)
-        if item is None:
-            return
-        _run([item], results)
-
-
-def _run(work: _Work, results: list[SimulationResult | None]) -> None:
-    for key, parts in work:
-        _store(results, parts, execute(_inputs(key, parts), fresh=False))
-
-
 def _store(
     results: list[SimulationResult | None], parts: _Parts, outputs: list[GroupOutput]
 ) -> None:
     for part, output in zip(parts.values(), outputs, strict=True):
         for position, result in zip(part.positions, _results(part, output), strict=True):
             results[position] = result
-
-
-@lru_cache(maxsize=256)
-def _single(case: Case) -> tuple[_Parts, Prepared]:
-    """A case's preparation and kernel inputs, steady state included: pure functions of
-    the (immutable) case, kept so that repeated single runs pay only for the time stepping."""
-    template = _shared_template(case)
-    key, boundaries, segments = _member(case, template)
-    part = _Part(template, boundaries)
-    part.add(0, segments, key[1])
-    parts: _Parts = {boundaries: part}
-    return parts, _inputs(key, parts)
-
-
-# The case simulate() ran last, with its preparation: the same case object again (a live
-# forecast, a repeated run) skips even the hashing of the case for _single's look-up.
-_last_single: list[tuple[Case, _Parts, Prepared]] = []
-
-
-def simulate(case: Case) -> SimulationResult:
-    """Simulate one case (see the module docstring)."""
-    if case.geometry.axisymmetric:
-        from cryoderm.physics.axisym import simulate_axisymmetric
-
-        return simulate_axisymmetric(case)
-    with _ENGINE_LOCK:
-        try:
-            if _last_single and _last_single[0][0] is case:
-                _, parts, inputs = _last_single[0]
-            else:
-                parts, inputs = _single(case)
-                _last_single[:] = [(case, parts, inputs)]
-        except InvalidInput as error:
-            return with_case(SimulationResult(status="invalid", message=str(error)), case)
-        results: list[SimulationResult | None] = [None]
-        _store(results, parts, execute(inputs))
-    result = results[0]
-    assert result is not None
-    return with_case(result, case)

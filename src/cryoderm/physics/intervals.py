@@ -157,7 +157,7 @@ def prediction_intervals(
     samples: int = DEFAULT_SAMPLES,
     seed: int = DEFAULT_SEED,
     metrics: Sequence[str] = KEY_METRICS,
-    threads: int = 2,
+    threads: int | None = None,
 ) -> list[PredictionIntervals]:
     """The prediction intervals of every case, from one batched engine call (``threads``:
     as for ``simulate_many``)."""

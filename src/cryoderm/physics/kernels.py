@@ -1108,11 +1108,15 @@ class Outputs(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out):
+def _advance(
+    b, blocks, na, nonlinear, lanes_differ, tol, max_iter, steps, nodes, laws, bc, probes, out
+):
     """Block ``b`` of the block table (cases c0..c1 on steps s0..s1), on the linear fast
-    path where the physics allows it."""
+    path where the physics allows it and the block's cases share their tissue (its shared
+    rows have one pivot for the block); cases of different tissues (lanes_differ: a cohort,
+    lanes.py) take the general path, which reads every coefficient per case."""
     c0, c1, s0, s1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-    if nonlinear:
+    if nonlinear or lanes_differ:
         _advance_block(
             c0, c1, s0, s1, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out
         )
@@ -1121,13 +1125,29 @@ def _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, pr
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def run_serial(blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out):
+def run_serial(
+    blocks, na, nonlinear, lanes_differ, tol, max_iter, steps, nodes, laws, bc, probes, out
+):
     """Advance every block of the block table (rows: first case, end case, first step,
     end step), one after the other on this thread, without the GIL (engine.simulate_many
     runs two of these at once, one per core, rather than numba's own threads: measured
     faster, since each thread's Python work then overlaps the other's kernel)."""
     for b in range(blocks.shape[0]):
-        _advance(b, blocks, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out)
+        _advance(
+            b,
+            blocks,
+            na,
+            nonlinear,
+            lanes_differ,
+            tol,
+            max_iter,
+            steps,
+            nodes,
+            laws,
+            bc,
+            probes,
+            out,
+        )
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

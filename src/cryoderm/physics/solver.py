@@ -15,6 +15,7 @@ after every change of the boundary condition is replaced by two backward-Euler h
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -203,6 +204,7 @@ class Prepared:
     cases: int
     na: int
     nonlinear: bool
+    lanes_differ: bool
     parts: tuple[Part, ...]
     blocks: np.ndarray
     steps: Any
@@ -243,8 +245,24 @@ def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True, eq=False)
+class NodeColumns:
+    """Per-node coefficients of the skin nodes, one column per lane: [node, lane]. One lane
+    for a setting (every case of its batches shares it); one per subject for a batch of
+    tissues (lanes.py), whose nodes are each subject's own."""
+
+    capacity_j_m2k: np.ndarray
+    mass_kg_m2: np.ndarray
+    conductance_w_m2k: np.ndarray
+    cell_dx_m: np.ndarray
+    perfusion_w_m2k: np.ndarray
+    metabolic_w_m2: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class _Columns:
-    """The per-node coefficients of a setting's skin nodes (one column each)."""
+    """The per-node coefficients and initial state of skin nodes and the steady-state
+    status: one column each ([node], status [1]) for a setting, [node, lane] and [lane]
+    for lanes of their own (lane_columns)."""
 
     cl: np.ndarray
     cs: np.ndarray
@@ -256,50 +274,81 @@ class _Columns:
     qv: np.ndarray
     t: np.ndarray
     mem: np.ndarray
-    status: int
+    status: np.ndarray
 
 
 @lru_cache(maxsize=256)
 def _columns(setting: Setting) -> _Columns:
     """Coefficients and initial state (steady state included) of a setting: shared by every
     case and every group of the setting, so the steady state is solved once per setting."""
+    grid = setting.grid
+    columns = lane_columns(
+        setting,
+        NodeColumns(
+            grid.capacity_j_m2k[:, None],
+            grid.mass_kg_m2[:, None],
+            grid.conductance_w_m2k[:, None],
+            grid.cell_dx_m[:, None],
+            grid.perfusion_w_m2k[:, None],
+            grid.metabolic_w_m2[:, None],
+        ),
+    )
+    # The setting's one lane as plain columns (the 2-D spots read them too).
+    columns = _Columns(
+        **{
+            field.name: getattr(columns, field.name)[:, 0]
+            for field in dataclasses.fields(columns)
+            if field.name != "status"
+        },
+        status=columns.status,
+    )
+    for field in dataclasses.fields(columns):
+        getattr(columns, field.name).flags.writeable = False
+    return columns
+
+
+def lane_columns(setting: Setting, nodes: NodeColumns) -> _Columns:
+    """The kernel's coefficients and the initial state (the steady state solved per lane,
+    one kernel call) of the lanes' nodes; ``setting`` gives the laws and the initial state
+    (its grid is not read)."""
     from cryoderm.physics import kernels
 
-    grid = setting.grid
-    n = grid.n
-    cl = grid.capacity_j_m2k.copy()
+    n, lanes = nodes.capacity_j_m2k.shape
+    cl = np.array(nodes.capacity_j_m2k, dtype=np.float64, order="C")
     cs = cl.copy()
-    lat = np.zeros(n)
-    tf = np.full(n, NEVER_C)
-    gl = grid.conductance_w_m2k.copy()
+    lat = np.zeros((n, lanes))
+    tf = np.full((n, lanes), NEVER_C)
+    gl = np.array(nodes.conductance_w_m2k, dtype=np.float64, order="C")
     gs = gl.copy()
     ph = setting.phase
     if ph.enabled:
-        cs = grid.mass_kg_m2 * ph.frozen_specific_heat_j_kgk
-        lat = grid.mass_kg_m2 * ph.latent_heat_j_kg
-        tf = np.full(n, ph.freeze_point_c)
-        gs = ph.frozen_conductivity_w_mk / grid.cell_dx_m
-    wv = grid.perfusion_w_m2k.copy()
-    qv = grid.metabolic_w_m2.copy()
+        cs = np.ascontiguousarray(nodes.mass_kg_m2 * ph.frozen_specific_heat_j_kgk)
+        lat = np.ascontiguousarray(nodes.mass_kg_m2 * ph.latent_heat_j_kg)
+        tf = np.full((n, lanes), ph.freeze_point_c)
+        gs = np.ascontiguousarray(ph.frozen_conductivity_w_mk / nodes.cell_dx_m)
+    wv = np.array(nodes.perfusion_w_m2k, dtype=np.float64, order="C")
+    qv = np.array(nodes.metabolic_w_m2, dtype=np.float64, order="C")
     law = setting.law
-    one = np.ones(1)
-    t = np.full((n, 1), setting.core_temp_c if setting.initial_steady else setting.initial_temp_c)
-    mem = np.ones((n, 1))
-    status = np.zeros(1, dtype=np.int64)
+    one = np.ones(lanes)
+    t = np.full(
+        (n, lanes), setting.core_temp_c if setting.initial_steady else setting.initial_temp_c
+    )
+    mem = np.ones((n, lanes))
+    status = np.zeros(lanes, dtype=np.int64)
     if setting.initial_steady:
         kernels.steady(
             0,
             STEADY_TOLERANCE_K,
             STEADY_MAX_ITERATIONS,
             t,
-            cl[:, None].copy(),
-            cs[:, None].copy(),
-            lat[:, None].copy(),
-            tf[:, None].copy(),
-            gl[:, None].copy(),
-            gs[:, None].copy(),
-            wv[:, None].copy(),
-            qv[:, None].copy(),
+            cl,
+            cs,
+            lat,
+            tf,
+            gl,
+            gs,
+            wv,
+            qv,
             one * ph.mushy_range_k,
             one * setting.arterial_temp_c,
             one * setting.core_temp_c,
@@ -313,21 +362,18 @@ def _columns(setting: Setting) -> _Columns:
             status,
         )
     elif law.local:
-        mem[:, 0] = np.clip(
-            2.0 ** ((t[:, 0] - law.reference_temp_c) / law.scale_k), law.floor_fraction, 1.0
-        )
-    columns = _Columns(cl, cs, lat, tf, gl, gs, wv, qv, t[:, 0], mem[:, 0], int(status[0]))
-    for array in (cl, cs, lat, tf, gl, gs, wv, qv, columns.t, columns.mem):
-        array.flags.writeable = False
-    return columns
+        mem[:] = np.clip(2.0 ** ((t - law.reference_temp_c) / law.scale_k), law.floor_fraction, 1.0)
+    return _Columns(cl, cs, lat, tf, gl, gs, wv, qv, t, mem, status)
 
 
 @dataclass(frozen=True, eq=False)
-class _SharedArrays:
+class SharedArrays:
     """A setting's kernel arrays for a group of ``cases`` with ``na`` applicator nodes.
 
     state stacks the arrays the kernel writes (cl, cs, lat, tf, gl, gs, t, mem: copied for
-    each run); the others the kernel only reads, so groups of the same size share them."""
+    each run); the others the kernel only reads, so groups of the same size share them.
+    status: each case's steady-state status; initial: the initial skin temperatures,
+    [node, lane] (one lane when every case shares them)."""
 
     state: np.ndarray
     wv: np.ndarray
@@ -337,21 +383,44 @@ class _SharedArrays:
     probe_idx: np.ndarray
     probe_w: np.ndarray
     basal: np.ndarray
-    status: int
+    status: np.ndarray
     initial: np.ndarray
 
 
 @lru_cache(maxsize=64)
-def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
-    base = _columns(setting)
-    n = na + setting.grid.n
+def _shared_arrays(setting: Setting, cases: int, na: int) -> SharedArrays:
+    n_probes = len(setting.probe_nodes)
+    probe_idx = np.full((cases, max(n_probes, 1)), -1, dtype=np.int64)
+    probe_w = np.zeros((cases, max(n_probes, 1)))
+    for p, (i, w) in enumerate(setting.probe_nodes):
+        probe_idx[:, p] = i + na
+        probe_w[:, p] = w
+    basal = np.full(
+        cases, setting.basal_node + na if setting.basal_node >= 0 else -1, dtype=np.int64
+    )
+    return lane_arrays(setting, _columns(setting), cases, na, probe_idx, probe_w, basal)
+
+
+def lane_arrays(
+    setting: Setting,
+    base: _Columns,
+    cases: int,
+    na: int,
+    probe_idx: np.ndarray,
+    probe_w: np.ndarray,
+    basal: np.ndarray,
+) -> SharedArrays:
+    """The kernel arrays of ``cases`` cases whose skin nodes are ``base``'s columns (one
+    column for all, or one per case), below ``na`` applicator rows; probes and basal node
+    per case, already offset by ``na``."""
+    n = na + base.cl.shape[0]
     law = setting.law
     phase = setting.phase
 
     def block(column: np.ndarray, fill: float) -> np.ndarray:
         out = np.empty((n, cases))
         out[:na, :] = fill
-        out[na:, :] = column[:, None]
+        out[na:, :] = column if column.ndim == 2 else column[:, None]
         return out
 
     state = np.stack(
@@ -362,10 +431,12 @@ def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
             block(base.tf, NEVER_C),
             block(base.gl, 0.0),
             block(base.gs, 0.0),
-            block(base.t, base.t[0]),
+            block(base.t, 0.0),
             block(base.mem, 1.0),
         ]
     )
+    # An applicator row starts at the skin's temperature until its phase starts.
+    state[6, :na, :] = state[6, na, :]
     wv = block(base.wv, 0.0)
     per_case = np.empty((9, cases))
     per_case[:] = np.array(
@@ -381,16 +452,8 @@ def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
             phase.risk_temp_c,
         ]
     )[:, None]
-    n_probes = len(setting.probe_nodes)
-    probe_idx = np.full((cases, max(n_probes, 1)), -1, dtype=np.int64)
-    probe_w = np.zeros((cases, max(n_probes, 1)))
-    for p, (i, w) in enumerate(setting.probe_nodes):
-        probe_idx[:, p] = i + na
-        probe_w[:, p] = w
-    basal = np.full(
-        cases, setting.basal_node + na if setting.basal_node >= 0 else -1, dtype=np.int64
-    )
-    return _SharedArrays(
+    status = np.broadcast_to(base.status, (cases,)) if base.status.shape[0] == 1 else base.status
+    return SharedArrays(
         state=state,
         wv=wv,
         qv=block(base.qv, 0.0),
@@ -399,7 +462,7 @@ def _shared_arrays(setting: Setting, cases: int, na: int) -> _SharedArrays:
         probe_idx=probe_idx,
         probe_w=probe_w,
         basal=basal,
-        status=base.status,
+        status=np.ascontiguousarray(status),
         initial=base.t,
     )
 
@@ -432,9 +495,11 @@ def prepare_batch(
     applicator_cells: int,
     thresholds: np.ndarray,
     dose_ref_c: float,
+    lanes: SharedArrays | None = None,
 ) -> Prepared:
     """Kernel inputs of one batch, one kernel call for all its parts' cases; the rest is
-    shared through ``setting``."""
+    shared through ``setting``. ``lanes``: the cases' own node arrays (each case its own
+    tissue, lanes.py) instead of the setting's grid, which is then not read."""
     from cryoderm.physics import kernels
 
     phase = setting.phase
@@ -452,8 +517,8 @@ def prepare_batch(
     cases = sum(part.cases for part in parts)
     segs = max(len(part.boundaries) - 1 for part in parts)
     na = applicator_cells + 1 if applicator_cells else 0
-    grid = setting.grid
-    shared = _shared_arrays(setting, cases, na)
+    shared = _shared_arrays(setting, cases, na) if lanes is None else lanes
+    n_skin = shared.state.shape[1] - na
     # One copy of the state the kernel writes; rows of the stack are C-contiguous arrays.
     # Without an applicator slot the kernel writes only t and mem: the coefficients are
     # the setting's shared (read-only) arrays.
@@ -517,16 +582,16 @@ def prepare_batch(
     )
     n_probes = len(setting.probe_nodes)
     n_times = max(len(schedule.times_s) for schedule in schedules)
-    field_shape = (cases, n_times, grid.n + 1) if setting.full_field else (0, 1, 1)
+    field_shape = (cases, n_times, n_skin + 1) if setting.full_field else (0, 1, 1)
     outputs = kernels.Outputs(
         samples=np.zeros((cases, n_times, max(n_probes, 1))),
         field_t=np.zeros(field_shape),
         field_p=np.zeros(field_shape),
-        node_min=np.zeros((grid.n, cases)),
+        node_min=np.zeros((n_skin, cases)),
         below_surf=np.zeros((cases, thresholds.shape[0])),
         below_basal=np.zeros((cases, thresholds.shape[0])),
         acc=np.zeros((cases, kernels.N_ACC)),
-        status=np.full(cases, shared.status, dtype=np.int64),
+        status=shared.status.astype(np.int64),
     )
     nonlinear = bool(setting.law.local or phase.enabled or bc.eps.any() or melting)
     table = np.array(blocks, dtype=np.int64).reshape(-1, 4)
@@ -535,6 +600,7 @@ def prepare_batch(
         cases=cases,
         na=na,
         nonlinear=nonlinear,
+        lanes_differ=lanes is not None,
         parts=tuple(part_rows),
         blocks=table,
         steps=steps,
@@ -567,6 +633,7 @@ def execute(prepared: Prepared, fresh: bool = True) -> list[GroupOutput]:
         prepared.blocks,
         prepared.na,
         prepared.nonlinear,
+        prepared.lanes_differ,
         TOLERANCE_K,
         MAX_ITERATIONS,
         prepared.steps,

@@ -132,7 +132,7 @@ def run_rows(
     quantities: Sequence[Quantity],
     rows: np.ndarray,
     *,
-    threads: int = 2,
+    threads: int | None = None,
 ) -> Runs:
     """Build and simulate one case per row of parameter values; read the quantities."""
     n = len(rows)
