@@ -28,6 +28,7 @@ def build() -> NinjaAPI:
         live,
         me,
         outcomes,
+        photos,
         plans,
         screening,
         sessions,
@@ -45,6 +46,8 @@ def build() -> NinjaAPI:
     api.add_router("/clients", clients.router)
     api.add_router("/", screening.router)
     api.add_router("/clients", outcomes.router)
+    api.add_router("/clients", photos.of_client)
+    api.add_router("/photos", photos.router)
     api.add_router("/plans", plans.router)
     api.add_router("/sessions", sessions.router)
     api.add_router("/sessions", live.router)

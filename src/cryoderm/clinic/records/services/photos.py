@@ -51,6 +51,15 @@ ACCEPTED_FORMATS = ("JPEG", "PNG")
 #: What is served, whatever was uploaded.
 CONTENT_TYPE = "image/jpeg"
 SUFFIX = ".jpg"
+#: The headers every adapter (page or API) serves a photograph with: a fixed image type the
+#: browser may not sniff, a sandbox (opened on its own it runs no script and has no rights
+#: on the clinic's origin), never cached, never embedded by another site.
+SERVE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "private, no-store",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,23 @@ def add(
         photo.image.delete(save=False)
         raise
     return photo
+
+
+@transaction.atomic
+def for_client(actor: Any, client_id: object) -> list[Photo]:
+    """The client's photographs that may be shown (their consent stands), newest first;
+    the listing is audited (``photo.list``), each image's view separately by
+    :func:`open_for_view`."""
+    permissions.require(actor, "client.view")
+    permissions.require(actor, "outcome.view")
+    client = load(Client, client_id)
+    found = [
+        photo
+        for photo in Photo.objects.filter(client=client).select_related("consent")
+        if viewable(photo)
+    ]
+    audit.record(actor, "photo.list", client, {"photos": [photo.pk for photo in found]})
+    return found
 
 
 @transaction.atomic

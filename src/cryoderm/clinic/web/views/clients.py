@@ -58,11 +58,9 @@ def photo_file(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404(str(refused)) from refused
         return HttpResponse(str(refused), status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(photo.data, content_type=photo.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    for header, value in photo_service.SERVE_HEADERS.items():
+        response[header] = value
     response["Content-Disposition"] = f'inline; filename="{photo.filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 
