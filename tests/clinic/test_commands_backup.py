@@ -152,3 +152,40 @@ def test_a_passphrase_backup_needs_its_passphrase(migrated, tmp_path) -> None:
     right = cli(env, "restore", str(target), "--passphrase-env", "BACKUP_PASSPHRASE")
     assert right.returncode == 0, right.stderr
     assert os.environ.get("BACKUP_PASSPHRASE") is None
+
+
+def test_the_device_credentials_are_in_the_encrypted_backup_and_come_back_private(
+    migrated, tmp_path
+) -> None:
+    """The interlock's key, broker password and the devices' token digests: without them a
+    restored clinic could not talk to its devices; in the backup they are encrypted, and
+    they come back with their own modes in a directory only the operator reads."""
+    credentials = data_dir(migrated) / "credentials"
+    for args in (("init",), ("add", "chiller-7")):
+        made = cli(migrated, "device-credentials", *args, "--credentials", str(credentials))
+        assert made.returncode == 0, made.stderr
+    secrets_before = {
+        path.name: (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+        for path in credentials.iterdir()
+        if path.is_file()
+    }
+    assert "interlock.key" in secrets_before and "devices.json" in secrets_before
+    target = tmp_path / "with-credentials.backup"
+    done = cli(migrated, "backup", str(target))
+    assert done.returncode == 0, done.stderr
+    assert f"{len(secrets_before)} device credential files" in done.stdout
+    raw = target.read_bytes()
+    for content, _ in secrets_before.values():
+        assert content.strip() not in raw
+    for path in credentials.iterdir():
+        path.unlink()
+    restored = cli(migrated, "restore", str(target))
+    assert restored.returncode == 0, restored.stderr
+    assert "device credentials" in restored.stdout
+    after = {
+        path.name: (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+        for path in credentials.iterdir()
+        if path.is_file()
+    }
+    assert after == secrets_before
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o700

@@ -1,10 +1,14 @@
-"""Backing up and restoring the whole clinic: database, photographs and interlock journal.
+"""Backing up and restoring the whole clinic: database, photographs, interlock journal and
+the devices' credentials.
 
 A backup is one file, encrypted and authenticated (:mod:`.backup_crypto`: AES-256-GCM with
 the key directory's ``backup.key``, or a passphrase), written 0600 under a temporary name
 and renamed into place when complete. Inside is a gzipped tar: the database (SQLite's
 online backup API, or ``pg_dump --format=custom``), the photographs (``media/``), the
-interlock's journal (a consistent SQLite snapshot) and a manifest with the SHA-256 of each.
+interlock's journal (a consistent SQLite snapshot), the device credentials directory
+(``credentials/``: the interlock's signing key and broker password, the devices' token
+digests and the broker's password file, without which a restored clinic could not talk to
+its devices) and a manifest with the SHA-256 of each.
 
 A restore verifies everything before it replaces anything: it decrypts and authenticates
 the whole file into a private staging directory beside the data, checks every file against
@@ -46,6 +50,7 @@ SQLITE_MEMBER = "database.sqlite3"
 PG_MEMBER = "database.pgdump"
 MEDIA = "media"
 JOURNAL = "interlock"
+CREDENTIALS = "credentials"
 FORMAT = 1
 
 
@@ -64,6 +69,7 @@ class Places:
 
     media: Path
     journal: Path
+    credentials: Path
     staging_parent: Path
 
 
@@ -75,6 +81,8 @@ def places() -> Places:
     return Places(
         media=Path(settings.MEDIA_ROOT),
         journal=journal_dir(),
+        # Where `cryoderm device-credentials` and `cryoderm interlock` keep them by default.
+        credentials=Path(settings.DATA_DIR) / CREDENTIALS,
         staging_parent=Path(settings.DATA_DIR),
     )
 
@@ -185,12 +193,18 @@ def _journal_files(journal: Path, folder: Path) -> Iterator[tuple[str, Path]]:
             yield f"{JOURNAL}/{path.relative_to(journal)}", path
 
 
-def _media_files(media: Path) -> Iterator[tuple[str, Path]]:
-    if not media.is_dir():
+def _tree_files(root: Path, member: str) -> Iterator[tuple[str, Path]]:
+    """Every regular file under ``root`` (symbolic links are never followed), named
+    ``member/relative/path`` in the backup."""
+    if not root.is_dir():
         return
-    for path in sorted(media.rglob("*")):
+    for path in sorted(root.rglob("*")):
         if path.is_file() and not path.is_symlink():
-            yield f"{MEDIA}/{path.relative_to(media).as_posix()}", path
+            yield f"{member}/{path.relative_to(root).as_posix()}", path
+
+
+def _media_files(media: Path) -> Iterator[tuple[str, Path]]:
+    return _tree_files(media, MEDIA)
 
 
 def backup(target: Path, *, passphrase: str | None = None) -> str:
@@ -210,6 +224,7 @@ def backup(target: Path, *, passphrase: str | None = None) -> str:
         files = [(member, database)]
         files += list(_media_files(where.media))
         files += list(_journal_files(where.journal, folder))
+        files += list(_tree_files(where.credentials, CREDENTIALS))
         manifest = {
             "format": FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -234,9 +249,10 @@ def backup(target: Path, *, passphrase: str | None = None) -> str:
             partial.unlink(missing_ok=True)
     photos = sum(1 for name, _ in files if name.startswith(f"{MEDIA}/"))
     journal = sum(1 for name, _ in files if name.startswith(f"{JOURNAL}/"))
+    credentials = sum(1 for name, _ in files if name.startswith(f"{CREDENTIALS}/"))
     return (
         f"encrypted backup of the database ({member}), {photos} photo files and "
-        f"{journal} journal files"
+        f"{journal} journal files, and {credentials} device credential files"
     )
 
 
@@ -500,14 +516,27 @@ def restore(
         verification = verify_staged(staging, manifest, use_checkpoints=use_checkpoints)
         if not verification.ok:
             raise BackupRejected(f"{source}: its {verification}; nothing was restored")
-        with _swapped(staging / MEDIA, where.media), _swapped(staging / JOURNAL, where.journal):
+        # A backup written before credentials were backed up leaves the clinic's own in place.
+        has_credentials = (staging / CREDENTIALS).is_dir()
+        with (
+            _swapped(staging / MEDIA, where.media),
+            _swapped(staging / JOURNAL, where.journal),
+            _swapped(staging / CREDENTIALS, where.credentials)
+            if has_credentials
+            else contextlib.nullcontext(),
+        ):
+            if has_credentials:
+                # The archive kept each secret's own mode (0600, the broker's file 0640);
+                # the directory itself is the operator's only.
+                where.credentials.chmod(0o700)
             _replace_database(staging, member)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Restored(
         description=(
             f"restored the database, {len([n for n in manifest['files'] if n.startswith(MEDIA + '/')])} "
-            f"photo files and the interlock journal from the backup of {manifest.get('created_at')}"
+            f"photo files, the interlock journal and the device credentials from the backup of "
+            f"{manifest.get('created_at')}"
         ),
         verification=verification,
     )
