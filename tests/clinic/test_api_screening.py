@@ -53,7 +53,7 @@ def test_a_refer_condition_gives_a_refer_verdict_with_its_finding(alice, client_
 @pytest.mark.parametrize(
     ("answers", "extra", "field"),
     [
-        ({**CLEAR, "age_years": 130}, {}, "age_years"),
+        ({**CLEAR, "fitzpatrick": 9}, {}, "fitzpatrick"),
         ({k: v for k, v in CLEAR.items() if k != "conditions"}, {}, "conditions"),
         ({**CLEAR, "conditions": ["werewolf"]}, {}, "conditions"),
         (CLEAR, {"modality": "plasma"}, "modality"),

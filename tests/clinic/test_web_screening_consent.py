@@ -59,7 +59,8 @@ def test_the_preview_lists_what_to_correct_before_a_verdict(alice: Any) -> None:
     )
     body = response.content.decode()
     assert "data-outcome" not in body
-    assert "Age (years): This field is required" in body and "age_years" not in body
+    # The age is the record's (shown, not asked): an emptied or changed age is no error.
+    assert "Age (years)" not in body and "age_years" not in body
     assert "Give both blood pressure values" in body
 
 

@@ -196,8 +196,9 @@ def is_empty() -> bool:
 
 
 def _answers(spec: dict[str, Any], on: dt.date) -> dict[str, Any]:
-    """The client's screening answers as given on ``on`` (age and procedure dates then)."""
-    answers: dict[str, Any] = {**BASE, "age_years": on.year - spec["born"], **spec["answers"]}
+    """The client's screening answers as given on ``on`` (procedure dates then; the age the
+    screening service takes from the record's date of birth, birthday-aware)."""
+    answers: dict[str, Any] = {**BASE, **spec["answers"]}
     if "procedure_days_ago" in spec:
         kind, days = spec["procedure_days_ago"]
         answers["recent_procedures"] = [

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Email, Id, Line, Name, Note, Phone
+from cryoderm.clinic.api.fields import Body, Email, Id, Line, Name, Note, Phone
 from cryoderm.clinic.records.services import clients as client_service
 
 router = Router(tags=["clients"])
@@ -20,7 +20,7 @@ Sex = Literal["female", "male", "other", "unknown"]
 Fitzpatrick = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin phototype I-VI")]
 
 
-class ClientIn(Schema):
+class ClientIn(Body):
     given_name: Name
     family_name: Name
     date_of_birth: dt.date
@@ -34,7 +34,7 @@ class ClientIn(Schema):
     )
 
 
-class ClientPatch(Schema):
+class ClientPatch(Body):
     reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
     confirm_new_person: bool = False
     given_name: Name | None = None

@@ -7,19 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Id, Note
+from cryoderm.clinic.api.fields import Body, Id, Note
 from cryoderm.clinic.api.outcomes import ConsentOut
 from cryoderm.clinic.records.services import consent as consent_service
 
 router = Router(tags=["outcomes"])
 
 
-class ClosingIn(Schema):
+class ClosingIn(Body):
     reason: Note = Field(min_length=1)
     confirm: bool = Field(description="must be true: the withdrawal (or the error) is confirmed")
 

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Finite, Id, Label, Line, Note
+from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Line, Note
 from cryoderm.clinic.api.outcomes import MeasureOut, ScoreOut
 from cryoderm.clinic.records.services import corrections
 from cryoderm.clinic.records.services import outcomes as outcome_service
@@ -29,7 +29,7 @@ class CorrectionOut(Schema):
     corrected_at: dt.datetime
 
 
-class ScorePatch(Schema):
+class ScorePatch(Body):
     reason: Note = Field(min_length=1, description="why the score is corrected (kept)")
     score: Finite | None = None
     rater: Literal["clinician", "client"] | None = None
@@ -37,7 +37,7 @@ class ScorePatch(Schema):
     notes: Note | None = None
 
 
-class MeasurePatch(Schema):
+class MeasurePatch(Body):
     reason: Note = Field(min_length=1, description="why the measure is corrected (kept)")
     value: Finite | None = None
     zone: Label | None = None

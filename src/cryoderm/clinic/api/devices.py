@@ -11,7 +11,7 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Finite, Id, Label, Line, Note
+from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Line, Note
 from cryoderm.clinic.records.models import Device
 from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import devices as device_service
@@ -22,7 +22,7 @@ calibrations = Router(tags=["devices"])
 Modality = Literal["cold-air", "ln2-vapour", "contact"]
 
 
-class DeviceIn(Schema):
+class DeviceIn(Body):
     modality: Modality
     manufacturer: Label
     model_name: Label
@@ -40,7 +40,7 @@ class DeviceIn(Schema):
     notes: Note = ""
 
 
-class DevicePatch(Schema):
+class DevicePatch(Body):
     reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
     manufacturer: Label | None = None
     model_name: Label | None = None
@@ -78,7 +78,7 @@ class DeviceOut(Schema):
         return obj.service_due_on()
 
 
-class MaintenanceIn(Schema):
+class MaintenanceIn(Body):
     kind: Literal["service", "repair", "inspection"]
     performed_on: dt.date
     performed_by: Label
@@ -94,7 +94,7 @@ class MaintenanceOut(Schema):
     notes: str
 
 
-class CalibrationIn(Schema):
+class CalibrationIn(Body):
     performed_on: dt.date
     performed_by: Label
     reference_instrument: Label
@@ -110,7 +110,7 @@ class CalibrationIn(Schema):
     notes: Note = ""
 
 
-class CalibrationPatch(Schema):
+class CalibrationPatch(Body):
     reason: Note = Field(min_length=1, description="why the record is corrected (kept)")
     performed_on: dt.date | None = None
     performed_by: Label | None = None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field
 
 MAX_ID = 2**63 - 1
 
@@ -53,3 +54,13 @@ Secret = text(1024)
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_json_without_nul)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Body(Schema):
+    """The base of every request body: a field the endpoint does not take is refused by
+    name (422, ``"field": "status"``), never silently dropped. A caller who sends
+    ``status``, ``practitioner``, ``signed_off_by``, ``created_by`` or another record's id
+    (mass assignment) learns at once that the server decides those, and a client written
+    against a field that was removed fails loudly instead of believing it was applied."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Id, Label, text
+from cryoderm.clinic.api.fields import Body, Id, Label, text
 from cryoderm.clinic.records.models import SessionZone, TreatmentSession
 from cryoderm.clinic.records.services import live_control
 from cryoderm.clinic.records.services._common import load
@@ -32,15 +32,15 @@ class SentOut(Schema):
     message: str
 
 
-class StartIn(Schema):
+class StartIn(Body):
     fault: Label = Field("none", description="a simulated device's fault (ignored by a real one)")
 
 
-class StopIn(Schema):
+class StopIn(Body):
     reason: text(live_control.MAX_REASON) = ""  # type: ignore[valid-type]
 
 
-class ReasonIn(Schema):
+class ReasonIn(Body):
     reason: Reason  # type: ignore[valid-type]
 
 

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Finite, Id, Label, Line, Note, Signature, Unit
+from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Line, Note, Signature, Unit
 from cryoderm.clinic.records.services import consent as consent_service
 from cryoderm.clinic.records.services import outcomes as outcome_service
 
@@ -21,7 +21,7 @@ router = Router(tags=["outcomes"])
 Quantity = Literal["erythema-index", "elasticity", "hydration", "tewl"]
 
 
-class ScoreIn(Schema):
+class ScoreIn(Body):
     rater: Literal["clinician", "client"]
     scale: Label = Field(
         description="one of the clinic's scales: "
@@ -46,7 +46,7 @@ class ScoreOut(Schema):
     notes: str
 
 
-class MeasureIn(Schema):
+class MeasureIn(Body):
     quantity: Quantity
     value: Finite
     unit: Unit = Field(
@@ -76,7 +76,7 @@ class OutcomesOut(Schema):
     measures: list[MeasureOut]
 
 
-class ConsentIn(Schema):
+class ConsentIn(Body):
     scope: Literal["treatment", "photos", "marketing"]
     signer_name: Label
     signature: Signature = Field(

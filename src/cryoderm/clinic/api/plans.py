@@ -10,22 +10,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
-from pydantic import ConfigDict, Field, model_validator
+from ninja import Router
+from pydantic import Field, model_validator
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Id, Label
+from cryoderm.clinic.api.fields import Body, Id, Label
 from cryoderm.clinic.records.services import planning
 
 router = Router(tags=["plans"])
 
 
-class PlanIn(Schema):
+class PlanIn(Body):
     # A field this API no longer takes (screening_id, age_years, sex: the record decides) is
-    # refused by name rather than silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
+    # refused by name (Body) rather than silently ignored.
     goals: list[Label] = Field(min_length=1, max_length=10)
     zones: list[Label] = Field(min_length=1, max_length=20)
     modality: Literal["cold-air", "ln2-vapour", "contact"]

@@ -12,13 +12,13 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Id, JsonObject, Label, Note, Secret
+from cryoderm.clinic.api.fields import Body, Id, JsonObject, Label, Note, Secret
 from cryoderm.clinic.records.services import screening as screening_service
 
 router = Router(tags=["screening"])
 
 
-class ScreeningIn(Schema):
+class ScreeningIn(Body):
     answers: JsonObject = Field(
         description="the screening answers (plain JSON or a FHIR QuestionnaireResponse, docs/screening.md)"
     )
@@ -26,7 +26,7 @@ class ScreeningIn(Schema):
     zones: list[Label] | None = Field(None, max_length=20, description="face zones; null: all")
 
 
-class SignOffIn(Schema):
+class SignOffIn(Body):
     rule_id: Label
     reason: Note = Field(min_length=1)
     second_clinician: Label = Field(description="username of the second clinician")

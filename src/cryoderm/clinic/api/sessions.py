@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Finite, Id, Label, Note, Sensor
+from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Note, Sensor
 from cryoderm.clinic.records.models import TreatmentSession
 from cryoderm.clinic.records.services import _common, planning, readings
 from cryoderm.clinic.records.services import sessions as session_service
@@ -25,7 +25,7 @@ VALID_MAX_C = readings.VALID_MAX_C
 MAX_ELAPSED_S = readings.MAX_ELAPSED_S
 
 
-class SessionIn(Schema):
+class SessionIn(Body):
     client_id: Id
     device_id: Id
     zones: list[Label] = Field(min_length=1, max_length=20)
@@ -64,13 +64,13 @@ class GateOut(Schema):
     how_to_clear: str
 
 
-class StopIn(Schema):
+class StopIn(Body):
     exposure_s: Finite = Field(ge=0, le=MAX_ELAPSED_S, description="cold exposure delivered [s]")
     aborted: bool = False
     reason: Note = Field("", description="required when aborted")
 
 
-class ReadingIn(Schema):
+class ReadingIn(Body):
     zone: Label
     sensor: Sensor
     elapsed_s: Finite = Field(ge=0, le=MAX_ELAPSED_S, description="since the start [s]")
@@ -80,7 +80,7 @@ class ReadingIn(Schema):
     recorded_at: AwareDatetime | None = Field(None, description="default: start + elapsed_s")
 
 
-class ReadingBatchIn(Schema):
+class ReadingBatchIn(Body):
     readings: list[ReadingIn] = Field(min_length=1, max_length=readings.MAX_BATCH)
 
 

@@ -19,6 +19,10 @@ gate                          open when
                               the device's modality valid today
 ``practitioner-of-record``    the user starting the session is its practitioner of record
                               (nobody starts a session under a colleague's name)
+``interval-since-last``       no other session of the client is in progress, and every
+                              zone's last cold (any modality) ended at least the minimum
+                              interval between sessions ago (the protocol catalogue's
+                              ``min_interval_h`` for the plan's goals, zone and modality)
 ``device-calibrated``         the device is in service and its last passed calibration is
                               not older than its calibration interval
 ``device-serviced``           the device is not overdue for service and has no open
@@ -36,6 +40,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
+from django.utils import timezone
+
+from cryoderm.clinical import catalogue
 from cryoderm.clinical.errors import InvalidAnswer
 from cryoderm.clinical.planner import Plan
 from cryoderm.data.labels import label, label_list
@@ -62,6 +70,7 @@ GATES = (
     "consent-signed",
     "practitioner-qualified",
     "practitioner-of-record",
+    "interval-since-last",
     "device-calibrated",
     "device-serviced",
 )
@@ -276,6 +285,73 @@ def _of_record_gate(practitioner: Practitioner, actor: Any) -> Gate:
     )
 
 
+def _min_interval_h(plan: Plan, zone: str, modality: str) -> float:
+    """The minimum interval before the next cold on ``zone``: the largest of the plan step's
+    and the protocol catalogue's (for each of the step's goals), so that a stored plan can
+    only lengthen it."""
+    step = plan.step_for(zone)
+    hours = [step.min_interval_h] if step is not None else []
+    for goal in step.goals if step is not None else ():
+        try:
+            hours.append(catalogue.protocol(goal, zone, modality).min_interval_h)
+        except InvalidAnswer:
+            continue
+    return max(hours, default=max(p.min_interval_h for p in catalogue.all_protocols()))
+
+
+def _interval_gate(session: TreatmentSession, now: dt.datetime) -> Gate:
+    """interval-since-last: the client's other started sessions, by the zones they treated."""
+    how = "wait until the minimum interval has passed, or treat other zones"
+    plan = None
+    if session.plan:
+        try:
+            plan = Plan.from_json_dict(session.plan)
+        except InvalidAnswer:
+            plan = None
+    if plan is None:
+        return Gate(
+            "interval-since-last",
+            False,
+            "the minimum interval between sessions comes from the plan; the session has none",
+            "plan the session",
+        )
+    modality = session.device.modality
+    intervals = {zone: _min_interval_h(plan, zone, modality) for zone in session.zones}
+    longest = dt.timedelta(hours=max(intervals.values()))
+    others = (
+        TreatmentSession.objects.filter(client_id=session.client_id, started_at__isnull=False)
+        .exclude(pk=session.pk)
+        .filter(
+            models.Q(status=TreatmentSession.Status.IN_PROGRESS)
+            | models.Q(ended_at__gt=now - longest)
+        )
+        .order_by("-started_at")
+    )
+    problems = []
+    for other in others:
+        if other.status == TreatmentSession.Status.IN_PROGRESS:
+            problems.append(f"session {other.pk} of this client is in progress")
+            continue
+        for zone in session.zones:
+            if zone not in other.zones or other.ended_at is None:
+                continue
+            since_h = (now - other.ended_at).total_seconds() / 3600
+            if since_h < intervals[zone]:
+                problems.append(
+                    f"{label('zone', zone)} was treated in session {other.pk}, which ended "
+                    f"{since_h:.1f} h ago ({timezone.localtime(other.ended_at):%Y-%m-%d %H:%M}); "
+                    f"at least {intervals[zone]:g} h between sessions"
+                )
+    if problems:
+        return Gate("interval-since-last", False, "; ".join(problems), how)
+    return Gate(
+        "interval-since-last",
+        True,
+        "no session of these zones within "
+        + ", ".join(f"{label('zone', z)} {h:g} h" for z, h in intervals.items()),
+    )
+
+
 def _device_gates(device: Device, today: dt.date) -> list[Gate]:
     if device.status != Device.Status.IN_SERVICE:
         out = Gate(
@@ -321,9 +397,11 @@ def _device_gates(device: Device, today: dt.date) -> list[Gate]:
     return [out, serviced]
 
 
-def evaluate(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluation:
-    """Every gate for ``session`` started by ``actor`` on ``today``, open or closed, in GATES
-    order."""
+def evaluate(
+    session: TreatmentSession, today: dt.date, actor: Any, now: dt.datetime | None = None
+) -> Evaluation:
+    """Every gate for ``session`` started by ``actor`` on ``today`` (at ``now``, default the
+    clock's time), open or closed, in GATES order."""
     policy = ClinicPolicy.current()
     screening = current_screening(session.client_id, session.device.modality, session.zones)
     consent_gate, consent = _consent_gate(session)
@@ -333,14 +411,17 @@ def evaluate(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluatio
         consent_gate,
         _practitioner_gate(session.practitioner, session.device.modality, today),
         _of_record_gate(session.practitioner, actor),
+        _interval_gate(session, now if now is not None else timezone.now()),
         *_device_gates(session.device, today),
     )
     return Evaluation(gates=gates, screening=screening, consent=consent)
 
 
-def require_open(session: TreatmentSession, today: dt.date, actor: Any) -> Evaluation:
+def require_open(
+    session: TreatmentSession, today: dt.date, actor: Any, now: dt.datetime | None = None
+) -> Evaluation:
     """The evaluation when every gate is open; else raise :class:`GatesClosed`."""
-    evaluation = evaluate(session, today, actor)
+    evaluation = evaluate(session, today, actor, now)
     if not evaluation.all_open:
         raise GatesClosed(evaluation.closed)
     return evaluation

@@ -47,7 +47,15 @@ def zone_choices(zones: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
 class ScreeningForm(forms.Form):
     """The screening questionnaire, built from the rulebook (data/contraindications.toml)."""
 
-    age_years = forms.FloatField(label="Age (years)", min_value=0, max_value=120)
+    # Shown, not asked: the screening service takes the age from the record's date of birth.
+    age_years = forms.FloatField(
+        label="Age (years)",
+        min_value=0,
+        max_value=120,
+        required=False,
+        disabled=True,
+        help_text="From the date of birth in the client's record.",
+    )
     sex = forms.ChoiceField(
         label="Sex",
         required=False,
@@ -151,9 +159,7 @@ class ScreeningForm(forms.Form):
             }
             for row in self.procedure_rows_used
         ]
-        age = data["age_years"]
         answers: dict[str, Any] = {
-            "age_years": int(age) if float(age).is_integer() else age,
             "conditions": conditions,
             "recent_procedures": procedures,
         }

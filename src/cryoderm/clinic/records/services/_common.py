@@ -87,6 +87,13 @@ def now_or(moment: dt.datetime | None) -> dt.datetime:
     return moment
 
 
+def age_years(born: dt.date, on: dt.date) -> int:
+    """Completed years of life on ``on`` (the birthday counts from its day; someone born on
+    29 February is a year older on 1 March in a common year): the one age rule of the clinic,
+    used by screening, planning, the plausibility check and the screening form's default."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 def not_future(field: str, day: object) -> None:
     """Refuse a date of something that has happened (a service, a birth) in the future."""
     if isinstance(day, dt.date) and day > timezone.localdate():

@@ -22,7 +22,7 @@ from cryoderm.clinic import audit
 from ..errors import Conflict, InvalidRecord
 from ..models import Client
 from . import corrections
-from ._common import authorize, load, validated
+from ._common import age_years, authorize, load, validated
 
 EDITABLE = (
     "given_name",
@@ -67,10 +67,8 @@ def _plausible(client: Client) -> None:
     if isinstance(born, dt.date):
         if born > today:
             raise InvalidRecord("date_of_birth", f"{born} is in the future")
-        if (today - born).days > OLDEST_AGE_YEARS * 365.25:
-            raise InvalidRecord(
-                "date_of_birth", f"{born} is more than {OLDEST_AGE_YEARS} years ago"
-            )
+        if age_years(born, today) >= OLDEST_AGE_YEARS:
+            raise InvalidRecord("date_of_birth", f"{born} is {OLDEST_AGE_YEARS} or more years ago")
 
 
 def _name_key(text: str) -> str:

@@ -33,7 +33,7 @@ from ..errors import Conflict, InvalidRecord
 from ..models import Client, ClinicPolicy, Device, ScreeningResponse, TreatmentSession
 from . import screening as screening_service
 from . import sessions as session_service
-from ._common import authorize, load, now_or, require_zone
+from ._common import age_years, authorize, load, now_or, require_zone
 
 __all__ = [
     "Plan",
@@ -46,12 +46,6 @@ __all__ = [
     "stored_plan",
     "zone_guard",
 ]
-
-
-def age_years(born: dt.date, on: dt.date) -> int:
-    """Completed years of life on ``on`` (the birthday counts from its day): the one age rule
-    of the clinic, used by planning and by the screening form's default."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def _goals(goals: Iterable[str]) -> tuple[str, ...]:

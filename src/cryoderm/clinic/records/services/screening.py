@@ -20,11 +20,12 @@ from django.utils import timezone
 from cryoderm.clinic import audit
 from cryoderm.clinic.accounts import permissions
 from cryoderm.clinical.answers import parse_answers
+from cryoderm.clinical.questionnaire import response_to_plain
 from cryoderm.clinical.screening import Verdict, screen
 
 from ..errors import Conflict, InvalidRecord
 from ..models import Client, ClinicPolicy, Practitioner, ReferralSignOff, ScreeningResponse
-from ._common import CLOCK_SKEW, authorize, load, now_or, require_text
+from ._common import CLOCK_SKEW, age_years, authorize, load, now_or, require_text
 
 __all__ = [
     "SecondClinician",
@@ -40,6 +41,32 @@ __all__ = [
     "unsigned_referrals",
     "verdict_of",
 ]
+
+
+def _answers_for(
+    client: Client, answers: Mapping[str, Any], on: dt.date
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The answers with the client's age on ``on`` (birthday-aware) and registered sex from
+    the record, and what the caller had given instead where it differed (for the audit).
+
+    The record decides who is screened: an age typed into a form or an API call (a
+    16-year-old "screened" as 30, past the minimum-age rule; a fixed age that goes stale
+    on the next birthday) is replaced, never believed. Correct the client's record (an
+    audited correction) if it is the record that is wrong."""
+    plain: Any = answers
+    if isinstance(answers, Mapping) and answers.get("resourceType") == "QuestionnaireResponse":
+        plain = response_to_plain(answers)
+    if not isinstance(plain, Mapping):
+        return answers, {}
+    replaced: dict[str, Any] = {}
+    record = {"age_years": age_years(client.date_of_birth, on)}
+    if client.sex in ("female", "male"):
+        record["sex"] = client.sex
+    for name, value in record.items():
+        given = plain.get(name)
+        if given is not None and given != value:
+            replaced[name] = given
+    return {**plain, **record}, replaced
 
 
 def _verdict(
@@ -63,12 +90,16 @@ def preview(
     actor: Any,
     answers: Mapping[str, Any],
     *,
+    client_id: object,
     modality: str | None = None,
     zones: Iterable[str] | None = None,
 ) -> Verdict:
-    """The verdict the answers would get now under the clinic's policy; nothing is stored."""
+    """The verdict the client's answers would get now under the clinic's policy (their age
+    and sex from the record, as :func:`submit` takes them); nothing is stored."""
     authorize(actor, "screening.submit")
-    return _verdict(answers, modality, zones, timezone.localdate())[1]
+    client = load(Client, client_id)
+    on = timezone.localdate()
+    return _verdict(_answers_for(client, answers, on)[0], modality, zones, on)[1]
 
 
 def verdict_of(screening: ScreeningResponse) -> Verdict:
@@ -118,7 +149,9 @@ def submit(
     screened_at = now_or(at)
     if screened_at > timezone.now() + CLOCK_SKEW:
         raise InvalidRecord("screened_at", f"{screened_at:%Y-%m-%d %H:%M} is in the future")
-    parsed, verdict = _verdict(answers, modality, zones, timezone.localdate(screened_at))
+    on = timezone.localdate(screened_at)
+    from_record, replaced = _answers_for(client, answers, on)
+    parsed, verdict = _verdict(from_record, modality, zones, on)
     stored = verdict.to_json_dict()
     response = ScreeningResponse.objects.create(
         client=client,
@@ -139,6 +172,7 @@ def submit(
             "client": client.pk,
             "outcome": verdict.outcome,
             "rules": [f.rule_id for f in verdict.findings],
+            **({"given_instead_of_record": replaced} if replaced else {}),
         },
     )
     return response

@@ -43,6 +43,35 @@ def _practitioner_of(actor: Any, practitioner_id: object | None) -> Practitioner
     return own
 
 
+def _appointment_for(
+    appointment_id: object | None, client: Client, practitioner: Practitioner, device: Device
+) -> Appointment | None:
+    """The booked appointment the session takes place in, which must be this client's, with
+    this practitioner and device: a session filed under another client's appointment would
+    complete that client's booking and mix two records."""
+    if appointment_id is None:
+        return None
+    appointment = load(Appointment, appointment_id)
+    for field, booked, given in (
+        ("client", appointment.client_id, client.pk),
+        ("practitioner", appointment.practitioner_id, practitioner.pk),
+        ("device", appointment.device_id, device.pk),
+    ):
+        if booked != given:
+            raise InvalidRecord(
+                "appointment_id",
+                f"appointment {appointment.pk} is booked for another {field} "
+                f"({field} {booked}, not {given})",
+            )
+    if appointment.status != Appointment.Status.BOOKED:
+        raise Conflict(
+            f"appointment {appointment.pk} is {appointment.get_status_display().lower()}, "
+            "not booked",
+            "appointment_id",
+        )
+    return appointment
+
+
 @transaction.atomic
 def create(
     actor: Any,
@@ -63,11 +92,14 @@ def create(
         raise InvalidRecord("zones", "name at least one face zone")
     if len(set(zone_list)) != len(zone_list):
         raise InvalidRecord("zones", "name each zone once")
+    client = load(Client, client_id)
+    practitioner = _practitioner_of(actor, practitioner_id)
+    device = load(Device, device_id)
     session = TreatmentSession.objects.create(
-        client=load(Client, client_id),
-        practitioner=_practitioner_of(actor, practitioner_id),
-        device=load(Device, device_id),
-        appointment=load(Appointment, appointment_id) if appointment_id is not None else None,
+        client=client,
+        practitioner=practitioner,
+        device=device,
+        appointment=_appointment_for(appointment_id, client, practitioner, device),
         zones=zone_list,
         notes=notes,
     )
@@ -81,7 +113,8 @@ def check_gates(actor: Any, session_id: object, at: dt.datetime | None = None) -
     checklist)."""
     authorize(actor, "session.view")
     session = load(TreatmentSession, session_id)
-    evaluation = gates.evaluate(session, timezone.localdate(now_or(at)), actor)
+    moment = now_or(at)
+    evaluation = gates.evaluate(session, timezone.localdate(moment), actor, moment)
     audit.record(
         actor,
         "session.gates",
@@ -101,7 +134,7 @@ def start(actor: Any, session_id: object, *, at: dt.datetime | None = None) -> T
     if session.status != TreatmentSession.Status.PLANNED:
         raise Conflict(f"session {session.pk} is {session.status}, not planned", "status")
     started_at = now_or(at)
-    evaluation = gates.require_open(session, timezone.localdate(started_at), actor)
+    evaluation = gates.require_open(session, timezone.localdate(started_at), actor, started_at)
     session.screening = evaluation.screening
     session.consent = evaluation.consent
     session.status = TreatmentSession.Status.IN_PROGRESS

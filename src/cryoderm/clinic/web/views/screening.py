@@ -53,15 +53,16 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
 @page("screening.submit")
 def screening_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The verdict for the answers so far (htmx); nothing is stored."""
-    form = ScreeningForm(request.POST)
+    client = get_object_or_404(Client, pk=pk)
+    form = ScreeningForm(request.POST, initial=_initial(client))
     verdict: screening_service.Verdict | None = None
     if form.is_valid():
         modality, zones = form.screened_for()
         try:
             verdict = screening_service.preview(
-                request.user, form.answers(), modality=modality, zones=zones
+                request.user, form.answers(), client_id=client.pk, modality=modality, zones=zones
             )
-        except ClinicalError as error:
+        except (ClinicalError, RecordsError) as error:
             apply_error(form, error, form.field_for)
     return render(request, "web/screening/_verdict.html", {"verdict": verdict, "form": form})
 
