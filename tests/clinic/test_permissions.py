@@ -183,7 +183,7 @@ ENDPOINTS = [
     (
         "post",
         "/api/clients/999/scores",
-        {"rater": "client", "scale": "s", "scale_min": 0, "scale_max": 1, "score": 1},
+        {"rater": "client", "scale": "s", "score": 1},
         "outcome.record",
     ),
     (
