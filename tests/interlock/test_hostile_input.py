@@ -62,6 +62,9 @@ POISONS: dict[str, bytes] = {
     "not JSON": b"{not json",
     "NUL bytes": b"\x00" * 64,
     "status with deep zone": b'{"state": "running", "zone": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+    "duplicate key (parsers disagree on which wins)": _reading().replace(
+        b'"skin_temp_c": 30.0', b'"skin_temp_c": 1.0, "skin_temp_c": 30.0'
+    ),
     "status of wrong types": b'{"state": ["running"], "session_id": {"a": 1}, "zone": 5}',
 }
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import pytest
 
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import Reading
+from cryoderm.interlock.mqtt import MqttDeviceLink
 
+from .helpers import Recorder
 from .process import read_ready, start_interlock, start_session, stop_process, wait_for
+from .test_hostile_input import _publisher
 
 pytestmark = pytest.mark.slow
 
@@ -102,4 +107,93 @@ def test_an_http_message_that_kills_or_hangs_the_interlock_is_quarantined(
             assert json.loads(answer["commands"][-1]["signed"])["command"] == "stop"
             wait_for(lambda: entries_of(journal, "s-p2", ["stop"]))
     finally:
+        stop_process(watchdog)
+
+
+def _mqtt_watchdog(tmp_path, broker, credentials, prefix: str):
+    return start_interlock(
+        tmp_path / "journal",
+        *("--watchdog", "--source", "mqtt", "--broker", broker.address),
+        *("--topic-prefix", prefix, "--client-id", f"il-{uuid.uuid4().hex[:6]}"),
+        *("--ready-file", str(tmp_path / "ready.json")),
+        "--allow-anonymous-broker",  # so that the test may publish the poison
+        credentials=credentials,
+        env=poisoned_env(tmp_path),
+    )
+
+
+def _restarts(journal_dir) -> int:
+    with Journal(journal_dir) as journal:
+        return len(journal.read_after(0, 100_000, kinds=["watchdog-restart"]))
+
+
+def test_the_quarantine_survives_a_kill_while_it_is_written_and_later_restarts(
+    tmp_path, anonymous_broker, credentials
+):
+    """The quarantine lives in the journal (one transaction), not in a file a kill can
+    leave torn: a later interlock still refuses the message."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}/cryoderm/v1"
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    watchdog = _mqtt_watchdog(tmp_path, anonymous_broker, credentials, prefix)
+    attacker = _publisher(anonymous_broker)
+    try:
+        first = read_ready(ready)["pid"]
+        poison = b'{"device_id": "dev-t", "CRASH-ME": 1}'
+        topic = f"{prefix}/devices/dev-t/readings"
+        attacker.publish(topic, poison, qos=1).wait_for_publish(5)
+        second = read_ready(ready, not_pid=first)["pid"]
+        # The second interlock's record of the quarantine, torn by a kill (as a file written
+        # without fsync is after a power cut), then the second interlock killed.
+        for torn in journal_dir.glob("quarantine*"):
+            torn.write_bytes(torn.read_bytes()[: len(torn.read_bytes()) // 2])
+        os.kill(second, signal.SIGKILL)
+        third = read_ready(ready, not_pid=second)["pid"]
+        attacker.publish(topic, poison, qos=1).wait_for_publish(5)  # the same message again
+        time.sleep(2.0)
+        assert json.loads(ready.read_text())["pid"] == third
+        assert _restarts(journal_dir) == 2  # the poison's and the test's kill
+    finally:
+        attacker.loop_stop()
+        attacker.disconnect()
+        stop_process(watchdog)
+
+
+def test_variants_of_a_killing_message_cannot_keep_the_interlock_restarting(
+    tmp_path, anonymous_broker, credentials
+):
+    """A message that kills the interlock has variants its digest does not match (a byte
+    more): after two kills from one source, that source is refused unread."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}/cryoderm/v1"
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    watchdog = _mqtt_watchdog(tmp_path, anonymous_broker, credentials, prefix)
+    attacker = _publisher(anonymous_broker)
+    link = MqttDeviceLink(
+        anonymous_broker.host,
+        anonymous_broker.port,
+        prefix=prefix,
+        interlock_key=credentials.public_key(),
+    )
+    try:
+        pid = read_ready(ready)["pid"]
+        topic = f"{prefix}/devices/dev-v/readings"
+        for variant in (1, 2):
+            body = b'{"device_id": "dev-v", "CRASH-ME": %d}' % variant
+            attacker.publish(topic, body, qos=1).wait_for_publish(5)
+            pid = read_ready(ready, not_pid=pid)["pid"]
+        for variant in (3, 4, 5):
+            body = b'{"device_id": "dev-v", "CRASH-ME": %d}' % variant
+            attacker.publish(topic, body, qos=1).wait_for_publish(5)
+        time.sleep(2.0)
+        assert json.loads(ready.read_text())["pid"] == pid
+        assert _restarts(journal_dir) == 2
+        # Other devices are guarded as before.
+        start_session(journal_dir, "s-ok", "dev-ok", modality="cold-air")
+        device = Recorder("dev-ok")
+        link.attach(device)
+        link.publish_reading(Reading("dev-ok", 1, 1.0, time.time()))
+        assert device.stopped.wait(5.0)
+    finally:
+        attacker.loop_stop()
+        attacker.disconnect()
+        link.close()
         stop_process(watchdog)

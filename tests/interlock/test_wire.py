@@ -34,3 +34,25 @@ def test_what_is_over_a_cap_or_not_json_is_rejected_with_its_reason(payload, rea
 
 def test_brackets_inside_strings_do_not_count_as_nesting():
     assert decode(b'{"stopped_by": "[[[[x]]]] {{{", "a": "\\"[["}', CAPS)["a"] == '"[['
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # One parser keeps the first, another the last: a logger or a gateway in front of
+        # the interlock could see 1 C where the interlock judged 30 C.
+        b'{"skin_temp_c": 1.0, "skin_temp_c": 30.0}',
+        b'{"a": {"seq": 1, "seq": 2}}',
+        b'[{"x": 1}, {"x": 1, "x": 1}]',
+        b'{"skin_temp_c" : 1.0,"skin_temp_c":1.0}',
+        b'{"s\\u006bin": 1, "skin": 2}',  # the same key, written two ways
+    ],
+)
+def test_a_key_written_twice_in_one_object_is_rejected(payload):
+    with pytest.raises(RejectedMessage) as caught:
+        decode(payload, CAPS)
+    assert caught.value.reason == "duplicate-key"
+
+
+def test_the_same_key_in_two_objects_and_colons_inside_strings_are_read():
+    assert decode(b'[{"x": "a\\": 1"}, {"x": ":"}]', CAPS) == [{"x": 'a": 1'}, {"x": ":"}]

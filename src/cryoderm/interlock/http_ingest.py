@@ -93,12 +93,12 @@ class HttpTransport:
         self._lock = threading.Lock()
         self.last_heartbeat: dict[str, str] | None = None
         self._server: ThreadingHTTPServer | None = None
-        self.watch = NetworkWatch(None, set())
+        self.watch = NetworkWatch(None)
         self._thread: threading.Thread | None = None
 
     def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
         self._deliver = deliver
-        self.watch = watch or NetworkWatch(None, set())
+        self.watch = watch or NetworkWatch(None)
         transport = self
 
         class Handler(_Handler):

@@ -10,19 +10,22 @@ call. :func:`read_progress` reads it from any process (the watchdog, the clinic'
 check); :func:`judge` says whether it shows a hung interlock (data/interlock.toml
 ``[liveness]``).
 
-Quarantine: when an interlock dies or is killed while its network thread was handling a
-message, that message is the suspect (it may hang or crash whoever reads it, and the broker
-would deliver it again, unacknowledged, to the next interlock). The next interlock finds it
-in the progress file its predecessor left, adds its digest to ``DIR/quarantine.json``, and
-its transport then acknowledges that message without reading it (counted as
-``quarantined``). A reading in flight at the instant of an unrelated crash is quarantined
-too; it was never acknowledged to its device, which still holds it.
+Quarantine: when an interlock dies or is killed while handling a message (any transport:
+every inbound message goes through :meth:`NetworkWatch.handle`), that message is the
+suspect (it may hang or crash whoever reads it, and the broker, or a device sending it
+again, would give it to the next interlock). The next interlock finds it in the progress
+file its predecessor left and records it in the journal (``message-quarantined``), the
+quarantine's store; every later interlock refuses that message unread (counted as
+``quarantined``). A source (topic, HTTP device and path) whose messages did this twice
+within an hour is refused as a whole for an hour after its last: an attacker who found a
+message that kills the interlock cannot make every restart die on a variant of it
+(``[liveness]`` in data/interlock.toml). A reading in flight at the instant of an unrelated
+crash is quarantined too; it was never acknowledged to its device, which still holds it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import mmap
 import os
@@ -41,7 +44,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROGRESS_FILE = "progress"
-QUARANTINE_FILE = "quarantine.json"
 # Digests kept in the quarantine at most (the newest).
 QUARANTINE_MAX = 1000
 
@@ -109,7 +111,14 @@ def liveness_parameters() -> dict[str, float]:
     from cryoderm.interlock.limits import technical_parameters
 
     table = technical_parameters()["liveness"]
-    return {key: float(table[key]) for key in ("hung_after_s", "poll_s", "startup_grace_s")}
+    keys = (
+        "hung_after_s",
+        "poll_s",
+        "startup_grace_s",
+        "source_quarantine_s",
+        "source_after_kills",
+    )
+    return {key: float(table[key]) for key in keys}
 
 
 def judge(progress: Progress | None, pid: int, started_s: float, now_s: float) -> str | None:
@@ -171,44 +180,59 @@ class ProgressFile:
         self._map.close()
 
 
-def load_quarantine(directory: Path) -> dict[str, dict[str, Any]]:
-    """The quarantined messages (digest hex -> what is known of it), oldest first."""
-    try:
-        data = json.loads((Path(directory) / QUARANTINE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def quarantine_suspect(directory: Path, previous: Progress | None) -> dict[str, Any] | None:
-    """If the previous interlock died while handling a message, quarantine that message.
-    Returns what was quarantined (for the journal), or None."""
+def suspect_of(previous: Progress | None) -> dict[str, Any] | None:
+    """The message the previous interlock died or hung handling, if it did: what the
+    ``message-quarantined`` journal entry records. None if it was handling none."""
     if previous is None or not previous.inflight_since_s:
         return None
-    digest = previous.inflight_digest.hex()
-    entry: dict[str, Any] = {
-        "digest": digest,
+    return {
+        "digest": previous.inflight_digest.hex(),
         "source": previous.inflight_source,
         "pid": previous.pid,
         "quarantined_wall_time_s": round(time.time(), 3),
     }
-    found = load_quarantine(directory)
-    found[digest] = entry
-    kept = dict(list(found.items())[-QUARANTINE_MAX:])
-    path = Path(directory) / QUARANTINE_FILE
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(kept))
-    os.replace(temporary, path)
-    return entry
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """What no interlock reads again: messages (digests), and sources (a topic, an HTTP
+    device and path) whose messages killed or hung an interlock ``source_after_kills`` times
+    within ``source_for_s``, each until that long after its last such kill."""
+
+    digests: frozenset[bytes]
+    sources: dict[str, float]  # source -> quarantined until (wall time, s)
+
+    @staticmethod
+    def of(entries: list[dict[str, Any]], now_wall_s: float) -> Quarantine:
+        """From the payloads of the journal's ``message-quarantined`` entries, oldest first
+        (the journal is the quarantine's store: transactional, so a kill mid-write cannot
+        leave it torn, and kept with the record of what happened)."""
+        limits = liveness_parameters()
+        window_s, most = limits["source_quarantine_s"], int(limits["source_after_kills"])
+        digests: list[bytes] = []
+        kills: dict[str, list[float]] = {}
+        for entry in entries:
+            try:
+                digests.append(bytes.fromhex(str(entry["digest"])))
+                at = float(entry["quarantined_wall_time_s"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            kills.setdefault(str(entry.get("source", "")), []).append(at)
+        sources = {}
+        for source, times in kills.items():
+            recent = [t for t in times if t > now_wall_s - window_s]
+            if source and len(recent) >= most:
+                sources[source] = max(recent) + window_s
+        return Quarantine(frozenset(digests[-QUARANTINE_MAX:]), sources)
 
 
 class NetworkWatch:
     """The one way every transport handles an inbound message (MQTT and HTTP alike): stamp
     the network thread's progress, and handle each message alone (:meth:`handle`)."""
 
-    def __init__(self, progress: ProgressFile | None, quarantined: set[bytes]) -> None:
+    def __init__(self, progress: ProgressFile | None, quarantine: Quarantine | None = None) -> None:
         self.progress = progress
-        self.quarantined = quarantined
+        self.quarantine = quarantine or Quarantine(frozenset(), {})
         # One message at a time, whichever thread handles it (HTTP: one per request): the
         # progress file's mark then names the message being handled, so that the one a
         # process dies or hangs on is the one quarantined. Handling is short (decode, judge,
@@ -233,8 +257,9 @@ class NetworkWatch:
         Returns what ``handler`` returned, None when the message was rejected."""
         with self._one:
             try:
-                if not self._begin(source, payload):
-                    reject(QuarantinedMessage())
+                refused = self._begin(source, payload)
+                if refused is not None:
+                    reject(refused)
                     return None
                 return handler()
             except Exception as error:
@@ -246,17 +271,23 @@ class NetworkWatch:
             finally:
                 self._end()
 
-    def _begin(self, source: str, payload: bytes | bytearray) -> bool:
-        """Mark the start of handling a message; False if it is quarantined (then it must be
+    def _begin(self, source: str, payload: bytes | bytearray) -> QuarantinedMessage | None:
+        """Mark the start of handling a message; or why it is quarantined (then it must be
         acknowledged and not read)."""
-        if self.progress is None and not self.quarantined:
-            return True
+        quarantine = self.quarantine
+        if self.progress is None and not quarantine.digests and not quarantine.sources:
+            return None
+        if quarantine.sources and quarantine.sources.get(source, 0.0) > time.time():
+            return QuarantinedMessage(
+                "messages from this source killed or hung the interlock repeatedly: "
+                "refused unread for a while"
+            )
         digest = message_digest(source, payload)
-        if digest in self.quarantined:
-            return False
+        if digest in quarantine.digests:
+            return QuarantinedMessage()
         if self.progress is not None:
             self.progress.begin(digest, source)
-        return True
+        return None
 
     def _end(self) -> None:
         if self.progress is not None:

@@ -272,7 +272,7 @@ class MqttTransport:
         self.interlock_id = client_id
         self.connect_timeout_s = connect_timeout_s
         self._deliver: Deliver | None = None
-        self._watch = NetworkWatch(None, set())
+        self._watch = NetworkWatch(None)
         self._checked_ids: set[str] = set()
         self._caps = caps("device")
         # The transport's own network thread (see start); every paho call is made in it.
@@ -306,7 +306,7 @@ class MqttTransport:
 
     def start(self, deliver: Deliver, watch: NetworkWatch | None = None) -> None:
         self._deliver = deliver
-        self._watch = watch or NetworkWatch(None, set())
+        self._watch = watch or NetworkWatch(None)
         self._client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.ReceiveMaximum = 65535

@@ -39,14 +39,14 @@ from cryoderm.interlock.errors import (
 )
 from cryoderm.interlock.flood import FloodGate, unguarded_stops_per_s
 from cryoderm.interlock.guard import Outcome, SessionGuard
-from cryoderm.interlock.journal import Journal
+from cryoderm.interlock.journal import Journal, JournalEntry
 from cryoderm.interlock.limits import technical_parameters
 from cryoderm.interlock.liveness import (
     NetworkWatch,
     ProgressFile,
-    load_quarantine,
-    quarantine_suspect,
+    Quarantine,
     read_progress,
+    suspect_of,
 )
 from cryoderm.interlock.lock import DirectoryLock
 from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, StopReason
@@ -186,9 +186,8 @@ class Interlock:
         self._journal_lock.acquire()
         self.started = True
         directory = self.journal.directory
-        suspect = quarantine_suspect(directory, read_progress(directory))
+        suspect = suspect_of(read_progress(directory))
         self.progress = ProgressFile(directory)
-        quarantined = {bytes.fromhex(digest) for digest in load_quarantine(directory)}
         events = [
             Event(
                 "interlock-started",
@@ -206,10 +205,21 @@ class Interlock:
             )
             events.append(Event("message-quarantined", None, None, None, suspect))
         self._record(events)
+        quarantine = Quarantine.of(
+            [e.payload for e in self._read_all(("message-quarantined",))],
+            self.clock.wall_time_s(),
+        )
+        for source, until_s in quarantine.sources.items():
+            log.error(
+                "messages on %s killed or hung the interlock repeatedly: all refused unread "
+                "until %s (wall time)",
+                source,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(until_s)),
+            )
         # Before the transports start: what they deliver at once (readings the broker kept
         # for a dead interlock) must find the orphaned sessions already closed.
         orphans = self._close_orphans()
-        watch = NetworkWatch(self.progress, quarantined)
+        watch = NetworkWatch(self.progress, quarantine)
         for transport in self.transports:
             transport.start(self.deliver, watch)
         self._stop_orphans(orphans)
@@ -880,6 +890,15 @@ class Interlock:
     def stop_latency_ms(self, session_id: str) -> float | None:
         with self._lock:
             return self._live(session_id).stop_latency_ms
+
+    def _read_all(self, kinds: Sequence[str]) -> list[JournalEntry]:
+        """Every journal entry of these kinds, oldest first (at start-up)."""
+        found: list[JournalEntry] = []
+        seq = 0
+        while batch := self.journal.read_after(seq, 5000, kinds=kinds):
+            found += batch
+            seq = batch[-1].seq
+        return found
 
     def _close_orphans(self) -> list[str]:
         """Sessions a killed interlock left open (started or resumed, and neither stopped

@@ -10,7 +10,7 @@ a parser that does). The caps are in data/interlock.toml ``[messages]``.
 
 A message that fails is a :class:`RejectedMessage` (an :class:`InvalidInterlockInput`)
 whose ``reason`` is a short category for counting (``oversized``, ``too-nested``,
-``not-json``) and whose text never repeats more than a few dozen characters of the input.
+``not-json``, ``duplicate-key``) and whose text never repeats more than a few dozen characters of the input.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import orjson
 from cryoderm.interlock.errors import InvalidInterlockInput
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A string, and the colon after it when it is an object's key (JSON's whitespace between).
+_KEY = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?', re.DOTALL)
 _SHOW = reprlib.Repr()
 _SHOW.maxstring = 40
 _SHOW.maxother = 40
@@ -57,11 +59,11 @@ class RejectedMessage(InvalidInterlockInput):
 class QuarantinedMessage(RejectedMessage):
     """A message a previous interlock died handling (:mod:`.liveness`): never read again."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "quarantined",
-            "a previous interlock died while handling this message: acknowledged, not read",
-        )
+    def __init__(
+        self,
+        text: str = "a previous interlock died while handling this message: acknowledged, not read",
+    ) -> None:
+        super().__init__("quarantined", text)
 
 
 class WrongClient(RejectedMessage):
@@ -121,10 +123,38 @@ def decode(payload: bytes | bytearray | memoryview | str, limits: Caps) -> Any:
             f"message with {containers} arrays or objects: at most {limits.max_containers}",
         )
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         # Also what is not standard JSON: NaN and Infinity literals, numbers beyond a double.
         raise RejectedMessage("not-json", f"message is not JSON ({clip(str(error), 80)})") from None
+    if b":" in data:
+        _refuse_repeated_keys(data, value)
+    return value
+
+
+def _keys_read(value: Any) -> int:
+    """How many keys the parsed objects hold (a repeated key is held once)."""
+    if isinstance(value, dict):
+        return len(value) + sum(_keys_read(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_keys_read(item) for item in value)
+    return 0
+
+
+def _refuse_repeated_keys(data: bytes, value: Any) -> None:
+    """A key written twice in one object is refused, not resolved: parsers disagree on which
+    value wins (orjson keeps the last, others the first), so a device's message could mean
+    one thing to the interlock and another to a gateway or a logger in front of it. In valid
+    JSON a key is a string followed by a colon; strings are matched whole from the start,
+    so a colon or a quote inside one is not counted. The nesting cap keeps the walk short."""
+    found = _KEY.findall(data)
+    written = len(found) - found.count(b"")
+    if written != _keys_read(value):
+        raise RejectedMessage(
+            "duplicate-key",
+            f"message writes {written} keys where its objects hold {_keys_read(value)}: "
+            "a key may appear once in an object",
+        )
 
 
 def rejection_reason(error: Exception, source: str) -> str:
