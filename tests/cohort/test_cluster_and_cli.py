@@ -73,6 +73,28 @@ def test_cohort_command_on_a_case_file_prints_the_risk_as_json(
     assert main([*argv, "--scheduler", scheduler]) == 0
     table = capsys.readouterr().out
     assert "12 subjects (male, 30-60 y, seed 4)" in table and "freezing risk" in table
+    assert "protocol: cold-air −30.0 °C at 4.4 m/s for 60 s" in table
+
+
+def test_cohort_command_runs_here_by_default_and_plots_the_distributions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, plot, out = tmp_path / "cheek.toml", tmp_path / "spread.png", tmp_path / "s.csv"
+    path.write_text(case_to_toml(CASE))
+    argv = ["cohort", str(path), "--n", "300", "--seed", "4", "--plot", str(plot)]
+    assert main([*argv, "--out", str(out), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["status_counts"]["ok"] == 300
+    assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
+    from cryoderm.research.outputs import read
+
+    rows = read(out)
+    assert len(rows) == 300
+    assert rows["min_surface_temp_c"].quantile(0.5) == pytest.approx(
+        printed["min_surface_temp_c"]["p50"]
+    )
+    assert main([*argv[:2], "--plot", str(tmp_path / "spread.gif")]) == 2
+    assert "--plot" in capsys.readouterr().err
 
 
 def test_cohort_command_runs_the_planners_protocol(
@@ -83,6 +105,7 @@ def test_cohort_command_runs_the_planners_protocol(
     printed = json.loads(capsys.readouterr().out)
     assert printed["zone"] == "cheek" and printed["modality"] == "cold-air"
     assert printed["band_c"] == [8.0, 12.0] and printed["status_counts"]["ok"] == 4
+    assert printed["protocol"].startswith("planned for skin-tone: ")
 
 
 @pytest.mark.parametrize(

@@ -85,13 +85,18 @@ def test_fit_finds_the_jet_h_of_the_gallery_trace(tmp_path, capsys):
     assert read(out).loc["h", "key"] == "phase[1].heat_transfer_w_m2k"
 
 
-def test_cohort_writes_its_summary_table(tmp_path, capsys):
-    out = tmp_path / "cohort.csv"
-    argv = ["cohort", CASE, "--n", "20", "--floor-c", "2", "--workers", "1", "--out", str(out)]
-    assert main(argv) == 0
-    table = read(out)
+def test_cohort_writes_its_subjects_and_its_summary_table(tmp_path, capsys):
+    out, summary = tmp_path / "subjects.parquet", tmp_path / "cohort.csv"
+    argv = ["cohort", CASE, "--n", "20", "--floor-c", "2", "--workers", "1"]
+    assert main([*argv, "--out", str(out), "--summary-out", str(summary)]) == 0
+    subjects = read(out)
+    assert len(subjects) == 20 and subjects.attrs["n"] == 20 and subjects.attrs["case_sha256"]
+    assert subjects.attrs["protocol"] and set(subjects["status"]) == {"ok"}
+    assert {"sex", "dermis_mm", "min_surface_temp_c", "freeze_risk_time_s"} <= set(subjects)
+    table = read(summary)
     assert table.attrs["n"] == 20 and table.attrs["case_sha256"]
     assert set(table["quantity"]) >= {"freeze_risk_fraction", "min_surface_temp_c"}
+    assert table.attrs["protocol"] == subjects.attrs["protocol"]
 
 
 @pytest.mark.parametrize(

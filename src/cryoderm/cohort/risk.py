@@ -74,7 +74,10 @@ class CohortRisk:
     "reached" does. min_surface_temp_c: percentile name ("p05") -> coldest surface (C);
     surface_time_below_s: threshold ("10c", "4c", "0c") -> percentile name -> time (s).
     The model's limits apply to every number (docs/validation.md); risk here is a model
-    prediction over assumed spreads (data/cohort.toml), not an observed incidence."""
+    prediction over assumed spreads (data/cohort.toml), not an observed incidence.
+    protocol: the protocol run, in words (the planner's plan for a goal, or the case's
+    phases). subjects: every subject's inputs and predictions (see :meth:`subjects_frame`;
+    not part of the JSON form or of equality)."""
 
     zone: str
     modality: str | None
@@ -91,9 +94,14 @@ class CohortRisk:
     reaching_band_fraction: float | None
     min_surface_temp_c: Mapping[str, float]
     surface_time_below_s: Mapping[str, Mapping[str, float]]
+    protocol: str = ""
+    subjects: Mapping[str, np.ndarray] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = dataclasses.asdict(dataclasses.replace(self, subjects={}))
+        out.pop("subjects")
         out["format"] = "cryoderm-cohort-risk/1"
         out["age_range_years"] = list(self.age_range_years)
         out["band_c"] = None if self.band_c is None else list(self.band_c)
@@ -121,6 +129,20 @@ class CohortRisk:
         attrs.pop("min_surface_temp_c")
         attrs.pop("surface_time_below_s")
         frame.attrs.update(attrs)
+        return frame
+
+    def subjects_frame(self) -> Any:
+        """One row per subject (pandas DataFrame): who (sex, age, dermis and fat thickness,
+        dermal perfusion), the run's status and its predictions (coldest surface, time
+        below 10/4/0 C, the freezing risk's time, the coldest skin, the deepest frozen
+        tissue; empty where the run is not ok or nothing froze); the summary (this
+        result's JSON form, the protocol named) in ``.attrs``."""
+        import pandas as pd
+
+        frame = pd.DataFrame(dict(self.subjects))
+        frame.index.name = "subject"
+        frame.attrs.update(self.to_json_dict())
+        frame.attrs["format"] = "cryoderm-cohort-subjects/1"
         return frame
 
 
@@ -229,6 +251,7 @@ def protocol_risk(
     client: Any = None,
     block_size: int = DEFAULT_BLOCK,
     progress: Callable[[int, int], None] | None = None,
+    protocol: str | None = None,
 ) -> CohortRisk:
     """Apply ``case`` to ``n`` subjects of ``population`` and summarise the predicted risk.
 
@@ -236,7 +259,8 @@ def protocol_risk(
     band_c: (low, high) target band (C); default the catalogue band of the case's modality.
     client: a ``distributed.Client`` (see cohort.cluster.client_for) to run the blocks on;
     None runs them in this process. block_size: subjects per task (1 to 10,000).
-    progress(done, n): called as blocks finish (a progress bar).
+    progress(done, n): called as blocks finish (a progress bar). protocol: the protocol's
+    name in the result (default: :func:`describe_protocol`, the case's phases in words).
     Raises InvalidCohort naming the field for a bad input."""
     zone = case.tissue.zone
     if zone is not None and zone != population.zone:
@@ -267,7 +291,64 @@ def protocol_risk(
         raise InvalidCohort("band_c", band_c, "(low, high) with low < high", "C")
     subjects = population.sample(n)
     outcomes = _run(case, _blocks(subjects, block_size), client, progress)
-    return summarise(case, population, float(floor_c), band_c, outcomes)
+    risk = summarise(case, population, float(floor_c), band_c, outcomes)
+    return dataclasses.replace(
+        risk,
+        protocol=describe_protocol(case) if protocol is None else protocol,
+        subjects=subject_columns(subjects, outcomes),
+    )
+
+
+def describe_protocol(case: Case) -> str:
+    """The case's protocol in words: its title, then each phase's modality, its cold
+    source (signed C), the air speed or nozzle distance where given, and its duration."""
+    from cryoderm.data.labels import celsius
+
+    steps = []
+    for phase in case.phases:
+        text = phase.modality
+        for name in ("gas_temp_c", "applicator_temp_c", "ambient_temp_c"):
+            value = getattr(phase, name, None)
+            if value is not None:
+                text += f" {celsius(value, signed=True)}"
+                break
+        speed = getattr(phase, "air_speed_m_s", None)
+        if speed is not None:
+            text += f" at {speed:g} m/s"
+        distance = getattr(phase, "distance_cm", None)
+        if distance is not None:
+            text += f" at {distance:g} cm"
+        steps.append(f"{text} for {phase.duration_s:g} s")
+    words = ", then ".join(steps)
+    return f"{case.title}: {words}" if case.title else words
+
+
+def subject_columns(subjects: Subjects, outcomes: Sequence[BlockOutcome]) -> dict[str, np.ndarray]:
+    """Every subject's inputs and predictions as columns (CohortRisk.subjects), in subject
+    order; predictions of a run that is not ok are NaN."""
+    status = np.concatenate([o.status for o in outcomes])
+    ok = status == STATUSES.index("ok")
+
+    def joined(name: str) -> np.ndarray:
+        values = np.concatenate([getattr(o, name) for o in outcomes]).astype(np.float64)
+        return np.where(ok.reshape((-1,) + (1,) * (values.ndim - 1)), values, np.nan)
+
+    below = joined("time_below_s")
+    columns: dict[str, np.ndarray] = {
+        "sex": np.where(subjects.female, "female", "male"),
+        "age_years": subjects.age_years,
+        "dermis_mm": subjects.dermis_mm,
+        "fat_mm": subjects.fat_mm,
+        "dermis_perfusion_per_s": subjects.dermis_perfusion_per_s,
+        "status": np.asarray(STATUSES)[status],
+        "min_surface_temp_c": joined("min_surface_temp_c"),
+    }
+    for k, key in enumerate(TIME_BELOW.values()):
+        columns[key] = below[:, k]
+    columns["freeze_risk_time_s"] = joined("freeze_risk_time_s")
+    columns["min_skin_temp_c"] = joined("min_skin_temp_c")
+    columns["max_frozen_depth_mm"] = joined("max_frozen_depth_mm")
+    return columns
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float]:

@@ -3,16 +3,18 @@
 cryoderm cohort CASE.toml [--n 10000] [--sex female|male|mixed] [--age 25-70] [--seed 1]
                 [--scheduler tcp://host:8786 | --workers N] [--block-size 2000]
                 [--floor-c T] [--band-c LOW-HIGH] [--format table|json]
-                [--out FILE.csv|FILE.parquet|FILE.nc]
+                [--out SUBJECTS.parquet|.csv|.nc] [--summary-out FILE] [--plot FILE.png]
 cryoderm cohort --zone cheek --goal GOAL --modality cold-air [same options]
 
 The protocol is a case file (on a built-in zone, or of explicit layers with --zone), or the
 planner's protocol for --zone/--goal/--modality. Each subject gets the zone's tissue varied
-within the sourced spreads of data/cohort.toml. Runs on a local Dask cluster (one worker
-per CPU, or --workers) unless --scheduler names a running one. Reports the fraction of
+within the sourced spreads of data/cohort.toml. Runs in this process below DASK_FROM
+subjects, else on a local Dask cluster (one worker per CPU, or --workers N; --workers 0:
+here), or on a running one named by --scheduler. Reports the protocol, the fraction of
 subjects with a predicted freezing risk, below the modality's floor and reaching the target
-band, percentiles of the coldest skin and of the time below 10/4/0 C, and runs per status.
-See docs/cohort.md.
+band, percentiles of the coldest skin and of the time below 10/4/0 C, and runs per status;
+--out writes one row per subject, --summary-out the summary table, --plot the
+distributions. See docs/cohort.md.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from typing import Any
 
 from cryoderm.commands import _research
 from cryoderm.errors import UserInputError
+
+#: Cohorts of at least this many subjects go to a local Dask cluster unless told otherwise:
+#: in lanes a process runs ~10,000 subjects/s, so below this the cluster's start (several
+#: seconds per worker, docs/cohort.md) would cost more than it saves (measured, assumption
+#: for other machines).
+DASK_FROM = 200_000
 
 
 class BadOption(UserInputError):
@@ -57,15 +65,31 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--floor-c", type=float, help="skin floor in C (default: the modality's)")
     parser.add_argument("--band-c", help="target band LOW-HIGH in C (default: the modality's)")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler")
-    parser.add_argument("--workers", type=int, help="local workers (default: one per CPU)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"local Dask workers (0: run here; default: here below {DASK_FROM:,} subjects, "
+        "else one per CPU)",
+    )
     parser.add_argument("--block-size", type=int, default=2000, help="subjects per Dask task")
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    _research.add_out(parser)
+    parser.add_argument(
+        "--out", metavar="FILE", help="one row per subject: FILE.parquet, FILE.csv or FILE.nc"
+    )
+    parser.add_argument(
+        "--summary-out", metavar="FILE", help="the summary table: FILE.csv, .parquet or .nc"
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE", help="distributions over the subjects: FILE.png, .svg or .pdf"
+    )
     parser.set_defaults(handler=run)
 
 
-def _protocol(args: argparse.Namespace) -> tuple[Any, str, tuple[float, float] | None]:
-    """The case, the population's zone and the plan's band (None for a case file)."""
+def _protocol(
+    args: argparse.Namespace,
+) -> tuple[Any, str, tuple[float, float] | None, str | None]:
+    """The case, the population's zone, the plan's band and the planned protocol in words
+    (both None for a case file)."""
     if args.case is not None:
         if args.goal or args.modality:
             raise BadOption("give a case file or --goal/--modality, not both")
@@ -75,7 +99,7 @@ def _protocol(args: argparse.Namespace) -> tuple[Any, str, tuple[float, float] |
         zone = args.zone or case.tissue.zone
         if zone is None:
             raise BadOption("--zone: required for a case of explicit layers")
-        return case, zone, None
+        return case, zone, None, None
     if not (args.zone and args.goal and args.modality):
         raise BadOption("give a case file, or all of --zone, --goal and --modality")
     from cryoderm.clinical.planner import PlanRequest, plan
@@ -83,16 +107,21 @@ def _protocol(args: argparse.Namespace) -> tuple[Any, str, tuple[float, float] |
     step = plan(PlanRequest(goals=(args.goal,), zones=(args.zone,), modality=args.modality)).steps[
         0
     ]
-    return step.case, args.zone, step.band_c
+    words = step.prediction.delivery.describe()
+    status = "planned" if step.status == "planned" else "nearest candidate (no safe protocol)"
+    return step.case, args.zone, step.band_c, f"{status} for {args.goal}: {words}"
 
 
 def run(args: argparse.Namespace) -> int:
-    from cryoderm.cohort.cluster import client_for
+    from cryoderm.cohort.plots import check_plot_path
     from cryoderm.cohort.population import VirtualPopulation, check_n
     from cryoderm.cohort.risk import protocol_risk
+    from cryoderm.research.outputs import check_path
 
-    out = _research.out_path(args)
-    case, zone, band = _protocol(args)
+    out = check_path(args.out) if args.out else None
+    summary_out = check_path(args.summary_out, "--summary-out") if args.summary_out else None
+    plot = check_plot_path(args.plot) if args.plot else None
+    case, zone, band, protocol = _protocol(args)
     if args.band_c is not None:
         band = _range(args.band_c, "--band-c", "C")
     ages: tuple[int | None, int | None] = (None, None)
@@ -106,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     )
     check_n(args.n)  # before any cluster starts
     with (
-        client_for(args.scheduler, n_workers=args.workers) as client,
+        _cluster(args) as client,
         _research.progress_bar(f"{args.n:,} subjects") as progress,
     ):
         result = protocol_risk(
@@ -118,18 +147,38 @@ def run(args: argparse.Namespace) -> int:
             client=client,
             block_size=args.block_size,
             progress=progress,
+            protocol=protocol,
         )
-    if out is not None:
+    if out is not None or summary_out is not None:
         from cryoderm.research.outputs import case_provenance, write
 
-        frame = result.to_dataframe()
-        frame.attrs.update(case_provenance(case))
-        write(frame, out)
+        for path, frame in ((out, result.subjects_frame), (summary_out, result.to_dataframe)):
+            if path is not None:
+                table = frame()
+                table.attrs.update(case_provenance(case))
+                write(table, path)
+    if plot is not None:
+        from cryoderm.cohort.plots import write_distributions
+
+        write_distributions(result, plot)
     if args.format == "json":
         print(json.dumps(result.to_json_dict(), indent=2))
         return 0
     _table(result)
     return 0
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """A context giving a Dask client, or None to run in this process."""
+    from contextlib import nullcontext
+
+    from cryoderm.cohort.cluster import client_for
+
+    if args.scheduler is None and (
+        args.workers == 0 or (args.workers is None and args.n < DASK_FROM)
+    ):
+        return nullcontext(None)
+    return client_for(args.scheduler, n_workers=args.workers or None)
 
 
 def _percent(value: float | None) -> str:
@@ -147,6 +196,7 @@ def _table(result: Any) -> None:
         f"{result.zone}, {result.modality or 'no device phase'}: {result.n} subjects "
         f"({result.sex}, {first}-{last} y, seed {result.seed}); runs: {counts}"
     )
+    print(f"  protocol: {result.protocol}")
     for status, message in result.messages.items():
         print(f"  {status}: {message}")
     _line("freezing risk predicted", _percent(result.freeze_risk_fraction))
