@@ -306,7 +306,7 @@ def describe_protocol(case: Case) -> str:
 
     steps = []
     for phase in case.phases:
-        text = phase.modality
+        text: str = phase.modality
         for name in ("gas_temp_c", "applicator_temp_c", "ambient_temp_c"):
             value = getattr(phase, name, None)
             if value is not None:
