@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from cryoderm.data import load_table
+from cryoderm.physics import jets
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
@@ -835,6 +836,27 @@ def plan_costello_knee() -> Plan:
     return Plan(t["id"], cases, evaluate)
 
 
+def _jet_h_at_reach(h_w_m2k: float) -> list[Check]:
+    """The h of each setting of the Cryo 6 class device table (the impinging-jet model,
+    physics/jets.py) at the farthest distance where its air is still at the outlet
+    temperature (K nozzle diameters, K the jet's temperature decay constant; closer is
+    stronger), against the h a -30 C jet needs (h_w_m2k)."""
+    name = "cryo-6-class"
+    table = jets.device(name)
+    diameter = float(table["nozzle_diameter_mm"])
+    decay = float(load_table("exposures")["cold_air_jet"]["temperature_decay_constant"]["value"])
+    reach = decay * diameter
+    return [
+        shown(
+            f"{name} setting {setting:g} at {reach:g} mm (jet model), against the h needed",
+            jets.heat_transfer_w_m2k(jets.device_nozzle(name, setting, reach, "validation")),
+            h_w_m2k,
+            "W/m2K",
+        )
+        for setting in table["settings"]
+    ]
+
+
 def plan_gymna() -> Plan:
     t = m.target("gymna-cryoflow-12c")
     p = t["model"]
@@ -869,6 +891,7 @@ def plan_gymna() -> Plan:
                     "W/m2K",
                 )
             )
+            checks.extend(_jet_h_at_reach(fit))
         xs = np.array([h for h, _ in reached])
         ys = np.array([tt for _, tt in reached])
         plot = Plot(

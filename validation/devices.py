@@ -108,9 +108,11 @@ def plan_saakyan_phantom() -> Plan:
             minutes = None if time is None else time / 60.0
             air_minutes.append(np.inf if minutes is None else minutes)
             checks.append(shown(f"{label}: minutes to 10 C", minutes, run["minutes"], "min"))
-            if minutes is not None:
+            if time is not None:
                 checks.append(
-                    shown(f"{label}: model/measured time", minutes / run["minutes"], None, "ratio")
+                    shown(
+                        f"{label}: model/measured time", time / 60.0 / run["minutes"], None, "ratio"
+                    )
                 )
                 checks.append(
                     shown(
