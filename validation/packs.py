@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cryoderm.physics.case import Ln2VapourPhase
 from cryoderm.physics.results import SimulationResult
 from validation import model as m
 from validation.outcome import (
@@ -561,8 +562,13 @@ def plan_pushkarev_knee() -> Plan:
         for distance in p["ln2_distances_cm"]
         for dwell in (period, p["duty"] * period)
     ]
+    # The engine's own sweep defaults: distance, period and dwell left out of the phase.
+    default_sweep = m.build(
+        tissue, [{"modality": "ln2-vapour", "duration_s": p["ln2_s"]}], sample_every_s=1.0
+    )
 
-    def evaluate(results: Sequence[SimulationResult]) -> Outcome:
+    def evaluate(all_results: Sequence[SimulationResult]) -> Outcome:
+        *results, swept = all_results
         hs = np.array(p["bag_w_m2k"])
         ends = np.array([_surface_at(r, p["bag_s"]) for r in results[: len(hs)]])
         needed = m.conductance_for(t["value"], hs, ends)
@@ -588,6 +594,26 @@ def plan_pushkarev_knee() -> Plan:
                     f"{label}: lowest skin", r.metrics["min_surface_temp_c"], p["ln2_value_c"], "C"
                 )
             )
+        phase = default_sweep.phases[0]
+        assert isinstance(phase, Ln2VapourPhase)
+        label = (
+            f"LN2, the engine's sweep defaults ({phase.distance_cm:g} cm, period "
+            f"{phase.sweep_period_s:g} s, dwell {phase.dwell_s:.2g} s)"
+        )
+        checks.append(
+            shown(
+                f"{label}: lowest skin", swept.metrics["min_surface_temp_c"], p["ln2_value_c"], "C"
+            )
+        )
+        checks.append(
+            shown(
+                f"{label}: skin drop at 3 min (Radecka 2021 measured -10.1 +/- 0.9 K over the "
+                "whole knee)",
+                m.drop(swept, p["ln2_s"]),
+                None,
+                "K",
+            )
+        )
         plot = Plot(
             "ice-water bag conductance (W/m2K)",
             "knee skin after 20 min (C)",
@@ -596,7 +622,7 @@ def plan_pushkarev_knee() -> Plan:
         )
         return outcome_for(t, checks, [t["limitation"]], plot)
 
-    return Plan(t["id"], (*bag, *wands), evaluate)
+    return Plan(t["id"], (*bag, *wands, default_sweep), evaluate)
 
 
 def plan_dykstra() -> Plan:
