@@ -11,9 +11,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from cryoderm.data import load_table
 from cryoderm.physics import jets
 from cryoderm.physics.bounds import bound
-from cryoderm.physics.case import CUSTOM_REQUIRED, applicator_names
+from cryoderm.physics.case import CUSTOM_REQUIRED, applicator_names, barrier_names
 from cryoderm.physics.zones import tissue_for_zone, zone_names
 
 
@@ -119,7 +120,33 @@ def _phase(draw: Any, max_duration_s: float) -> dict[str, Any]:
     elif modality == "contact":
         applicator = draw(st.sampled_from(applicator_names()))
         phase["applicator"] = applicator
-        phase["applicator_temp_c"] = draw(number(f"{prefix}.applicator_temp_c"))
+        melting = load_table("exposures")["applicator"].get(applicator, {}).get("melting_point_c")
+        if melting is None:
+            phase["applicator_temp_c"] = draw(number(f"{prefix}.applicator_temp_c"))
+        elif draw(st.booleans()):
+            # Ice at its melting point, with or without a stated ice fraction.
+            phase["applicator_temp_c"] = float(melting)
+            _optional(draw, phase, "ice_fraction", number(f"{prefix}.ice_fraction"))
+        else:
+            # Below its melting point a melting applicator is all ice (data/bounds.toml keeps
+            # the rest: no ice above its melting point).
+            temp = draw(number(f"{prefix}.applicator_temp_c", high=float(melting) - 0.01))
+            phase["applicator_temp_c"] = temp
+            if applicator == "ice-water-bag":
+                phase["ice_fraction"] = 1.0
+        if melting is not None:
+            _optional(draw, phase, "melt_water", st.sampled_from(["stays", "mixes", "drains"]))
+        if draw(st.booleans()):
+            phase["barrier"] = draw(st.sampled_from(barrier_names()))
+            if phase["barrier"] != "none":
+                _optional(
+                    draw, phase, "barrier_thickness_mm", number(f"{prefix}.barrier_thickness_mm")
+                )
+        if draw(st.booleans()):
+            phase["contact_fraction"] = draw(number(f"{prefix}.contact_fraction", high=0.99))
+            phase["stroke_period_s"] = draw(
+                number(f"{prefix}.stroke_period_s", high=max_duration_s)
+            )
         for key in (
             "conductivity_w_mk",
             "density_kg_m3",

@@ -447,7 +447,29 @@ CONTACTS = [
 ]
 
 
-@pytest.mark.parametrize("contact", CONTACTS, ids=["steel", "ice"])
+# Moving applicators and melt water that drains: the column's slab carried from stroke to
+# stroke, recovering between strokes (physics/applicators.py).
+MOVING = [
+    ContactPhase(
+        applicator="stainless-steel",
+        applicator_temp_c=-5.0,
+        contact_fraction=0.25,
+        stroke_period_s=8.0,
+        duration_s=40.0,
+    ),
+    ContactPhase(
+        applicator="ice-massage",
+        applicator_temp_c=-5.0,
+        contact_fraction=0.5,
+        stroke_period_s=10.0,
+        duration_s=40.0,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "contact", CONTACTS + MOVING, ids=["steel", "ice", "steel-roller", "ice-massage"]
+)
 def test_an_applicator_over_the_whole_surface_is_the_columns_contact(r2, contact) -> None:
     # A contact phase without a spot covers the whole surface: every ring's applicator
     # column is the column engine's slab.

@@ -64,8 +64,25 @@ phases: st.SearchStrategy[Phase] = st.one_of(
     ),
     st.builds(
         ContactPhase,
-        applicator=st.sampled_from(["stainless-steel", "aluminium", "ice", "gel-pack", "stone"]),
+        applicator=st.sampled_from(["stainless-steel", "aluminium", "gel-pack", "stone"]),
         applicator_temp_c=st.floats(-20.0, 10.0),
+        duration_s=duration,
+    ),
+    # Ice is ice at or below its melting point (above it, it is refused); its melt water.
+    st.builds(
+        ContactPhase,
+        applicator=st.sampled_from(["ice", "crushed-ice-pack", "frozen-peas", "ice-massage"]),
+        applicator_temp_c=st.floats(-20.0, 0.0),
+        melt_water=st.sampled_from([None, "stays", "mixes", "drains"]),
+        duration_s=duration,
+    ),
+    # Moving applicators: rollers and stamps.
+    st.builds(
+        ContactPhase,
+        applicator=st.just("stainless-steel"),
+        applicator_temp_c=st.floats(-20.0, 10.0),
+        contact_fraction=st.floats(0.05, 0.9),
+        stroke_period_s=st.floats(1.0, 6.0),
         duration_s=duration,
     ),
     st.builds(AmbientPhase, duration_s=duration),

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import cryoderm
-from cryoderm.physics.case import NOZZLE_KEYS, SPOT_KEYS, ColdAirPhase, Perfusion
+from cryoderm.data import load_table
+from cryoderm.physics.case import NOZZLE_KEYS, SPOT_KEYS, ColdAirPhase, ContactPhase, Perfusion
 from cryoderm.physics.casefile import parse_case, parse_case_text
 from cryoderm.physics.provenance import provenance, resolved
 
@@ -21,11 +22,17 @@ ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 R2_CASE = ROOT / "benchmarks" / "cases" / "r2-jet-spot.toml"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MELTING = {
+    name
+    for name, material in load_table("exposures")["applicator"].items()
+    if "melting_point_c" in material
+}
 
 
 def _not_applying(part: object) -> tuple[str, ...]:
     """Keys that are absent by meaning, not defaults: the spot keys of a phase over the whole
-    surface; the radiant temperature of a spot, which exchanges no radiation of its own."""
+    surface; the radiant temperature of a spot, which exchanges no radiation of its own; a
+    contact phase's alternatives and keys that do not apply (provenance._resolved_contact)."""
     if not hasattr(part, "spot_profile"):
         return ()
     keys = ("radiant_temp_c",) if part.spot_profile is not None else SPOT_KEYS
@@ -33,6 +40,14 @@ def _not_applying(part: object) -> tuple[str, ...]:
     if isinstance(part, ColdAirPhase):
         wind = ("nozzle_distance_mm", *NOZZLE_KEYS)
         keys += ("air_speed_m_s", "device", "setting") if part.nozzle else wind
+    if isinstance(part, ContactPhase):
+        keys += ("mass_kg", "area_cm2") if part.mass_kg is None else ("thickness_mm",)
+        if part.barrier == "none":
+            keys += ("barrier_thickness_mm",)
+        if part.contact_fraction >= 1.0:
+            keys += ("stroke_period_s",)
+        if part.applicator not in MELTING:
+            keys += ("ice_fraction", "melt_water")
     return keys
 
 

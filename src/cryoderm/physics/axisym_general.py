@@ -203,16 +203,22 @@ def _coefficients(tt, mem, stored_memory, decay, nodes, laws, cap, hh, w, q, mk,
 
 
 @njit(cache=True, error_model="numpy")
-def _conductances(phi, nodes, coupling, gv, gr):
+def _conductances(phi, phin, top, nodes, coupling, gv, gr):
     """Conductance from each node to the one below (the last to the core; the applicator's
     face to the skin) and to the next node out, per unit ring area and per unit depth, each
-    blending unfrozen and frozen with the mean frozen fraction of the two nodes."""
+    blending unfrozen and frozen with the mean frozen fraction of the two nodes. The
+    applicator's internal links (rows above top - 1) take the level-n fractions phin, as the
+    column engine's (kernels._fill: a mixing or draining slab's conductance jumps where it
+    melts)."""
     rows, nr = phi.shape
     for j in range(rows):
         gl, gs, kl, ks = nodes.gl[j], nodes.gs[j], nodes.kl[j], nodes.ks[j]
         for i in range(nr):
-            below = phi[j + 1, i] if j + 1 < rows else phi[j, i]
-            f = 0.5 * (phi[j, i] + below)
+            if j + 1 < top:
+                f = 0.5 * (phin[j, i] + phin[j + 1, i])
+            else:
+                below = phi[j + 1, i] if j + 1 < rows else phi[j, i]
+                f = 0.5 * (phi[j, i] + below)
             gv[j, i] = (1.0 - f) * gl + f * gs
             if i + 1 < nr:
                 f = 0.5 * (phi[j, i] + phi[j, i + 1])
@@ -343,7 +349,7 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, ring, coupling, bc, radiat
     for p in range(n):
         wk.pieces[p] = -1
     _coefficients(t, mem, True, decay, nodes, laws, wk.cap, wk.hn, wk.wn, wk.qn, wk.mn, wk.phin)
-    _conductances(wk.phin, nodes, coupling, gv, gr)
+    _conductances(wk.phin, wk.phin, top, nodes, coupling, gv, gr)
     _exchange(t[top], eta, tenv, eps, radiant, hs, te)
     fluxes = _flux_terms(t, top, wk.wn, wk.qn, gv, hs, te, area, ta, tcore)
     if theta < 1.0:
@@ -356,7 +362,7 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, ring, coupling, bc, radiat
     for _ in range(most):
         iterations += 1
         _coefficients(tk, mem, False, decay, nodes, laws, cap, hk, w, q, mk, phi)
-        _conductances(phi, nodes, coupling, gv, gr)
+        _conductances(phi, wk.phin, top, nodes, coupling, gv, gr)
         _exchange(tk[top], eta, tenv, eps, radiant, hs, te)
         # The matrix of this iterate (its diagonal, the link to the left and to the node
         # above, per radian) and the residual of the linearised step at the iterate; the
@@ -445,7 +451,7 @@ def _picard(t, mem, dt, theta, seg, col, nodes, laws, ring, coupling, bc, radiat
         if change < laws.tol:
             # The converged iterate's coefficients, for the step's fluxes.
             _coefficients(tk, mem, False, decay, nodes, laws, cap, hk, w, q, mk, phi)
-            _conductances(phi, nodes, coupling, gv, gr)
+            _conductances(phi, wk.phin, top, nodes, coupling, gv, gr)
             _exchange(tk[top], eta, tenv, eps, radiant, hs, te)
             return OK, iterations, fluxes
     return NOT_CONVERGED, iterations, fluxes

@@ -44,6 +44,12 @@ def applicator_names() -> tuple[str, ...]:
     return (*load_table("exposures")["applicator"], CUSTOM_APPLICATOR)
 
 
+@cache
+def barrier_names() -> tuple[str, ...]:
+    """ "none", then the barrier layers of data/exposures.toml."""
+    return ("none", *load_table("exposures").get("barrier", {}))
+
+
 @dataclass(frozen=True)
 class Layer:
     """One tissue layer, surface first.
@@ -331,6 +337,14 @@ class ContactPhase(Spot):
     specific_heat_j_kgk: float | None = None
     thickness_mm: float | None = None
     contact_conductance_w_m2k: float | None = None
+    mass_kg: float | None = None
+    area_cm2: float | None = None
+    ice_fraction: float | None = None
+    melt_water: Literal["stays", "mixes", "drains"] | None = None
+    barrier: str | None = None
+    barrier_thickness_mm: float | None = None
+    contact_fraction: float = default("phase.contact.contact_fraction")
+    stroke_period_s: float | None = None
     modality: Literal["contact"] = "contact"
 
     def __post_init__(self) -> None:
@@ -339,11 +353,17 @@ class ContactPhase(Spot):
             raise InvalidInput("phase.applicator", self.applicator, f"one of: {', '.join(names)}")
         if self.applicator == CUSTOM_APPLICATOR:
             for key in CUSTOM_REQUIRED:
-                if getattr(self, key) is None:
+                if getattr(self, key) is None and not (
+                    key == "thickness_mm" and self.mass_kg is not None
+                ):
                     raise InvalidInput(
                         f"phase.{key}", MISSING, 'required for applicator = "custom"'
                     )
+        barriers = barrier_names()
+        if self.barrier is not None and self.barrier not in barriers:
+            raise InvalidInput("phase.barrier", self.barrier, f"one of: {', '.join(barriers)}")
         validate(self, "phase", "phase.contact", "phase")
+        _check_contact(self)
 
 
 @dataclass(frozen=True)
@@ -357,6 +377,96 @@ class AmbientPhase(Spot):
 
     def __post_init__(self) -> None:
         validate(self, "phase", "phase.ambient", "phase")
+
+
+def _check_contact(phase: ContactPhase) -> None:
+    """The combinations of a contact phase's keys (each key's own limits are the bounds
+    table's): a pack by mass needs its area and no thickness; ice fraction and melt water
+    only for a melting applicator, ice only at or below its melting point; a barrier's
+    thickness only with a barrier; a stroke period exactly when the contact is partial."""
+    material = load_table("exposures")["applicator"].get(phase.applicator, {})
+    if (phase.mass_kg is None) != (phase.area_cm2 is None):
+        given, absent = (
+            ("mass_kg", "area_cm2") if phase.area_cm2 is None else ("area_cm2", "mass_kg")
+        )
+        raise InvalidInput(
+            f"phase.{given}",
+            getattr(phase, given),
+            f"a pack by mass needs both mass_kg and area_cm2 ({absent} is missing)",
+            bound(f"phase.contact.{given}").unit,
+        )
+    if phase.mass_kg is not None and phase.area_cm2 is not None:
+        if phase.thickness_mm is not None:
+            raise InvalidInput(
+                "phase.thickness_mm",
+                phase.thickness_mm,
+                "give either thickness_mm or mass_kg with area_cm2, not both",
+                "mm",
+            )
+        density = (
+            phase.density_kg_m3
+            if phase.density_kg_m3 is not None
+            else material.get("density_kg_m3")
+        )
+        assert density is not None  # custom requires it
+        thickness = phase.mass_kg / (density * phase.area_cm2 * 1e-4) * 1e3
+        limit = bound("phase.contact.thickness_mm")
+        if not limit.within(thickness):
+            raise InvalidInput(
+                "phase.mass_kg",
+                phase.mass_kg,
+                f"spread over {phase.area_cm2:g} cm² at {density:g} kg/m³ it is "
+                f"{thickness:.3g} mm thick; the pack's thickness must be {limit.allowed()} mm",
+                "kg",
+            )
+    melting = material.get("melting_point_c")
+    for key in ("ice_fraction", "melt_water"):
+        if getattr(phase, key) is not None and melting is None:
+            raise InvalidInput(
+                f"phase.{key}",
+                getattr(phase, key),
+                "only for an applicator that melts (ice, crushed-ice-pack, ice-water-bag, "
+                f"frozen-peas, ice-massage); {phase.applicator!r} does not",
+            )
+    if melting is not None:
+        fraction = (
+            phase.ice_fraction
+            if phase.ice_fraction is not None
+            else float(material.get("ice_fraction", 1.0))
+        )
+        temp = phase.applicator_temp_c
+        if temp > melting and fraction > 0.0:
+            raise InvalidInput(
+                "phase.applicator_temp_c",
+                temp,
+                f"{phase.applicator} melts at {melting:g} °C: above it there is no ice "
+                f"(at most {melting:g} °C; ice_fraction = 0 for melt water alone)",
+                "°C",
+            )
+        if temp < melting and fraction < 1.0:
+            raise InvalidInput(
+                "phase.ice_fraction",
+                fraction,
+                f"below its melting point ({melting:g} °C) {phase.applicator} is all ice: "
+                "an ice fraction below 1 only at the melting point",
+            )
+    if phase.barrier_thickness_mm is not None and phase.barrier in (None, "none"):
+        raise InvalidInput(
+            "phase.barrier_thickness_mm",
+            phase.barrier_thickness_mm,
+            "only with a barrier (cloth-dry, cloth-wet, towel-dry, towel-wet, film)",
+            "mm",
+        )
+    moving = phase.contact_fraction < 1.0
+    if moving and phase.stroke_period_s is None:
+        raise bound("phase.contact.stroke_period_s").missing("phase.stroke_period_s")
+    if not moving and phase.stroke_period_s is not None:
+        raise InvalidInput(
+            "phase.stroke_period_s",
+            phase.stroke_period_s,
+            "only with contact_fraction < 1 (a moving applicator)",
+            "s",
+        )
 
 
 Phase = ConvectivePhase | ColdAirPhase | Ln2VapourPhase | ContactPhase | AmbientPhase

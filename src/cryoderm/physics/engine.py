@@ -80,6 +80,7 @@ class _Template:
     space_refinement: float = 1.0
     time_refinement: float = 1.0
     sample_every_s: float = 1.0
+    applicator_cells: int = 0
     durations_checked: set[float] = dataclasses.field(default_factory=set)
 
 
@@ -112,6 +113,8 @@ def _template(case: Case) -> _Template:
         space_refinement=space_refinement,
         time_refinement=time_refinement,
         sample_every_s=output.sample_every_s,
+        # The applicator slab refines with the tissue's grid (convergence studies).
+        applicator_cells=round(_applicator_cells() * case.numerics.space_refinement),
     )
 
 
@@ -255,7 +258,7 @@ def _inputs(key: _BatchKey, parts: _Parts, lanes: SharedArrays | None = None) ->
         ],
         template.sample_every_s,
         template.time_refinement,
-        _applicator_cells() if has_contact else 0,
+        template.applicator_cells if has_contact else 0,
         np.asarray(metrics.thresholds_c()),
         metrics.dose_reference_c(),
         lanes,

@@ -12,13 +12,14 @@ with every default and correlation from data/exposures.toml (docs/physics.md, se
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cryoderm.data import load_table
-from cryoderm.physics import jets
+from cryoderm.physics import applicators, jets
+from cryoderm.physics.applicators import Applicator
 from cryoderm.physics.case import (
     AmbientPhase,
     ColdAirPhase,
@@ -28,26 +29,9 @@ from cryoderm.physics.case import (
     Phase,
 )
 from cryoderm.physics.errors import InvalidInput
+from cryoderm.physics.freezing import mushy_range_k
 
 SIGMA_W_M2K4 = 5.670374419e-8
-
-
-@dataclass(frozen=True)
-class Applicator:
-    """A finite contact body: a 1-D slab insulated at its back.
-
-    Solid properties below the melting point, melted ones above; melting_point_c None
-    means no phase change."""
-
-    conductivity_w_mk: float
-    density_kg_m3: float
-    specific_heat_j_kgk: float
-    thickness_mm: float
-    contact_conductance_w_m2k: float
-    melting_point_c: float | None = None
-    latent_heat_j_kg: float = 0.0
-    melted_conductivity_w_mk: float = 0.0
-    melted_specific_heat_j_kgk: float = 0.0
 
 
 class Segment(NamedTuple):
@@ -55,7 +39,9 @@ class Segment(NamedTuple):
 
     heat_transfer_w_m2k and gas_temp_c: the convective part; eps_sigma_w_m2k4 > 0 adds
     exact radiation to radiant_temp_c; applicator set: a contact segment (no convection).
-    A named tuple, not a dataclass: a batch of protocols builds thousands (measured: a
+    applicator_temp_c is the slab's starting node temperature (applicators.start_temp_c);
+    applicators.CARRY_C: the applicator carries its state from the previous segment (a
+    moving applicator's next stroke). A named tuple, not a dataclass: a batch of protocols builds thousands (measured: a
     frozen dataclass of nine fields costs three times as much to build), and the solver
     reads fields 3..6 (h, gas, eps*sigma, radiant) as one slice."""
 
@@ -151,8 +137,10 @@ def ln2_sweep_defaults(distance_cm: float | None = None) -> tuple[float, float, 
 
 
 def applicator_for(phase: ContactPhase, where: str) -> Applicator:
-    """The applicator of a contact phase: a named material with per-phase overrides."""
-    materials = _table()["applicator"]
+    """The applicator of a contact phase: a named material with per-phase overrides, a pack
+    given by its mass over an area, a barrier in series with the contact (physics/applicators.py).
+    The phase checked its values and their combinations when it was built."""
+    materials = applicators.materials()
     if phase.applicator == "custom":
         base: dict[str, Any] = {}
     elif phase.applicator in materials:
@@ -170,18 +158,47 @@ def applicator_for(phase: ContactPhase, where: str) -> Applicator:
     for key, value in overrides.items():
         if value is not None:
             base[key] = value
-    # The phase checked its overrides against data/bounds.toml when it was built, and a
-    # test keeps the materials of data/exposures.toml within the same limits.
+    # A test keeps the materials of data/exposures.toml within the limits of data/bounds.toml.
     values = {key: float(base[key]) for key in overrides}
+    if phase.mass_kg is not None and phase.area_cm2 is not None:
+        values["thickness_mm"] = applicators.pack_thickness_mm(
+            float(phase.mass_kg), float(phase.area_cm2), values["density_kg_m3"]
+        )
+    if phase.barrier is not None and phase.barrier != "none":
+        layer = applicators.barriers()[phase.barrier]
+        thickness = (
+            float(layer["thickness_mm"])
+            if phase.barrier_thickness_mm is None
+            else float(phase.barrier_thickness_mm)
+        )
+        values["contact_conductance_w_m2k"] = applicators.series_conductance_w_m2k(
+            values["contact_conductance_w_m2k"], thickness, float(layer["conductivity_w_mk"])
+        )
+    app = Applicator(
+        conductivity_w_mk=values["conductivity_w_mk"],
+        density_kg_m3=values["density_kg_m3"],
+        specific_heat_j_kgk=values["specific_heat_j_kgk"],
+        thickness_mm=values["thickness_mm"],
+        contact_conductance_w_m2k=values["contact_conductance_w_m2k"],
+    )
     if "melting_point_c" in base:
-        return Applicator(
-            **values,
+        return dataclasses.replace(
+            app,
             melting_point_c=float(base["melting_point_c"]),
             latent_heat_j_kg=float(base["latent_heat_j_kg"]),
             melted_conductivity_w_mk=float(base["melted_conductivity_w_mk"]),
             melted_specific_heat_j_kgk=float(base["melted_specific_heat_j_kgk"]),
+            melt_water=str(phase.melt_water or base.get("melt_water", "stays")),
         )
-    return Applicator(**values)
+    return app
+
+
+def ice_fraction(phase: ContactPhase) -> float:
+    """The stated ice fraction (by mass) of a melting applicator at its melting point: the
+    phase's, else the material's, else all ice."""
+    if phase.ice_fraction is not None:
+        return float(phase.ice_fraction)
+    return float(applicators.materials().get(phase.applicator, {}).get("ice_fraction", 1.0))
 
 
 def plain_conditions(phases: tuple[Phase, ...]) -> tuple[tuple[float, ...], list[float]] | None:
@@ -265,12 +282,37 @@ def _phase_segments(phase: Phase, index: int, start: float) -> list[Segment]:
                 )
         return out
     if isinstance(phase, ContactPhase):
-        temp = float(phase.applicator_temp_c)
-        return [
-            Segment(
-                start, end, index, applicator=applicator_for(phase, where), applicator_temp_c=temp
-            )
-        ]
+        app = applicator_for(phase, where)
+        temp = applicators.start_temp_c(
+            app, float(phase.applicator_temp_c), ice_fraction(phase), mushy_range_k()
+        )
+        fraction = float(phase.contact_fraction)
+        if fraction >= 1.0:
+            return [Segment(start, end, index, applicator=app, applicator_temp_c=temp)]
+        # A moving applicator (roller, stamp, ice massage): each stroke touches the spot for
+        # contact_fraction of stroke_period_s, room air between; the applicator carries its
+        # state from stroke to stroke (applicators.CARRY_C) and recovers by conduction within itself.
+        assert phase.stroke_period_s is not None  # the phase checked it
+        period = float(phase.stroke_period_s)
+        room = _table()["room_air"]
+        strokes = []
+        for k in range(math.ceil(duration / period - 1e-9)):
+            t0 = start + k * period
+            t1 = min(end, t0 + fraction * period)
+            start_c = temp if k == 0 else applicators.CARRY_C
+            strokes.append(Segment(t0, t1, index, applicator=app, applicator_temp_c=start_c))
+            t2 = min(end, t0 + period)
+            if t2 > t1 + 1e-9:
+                strokes.append(
+                    Segment(
+                        t1,
+                        t2,
+                        index,
+                        heat_transfer_w_m2k=float(room["heat_transfer_w_m2k"]),
+                        gas_temp_c=float(room["temp_c"]),
+                    )
+                )
+        return strokes
     raise InvalidInput(
         f"{where}.modality",
         getattr(phase, "modality", phase),

@@ -43,6 +43,11 @@ A_FROZEN_NODE = 8  # deepest node index below the freeze criterion (-1: none)
 A_ITERATIONS = 9  # total nonlinear iterations
 N_ACC = 10
 
+# An applicator start temperature below this is no temperature: the applicator carries its
+# state from the previous segment (a moving applicator's next stroke; applicators.CARRY_C).
+# A sentinel rather than NaN: the linear path is compiled with fastmath (no NaN semantics).
+CARRY_BELOW_C = -1.0e29
+
 # Doubles per SIMD vector (AVX-512; two AVX2 vectors): the linear kernel pads its blocks to it.
 LANES = 8
 
@@ -152,11 +157,14 @@ def _dose(a, b, ref, dt):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _fill(tt, jt, c, j, stored_memory, decay, nodes, laws, coefficients):
+def _fill(tt, jt, c, j, stored_memory, decay, nodes, laws, coefficients, na):
     """Coefficients of case ``c`` at the temperatures ``tt[:, jt]`` into block column ``j``
     of ``coefficients`` (cap, enthalpy, perfusion, metabolism, conductance, memory).
 
-    stored_memory: use the stored vasoconstriction state (level n) instead of advancing it."""
+    stored_memory: use the stored vasoconstriction state (level n) instead of advancing it.
+    na: the applicator's rows, whose internal links take the frozen fraction of the step's
+    start (lagged): a mixing or draining slab's conductance jumps 500-fold where it melts
+    (physics/applicators.py), which the Picard iteration would chase around the kink."""
     mem, cl, cs, lat, tf, gl, gs, wv, qv = (
         nodes.mem,
         nodes.cl,
@@ -187,11 +195,16 @@ def _fill(tt, jt, c, j, stored_memory, decay, nodes, laws, coefficients):
         mk[i, j] = m
         w[i, j] = wv[i, c] * m * (1.0 - phi)
         q[i, j] = qv[i, c] * (1.0 - phi)
+    t0 = nodes.t
     for i in range(n):
-        pa = _frozen_fraction(tt[i, jt], tf[i, c], mu)
-        pb = pa
-        if i + 1 < n:
-            pb = _frozen_fraction(tt[i + 1, jt], tf[i + 1, c], mu)
+        if i + 1 < na:
+            pa = _frozen_fraction(t0[i, c], tf[i, c], mu)
+            pb = _frozen_fraction(t0[i + 1, c], tf[i + 1, c], mu)
+        else:
+            pa = _frozen_fraction(tt[i, jt], tf[i, c], mu)
+            pb = pa
+            if i + 1 < n:
+                pb = _frozen_fraction(tt[i + 1, jt], tf[i + 1, c], mu)
         ph = 0.5 * (pa + pb)
         g[i, j] = (1.0 - ph) * gl[i, c] + ph * gs[i, c]
 
@@ -326,12 +339,14 @@ def _advance_block(
         dth = dt * theta
         dte = dt - dth
         if step_start[k] == 1 and na > 0:
-            # A contact phase starts with a fresh applicator at its own temperature.
+            # A contact phase starts with a fresh applicator at its own temperature; a start
+            # below CARRY_BELOW_C is a moving applicator's next stroke: it carries its state.
             for j in range(nb):
                 c = c0 + j
-                if bc_link[c, seg] > 0.0:
+                start_c = bc_app_t[c, seg]
+                if bc_link[c, seg] > 0.0 and start_c > CARRY_BELOW_C:
                     for i in range(na):
-                        t[i, c] = bc_app_t[c, seg]
+                        t[i, c] = start_c
                         cl[i, c] = app_cl[c, seg, i]
                         cs[i, c] = app_cs[c, seg, i]
                         lat[i, c] = app_lat[c, seg, i]
@@ -363,6 +378,7 @@ def _advance_block(
                     nodes,
                     laws,
                     (capn, hn, wn, qn, gn, mn),
+                    na,
                 )
                 for i in range(n):
                     tk[i, j] = t[i, c]
@@ -379,6 +395,7 @@ def _advance_block(
                         nodes,
                         laws,
                         (cap, hk, w, q, g, mk),
+                        na,
                     )
                     hs[j], tenv[j] = _surface(t[ns, c], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
                 for i in range(n):
@@ -428,6 +445,7 @@ def _advance_block(
                     nodes,
                     laws,
                     (cap, hk, w, q, g, mk),
+                    na,
                 )
                 hs[j], tenv[j] = _surface(tk[ns, j], c, seg, bc_h, bc_gas, bc_eps, bc_rad)
             # Thomas forward sweep over the nodes, vectorised over the block's cases; indexed
@@ -735,10 +753,12 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                 hs[j] = 0.0 if linked else bc_h[c, seg]
                 tenv[j] = bc_gas[c, seg]
                 if na > 0:
-                    if linked:
-                        # A contact phase starts with a fresh applicator at its own temperature.
+                    start_c = bc_app_t[c, seg]
+                    if linked and start_c > CARRY_BELOW_C:
+                        # A contact phase starts with a fresh applicator at its own temperature
+                        # (below CARRY_BELOW_C: a moving applicator's next stroke carries its state).
                         for i in range(na):
-                            tb[i + 1, j] = bc_app_t[c, seg]
+                            tb[i + 1, j] = start_c
                             cap[i, j] = app_cl[c, seg, i]
                             gb[i + 1, j] = app_gl[c, seg, i]
                     gb[na, j] = bc_link[c, seg]
@@ -1066,8 +1086,9 @@ class Laws(NamedTuple):
 
 class Surface(NamedTuple):
     """Boundary condition per case and segment: convection (h, gas C), radiation
-    (eps*sigma, radiant C), contact (conductance, applicator start C) [case, segment], and
-    the applicator's node coefficients [case, segment, node]."""
+    (eps*sigma, radiant C), contact (conductance, applicator start C; below CARRY_BELOW_C the
+    applicator carries its state from the previous segment) [case, segment], and the applicator's node
+    coefficients [case, segment, node]."""
 
     h: np.ndarray
     gas: np.ndarray

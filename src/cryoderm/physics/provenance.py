@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryoderm import __version__
-from cryoderm.physics import exposures, perfusion, spots
+from cryoderm.physics import applicators, exposures, perfusion, spots
 from cryoderm.physics.case import Case, ColdAirPhase, ContactPhase, Ln2VapourPhase, Phase
 from cryoderm.physics.casefile import case_to_toml
 
@@ -65,15 +65,7 @@ def _resolved_phase(phase: Phase, index: int) -> Phase:
         h, temp = spots.background(phase)
         phase = dataclasses.replace(phase, background_heat_transfer_w_m2k=h, background_temp_c=temp)
     if isinstance(phase, ContactPhase):
-        material = exposures.applicator_for(phase, f"phase[{index}]")
-        return dataclasses.replace(
-            phase,
-            conductivity_w_mk=material.conductivity_w_mk,
-            density_kg_m3=material.density_kg_m3,
-            specific_heat_j_kgk=material.specific_heat_j_kgk,
-            thickness_mm=material.thickness_mm,
-            contact_conductance_w_m2k=material.contact_conductance_w_m2k,
-        )
+        return _resolved_contact(phase, index)
     if isinstance(phase, Ln2VapourPhase):
         gas, h = exposures.ln2_jet(phase.distance_cm)
         return dataclasses.replace(
@@ -96,6 +88,38 @@ def _resolved_phase(phase: Phase, index: int) -> Phase:
         _, _, radiant = exposures.cold_air_surface(phase)
         return dataclasses.replace(phase, radiant_temp_c=radiant)
     return phase
+
+
+def _resolved_contact(phase: ContactPhase, index: int) -> ContactPhase:
+    """A contact phase with its material's values written out. Keys that do not apply stay
+    unset: the thickness of a pack given by mass (or the mass of one given by thickness),
+    ice fraction and melt water of an applicator that does not melt, a barrier's thickness
+    without a barrier, the stroke period of a static applicator. The contact conductance is
+    the applicator's own: the barrier is added in series when the case runs."""
+    material = exposures.applicator_for(phase, f"phase[{index}]")
+    own_contact = exposures.applicator_for(dataclasses.replace(phase, barrier=None), "")
+    by_mass = phase.mass_kg is not None
+    melts = material.melting_point_c is not None
+    barrier = phase.barrier if phase.barrier is not None else "none"
+    layer = applicators.barriers().get(barrier)
+    return dataclasses.replace(
+        phase,
+        conductivity_w_mk=material.conductivity_w_mk,
+        density_kg_m3=material.density_kg_m3,
+        specific_heat_j_kgk=material.specific_heat_j_kgk,
+        thickness_mm=None if by_mass else material.thickness_mm,
+        contact_conductance_w_m2k=own_contact.contact_conductance_w_m2k,
+        ice_fraction=exposures.ice_fraction(phase) if melts else None,
+        melt_water=material.melt_water if melts else None,  # type: ignore[arg-type]
+        barrier=barrier,
+        barrier_thickness_mm=(
+            None
+            if layer is None
+            else phase.barrier_thickness_mm
+            if phase.barrier_thickness_mm is not None
+            else float(layer["thickness_mm"])
+        ),
+    )
 
 
 def resolved(case: Case) -> Case:

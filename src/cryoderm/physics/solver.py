@@ -24,8 +24,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from cryoderm.physics import applicators
 from cryoderm.physics.exposures import Applicator, Segment
-from cryoderm.physics.freezing import NEVER_C, PhaseChange
+from cryoderm.physics.freezing import NEVER_C, PhaseChange, mushy_range_k
 from cryoderm.physics.grid import Grid
 from cryoderm.physics.perfusion import PerfusionLaw
 
@@ -216,32 +217,10 @@ class Prepared:
     initial: np.ndarray
 
 
-@lru_cache(maxsize=256)
 def _applicator_nodes(app: Applicator, cells: int) -> dict[str, np.ndarray]:
-    """Vertex nodes of the applicator slab, back face first, finest at the contact face."""
-    weights = 1.5 ** np.arange(cells)[::-1]
-    dx = app.thickness_mm * 1e-3 * weights / weights.sum()
-    melts = app.melting_point_c is not None
-
-    def half(per_cell: np.ndarray) -> np.ndarray:
-        out = np.zeros(cells + 1)
-        out[:-1] += 0.5 * per_cell * dx
-        out[1:] += 0.5 * per_cell * dx
-        return out
-
-    rho = np.full(cells, app.density_kg_m3)
-    solid_c = half(rho * app.specific_heat_j_kgk)
-    melted_c = half(rho * app.melted_specific_heat_j_kgk) if melts else solid_c
-    solid_g = np.append(app.conductivity_w_mk / dx, 0.0)
-    melted_g = np.append(app.melted_conductivity_w_mk / dx, 0.0) if melts else solid_g
-    return {
-        "cl": melted_c,
-        "cs": solid_c,
-        "lat": half(rho * app.latent_heat_j_kg) if melts else np.zeros(cells + 1),
-        "tf": np.full(cells + 1, app.melting_point_c if melts else NEVER_C),
-        "gl": melted_g,
-        "gs": solid_g,
-    }
+    """Vertex nodes of the applicator slab, back face first, finest at the contact face
+    (physics/applicators.py; its melting range is centred on the melting point)."""
+    return applicators.slab_nodes(app, cells, mushy_range_k())
 
 
 @dataclass(frozen=True, eq=False)

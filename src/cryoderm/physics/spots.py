@@ -174,9 +174,14 @@ def contact_table(
     slabs: list[dict[str, np.ndarray]] = []
     starts: list[float] = []
     for k, segment in enumerate(segments):
-        if segment.applicator is None:
-            continue
         phase = case.phases[segment.phase_index]
+        if segment.applicator is None:
+            if isinstance(phase, ContactPhase) and slabs:
+                # Between a moving applicator's strokes: off the skin (no link), it keeps
+                # its rows and recovers by conduction within itself (as in the column).
+                foot[k] = footprint(phase, grid)
+                slot[k] = len(slabs) - 1
+            continue
         foot[k] = footprint(phase, grid)
         link[k] = segment.applicator.contact_conductance_w_m2k
         first = k == 0 or segments[k - 1].phase_index != segment.phase_index
