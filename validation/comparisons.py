@@ -18,7 +18,7 @@ from cryoderm.physics import jets
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
-from validation import devices, frostnip, packs, rewarming, skinfold, vasomotor
+from validation import devices, frostnip, hands, packs, rewarming, skinfold, vasomotor
 from validation import model as m
 from validation.outcome import (
     Check,
@@ -491,26 +491,6 @@ def plan_leblanc() -> Plan:
 # --------------------------------------------------------------------------- devices on limbs
 
 
-def _swept(
-    phase_on: dict[str, Any],
-    period_s: float,
-    dwell_s: float,
-    duration_s: float,
-    room: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """A stationary phase switched on for dwell_s of every period_s (a hand-held sweep)."""
-    phases: list[dict[str, Any]] = []
-    start = 0.0
-    while start < duration_s - 1e-9:
-        on = min(dwell_s, duration_s - start)
-        phases.append({**phase_on, "duration_s": on})
-        off = min(period_s - dwell_s, duration_s - start - on)
-        if off > 1e-9:
-            phases.append(m.ambient(off, room["temp_c"], room["heat_transfer_w_m2k"]))
-        start += period_s
-    return phases
-
-
 def plan_radecka() -> Plan:
     t = m.target("radecka-2021-knee-3min")
     p = t["model"]
@@ -540,7 +520,7 @@ def plan_radecka() -> Plan:
     air = [
         m.build(
             tissue,
-            _swept(air_phase, period, duty * period, duration, room),
+            m.swept(air_phase, period, duty * period, duration, room),
             sample_every_s=1.0,
             title=f"{t['id']} air {duty}",
         )
@@ -1365,6 +1345,7 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     *packs.PLANS,
     *skinfold.PLANS,
     *rewarming.PLANS,
+    *hands.PLANS,
     *frostnip.PLANS,
     *devices.PLANS,
     *vasomotor.PLANS,

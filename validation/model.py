@@ -201,3 +201,24 @@ def conductance_for(level_c: float, conductances: np.ndarray, ends_c: np.ndarray
     """The conductance at which the end temperature is ``level_c`` (log interpolation; the
     end temperature falls as the conductance grows)."""
     return float(np.exp(np.interp(level_c, ends_c[::-1], np.log(conductances[::-1]))))
+
+
+def swept(
+    phase_on: Mapping[str, Any],
+    period_s: float,
+    dwell_s: float,
+    duration_s: float,
+    room: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """A stationary phase switched on for dwell_s of every period_s (a hand-held sweep), the
+    skin in room air (room: temp_c, heat_transfer_w_m2k) between passes."""
+    phases: list[dict[str, Any]] = []
+    start = 0.0
+    while start < duration_s - 1e-9:
+        on = min(dwell_s, duration_s - start)
+        phases.append({**phase_on, "duration_s": on})
+        off = min(period_s - dwell_s, duration_s - start - on)
+        if off > 1e-9:
+            phases.append(ambient(off, room["temp_c"], room["heat_transfer_w_m2k"]))
+        start += period_s
+    return phases
