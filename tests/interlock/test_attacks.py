@@ -5,7 +5,12 @@ silent drop, never a deaf loop."""
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import shutil
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +20,19 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cryoderm.interlock.journal import Journal, entries_of
+from cryoderm.interlock.model import Reading
 from cryoderm.interlock.mqtt import BrokerLogin, MqttDeviceLink
 
 from .helpers import Recorder
-from .process import read_ready, start_interlock, start_session, stop_process, wait_for
+from .process import (
+    interlock_command,
+    read_ready,
+    start_interlock,
+    start_session,
+    stop_process,
+    wait_for,
+)
 from .test_hostile_input import WarmReadings, _publisher
 
 pytestmark = pytest.mark.slow
@@ -135,3 +149,172 @@ def test_forged_and_replayed_acknowledgements_are_refused_by_the_device(
             attacker.disconnect()
             link_a.close()
             link_b.close()
+
+
+def _floor_stops(link: MqttDeviceLink, journal_dir, session_id: str, device_id: str) -> None:
+    """A new session on the device, a reading at the floor: the device is told to stop."""
+    start_session(journal_dir, session_id, device_id, modality="cold-air")
+    device = Recorder(device_id)
+    link.attach(device)
+    link.publish_reading(Reading(device_id, 1, 1.0, time.time()))
+    assert device.stopped.wait(5.0), "a floor reading was not stopped"
+
+
+def test_a_captured_reading_replayed_with_a_new_seq_is_a_fail_safe_stop(
+    tmp_path, anonymous_broker, credentials
+):
+    """A spoofer on an open broker captures a warm reading and sends it again under the
+    next seq, ahead of the real sensor: the real reading with that seq then contradicts the
+    stream (or, far ahead, the seq jumps): a technical stop, never a masked sensor."""
+    broker = anonymous_broker
+    with open_rig(tmp_path, broker, credentials) as rig:
+        link = rig.link()
+        capture = Capture(broker, f"{rig.prefix}/devices/dev-r/readings")
+        attacker = _publisher(broker)
+        feeder = None
+        try:
+            start_session(rig.journal_dir, "s-r", "dev-r")
+            device = Recorder("dev-r")
+            link.attach(device)
+            feeder = WarmReadings(link, "dev-r")
+            assert capture.got.wait(5.0)
+            captured = json.loads(capture.payloads[0])
+            for ahead in (1, 2, 3):
+                replay = {**captured, "seq": feeder.seq + ahead}
+                attacker.publish(
+                    f"{rig.prefix}/devices/dev-r/readings", json.dumps(replay), qos=1
+                ).wait_for_publish(5)
+            assert device.stopped.wait(5.0)
+            with Journal(rig.journal_dir) as journal:
+                (stop,) = wait_for(lambda: entries_of(journal, "s-r", ["stop"]))
+                alarms = {e.payload["condition"] for e in entries_of(journal, "s-r", ["alarm"])}
+            # The replay is stale (its time is the captured one) and the real reading under
+            # the same seq contradicts it; either way the cold stops.
+            assert stop.payload["reason"] in ("technical-fault", "no-valid-reading")
+            assert alarms & {"stream-contradiction", "no-valid-reading", "sequence-jump"}
+        finally:
+            if feeder is not None:
+                feeder.halt()
+            capture.close()
+            attacker.loop_stop()
+            attacker.disconnect()
+            link.close()
+
+
+def test_an_oversized_topic_is_rejected_once_and_the_interlock_goes_on(
+    tmp_path, anonymous_broker, credentials
+):
+    broker = anonymous_broker
+    with open_rig(tmp_path, broker, credentials) as rig:
+        link = rig.link()
+        attacker = _publisher(broker)
+        try:
+            for size in (300, 20_000, 60_000):
+                topic = f"{rig.prefix}/devices/{'x' * size}/readings"
+                attacker.publish(topic, b'{"seq": 1}', qos=1).wait_for_publish(5)
+            _floor_stops(link, rig.journal_dir, "s-o", "dev-o")
+            assert rig.process.poll() is None
+            with Journal(rig.journal_dir) as journal:
+                rejected = wait_for(
+                    lambda: journal.read_after(0, 1000, kinds=["messages-rejected"])
+                )
+            counts = rejected[0].payload["counts"]
+            assert sum(counts.values()) == 3, counts
+            assert all(len(str(key)) < 100 for key in rejected[0].payload.get("devices", {}))
+        finally:
+            attacker.loop_stop()
+            attacker.disconnect()
+            link.close()
+    log = rig.process.stderr.read().decode()
+    assert len(log) < 5_000  # the topic is never written out whole
+
+
+def test_a_device_announcing_a_zone_outside_the_registry_is_refused_and_told_to_stop(
+    tmp_path, anonymous_broker, credentials
+):
+    broker = anonymous_broker
+    with open_rig(tmp_path, broker, credentials, "--allow-device-sessions") as rig:
+        link = rig.link()
+        try:
+            device = Recorder("dev-z")
+            link.attach(device)
+            status = {"state": "running", "session_id": "s-z", "zone": "elbow"}
+            link.publish_status("dev-z", {**status, "modality": "cold-air"})
+            assert device.stopped.wait(5.0)
+            with Journal(rig.journal_dir) as journal:
+                (rejected,) = wait_for(
+                    lambda: journal.read_after(0, 1000, kinds=["command-rejected"])
+                )
+                assert "elbow" in rejected.payload["error"]
+                assert not journal.read_after(0, 1000, kinds=["session-started"])
+        finally:
+            link.close()
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [{"zone": "forehead"}, {"modality": "ln2-vapour"}, {"session_id": "s-other"}],
+    ids=["another zone", "another modality", "another session"],
+)
+def test_a_device_saying_it_runs_something_else_than_its_session_is_a_fail_safe_stop(
+    tmp_path, anonymous_broker, credentials, claim
+):
+    """The interlock guards the cheek with cold air; the device says it is cooling another
+    zone (whose limits are not the ones judged), with another modality, or for another
+    session: the device and the interlock disagree on what is being guarded."""
+    broker = anonymous_broker
+    with open_rig(tmp_path, broker, credentials) as rig:
+        link = rig.link()
+        feeder = None
+        try:
+            start_session(rig.journal_dir, "s-c", "dev-c", modality="cold-air")
+            device = Recorder("dev-c")
+            link.attach(device)
+            feeder = WarmReadings(link, "dev-c")
+            status = {"state": "running", "session_id": "s-c", "zone": "cheek"}
+            link.publish_status("dev-c", {**status, "modality": "cold-air"})
+            time.sleep(0.5)
+            assert not device.stopped.is_set()  # what it was told: fine
+            link.publish_status("dev-c", {**status, "modality": "cold-air", **claim})
+            assert device.stopped.wait(5.0)
+            with Journal(rig.journal_dir) as journal:
+                alarms = wait_for(
+                    lambda: [
+                        e
+                        for e in entries_of(journal, "s-c", ["alarm"])
+                        if e.payload["condition"] == "status-contradiction"
+                    ]
+                )
+            assert alarms[0].payload["category"] == "technical"
+        finally:
+            if feeder is not None:
+                feeder.halt()
+            link.close()
+
+
+def _in_read_only_mount(directory: Path, command: list[str]) -> list[str]:
+    """``command`` in a mount namespace of its own where ``directory`` is read-only (as a
+    file system the kernel remounted read-only after an error is)."""
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, str(directory), *command]
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new journal", "existing journal"])
+def test_a_read_only_journal_directory_is_refused_with_one_line(tmp_path, existing):
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a read-only mount")
+    journal_dir = tmp_path / "journal"
+    journal_dir.mkdir()
+    if existing:
+        Journal(journal_dir).close()
+    done = subprocess.run(
+        _in_read_only_mount(journal_dir, interlock_command(journal_dir, "--source", "embedded")),
+        capture_output=True,
+        timeout=60,
+    )
+    if b"mount" in done.stderr and done.returncode == 1 and b"cryoderm" not in done.stderr:
+        pytest.skip(f"no read-only mount here: {done.stderr[:200]!r}")
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2, lines
+    assert len(lines) == 1 and "Traceback" not in lines[0]
+    assert str(journal_dir) in lines[0] and "read-only" in lines[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -111,9 +112,25 @@ class Journal:
             ) from None
         self.file = self.directory / JOURNAL_FILE
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.file, timeout=30.0, isolation_level=None, check_same_thread=False
+        try:
+            self._db = sqlite3.connect(
+                self.file, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise self._unwritable(error) from None
+        try:
+            self._open()
+        except sqlite3.Error as error:
+            self._db.close()
+            raise self._unwritable(error) from None
+
+    def _unwritable(self, error: Exception) -> InvalidInterlockInput:
+        return InvalidInterlockInput(
+            f"journal directory = {str(self.directory)!r}: the journal cannot be opened for "
+            f"writing ({_why_not_writable(self.directory) or error})"
         )
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -273,6 +290,19 @@ class Journal:
         if row is None or row[0] is None:
             return None
         return str(row[0]), row[1]
+
+
+def _why_not_writable(directory: Path) -> str | None:
+    """Why a directory cannot be written, when the file system says (a read-only mount, as
+    after the kernel remounted a failing disk; no permission)."""
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError as error:
+        return error.strerror
+    if not os.access(directory, os.W_OK):
+        return "no permission to write in it"
+    return None
 
 
 def _row(event: Event, wall_time_s: float) -> tuple[Any, ...]:

@@ -486,6 +486,7 @@ class Interlock:
                 dict(status),
             )
         )
+        self._check_status(message, now_s, events)
         if factory is not None:
             current = self._by_device.get(message.device_id)
             if current is not None and self._sessions[current].guard.armed:
@@ -510,6 +511,30 @@ class Interlock:
                 )
                 return
             events.extend(self._begin(spec, now_s, message.transport))
+
+    def _check_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
+        """A device that says it is cooling (running or paused) must be cooling what its
+        session guards: another zone (whose limits are not those judged), another modality
+        (another floor) or another session is a disagreement on what is guarded, a
+        technical alarm and a fail-safe stop. One that says it runs while its session is
+        stopped is told to stop again."""
+        session_id = self._by_device.get(message.device_id)
+        status = message.status
+        if session_id is None or status.get("state") not in ("running", "paused"):
+            return
+        live = self._sessions[session_id]
+        spec = live.guard.spec
+        told = {"session_id": spec.session_id, "zone": spec.zone, "modality": spec.modality}
+        contradicted = [
+            f"{key} {status[key]!r} (guarded: {value!r})"
+            for key, value in told.items()
+            if key in status and status[key] != value
+        ]
+        if contradicted and live.guard.armed:
+            detail = f"device {message.device_id} reports " + ", ".join(contradicted)
+            self._technical(message.device_id, "status-contradiction", detail, now_s, events)
+        elif not live.guard.armed and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S:
+            self._send_stop_again(live, now_s)
 
     def _tick(self, now_s: float, events: list[Event]) -> None:
         stopped: list[str] = []
