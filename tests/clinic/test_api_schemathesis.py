@@ -28,9 +28,10 @@ from schemathesis.specs.openapi.checks import (
 
 from clinic import factories
 from clinic.api_helpers import director
+from clinic.test_photos import jpeg
 from cryoderm.clinic.accounts import tokens
 from cryoderm.clinic.records.models import CalibrationRecord
-from cryoderm.clinic.records.services import outcomes
+from cryoderm.clinic.records.services import outcomes, photos
 from cryoderm.clinic.records.services import sessions as session_service
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
@@ -55,7 +56,7 @@ def keep_the_test_transaction() -> Any:
 
 
 @pytest.fixture
-def clinic(db: None) -> dict[str, Any]:
+def clinic(db: None, settings: Any, tmp_path: Any) -> dict[str, Any]:
     """A small clinic run by dora (medical director and practitioner): the ids a path may
     name, and the tokens."""
     dora = director()
@@ -69,6 +70,9 @@ def clinic(db: None) -> dict[str, Any]:
     measure = outcomes.record_measure(
         dora, client.pk, quantity="tewl", value=12.0, unit="g/m2/h", zone="cheek"
     )
+    settings.MEDIA_ROOT = tmp_path / "media"
+    factories.sign_consent(dora, client, "photos")
+    photo = photos.add(dora, client.pk, image=jpeg(), view="front", phase="before")
     ids = {
         "client_id": client.pk,
         "screening_id": referred.pk,
@@ -78,6 +82,7 @@ def clinic(db: None) -> dict[str, Any]:
         "consent_id": client.consents.first().pk,
         "score_id": score.pk,
         "measure_id": measure.pk,
+        "photo_id": photo.pk,
     }
     return {
         "ids": ids,
@@ -130,4 +135,5 @@ def test_every_operation_of_the_api_is_exercised() -> None:
         "consent_id",
         "score_id",
         "measure_id",
+        "photo_id",
     } | {"zone", "alarm_id"}, names

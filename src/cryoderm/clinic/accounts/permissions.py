@@ -71,6 +71,14 @@ ACTIONS: Final[Mapping[str, str]] = {
     "audit.export": "export the audit log",
 }
 
+#: Actions that need the person at the clinic, signed in with their own second factor:
+#: never done with an API token, which is a password on a script and may be copied or shared
+#: (a practitioner holding a colleague's token would otherwise sign off as the colleague and
+#: confirm as the second clinician themselves, or start the cold on a face from a script).
+PRESENCE_REQUIRED: Final[frozenset[str]] = frozenset(
+    {"override.sign", "session.start", "consent.withdraw", "token.manage", "staff.manage"}
+)
+
 MATRIX: Final[Mapping[str, Mapping[str, Decision]]] = {
     "client.view": {ADMIN: DENY, MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},
     "client.create": {MEDICAL_DIRECTOR: ALLOW, PRACTITIONER: ALLOW, FRONT_DESK: ALLOW},

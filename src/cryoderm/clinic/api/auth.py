@@ -29,6 +29,8 @@ class Principal:
     device_id: int | None = None
     device_serial: str = ""
     token_name: str = ""
+    #: A user's API token rather than a signed-in session (a device token is one too).
+    by_token: bool = False
 
     @property
     def is_device(self) -> bool:
@@ -48,11 +50,19 @@ class Principal:
     def require(self, action: str, device_id: int | None = None) -> None:
         """Raise :class:`PermissionRefused` unless this caller may do ``action``.
 
-        Device tokens may only ingest, and only for ``device_id`` equal to their own."""
+        Device tokens may only ingest, and only for ``device_id`` equal to their own; a
+        user's token may not do what needs the person present
+        (:data:`~cryoderm.clinic.accounts.permissions.PRESENCE_REQUIRED`)."""
         if self.is_device:
             if action == INGEST and device_id == self.device_id:
                 return
             raise PermissionRefused(action=action, who=self.label, roles=("device",))
+        if self.by_token and action in permissions.PRESENCE_REQUIRED:
+            raise PermissionRefused(
+                action=f"{action} with an API token (sign in to the clinic's pages)",
+                who=f"{self.label}'s token {self.token_name!r}",
+                roles=permissions.roles_of(self.user),
+            )
         permissions.require(self.user, action)
 
 
@@ -72,6 +82,7 @@ class BearerToken(HttpBearer):
             device_id=found.device_id,
             device_serial=found.device.serial_number if found.device is not None else "",
             token_name=found.name,
+            by_token=True,
         )
 
 

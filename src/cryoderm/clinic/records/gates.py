@@ -59,6 +59,7 @@ from .models import (
     ScreeningResponse,
     TreatmentSession,
 )
+from .services._common import age_years
 from .services.consent import active, current_text
 from .services.screening import current_screening, unsigned_referrals
 
@@ -121,6 +122,28 @@ class Evaluation:
         return not self.closed
 
 
+def record_changed_since(screening: ScreeningResponse) -> list[str]:
+    """How the client's record now contradicts what the screening was made for (the age
+    on the screening day, from the date of birth, and the registered sex): a date of birth
+    corrected from an adult's to a minor's after a clear screening must not leave that
+    screening open the gates."""
+    client = screening.client
+    answers = screening.answers if isinstance(screening.answers, dict) else {}
+    changed = []
+    on = timezone.localdate(screening.screened_at)
+    age_then = age_years(client.date_of_birth, on)
+    screened_age = answers.get("age_years")
+    if isinstance(screened_age, int | float) and int(screened_age) != age_then:
+        changed.append(
+            f"it was for age {screened_age:g}, the date of birth {client.date_of_birth} "
+            f"gives {age_then} on {on}"
+        )
+    screened_sex = answers.get("sex")
+    if client.sex in ("female", "male") and screened_sex not in (None, client.sex):
+        changed.append(f"it was for sex {screened_sex}, the record says {client.sex}")
+    return changed
+
+
 def screening_gates(
     screening: ScreeningResponse | None, today: dt.date, validity_days: int
 ) -> list[Gate]:
@@ -145,11 +168,22 @@ def screening_gates(
         ]
     screened_on = screening.screened_at.date()
     age_days = (today - screened_on).days
-    current = Gate(
-        "screening-current",
-        age_days <= validity_days,
-        f"screened on {screened_on} ({age_days} days ago; valid {validity_days} days)",
-        "repeat the screening: it is older than the clinic's validity period",
+    changed = record_changed_since(screening)
+    current = (
+        Gate(
+            "screening-current",
+            False,
+            f"the client's record was corrected after the screening of {screened_on}: "
+            + "; ".join(changed),
+            "repeat the screening: it was made for the record as it was then",
+        )
+        if changed
+        else Gate(
+            "screening-current",
+            age_days <= validity_days,
+            f"screened on {screened_on} ({age_days} days ago; valid {validity_days} days)",
+            "repeat the screening: it is older than the clinic's validity period",
+        )
     )
     verdict = Gate(
         "screening-verdict",

@@ -24,6 +24,7 @@ Ingests of one session are serialised by locking the session row.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,10 @@ _SENSOR = load_table("interlock")["sensor"]
 #: source): outside it a reading is a sensor fault, refused here as by the interlock.
 VALID_MIN_C = float(_SENSOR["valid_min_c"])
 VALID_MAX_C = float(_SENSOR["valid_max_c"])
+#: A sensor's name as devices and the interlock give it (the interlock's device ids are
+#: letters, digits, '-' and '_'): nothing that a spreadsheet would run as a formula when a
+#: series is exported (a leading '=', '+', '-' or '@') and nothing a page could take for markup.
+SENSOR_NAME = re.compile(r"[^\W_][\w.:-]{0,39}")
 #: Largest batch of readings accepted in one call (10 Hz x 3 sensors x 5 min is 9,000).
 MAX_BATCH = 10_000
 #: assumption: a device that lost its link re-sends its buffer within minutes of the stop;
@@ -122,8 +127,12 @@ def _reading(
             f"{zone!r} is not a zone of session {session.pk} ({', '.join(session.zones)})",
         )
     sensor = str(item.get("sensor") or "").strip()
-    if not sensor or len(sensor) > 40:
-        raise InvalidRecord(f"{where}.sensor", "a sensor name of 1-40 characters")
+    if not SENSOR_NAME.fullmatch(sensor):
+        raise InvalidRecord(
+            f"{where}.sensor",
+            f"{sensor[:50]!r}: a sensor name of 1-40 letters, digits, '.', ':', '-' or '_', "
+            "starting with a letter or digit",
+        )
     elapsed = require_finite(f"{where}.elapsed_s", item.get("elapsed_s"), "s")
     length_s = min((end - start).total_seconds() + CLOCK_SKEW.total_seconds(), MAX_ELAPSED_S)
     if not 0 <= elapsed <= length_s:

@@ -228,6 +228,32 @@ def _clinician(user: Any, field_name: str) -> Practitioner:
     return practitioner
 
 
+def _not_the_same_person(signer: Any, second: Any) -> None:
+    """Refuse a second clinician who is the signer under another account: the same e-mail
+    address, or the same professional registration number. (Two accounts for one person
+    are against the clinic's rules, docs/security.md; this catches the ones that give
+    themselves away.)"""
+    mine = (getattr(signer, "email", "") or "").strip().casefold()
+    theirs = (getattr(second, "email", "") or "").strip().casefold()
+    if mine and mine == theirs:
+        raise InvalidRecord(
+            "second_clinician",
+            f"{second.get_username()} has the signer's e-mail address: the second clinician "
+            "must be another person",
+        )
+    numbers = {
+        practitioner.user_id: practitioner.registration_number.strip().casefold()
+        for practitioner in Practitioner.objects.filter(user__in=(signer, second))
+    }
+    mine, theirs = numbers.get(getattr(signer, "pk", None), ""), numbers.get(second.pk, "")
+    if mine and mine == theirs:
+        raise InvalidRecord(
+            "second_clinician",
+            f"{second.get_username()} has the signer's registration number: the second "
+            "clinician must be another person",
+        )
+
+
 def authenticate_second(second: SecondClinician, request: HttpRequest | None = None) -> Any:
     """The second clinician's user, once their password or one-time code is checked; a
     failure counts against their account as a failed sign-in does (accounts' lockout)."""
@@ -279,6 +305,7 @@ def sign_off(
     second_user = authenticate_second(second, request)
     if second_user.pk == getattr(actor, "pk", None):
         raise InvalidRecord("second_clinician", "must be a different clinician from the signer")
+    _not_the_same_person(actor, second_user)
     if not permissions.is_allowed(second_user, "override.sign"):
         raise InvalidRecord(
             "second_clinician", f"{second_user.get_username()} may not sign off refer findings"
