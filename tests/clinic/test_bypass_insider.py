@@ -218,6 +218,22 @@ def test_an_ended_session_never_starts_again_through_any_path(alice, ending) -> 
     assert TreatmentSession.objects.get(pk=ready.pk).status == ending
 
 
+def test_no_alarm_or_event_is_added_to_a_finished_session_afterwards(alice) -> None:
+    ready = factories.ready_session(alice)
+    session_service.start(alice, ready.pk)
+    session_service.raise_alarm(
+        alice, ready.pk, code="approaching-floor", severity="warning", message="cold"
+    )
+    session_service.finish(alice, ready.pk, exposure_s=60)
+    with pytest.raises(Conflict):
+        session_service.raise_alarm(
+            alice, ready.pk, code="floor", severity="stop", message="invented later"
+        )
+    with pytest.raises(Conflict):
+        session_service.add_event(alice, ready.pk, kind="note", message="invented later")
+    assert ready.alarms.count() == 1
+
+
 def test_a_cancelled_session_takes_no_readings(alice) -> None:
     ready = factories.ready_session(alice)
     live_control.cancel(alice, ready.pk, "client did not come")

@@ -205,6 +205,19 @@ def finish(
     return session
 
 
+def _running(session_id: object) -> TreatmentSession:
+    """The session, which must be in progress: alarms and events are what happens during
+    it, never added to a planned, cancelled or finished record afterwards."""
+    session = load(TreatmentSession, session_id)
+    if session.status != TreatmentSession.Status.IN_PROGRESS:
+        raise Conflict(
+            f"session {session.pk} is {session.get_status_display().lower()}, not in "
+            "progress: its record is closed",
+            "status",
+        )
+    return session
+
+
 @transaction.atomic
 def raise_alarm(
     actor: Any,
@@ -220,7 +233,7 @@ def raise_alarm(
     at: dt.datetime | None = None,
 ) -> Alarm:
     authorize(actor, "session.stop")
-    session = load(TreatmentSession, session_id)
+    session = _running(session_id)
     if severity not in Alarm.Severity.values:
         raise InvalidRecord(
             "severity", f"{severity!r} is not one of {', '.join(Alarm.Severity.values)}"
@@ -266,7 +279,7 @@ def add_event(
     at: dt.datetime | None = None,
 ) -> SessionEvent:
     authorize(actor, "session.stop")
-    session = load(TreatmentSession, session_id)
+    session = _running(session_id)
     if kind not in SessionEvent.Kind.values:
         raise InvalidRecord("kind", f"{kind!r} is not one of {', '.join(SessionEvent.Kind.values)}")
     event = SessionEvent.objects.create(
