@@ -18,7 +18,16 @@ from cryoderm.physics import jets
 from cryoderm.physics.case import Case
 from cryoderm.physics.exposures import cold_air_heat_transfer_w_m2k, ln2_jet
 from cryoderm.physics.results import SimulationResult
-from validation import devices, frostnip, hands, packs, rewarming, skinfold, vasomotor
+from validation import (
+    applicators,
+    devices,
+    frostnip,
+    hands,
+    packs,
+    rewarming,
+    skinfold,
+    vasomotor,
+)
 from validation import model as m
 from validation.outcome import (
     Check,
@@ -539,13 +548,27 @@ def plan_radecka() -> Plan:
         sample_every_s=1.0,
         title=f"{t['id']} ice",
     )
-    cases = (*ln2, *air, ice)
+    crushed = m.build(
+        tissue,
+        [
+            {
+                "modality": "contact",
+                "applicator": "crushed-ice-pack",
+                "applicator_temp_c": p["ice_temp_c"],
+                "duration_s": duration,
+            }
+        ],
+        sample_every_s=1.0,
+        title=f"{t['id']} crushed-ice-pack",
+    )
+    cases = (*ln2, *air, ice, crushed)
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         n = len(duties)
         ln2_drop = np.array([m.drop(r, duration) for r in results[:n]])
         air_drop = np.array([m.drop(r, duration) for r in results[n : 2 * n]])
-        ice_drop = m.drop(results[-1], duration)
+        ice_drop = m.drop(results[-2], duration)
+        crushed_drop = m.drop(results[-1], duration)
         values, spreads = t["values"], t["spreads"]
 
         def duty_for(drops: np.ndarray, measured: float) -> float | None:
@@ -581,7 +604,19 @@ def plan_radecka() -> Plan:
                 None,
                 "1",
             ),
-            shown("ice bag (engine 'ice' at 0 C)", ice_drop, values["contact"], "K"),
+            shown(
+                "ice bag (engine 'ice' at 0 C: melting ice since the contact rework; "
+                "-19.5 K when it was 0 C water)",
+                ice_drop,
+                values["contact"],
+                "K",
+            ),
+            shown(
+                "ice bag as the engine's crushed-ice-pack (calibrated 50 W/m2K)",
+                crushed_drop,
+                values["contact"],
+                "K",
+            ),
             ordering(
                 "LN2 vapour cools more than cold air at every matched duty cycle",
                 bool(np.all(ln2_drop < air_drop)),
@@ -1039,6 +1074,9 @@ def plan_belitsky() -> Plan:
 def plan_janwantanakul() -> Plan:
     t = m.target("janwantanakul-2009-ice-minimum")
     p = t["model"]
+    # The engine's 'ice' mixes its melt water into the bag; 'stays' keeps it as a layer at
+    # the skin: both are run, since which one a real pack follows is what the minimum tests.
+    runs = [(th, melt) for th in p["thicknesses_mm"] for melt in p["melt_water"]]
     cases = tuple(
         m.build(
             m.limb_tissue(p["fat_mm"]),
@@ -1048,32 +1086,42 @@ def plan_janwantanakul() -> Plan:
                     "applicator": "ice",
                     "applicator_temp_c": p["ice_temp_c"],
                     "thickness_mm": th,
+                    "melt_water": melt,
                     "duration_s": p["duration_s"],
                 }
             ],
             sample_every_s=5.0,
-            title=f"{t['id']} {th} mm",
+            title=f"{t['id']} {th} mm {melt}",
         )
-        for th in p["thicknesses_mm"]
+        for th, melt in runs
     )
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         checks = []
-        for th, r in zip(p["thicknesses_mm"], results, strict=True):
+        for (th, melt), r in zip(runs, results, strict=True):
             series = np.asarray(r.probes["surface"])
             k = int(np.argmin(series))
+            at_end = k == len(series) - 1
             checks.append(
                 shown(
-                    f"{th:g} mm pack: time of the interface minimum",
+                    f"{th:g} mm pack, melt water {melt}: time of the interface minimum"
+                    + (" (still falling at the end)" if at_end else ""),
                     float(r.time_s[k]),
                     t["value"],
                     "s",
                 )
             )
-            checks.append(shown(f"{th:g} mm pack: interface minimum", float(series[k]), None, "C"))
+            checks.append(
+                shown(
+                    f"{th:g} mm pack, melt water {melt}: interface minimum",
+                    float(series[k]),
+                    None,
+                    "C",
+                )
+            )
         lines = tuple(
-            line(f"{th:g} mm ice", r.time_s / 60.0, np.asarray(r.probes["surface"]))
-            for th, r in zip(p["thicknesses_mm"], results, strict=True)
+            line(f"{th:g} mm ice, melt {melt}", r.time_s / 60.0, np.asarray(r.probes["surface"]))
+            for (th, melt), r in zip(runs, results, strict=True)
         )
         return outcome_for(
             t, checks, [t["limitation"]], Plot("time (min)", "interface (C)", lines=lines)
@@ -1346,6 +1394,7 @@ PLANS: tuple[Callable[[], Plan], ...] = (
     *skinfold.PLANS,
     *rewarming.PLANS,
     *hands.PLANS,
+    *applicators.PLANS,
     *frostnip.PLANS,
     *devices.PLANS,
     *vasomotor.PLANS,
