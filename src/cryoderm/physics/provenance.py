@@ -97,7 +97,9 @@ def _resolved_contact(phase: ContactPhase, index: int) -> ContactPhase:
     without a barrier, the stroke period of a static applicator. The contact conductance is
     the applicator's own: the barrier is added in series when the case runs."""
     material = exposures.applicator_for(phase, f"phase[{index}]")
-    own_contact = exposures.applicator_for(dataclasses.replace(phase, barrier=None), "")
+    own_contact = exposures.applicator_for(
+        dataclasses.replace(phase, barrier=None, barrier_thickness_mm=None), ""
+    )
     by_mass = phase.mass_kg is not None
     melts = material.melting_point_c is not None
     barrier = phase.barrier if phase.barrier is not None else "none"
