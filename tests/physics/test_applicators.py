@@ -384,3 +384,10 @@ def test_the_melting_pack_converges_in_space() -> None:
     assert order > 0.8
     exact = stefan_heat_j_m2(120.0)
     assert heats[0] > heats[1] > heats[2] > exact
+
+
+def test_too_many_strokes_are_refused_naming_the_stroke_period() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _roller(86400.0, stroke_period_s=0.1)
+    assert caught.value.field == "phase.stroke_period_s"
+    assert "864000 strokes" in caught.value.allowed

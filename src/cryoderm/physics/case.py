@@ -460,6 +460,17 @@ def _check_contact(phase: ContactPhase) -> None:
     moving = phase.contact_fraction < 1.0
     if moving and phase.stroke_period_s is None:
         raise bound("phase.contact.stroke_period_s").missing("phase.stroke_period_s")
+    if moving and phase.stroke_period_s is not None:
+        strokes = math.ceil(phase.duration_s / phase.stroke_period_s - 1e-9)
+        most = bound("phase.contact.strokes").high
+        if most is not None and strokes > most:
+            raise InvalidInput(
+                "phase.stroke_period_s",
+                phase.stroke_period_s,
+                f"gives {strokes} strokes over {phase.duration_s:g} s, more than {most:g}; "
+                "split the treatment into phases or stroke less often",
+                "s",
+            )
     if not moving and phase.stroke_period_s is not None:
         raise InvalidInput(
             "phase.stroke_period_s",
