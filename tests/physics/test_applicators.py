@@ -391,3 +391,19 @@ def test_too_many_strokes_are_refused_naming_the_stroke_period() -> None:
         _roller(86400.0, stroke_period_s=0.1)
     assert caught.value.field == "phase.stroke_period_s"
     assert "864000 strokes" in caught.value.allowed
+
+
+def test_the_contact_spread_scales_the_applicators_own_conductance_not_the_barrier() -> None:
+    # The spread of the contact conductance (spreads.py) overrides the applicator's own
+    # value; the barrier is added in series when the case runs, once.
+    from cryoderm.physics import spreads
+
+    phase = ContactPhase(
+        applicator="ice", applicator_temp_c=0.0, barrier="towel-dry", duration_s=60.0
+    )
+    same = spreads._contact(phase, 1.0)
+    assert isinstance(same, ContactPhase)
+    resolved = exposures.applicator_for(same, "phase")
+    assert resolved.contact_conductance_w_m2k == pytest.approx(
+        exposures.applicator_for(phase, "phase").contact_conductance_w_m2k, rel=1e-12
+    )

@@ -193,6 +193,14 @@ def applicator_for(phase: ContactPhase, where: str) -> Applicator:
     return app
 
 
+def own_contact_conductance_w_m2k(phase: ContactPhase) -> float:
+    """The applicator's own contact conductance (the phase's or its material's), without a
+    barrier: what the phase's contact_conductance_w_m2k stands for."""
+    if phase.contact_conductance_w_m2k is not None:
+        return float(phase.contact_conductance_w_m2k)
+    return float(applicators.materials()[phase.applicator]["contact_conductance_w_m2k"])
+
+
 def ice_fraction(phase: ContactPhase) -> float:
     """The stated ice fraction (by mass) of a melting applicator at its melting point: the
     phase's, else the material's, else all ice."""

@@ -97,9 +97,6 @@ def _resolved_contact(phase: ContactPhase, index: int) -> ContactPhase:
     without a barrier, the stroke period of a static applicator. The contact conductance is
     the applicator's own: the barrier is added in series when the case runs."""
     material = exposures.applicator_for(phase, f"phase[{index}]")
-    own_contact = exposures.applicator_for(
-        dataclasses.replace(phase, barrier=None, barrier_thickness_mm=None), ""
-    )
     by_mass = phase.mass_kg is not None
     melts = material.melting_point_c is not None
     barrier = phase.barrier if phase.barrier is not None else "none"
@@ -110,7 +107,7 @@ def _resolved_contact(phase: ContactPhase, index: int) -> ContactPhase:
         density_kg_m3=material.density_kg_m3,
         specific_heat_j_kgk=material.specific_heat_j_kgk,
         thickness_mm=None if by_mass else material.thickness_mm,
-        contact_conductance_w_m2k=own_contact.contact_conductance_w_m2k,
+        contact_conductance_w_m2k=exposures.own_contact_conductance_w_m2k(phase),
         ice_fraction=exposures.ice_fraction(phase) if melts else None,
         melt_water=material.melt_water if melts else None,  # type: ignore[arg-type]
         barrier=barrier,

@@ -43,7 +43,7 @@ from cryoderm.physics.case import (
     Phase,
 )
 from cryoderm.physics.errors import InvalidInput
-from cryoderm.physics.exposures import applicator_for, ln2_jet, phase_nozzle
+from cryoderm.physics.exposures import ln2_jet, own_contact_conductance_w_m2k, phase_nozzle
 
 
 @cache
@@ -179,7 +179,8 @@ def _nozzle(phase: ColdAirPhase, factor: float) -> ColdAirPhase:
 def _contact(phase: Phase, factor: float) -> Phase:
     if not isinstance(phase, ContactPhase):
         return phase
-    nominal = applicator_for(phase, "phase").contact_conductance_w_m2k
+    # The applicator's own conductance (a barrier is added in series when the case runs).
+    nominal = own_contact_conductance_w_m2k(phase)
     return dataclasses.replace(phase, contact_conductance_w_m2k=nominal * factor)
 
 
