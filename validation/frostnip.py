@@ -207,6 +207,8 @@ def plan_ducharme_per_condition() -> Plan:
             _wind_case(zone, c["air_temp_c"], c["wind_km_h"], duration), p["population_samples"]
         )
         cases.extend(varied)
+    calm = [(c, speed) for c in main["still_air"] for speed in p["still_air_speeds_m_s"]]
+    cases.extend(_wind_case(zone, c["air_temp_c"], speed / KM_H, duration) for c, speed in calm)
 
     def evaluate(results: Sequence[SimulationResult]) -> Outcome:
         checks: list[Check] = []
@@ -267,6 +269,17 @@ def plan_ducharme_per_condition() -> Plan:
                         "min",
                     )
                 )
+        start_calm = start + len(people) * samples
+        for (c, speed), r in zip(calm, results[start_calm:], strict=True):
+            checks.append(
+                shown(
+                    f"{c['air_temp_c']:g} C 'still' air at {speed:g} m/s: minutes to freeze risk "
+                    f"({c['incidence']:.0%} froze in still air)",
+                    _minutes(r),
+                    None,
+                    "min",
+                )
+            )
         observed = [c["observed_min"] for c in every]
         lines = tuple(
             line(
