@@ -407,3 +407,25 @@ def test_the_contact_spread_scales_the_applicators_own_conductance_not_the_barri
     assert resolved.contact_conductance_w_m2k == pytest.approx(
         exposures.applicator_for(phase, "phase").contact_conductance_w_m2k, rel=1e-12
     )
+
+
+def test_the_melting_pack_converges_in_time() -> None:
+    # About first order (measured 0.9 and 0.8 over time refinements 1-2-4-8): the melting
+    # front is a kink of the enthalpy that Crank-Nicolson steps across.
+    heats = [
+        -run(_wall_case(120.0, refinement=4.0, time=t)).metrics["energy_surface_j_m2"]
+        for t in (1.0, 2.0, 4.0)
+    ]
+    order = math.log2(abs(heats[0] - heats[1]) / abs(heats[1] - heats[2]))
+    assert order > 0.6
+    assert heats[0] > heats[1] > heats[2] > stefan_heat_j_m2(120.0)
+
+
+def test_an_ice_pack_at_0_c_holds_every_node_at_its_melting_point_while_ice_remains() -> None:
+    # 20 mm of ice (mixes) on the cheek for 5 min takes about a tenth of its latent heat:
+    # every node of the slab is still within half the mushy range of 0 C.
+    phase = ContactPhase(applicator="ice", applicator_temp_c=0.0, duration_s=300.0)
+    final, into_skin = _final_applicator(Case(tissue=CHEEK, phases=(phase,), output=SURFACE))
+    assert -into_skin < 0.2 * 20e-3 * 920 * 333600
+    half = 0.5 * mushy_range_k()
+    assert np.all(np.abs(final) <= half + 1e-9)
