@@ -5,12 +5,16 @@ silent drop, never a deaf loop."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -318,3 +322,82 @@ def test_a_read_only_journal_directory_is_refused_with_one_line(tmp_path, existi
     assert done.returncode == 2, lines
     assert len(lines) == 1 and "Traceback" not in lines[0]
     assert str(journal_dir) in lines[0] and "read-only" in lines[0]
+
+
+def _post(url: str, body: bytes, token: str, timeout_s: float = 5.0) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@contextlib.contextmanager
+def http_interlock(tmp_path, credentials, *extra: str) -> Iterator[tuple[str, object]]:
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    process = start_interlock(
+        journal_dir,
+        *("--source", "http", "--http-port", "0", "--ready-file", str(ready), *extra),
+        credentials=credentials,
+    )
+    try:
+        yield f"http://127.0.0.1:{read_ready(ready)['port']}", process
+    finally:
+        stop_process(process)
+
+
+def test_a_flood_of_idle_and_half_sent_connections_does_not_deafen_the_http_ingest(
+    tmp_path, credentials
+):
+    """Anyone on the machine can open connections to the ingest without a token: 1,500 of
+    them, half with a request that never ends, while a device posts at 10 Hz. The device
+    must keep being answered (each answer carries its heartbeat: a second without one
+    stops it) and a reading at the floor is still stopped."""
+    journal_dir = tmp_path / "journal"
+    token = credentials.add("dev-i").token
+    sockets: list[socket.socket] = []
+    answered: list[float] = []
+    halt = threading.Event()
+    with http_interlock(tmp_path, credentials) as (base, process):
+
+        def device() -> None:
+            seq = 0
+            while not halt.wait(0.1):
+                seq += 1
+                body = json.dumps(Reading("dev-i", seq, 30.0, time.time()).to_json()).encode()
+                with contextlib.suppress(OSError):
+                    if _post(f"{base}/v1/readings", body, token, 1.0)[0] == 200:
+                        answered.append(time.monotonic())
+
+        thread = threading.Thread(target=device, daemon=True)
+        try:
+            start_session(journal_dir, "s-i", "dev-i", modality="cold-air")
+            thread.start()
+            wait_for(lambda: len(answered) >= 3, 5.0)
+            host, port = base.removeprefix("http://").split(":")
+            storm_at = time.monotonic()
+            for n in range(1500):
+                sock = socket.create_connection((host, int(port)), timeout=5)
+                if n % 2:  # a request that never ends (slowloris)
+                    sock.sendall(b"POST /v1/readings HTTP/1.1\r\nContent-Length: 100\r\n")
+                sockets.append(sock)
+            storm_s = time.monotonic() - storm_at
+            time.sleep(1.0)
+            halt.set()
+            thread.join(5.0)
+            during = [t for t in answered if t >= storm_at - 1.0]
+            gaps = [b - a for a, b in itertools.pairwise(during)]
+            assert gaps, (len(answered), storm_s)
+            assert max(gaps) < 0.8, (max(gaps), storm_s)
+            reading = json.dumps(Reading("dev-i", 10_000, 1.0, time.time()).to_json()).encode()
+            status, answer = _post(f"{base}/v1/readings", reading, token)
+            assert status == 200
+            assert json.loads(answer["commands"][-1]["signed"])["command"] == "stop"
+            assert process.poll() is None
+        finally:
+            halt.set()
+            for sock in sockets:
+                sock.close()

@@ -57,6 +57,13 @@ class Unauthenticated(RejectedMessage):
 # A connection that sends nothing for this long is closed: a client that opens connections
 # and never finishes a request must not hold the ingest's threads.
 REQUEST_TIMEOUT_S = 5.0
+# Connections the kernel holds for the ingest before it accepts them (the standard library's
+# default is 5): with 5, a burst of connections from anyone on the machine (no token is
+# needed to connect) filled the queue, the kernel dropped the device's own connection
+# attempts, and each waited for TCP's retransmission (1 s, then 3 s...): no answer, no
+# heartbeat, a stopped device. Assumption: 1,024 (the kernel caps it at somaxconn) is far
+# more than the devices of a clinic connect at once, and costs the kernel only memory.
+LISTEN_BACKLOG = 1024
 # An oversized body up to this size is read and thrown away before the 413 answer.
 DRAIN_MAX_BYTES = 1 << 20
 
@@ -105,6 +112,8 @@ class HttpTransport:
             owner = transport
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = LISTEN_BACKLOG
+
             def service_actions(self) -> None:
                 # Every turn of the accept loop (at least every poll interval, 0.5 s).
                 transport.watch.stamp()
