@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -24,11 +25,13 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cryoderm.interlock.clock import SystemClock
+from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import Reading
 from cryoderm.interlock.mqtt import BrokerLogin, MqttDeviceLink
 
-from .helpers import Recorder
+from .helpers import LumpedFace, Recorder
 from .process import (
     interlock_command,
     read_ready,
@@ -401,3 +404,79 @@ def test_a_flood_of_idle_and_half_sent_connections_does_not_deafen_the_http_inge
             halt.set()
             for sock in sockets:
                 sock.close()
+
+
+class MqttSimulatedDevice:
+    """A simulated device on the shipped broker, stepped at 100 Hz in a thread: it stops
+    itself after 1 s without a verified heartbeat."""
+
+    def __init__(self, secure_broker, device_id: str) -> None:
+        issued = secure_broker.store.add(device_id)
+        secure_broker.broker.reload()
+        broker = secure_broker.broker
+        self.link = MqttDeviceLink(
+            broker.host,
+            broker.port,
+            interlock_key=secure_broker.store.public_key(),
+            login=BrokerLogin(device_id, issued.token),
+        )
+        face = LumpedFace(cold_temp_c=25.0, tau_s=60.0)
+        self.device = SimulatedDevice(device_id, face, SystemClock(), self.link.publish_reading)
+        self.link.attach(self.device)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.device.power_on()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._halt.wait(0.01):
+            self.device.step()
+
+    def halt(self) -> None:
+        self._halt.set()
+        self._thread.join(5.0)
+        self.link.close()
+
+
+def test_a_frozen_interlock_stops_every_device_and_thawed_it_fails_the_session_safe(
+    tmp_path, secure_broker
+):
+    """SIGSTOP (a hung process, a paused virtual machine), then SIGCONT before any watchdog
+    acts: the devices stop themselves on the missing heartbeats; on thawing, the interlock
+    stops the session it could not read, and nothing turns the cold back on."""
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    process = start_interlock(
+        journal_dir,
+        *("--source", "mqtt", "--broker", secure_broker.broker.address),
+        *("--credentials", str(secure_broker.store.directory), "--ready-file", str(ready)),
+    )
+    sim = None
+    try:
+        pid = read_ready(ready)["pid"]
+        start_session(journal_dir, "s-f", "dev-f", modality="cold-air", planned_duration_s=60.0)
+        sim = MqttSimulatedDevice(secure_broker, "dev-f")
+        sim.start()
+        wait_for(lambda: len(sim.device.log.acked) >= 5, 10.0)
+        os.kill(pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        wait_for(lambda: sim.device.state == "stopped", 5.0)
+        assert time.monotonic() - frozen_at < 2.0
+        assert sim.device.log.stopped_by == "heartbeat-lost"
+        time.sleep(1.0)
+        os.kill(pid, signal.SIGCONT)
+        with Journal(journal_dir) as journal:
+            (stop,) = wait_for(lambda: entries_of(journal, "s-f", ["stop"]), 10.0)
+        assert stop.payload["reason"] == "no-valid-reading"
+        heard = sim.device._last_heartbeat_s
+        wait_for(lambda: sim.device._last_heartbeat_s != heard, 5.0)  # heartbeats again
+        time.sleep(0.5)
+        assert sim.device.state == "stopped"  # and the cold stays off
+        assert process.poll() is None
+    finally:
+        if sim is not None:
+            sim.halt()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGCONT)
+        stop_process(process)

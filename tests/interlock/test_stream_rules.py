@@ -8,10 +8,18 @@ from __future__ import annotations
 import pytest
 
 from cryoderm.interlock.errors import ActionRefused
+from cryoderm.interlock.guard import SessionGuard
 from cryoderm.interlock.journal import entries_of
-from cryoderm.interlock.model import AlarmCategory, AlarmPriority, Reading, StopReason
+from cryoderm.interlock.model import (
+    AlarmCategory,
+    AlarmPriority,
+    DeviceCommand,
+    Reading,
+    SessionSpec,
+    StopReason,
+)
 
-from .helpers import LumpedFace, make_rig
+from .helpers import LumpedFace, limits, make_rig
 
 
 def warm_rig(ram_dir):
@@ -92,3 +100,18 @@ def test_a_technical_stop_is_resumed_only_once_its_alarm_is_acknowledged(ram_dir
     rig.interlock.acknowledge("s1", alarm.alarm_id, by_user="alice")
     rig.interlock.resume_after_stop("s1", "alice", "checked the device")
     assert rig.interlock.guard("s1").stop_reason is None
+
+
+def test_a_fresh_reading_after_an_unobserved_timer_deadline_does_not_rescue_the_session():
+    """The interlock frozen (SIGSTOP, a paused machine) past the no-valid-reading limit and
+    thawed: the first thing judged is a fresh, valid, warm reading. The session had no
+    guard for longer than the limit: it stops, whatever the order of reading and tick."""
+    spec = SessionSpec("s-late", "dev-late", "cheek", "cold-air", limits())
+    guard = SessionGuard(spec, 0.0)
+    for n in range(1, 11):
+        assert guard.on_reading(Reading("dev-late", n, 30.0, 0.0), n * 0.1).command is None
+    late_s = 1.0 + spec.limits.no_valid_reading_s + 0.5  # no tick meanwhile
+    outcome = guard.on_reading(Reading("dev-late", 11, 30.0, 0.0), late_s)
+    assert outcome.command is DeviceCommand.STOP
+    assert outcome.stop_reason is StopReason.NO_VALID_READING
+    assert [e.kind for e in outcome.events].count("reading") == 1  # still recorded

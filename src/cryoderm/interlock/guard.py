@@ -169,7 +169,23 @@ class SessionGuard:
         """A reading arrived at ``now_s``, taken ``age_s`` seconds earlier (by the device's
         stamp; negative if the stamp is ahead of the interlock's clock). A reading that
         does not belong to the device's stream is a technical alarm (:meth:`_off_stream`);
-        an exact repeat of one already judged (a retransmission) changes nothing."""
+        an exact repeat of one already judged (a retransmission) changes nothing.
+
+        The timers are due first: a reading that arrives after a timer's deadline passed
+        unobserved (the interlock frozen or starved of the CPU, its tick late) must not
+        rescue the session. Without this, a fresh reading judged before the late tick
+        reset the no-valid-reading timer of a session nobody had guarded for seconds."""
+        overdue = self.on_tick(now_s)
+        outcome = self._on_reading(reading, now_s, age_s)
+        if not overdue.events:
+            return outcome
+        return Outcome(
+            overdue.command or outcome.command,
+            (*overdue.events, *outcome.events),
+            overdue.stop_reason or outcome.stop_reason,
+        )
+
+    def _on_reading(self, reading: Reading, now_s: float, age_s: float) -> Outcome:
         key = (reading.seq, _content(reading))
         if self.last_seq is not None:
             if reading.seq <= self.last_seq:
