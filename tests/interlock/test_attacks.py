@@ -480,3 +480,72 @@ def test_a_frozen_interlock_stops_every_device_and_thawed_it_fails_the_session_s
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGCONT)
         stop_process(process)
+
+
+def test_a_torn_write_at_the_end_of_the_journal_is_dropped_and_the_interlock_restarts(
+    tmp_path, credentials
+):
+    """SIGKILL mid-write leaves a torn last record: in SQLite's write-ahead log a frame
+    whose checksum fails (here: the start of a next frame, cut short, as a kill leaves it)
+    is not part of the journal, and every acknowledged reading is still there."""
+    journal_dir = tmp_path / "journal"
+    token = credentials.add("dev-w").token
+    acked = {}
+    with http_interlock(tmp_path, credentials) as (base, process):
+        start_session(journal_dir, "s-w", "dev-w", modality="cold-air")
+        for seq in range(1, 41):
+            body = json.dumps(Reading("dev-w", seq, 30.0, time.time()).to_json()).encode()
+            status, answer = _post(f"{base}/v1/readings", body, token)
+            assert status == 200
+            acked[seq] = answer["acked"]["journal_seq"]
+        process.kill()
+        process.wait(5)
+    wal = journal_dir / "journal.sqlite3-wal"
+    assert wal.stat().st_size > 4096
+    with open(wal, "ab") as file:
+        file.write(os.urandom(3000))  # a frame's first bytes, and no more
+    (tmp_path / "ready.json").unlink()
+    with http_interlock(tmp_path, credentials) as (base, process):
+        with Journal(journal_dir) as journal:
+            kept = {e.payload["seq"]: e.seq for e in entries_of(journal, "s-w", ["reading"])}
+            assert journal._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert kept == acked
+        start_session(journal_dir, "s-w2", "dev-w", modality="cold-air")
+        body = json.dumps(Reading("dev-w", 100, 1.0, time.time()).to_json()).encode()
+        status, answer = _post(f"{base}/v1/readings", body, token)
+        assert status == 200
+        assert json.loads(answer["commands"][-1]["signed"])["command"] == "stop"
+        assert process.poll() is None
+
+
+def test_a_device_revoked_mid_session_over_http_is_refused_and_its_session_fails_safe(
+    tmp_path, credentials
+):
+    journal_dir = tmp_path / "journal"
+    token = credentials.add("dev-v").token
+    with http_interlock(tmp_path, credentials) as (base, process):
+        start_session(journal_dir, "s-v", "dev-v", modality="cold-air")
+        for seq in range(1, 6):
+            body = json.dumps(Reading("dev-v", seq, 30.0, time.time()).to_json()).encode()
+            assert _post(f"{base}/v1/readings", body, token)[0] == 200
+            time.sleep(0.1)
+        credentials.revoke("dev-v")
+        revoked_at = time.monotonic()
+        for seq in range(6, 25):
+            body = json.dumps(Reading("dev-v", seq, 30.0, time.time()).to_json()).encode()
+            status, answer = _post(f"{base}/v1/readings", body, token)
+            assert status == 401 and "heartbeat" not in answer  # nothing to keep it going
+            time.sleep(0.1)
+        with Journal(journal_dir) as journal:
+            (stop,) = wait_for(lambda: entries_of(journal, "s-v", ["stop"]), 5.0)
+            assert stop.payload["reason"] == "no-valid-reading"
+
+            def refused() -> int:  # counted, one journal entry a second at most
+                rows = journal.read_after(0, 1000, kinds=["messages-rejected"])
+                return sum(
+                    e.payload["counts"].get("/v1/readings: unauthenticated", 0) for e in rows
+                )
+
+            wait_for(lambda: refused() == 19, 5.0)
+        assert time.monotonic() - revoked_at < 8.0
+        assert process.poll() is None

@@ -5,6 +5,7 @@ did not keep, and refuses new sessions; the process stays up, failing safe, and 
 from __future__ import annotations
 
 import resource
+import sqlite3
 import subprocess
 import time
 
@@ -12,8 +13,11 @@ import pytest
 
 from cryoderm.interlock.control import ControlClient
 from cryoderm.interlock.journal import Journal, entries_of
+from cryoderm.interlock.model import Reading, SessionSpec
+from cryoderm.interlock.runtime import Interlock
+from cryoderm.interlock.transport import InboundReading
 
-from .helpers import LumpedFace
+from .helpers import LumpedFace, limits
 from .process import interlock_command, read_ready, start_session, stop_process, wait_for
 from .test_durability import RealTimeDevice
 
@@ -133,3 +137,74 @@ def test_when_space_returns_the_interlock_guards_again_and_every_zone_stays_stop
     log = process.stderr.read().decode()
     assert log.count("the journal cannot be written") == 1
     assert log.count("the journal can be written again") == 1
+
+
+class FullDiskJournal(Journal):
+    """The real journal on a disk that is full while ``full`` is set (SQLite's own error)."""
+
+    full = False
+
+    def append(self, events, wall_time_s):
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().append(events, wall_time_s)
+
+
+class Releases:
+    """A transport that remembers which readings it was told to acknowledge or release."""
+
+    name = "releases"
+
+    def __init__(self) -> None:
+        self.acknowledged: list[int] = []
+        self.released: list[int] = []
+        self.deliver = None
+
+    def start(self, deliver, watch=None):
+        self.deliver = deliver
+
+    def send_command(self, device_id, command, detail):
+        pass
+
+    def heartbeat(self, wall_time_s):
+        pass
+
+    def acknowledge(self, receipts):
+        self.acknowledged += [receipt.reading.seq for receipt, _ in receipts]
+
+    def dismiss(self, receipt):
+        self.released.append(receipt.reading.seq)
+
+    def offline(self, reason):
+        pass
+
+    def online(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_readings_the_full_journal_could_not_keep_are_released_not_held_for_ever(ram_dir):
+    """MQTT: a reading the interlock never acknowledges to the broker (PUBACK) stays in
+    flight to it; at 65,535 of them the broker sends it nothing more. So a reading the
+    journal could not keep is released (PUBACK, no acknowledgement to the device, which
+    still holds it): after a long failure the interlock still hears its devices."""
+    journal = FullDiskJournal(ram_dir)
+    transport = Releases()
+    interlock = Interlock(journal, [transport])
+    interlock.start()
+    try:
+        interlock.start_session(SessionSpec("s-r", "dev-r", "cheek", "cold-air", limits()))
+        now = time.time()
+        transport.deliver(InboundReading(Reading("dev-r", 1, 30.0, now), transport))
+        wait_for(lambda: transport.acknowledged == [1], 5.0)
+        journal.full = True
+        for seq in range(2, 12):
+            transport.deliver(InboundReading(Reading("dev-r", seq, 30.0, now), transport))
+        wait_for(lambda: interlock.journal_failed, 5.0)
+        wait_for(lambda: sorted(transport.released) == list(range(2, 12)), 5.0)
+        assert transport.acknowledged == [1]  # nothing claimed kept that was not
+    finally:
+        interlock.shutdown()
+        journal.close()

@@ -313,8 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(
                     409,
                     {
-                        "error": "the reading was not kept: the device has no session, or "
-                        "sends too much (see the commands)",
+                        "error": "the reading was not kept: the device has no session, sends "
+                        "too much, or the journal cannot be written (see the commands)",
                         **self._commands_for(reading.device_id),
                     },
                 )

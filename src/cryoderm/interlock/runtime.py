@@ -721,7 +721,11 @@ class Interlock:
         the writer thread when running, so that the next readings are judged (and stops
         sent) while this batch is being fsynced."""
         if self._writer is None:
-            seqs = self._record(events)
+            try:
+                seqs = self._record(events)
+            except JournalFailed:
+                self._release(receipts)
+                raise
             self._acknowledge(receipts, [seqs[i] for i in index])
         else:
             self._writer.put((events, receipts, index))
@@ -753,7 +757,9 @@ class Interlock:
             try:
                 seqs = self._record(events)
             except JournalFailed:
-                # Nothing is acknowledged: what was not kept is not claimed kept.
+                # Nothing is acknowledged: what was not kept is not claimed kept. But it is
+                # released, or the broker would keep it in flight to us for ever.
+                self._release([receipt for batch in batches for receipt in batch[1]])
                 if stop:
                     return
                 continue
@@ -769,6 +775,19 @@ class Interlock:
             self._acknowledge(receipts, receipt_seqs)
             if stop:
                 return
+
+    @staticmethod
+    def _release(receipts: list[InboundReading]) -> None:
+        """Readings the journal could not keep: released by their transports without an
+        acknowledgement to their devices (which still hold them and may send them again).
+        MQTT: the broker's PUBACK; a reading never released stays in flight to the
+        interlock, and at the broker's limit of such readings (Receive Maximum, 65,535)
+        it sends the interlock nothing more, deaf after a long failure."""
+        for receipt in receipts:
+            try:
+                receipt.transport.dismiss(receipt)
+            except Exception:
+                log.exception("interlock: releasing a reading the journal did not keep failed")
 
     @staticmethod
     def _acknowledge(receipts: list[InboundReading], seqs: list[int]) -> None:
