@@ -429,3 +429,25 @@ def test_an_ice_pack_at_0_c_holds_every_node_at_its_melting_point_while_ice_rema
     assert -into_skin < 0.2 * 20e-3 * 920 * 333600
     half = 0.5 * mushy_range_k()
     assert np.all(np.abs(final) <= half + 1e-9)
+
+
+# ---------------------------------------------------------------- the tables
+def test_the_melting_materials_and_barriers_lie_within_their_limits() -> None:
+    from cryoderm.data import load_table
+    from cryoderm.physics import bounds
+
+    table = load_table("exposures")
+    for name, material in table["applicator"].items():
+        if "melting_point_c" not in material:
+            assert "melt_water" not in material and "ice_fraction" not in material, name
+            continue
+        assert material["melt_water"] in applicators.MELT_WATER, name
+        fraction = material.get("ice_fraction", 1.0)
+        assert bounds.bound("phase.contact.ice_fraction").within(fraction), name
+        assert "source" in material, name
+    choices = bounds.bound("phase.contact.barrier").choices_text
+    for name, layer in table["barrier"].items():
+        assert name in choices, name  # the documented choices name every barrier
+        assert bounds.bound("phase.contact.barrier_thickness_mm").within(layer["thickness_mm"])
+        assert bounds.bound("phase.contact.conductivity_w_mk").within(layer["conductivity_w_mk"])
+        assert "source" in layer, name
