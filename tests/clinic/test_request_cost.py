@@ -4,8 +4,9 @@ queries whatever the data, hash no password, and write no session.
 
 The counts are the design: the token, its user, the user's roles and the device in one
 query; the search in one; the ingest's session (locked) and its device in one, the
-duplicate check in one, the insert in one; the audit entry in three (lock and read the
-chain head, insert the sealed entry, move the head). A change that adds a query per
+duplicate check in one, the insert in one; the audit entry in two on PostgreSQL (read the
+chain head, then lock, insert and move it in one statement, audit migration 0005) and
+three on SQLite (lock and read the head, insert the sealed entry, move the head). A change that adds a query per
 request (or per row) fails here first, and must say why it is worth it."""
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ pytestmark = pytest.mark.django_db
 #: BEGIN (SQLite's IMMEDIATE transaction is begun by a statement of its own) and COMMIT are
 #: counted where the database driver sends them as statements.
 TRANSACTION_STATEMENTS = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+
+
+def audit_statements() -> int:
+    return 2 if connection.vendor == "postgresql" else 3
 
 
 def statements(captured: CaptureQueriesContext) -> list[str]:
@@ -74,7 +79,7 @@ def batch(start_s: float, count: int = 10) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("found", [1, 40])
-def test_a_client_search_is_five_queries_whatever_it_finds(staff_api: Api, found: int) -> None:
+def test_a_client_search_is_a_few_queries_whatever_it_finds(staff_api: Api, found: int) -> None:
     register_clients(found)
     staff_api.get("/me")  # the token's first use records it (at most once a minute)
     with CaptureQueriesContext(connection) as captured:
@@ -82,7 +87,7 @@ def test_a_client_search_is_five_queries_whatever_it_finds(staff_api: Api, found
     assert response.status_code == 200, response.content
     assert len(response.json()) == found
     ran = statements(captured)
-    assert len(ran) == 5, "\n".join(ran)
+    assert len(ran) == 2 + audit_statements(), "\n".join(ran)
     assert "django_session" not in " ".join(ran)
     assert AuditEntry.objects.filter(action="client.search").count() == 1
 
@@ -108,7 +113,7 @@ def test_a_search_by_name_does_not_read_every_phone_number(staff_api: Api) -> No
 
 # 150 readings are one INSERT on SQLite too (900 parameters, within its limit of 999).
 @pytest.mark.parametrize("size", [1, 10, 150])
-def test_a_reading_batch_is_seven_queries_whatever_its_size(
+def test_a_reading_batch_is_a_few_queries_whatever_its_size(
     alice: Any, running: TreatmentSession, size: int
 ) -> None:
     device = Api(token=tokens.issue("sensor", user=alice, device=running.device).plaintext)
@@ -119,8 +124,8 @@ def test_a_reading_batch_is_seven_queries_whatever_its_size(
     assert response.json() == {"accepted": size, "duplicates": 0}
     ran = statements(captured)
     # token, the API's ownership check, session with its device (locked), duplicates,
-    # insert, and the audit entry's three.
-    assert len(ran) == 8, "\n".join(ran)
+    # insert, and the audit entry's statements.
+    assert len(ran) == 5 + audit_statements(), "\n".join(ran)
     assert "django_session" not in " ".join(ran)
     assert SkinReading.objects.filter(session=running).count() == size + 1
 

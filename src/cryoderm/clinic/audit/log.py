@@ -74,12 +74,17 @@ def record(
     The entry is sealed with the current audit key (HMAC-SHA256, :mod:`.chain`); once the
     outermost transaction commits, a signed checkpoint is written when one is due.
 
-    Every audited read and write comes here, so it is three plain statements and no more:
-    lock and read the head, insert the sealed entry, move the head (the database's guard
-    checks that it moves to that entry). The head stays locked until the caller's
-    transaction ends, which orders the appends; callers record last, just before they
-    commit, so that the lock is held briefly. No savepoint: an append that fails fails the
-    caller's transaction."""
+    Every audited read and write comes here, so it is short, and the chain head (which
+    orders the appends) is locked for as little as possible. PostgreSQL: two statements, read
+    the head (no lock), then ``audit_append`` (migration 0005), which locks the head, checks
+    it has not moved, inserts the sealed entry and moves the head inside the database; had
+    the head moved, the entry is sealed again on the new head. Outside a transaction that
+    statement commits by itself, so no other append ever waits on a lock held across a round
+    trip to this process. SQLite: lock and read the head, insert the entry, move the head
+    (its writing transaction holds the whole database anyway). Either way the database's
+    guard checks that the head moves to that entry, and inside a caller's transaction the
+    head stays locked until it ends: callers record last, just before they commit. No
+    savepoint: an append that fails fails the caller's transaction."""
     ring = keys.keyring()
     entry = AuditEntry(
         created_at=timezone.now(),
@@ -89,18 +94,68 @@ def record(
         detail=_canonical(detail),
         key_id=ring.current,
     )
-    with transaction.atomic(savepoint=False):
-        connection = transaction.get_connection()
-        with connection.cursor() as cursor:
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        _append_by_function(connection, entry, ring.current_key)
+    else:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             entry.seq, entry.prev_hash = _lock_head(connection, cursor)
             entry.entry_hash = chain.seal(ring.current_key, _row(entry))
             cursor.execute(_INSERT, _values(connection, entry))
             entry.pk = cursor.fetchone()[0]
             cursor.execute(_MOVE_HEAD, [entry.seq, entry.entry_hash, HEAD_ID])
-        seq = entry.seq
-        transaction.on_commit(lambda: checkpoints.after_commit(seq))
+    seq = entry.seq
+    # Outside a transaction the entry is committed already and this runs at once.
+    transaction.on_commit(lambda: checkpoints.after_commit(seq))
     entry._state.adding = False
     return entry
+
+
+#: assumption: outside a transaction, each attempt that finds the head moved by a concurrent
+#: append commits nothing and tries again on the new head; a few tries settle all but a
+#: flood, and then one transaction (whose first failed attempt keeps the head locked, so the
+#: second succeeds) ends the race.
+AUTOCOMMIT_TRIES = 5
+_READ_HEAD = "SELECT seq, entry_hash FROM audit_chainhead WHERE id = %s"
+_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def _append_by_function(connection: Any, entry: AuditEntry, key: bytes) -> None:
+    if not connection.in_atomic_block and _try_append(connection, entry, key, AUTOCOMMIT_TRIES):
+        return
+    with transaction.atomic(savepoint=False):
+        # In a transaction, a failed attempt leaves the head locked by this one (the
+        # function's FOR UPDATE): the second attempt reads a head nobody else can move.
+        if not _try_append(connection, entry, key, 2):
+            raise RuntimeError("the audit chain head moved under its own lock")
+
+
+def _try_append(connection: Any, entry: AuditEntry, key: bytes, tries: int) -> bool:
+    with connection.cursor() as cursor:
+        for _ in range(tries):
+            entry.seq, entry.prev_hash = _read_head(cursor)
+            entry.entry_hash = chain.seal(key, _row(entry))
+            values = _values(connection, entry)
+            cursor.execute(
+                _APPEND,
+                [HEAD_ID, entry.seq, entry.prev_hash, *values[1:6], entry.entry_hash, entry.key_id],
+            )
+            appended = cursor.fetchone()[0]
+            if appended is not None:
+                entry.pk = appended
+                return True
+    return False
+
+
+def _read_head(cursor: Any) -> tuple[int, str]:
+    """The next entry's number and the newest entry's hash, as last committed (no lock)."""
+    cursor.execute(_READ_HEAD, [HEAD_ID])
+    head = cursor.fetchone()
+    if head is None:
+        # The head row is made by the migration; only a flush of the database removes it.
+        ChainHead.objects.get_or_create(pk=HEAD_ID)
+        return _read_head(cursor)
+    return int(head[0]) + 1, str(head[1])
 
 
 _ENTRY_COLUMNS = (
