@@ -100,3 +100,16 @@ def test_concurrent_appends_in_and_out_of_transactions_keep_one_unbroken_chain()
     result = audit.verify()
     assert result.ok, str(result)
     assert result.entries == 48
+
+
+def test_a_client_search_holds_the_chain_head_in_no_transaction(alice) -> None:  # type: ignore[no-untyped-def]
+    """The busiest audited read (the load test's client search) runs no transaction: its
+    audit entry's statement commits by itself."""
+    from cryoderm.clinic.records.services import clients
+
+    clients.search(alice, "ada")
+    with CaptureQueriesContext(connection) as captured:
+        clients.search(alice, "ada")
+    sent = [query["sql"].upper() for query in captured.captured_queries]
+    assert not any(s.startswith(("BEGIN", "COMMIT", "SAVEPOINT")) for s in sent), sent
+    assert any(s.startswith("SELECT AUDIT_APPEND(") for s in sent), sent
