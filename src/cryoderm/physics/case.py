@@ -459,7 +459,13 @@ def _check_contact(phase: ContactPhase) -> None:
         )
     moving = phase.contact_fraction < 1.0
     if moving and phase.stroke_period_s is None:
-        raise bound("phase.contact.stroke_period_s").missing("phase.stroke_period_s")
+        entry = bound("phase.contact.stroke_period_s")
+        raise InvalidInput(
+            "phase.stroke_period_s",
+            MISSING,
+            f"required with contact_fraction < 1 (a moving applicator): {entry.allowed()}",
+            entry.unit,
+        )
     if moving and phase.stroke_period_s is not None:
         strokes = math.ceil(phase.duration_s / phase.stroke_period_s - 1e-9)
         most = bound("phase.contact.strokes").high
