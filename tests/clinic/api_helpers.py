@@ -45,7 +45,12 @@ def director() -> Any:
 
 
 def actions_audited() -> list[str]:
-    return list(AuditEntry.objects.order_by("seq").values_list("action", flat=True))
+    """The actions audited, without the personas' set-up (their roles, ``staff.*``)."""
+    return list(
+        AuditEntry.objects.exclude(action__startswith="staff.")
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
 
 
 CLIENT = {

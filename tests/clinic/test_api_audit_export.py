@@ -7,6 +7,7 @@ import pytest
 from clinic import factories
 from clinic.api_helpers import Api, director
 from cryoderm.clinic.accounts.permissions import ADMIN, grant_role
+from cryoderm.clinic.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -18,18 +19,23 @@ def test_the_director_exports_the_chain_with_its_hashes(alice) -> None:
     assert response.status_code == 200
     body = response.json()
     actions = [e["action"] for e in body["entries"]]
-    assert actions == ["client.create", "audit.export"]
-    assert body["count"] == 2
-    first, second = body["entries"]
+    # The personas' roles are in the log too: a role is a privilege given.
+    assert actions == ["staff.grant_role", "client.create", "staff.grant_role", "audit.export"]
+    assert body["count"] == 4
+    first, second = body["entries"][-2:]
     assert second["prev_hash"] == first["entry_hash"]
     assert second["actor"] == f"user:{dora.pk}:dora"
 
 
 def test_an_export_since_a_sequence_number_returns_only_newer_entries(alice) -> None:
-    factories.make_client(alice)
+    first = factories.make_client(alice)
     factories.make_client(alice, given_name="Eve")
-    response = Api(director()).get("/audit/export", since_seq=1)
-    assert [e["seq"] for e in response.json()["entries"]] == [2, 3]
+    dora = director()
+    since = AuditEntry.objects.get(action="client.create", target__endswith=f":{first.pk}").seq
+    response = Api(dora).get("/audit/export", since_seq=since)
+    actions = [e["action"] for e in response.json()["entries"]]
+    assert actions == ["client.create", "staff.grant_role", "audit.export"]
+    assert [e["seq"] for e in response.json()["entries"]] == [since + 1, since + 2, since + 3]
 
 
 @pytest.mark.parametrize("since", [-1, "x"])

@@ -8,6 +8,7 @@ charlie (no role); a device token; anonymous callers."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from typing import Any
 
@@ -308,6 +309,28 @@ def test_malformed_json_is_a_4xx_never_a_500(alice, body) -> None:
     assert "detail" in response.json()
 
 
+def test_a_body_too_large_or_too_many_fields_or_files_is_refused_not_a_500(alice) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = factories.make_client(alice)
+    browser = Browser()
+    browser.force_login(alice)
+    big = b'{"given_name": "' + b"a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + b'"}'
+    too_big = browser.post("/api/clients", big, content_type="application/json")
+    assert too_big.status_code == 413
+    fields = {f"f{i}": "x" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    many_fields = browser.post(f"/api/clients/{client.pk}/photos", fields)
+    assert many_fields.status_code == 400
+    files = {
+        f"image{i}": SimpleUploadedFile(f"a{i}.jpg", b"x")
+        for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    }
+    many_files = browser.post(f"/api/clients/{client.pk}/photos", files)
+    assert many_files.status_code == 400
+    for refused in (too_big, many_fields, many_files):
+        assert "something went wrong" not in refused.json()["detail"]
+
+
 # -- CSRF and session fixation ---------------------------------------------------------------
 
 
@@ -392,3 +415,69 @@ def test_the_last_entry_deleted_is_detected(alice) -> None:
     result = audit.verify()
     assert not result.ok
     assert json.dumps(result.reason)
+
+
+# -- roles: a privilege gained or lost is in the log --------------------------------------------
+
+
+def test_granting_and_revoking_a_role_from_the_command_line_is_audited(bob) -> None:
+    from django.core.management import call_command
+
+    from cryoderm.clinic.accounts.permissions import roles_of
+    from cryoderm.clinic.audit.models import AuditEntry
+
+    call_command("grant_role", "bob", "medical_director", stdout=io.StringIO())
+    granted = AuditEntry.objects.filter(action="staff.grant_role").latest("seq")
+    assert granted.actor.startswith("cli:")
+    assert json.loads(granted.detail)["role"] == "medical_director"
+    call_command("revoke_role", "bob", "medical_director", stdout=io.StringIO())
+    assert "medical_director" not in roles_of(bob)
+    revoked = AuditEntry.objects.filter(action="staff.revoke_role").latest("seq")
+    assert json.loads(revoked.detail)["roles"] == ["front_desk"]
+    assert audit.verify().ok
+
+
+def _operations_with_a_json_body() -> list[tuple[str, str]]:
+    from cryoderm.clinic.api.app import api
+
+    found = []
+    for path, item in api.get_openapi_schema()["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                found.append((method, path))
+    return found
+
+
+@pytest.mark.parametrize(("method", "path"), _operations_with_a_json_body())
+@pytest.mark.parametrize(
+    "body", [b"{", b"[1, 2]", b"[" * 3000 + b"]" * 3000], ids=["truncated", "array", "deep"]
+)
+def test_every_json_endpoint_answers_broken_json_with_a_4xx(alice, method, path, body) -> None:
+    browser = Browser()
+    browser.force_login(director())
+    url = path.replace("{zone}", "forehead")
+    for name in (
+        "client_id",
+        "session_id",
+        "screening_id",
+        "device_id",
+        "consent_id",
+        "calibration_id",
+        "score_id",
+        "measure_id",
+        "alarm_id",
+    ):
+        url = url.replace("{" + name + "}", "1")
+    response = getattr(browser, method)(url, body, content_type="application/json")
+    assert 400 <= response.status_code < 500, (method, url, response.content[:200])
+    assert response.json()["detail"]
+
+
+def test_a_login_never_redirects_to_another_site(bob) -> None:
+    browser = Browser()
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = personas.sign_in(browser, "bob", next_url=target)
+        assert response.status_code == 302
+        assert "evil.example" not in response["Location"], target
+        browser.logout()

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from cryoderm.clinic.accounts.errors import PermissionRefused
 from cryoderm.errors import UserInputError
@@ -165,10 +166,34 @@ def require(user: Any, action: str) -> None:
         raise PermissionRefused(action=action, who=who, roles=roles)
 
 
-def grant_role(user: Any, role: str) -> None:
-    """Give ``user`` the clinic role ``role`` (one of :data:`ROLES`)."""
+def grant_role(user: Any, role: str, *, actor: object = "system") -> None:
+    """Give ``user`` the clinic role ``role`` (one of :data:`ROLES`), audited
+    (``staff.grant_role``, naming ``actor``): a role is a privilege, and who gained one,
+    when and from whom must be in the log like any change to the records."""
+    from cryoderm.clinic import audit
+
+    _change_role(user, role)
+    with transaction.atomic():
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        user.__dict__.pop("_cryoderm_roles", None)
+        audit.record(actor, "staff.grant_role", user, {"role": role, "roles": list(roles_of(user))})
+
+
+def revoke_role(user: Any, role: str, *, actor: object = "system") -> None:
+    """Take the clinic role ``role`` from ``user``, audited (``staff.revoke_role``)."""
+    from cryoderm.clinic import audit
+
+    _change_role(user, role)
+    with transaction.atomic():
+        user.groups.remove(*Group.objects.filter(name=role))
+        user.__dict__.pop("_cryoderm_roles", None)
+        audit.record(
+            actor, "staff.revoke_role", user, {"role": role, "roles": list(roles_of(user))}
+        )
+
+
+def _change_role(user: Any, role: str) -> None:
     if role not in ROLES:
         raise UserInputError(f"role = {role!r}: must be one of {', '.join(ROLES)}")
-    group, _ = Group.objects.get_or_create(name=role)
-    user.groups.add(group)
-    user.__dict__.pop("_cryoderm_roles", None)
+    if getattr(user, "pk", None) is None:
+        raise UserInputError("the user must be saved before a role is given or taken")

@@ -10,6 +10,8 @@
 | cryoderm.errors.NotPermitted (others)   | 409    |
 | records RecordNotFound, ObjectDoesNotExist | 404 |
 | not signed in / bad token               | 401    |
+| body over DATA_UPLOAD_MAX_MEMORY_SIZE   | 413    |
+| too many form fields or files; other SuspiciousOperation | 400 |
 
 Expected business errors are never a 500 (polar's rule: an expected conflict must not page
 anyone as if it were a crash). Anything else is logged with a reference the user can quote.
@@ -21,7 +23,13 @@ import logging
 import uuid
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -41,7 +49,7 @@ class ErrorOut(Schema):
 
 
 ERRORS: dict[int | frozenset[int], type[ErrorOut]] = {
-    frozenset({400, 401, 403, 404, 409, 422}): ErrorOut
+    frozenset({400, 401, 403, 404, 409, 413, 422}): ErrorOut
 }
 
 
@@ -84,6 +92,14 @@ def render(request: HttpRequest, exc: Exception, api: NinjaAPI) -> HttpResponse:
         status = 422
     elif isinstance(exc, NotPermitted):
         status = 409
+    elif isinstance(exc, RequestDataTooBig):
+        # Django refused to read the body (the server's own limit answers first in
+        # production; this is the same limit met inside the application).
+        status, detail = 413, "the request body is too large for this endpoint"
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        status, detail = 400, f"too many form fields or files in one request ({exc})"
+    elif isinstance(exc, SuspiciousOperation):
+        status, detail = 400, "the request was refused as malformed"
     elif isinstance(exc, ObjectDoesNotExist | Http404):
         status = 404
         detail = detail or "not found"
