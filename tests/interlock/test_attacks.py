@@ -549,3 +549,32 @@ def test_a_device_revoked_mid_session_over_http_is_refused_and_its_session_fails
             wait_for(lambda: refused() == 19, 5.0)
         assert time.monotonic() - revoked_at < 8.0
         assert process.poll() is None
+
+
+def test_a_device_announcing_its_next_session_is_not_told_to_stop(
+    tmp_path, anonymous_broker, credentials
+):
+    """The status check above must not catch a device that announces its next session
+    after its last one stopped (``--allow-device-sessions``, as device-sim and the
+    benchmark's devices do)."""
+    with open_rig(tmp_path, anonymous_broker, credentials, "--allow-device-sessions") as rig:
+        link = rig.link()
+        try:
+            device = Recorder("dev-n")
+            link.attach(device)
+            first = {"state": "running", "session_id": "n-1", "zone": "cheek"}
+            link.publish_status("dev-n", {**first, "modality": "cold-air"})
+            with Journal(rig.journal_dir) as journal:
+                wait_for(lambda: entries_of(journal, "n-1", ["session-started"]))
+                link.publish_reading(Reading("dev-n", 1, 1.0, time.time()))  # the floor
+                assert device.stopped.wait(5.0)
+                time.sleep(0.8)  # longer than the stop's resend interval
+                device.commands.clear()
+                link.publish_status("dev-n", {**first, "session_id": "n-2", "modality": "cold-air"})
+                wait_for(lambda: entries_of(journal, "n-2", ["session-started"]))
+                link.publish_reading(Reading("dev-n", 2, 30.0, time.time()))
+                time.sleep(0.5)
+                assert device.commands == []
+                assert not entries_of(journal, "n-2", ["stop"])
+        finally:
+            link.close()

@@ -486,7 +486,7 @@ class Interlock:
                 dict(status),
             )
         )
-        self._check_status(message, now_s, events)
+        self._check_status(message, now_s, events, announcing=factory is not None)
         if factory is not None:
             current = self._by_device.get(message.device_id)
             if current is not None and self._sessions[current].guard.armed:
@@ -512,12 +512,15 @@ class Interlock:
                 return
             events.extend(self._begin(spec, now_s, message.transport))
 
-    def _check_status(self, message: InboundStatus, now_s: float, events: list[Event]) -> None:
+    def _check_status(
+        self, message: InboundStatus, now_s: float, events: list[Event], *, announcing: bool
+    ) -> None:
         """A device that says it is cooling (running or paused) must be cooling what its
         session guards: another zone (whose limits are not those judged), another modality
         (another floor) or another session is a disagreement on what is guarded, a
         technical alarm and a fail-safe stop. One that says it runs while its session is
-        stopped is told to stop again."""
+        stopped is told to stop again, unless it is announcing its next session (devices
+        may, with ``--allow-device-sessions``)."""
         session_id = self._by_device.get(message.device_id)
         status = message.status
         if session_id is None or status.get("state") not in ("running", "paused"):
@@ -533,7 +536,11 @@ class Interlock:
         if contradicted and live.guard.armed:
             detail = f"device {message.device_id} reports " + ", ".join(contradicted)
             self._technical(message.device_id, "status-contradiction", detail, now_s, events)
-        elif not live.guard.armed and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S:
+        elif (
+            not live.guard.armed
+            and not announcing
+            and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S
+        ):
             self._send_stop_again(live, now_s)
 
     def _tick(self, now_s: float, events: list[Event]) -> None:
