@@ -83,8 +83,9 @@ def _protocols() -> list[peers.Protocol]:
 
 
 def _engine_cases(base, protocols: list[peers.Protocol]):
-    from cryoderm.physics.case import AmbientPhase, ConvectivePhase
+    from cryoderm.physics.case import AmbientPhase, ConvectivePhase, Freezing
 
+    linear = Freezing(enabled=False)
     cases = []
     for protocol in protocols:
         h, gas, exposure = protocol.phases[0]
@@ -94,7 +95,9 @@ def _engine_cases(base, protocols: list[peers.Protocol]):
             phases.append(
                 AmbientPhase(ambient_temp_c=air_c, heat_transfer_w_m2k=air_h, duration_s=rest)
             )
-        cases.append(dataclasses.replace(base, phases=tuple(phases)))
+        # The peers solve the linear equation: freezing stated off (by default it would be
+        # on for the protocols that reach the freezing point; measured apart in main).
+        cases.append(dataclasses.replace(base, phases=tuple(phases), freezing=linear))
     return cases
 
 
@@ -197,12 +200,19 @@ def main() -> Report:
 
     # The same protocols with local cold-induced vasoconstriction: the general (nonlinear)
     # kernel, as the planner's and most clinical cases run (not a target; reported apart).
-    from cryoderm.physics.case import Perfusion
+    from cryoderm.physics.case import Freezing, Perfusion
 
     local_cold = [
         dataclasses.replace(case, perfusion=Perfusion(model="local-cold")) for case in cases
     ]
     local_cold_s = _median_time(lambda: cryoderm.simulate_many(local_cold), 5)
+
+    # The same protocols with freezing left to the engine (the default): those that reach
+    # the freezing point run again with each layer's latent heat (not a target).
+    by_default = [dataclasses.replace(case, freezing=Freezing()) for case in cases]
+    default_results = cryoderm.simulate_many(by_default)
+    refrozen = sum(r.safety.get("max_frozen_depth_mm") is not None for r in default_results if r.ok)
+    default_s = _median_time(lambda: cryoderm.simulate_many(by_default), 5)
 
     lsoda_batch = peers.IvpLsoda(tissue, LSODA_CELLS, LSODA_TOL_BATCH)
     loops = {
@@ -278,6 +288,9 @@ def main() -> Report:
         "outputs",
         f"the same 1,000 protocols with local-cold perfusion (the general kernel, as the "
         f"planner runs): {PROTOCOLS / local_cold_s:,.0f}/s (median of 5 calls)",
+        f"the same 1,000 protocols with freezing on by default ({refrozen} reach the "
+        f"freezing point and run again with freezing): {PROTOCOLS / default_s:,.0f}/s "
+        "(median of 5 calls)",
         f"engine batch: median of {BATCH_REPEATS} calls after a first call of "
         f"{first_batch_s * 1e3:.1f} ms ({PROTOCOLS / first_batch_s:,.0f}/s), which also "
         "fills the engine's caches for a new batch",

@@ -277,8 +277,7 @@ def test_every_default_lies_within_its_limits() -> None:
 
 def test_the_dataclass_defaults_are_the_tables() -> None:
     assert (
-        Freezing().latent_heat_j_kg
-        == load_table("freezing")["defaults"]["latent_heat_j_kg"]["value"]
+        Freezing().freeze_point_c == load_table("freezing")["defaults"]["freeze_point_c"]["value"]
     )
     assert Blood().density_kg_m3 == load_table("tissue")["blood"]["density_kg_m3"]["value"]
     assert AmbientPhase().ambient_temp_c == load_table("exposures")["room_air"]["temp_c"]

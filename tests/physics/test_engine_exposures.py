@@ -54,7 +54,15 @@ def test_steel_contact_starts_at_the_effusivity_contact_temperature() -> None:
         thickness_mm=50.0,
         contact_conductance_w_m2k=1e6,
     )
-    case = Case(tissue=SKIN, phases=(steel,), initial=UniformInitial(33.0), output=SURFACE)
+    # The exact solution is of two linear bodies: the skin without freezing (with it, the
+    # latent heat holds the skin near its freezing point instead).
+    case = Case(
+        tissue=SKIN,
+        phases=(steel,),
+        initial=UniformInitial(33.0),
+        output=SURFACE,
+        freezing=Freezing(enabled=False),
+    )
     e_skin = math.sqrt(0.37 * 1109 * 3391)
     e_steel = math.sqrt(14.9 * 7900 * 477)
     contact = (e_skin * 33.0 + e_steel * -18.0) / (e_skin + e_steel)

@@ -198,12 +198,14 @@ def _surface(table: spots.SurfaceTable, psi: np.ndarray, basis: kernels.Radial) 
 
 
 @lru_cache(maxsize=64)
-def prepare(case: Case) -> Prepared:
+def prepare(case: Case, freezing_on: bool = False) -> Prepared:
     """Grids, coefficients, initial state, schedule and surface conditions of ``case``;
-    raises InvalidInput for what an axisymmetric case cannot mean."""
+    raises InvalidInput for what an axisymmetric case cannot mean. Freezing as the case
+    states it, or with freezing_on (the second pass of freezing on by default)."""
     spots.check_phases(case)
     law = perfusion.resolve(case.perfusion, case.tissue.zone)
-    phase_change = freezing.resolve(case.freezing)
+    on = freezing_on or case.freezing.enabled is True
+    phase_change = freezing.resolve(case.freezing, case.tissue, on)
     numerics = case.numerics
     # A freezing front needs the column engine's finer depth cells and steps (freezing.py);
     # it moves in depth, so the radial spacing keeps the spots' policy.
@@ -338,4 +340,14 @@ def simulate_axisymmetric(case: Case) -> SimulationResult:
         prepared = prepare(case)
     except InvalidInput as error:
         return with_case(SimulationResult(status="invalid", message=str(error)), case)
-    return with_case(run(prepared), case)
+    result = run(prepared)
+    # Freezing on by default: again with freezing where the linear pass reached the
+    # freezing point (engine._needs_freezing).
+    if (
+        case.freezing.enabled is None
+        and result.status == "ok"
+        and freezing.decide(case)
+        and result.safety.get("freeze_risk_time_s") is not None
+    ):
+        result = run(prepare(case, True))
+    return with_case(result, case)

@@ -130,13 +130,18 @@ class Perfusion:
 @dataclass(frozen=True)
 class Freezing:
     """Latent heat and frozen properties below the tissue freezing point (docs/physics.md
-    section 5; defaults: data/freezing.toml)."""
+    section 5; data/freezing.toml).
 
-    enabled: bool = default("freezing.enabled")
+    enabled None: on wherever a heat source of the case is colder than the freezing point
+    (freezing.decide). latent_heat_j_kg, frozen_conductivity_w_mk, frozen_specific_heat_j_kgk
+    None: each layer's own, from its water (data/freezing.toml [tissue]); a value: every
+    layer's."""
+
+    enabled: bool | None = None
     freeze_point_c: float = default("freezing.freeze_point_c")
-    latent_heat_j_kg: float = default("freezing.latent_heat_j_kg")
-    frozen_conductivity_w_mk: float = default("freezing.frozen_conductivity_w_mk")
-    frozen_specific_heat_j_kgk: float = default("freezing.frozen_specific_heat_j_kgk")
+    latent_heat_j_kg: float | None = None
+    frozen_conductivity_w_mk: float | None = None
+    frozen_specific_heat_j_kgk: float | None = None
 
     def __post_init__(self) -> None:
         validate(self, "freezing")

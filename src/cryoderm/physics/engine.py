@@ -84,10 +84,10 @@ class _Template:
     durations_checked: set[float] = dataclasses.field(default_factory=set)
 
 
-def _template(case: Case) -> _Template:
+def _template(case: Case, freezes: bool) -> _Template:
     try:
         law = perfusion.resolve(case.perfusion, case.tissue.zone)
-        phase = freezing.resolve(case.freezing)
+        phase = freezing.resolve(case.freezing, case.tissue, freezes)
     except InvalidInput as error:
         return _Template(case, error_first=error)
     try:
@@ -399,8 +399,10 @@ class Engine:
                 return with_case(SimulationResult(status="invalid", message=str(error)), case)
             results: list[SimulationResult | None] = [None]
             _store(results, parts, execute(inputs))
-        result = results[0]
-        assert result is not None
+            result = results[0]
+            assert result is not None
+            if _needs_freezing(case, result):
+                (result,) = self._simulate_many([case], 1, freezing_on=True)
         return with_case(result, case)
 
     def simulate_many(
@@ -419,12 +421,22 @@ class Engine:
             return self._with_spots(cases, spots, threads)
         with self._lock:
             # Each result records its input (for its provenance, built when first read).
-            return list(map(with_case, self._simulate_many(cases, threads), cases))
+            results = self._simulate_many(cases, threads)
+            # Freezing on by default: again with freezing, the cases that reached their
+            # freezing point in the linear first pass.
+            again = [i for i, case in enumerate(cases) if _needs_freezing(case, results[i])]
+            if again:
+                redone = self._simulate_many([cases[i] for i in again], threads, freezing_on=True)
+                for index, result in zip(again, redone, strict=True):
+                    results[index] = result
+            return list(map(with_case, results, cases))
 
     def protocol(self, case: Case, tissue: Tissue | None = None) -> ProtocolBatch:
         """``case``'s protocol for lanes of their own tissues (lanes.py), whose layers are
         ``tissue``'s (default: the case's); raises InvalidInput in field order, as a run of
         the case would report it."""
+        # Freezing as the case states it (unstated: off). Lanes have no second pass yet: a
+        # subject reaching its freezing point is not run again with freezing.
         template = self.template(case)
         key, boundaries, segments = _member(case, template)
         assert template.setting is not None
@@ -448,10 +460,14 @@ class Engine:
         with self._lock:
             self._share(jobs, threads)
 
-    def template(self, case: Case) -> _Template:
+    def template(self, case: Case, freezes: bool | None = None) -> _Template:
         """The template of ``case``: one object per equal set of inputs, so that equal
         cases built from separate objects still share a group. (The template keeps the
-        first such case for its inputs; nothing reads that case's phases.)"""
+        first such case for its inputs; nothing reads that case's phases.) ``freezes``:
+        whether it runs with freezing (None: as the case states it; unstated is off in the
+        first pass, see _needs_freezing)."""
+        if freezes is None:
+            freezes = case.freezing.enabled is True
         key = (
             case.tissue,
             case.perfusion,
@@ -459,12 +475,13 @@ class Engine:
             case.numerics,
             case.output,
             case.initial,
+            freezes,
         )
         template = self._templates.get(key)
         if template is None:
             if len(self._templates) >= TEMPLATE_CACHE:
                 self._templates.clear()
-            template = self._templates[key] = _template(case)
+            template = self._templates[key] = _template(case, freezes)
         return template
 
     def close(self) -> None:
@@ -540,14 +557,20 @@ class Engine:
             self._share([job(index) for index in spots], threads)
         return [done[index] if index in chosen else next(batched) for index in range(len(cases))]
 
-    def _simulate_many(self, cases: Sequence[Case], threads: int) -> list[SimulationResult]:
+    def _simulate_many(
+        self, cases: Sequence[Case], threads: int, freezing_on: bool = False
+    ) -> list[SimulationResult]:
+        """freezing_on: every case with freezing (the second pass of _needs_freezing)."""
         results: list[SimulationResult | None] = [None] * len(cases)
         batches: dict[_BatchKey, _Parts] = {}
         templates: dict[tuple[int, ...], _Template] = {}
         previous: Case | None = None
         template: _Template | None = None
         plain_parts: _Parts = {}
+        previous_freezes = False
         for index, case in enumerate(cases):
+            # Freezing as stated; unstated, the first pass is linear (_needs_freezing).
+            freezes = freezing_on or case.freezing.enabled is True
             # Cases built from the same input objects as the one before (a sweep: only the
             # phases differ) or as an earlier one skip the (hashing) template look-up.
             if not (
@@ -558,6 +581,7 @@ class Engine:
                 and case.numerics is previous.numerics
                 and case.output is previous.output
                 and case.initial is previous.initial
+                and freezes == previous_freezes
             ):
                 ids = (
                     id(case.tissue),
@@ -566,11 +590,13 @@ class Engine:
                     id(case.numerics),
                     id(case.output),
                     id(case.initial),
+                    int(freezes),
                 )
                 template = templates.get(ids)
                 if template is None:
-                    template = templates[ids] = self.template(case)
+                    template = templates[ids] = self.template(case, freezes)
                 previous = case
+                previous_freezes = freezes
                 plain_parts = batches.setdefault((id(template), False), {})
             assert template is not None
             # The common case first: a valid template and plain phases (convective,
@@ -657,9 +683,22 @@ def simulate_many(cases: Sequence[Case], *, threads: int | None = None) -> list[
     return default_engine().simulate_many(cases, threads=threads)
 
 
-def _shared_template(case: Case) -> _Template:
+def _shared_template(case: Case, freezes: bool | None = None) -> _Template:
     """The default engine's template of ``case`` (Engine.template)."""
-    return default_engine().template(case)
+    return default_engine().template(case, freezes)
+
+
+def _needs_freezing(case: Case, result: SimulationResult) -> bool:
+    """Whether a case whose freezing is not stated, run linearly, reached its freezing point
+    (then it runs again with freezing). With no heat source colder than the freezing point
+    it cannot (freezing.decide); otherwise, if no tissue reached it, nothing froze and the
+    linear result is the model's."""
+    return (
+        case.freezing.enabled is None
+        and result.status == "ok"
+        and freezing.decide(case)
+        and result.safety.get("freeze_risk_time_s") is not None
+    )
 
 
 _Work = list[tuple[_BatchKey, _Parts]]

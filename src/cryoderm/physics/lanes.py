@@ -366,6 +366,7 @@ def _run_chunk(
             nodes(grids.cell_dx_m),
             nodes(grids.perfusion_w_m2k),
             nodes(grids.metabolic_w_m2),
+            np.ascontiguousarray(grids.layer_end[rows].T),
         ),
     )
     depth_m = grids.depth_m[rows, : n + 1]

@@ -26,7 +26,7 @@ import numpy as np
 
 from cryoderm.physics import applicators
 from cryoderm.physics.exposures import Applicator, Segment
-from cryoderm.physics.freezing import NEVER_C, PhaseChange, mushy_range_k
+from cryoderm.physics.freezing import NEVER_C, PhaseChange, mushy_range_k, node_properties
 from cryoderm.physics.grid import Grid
 from cryoderm.physics.perfusion import PerfusionLaw
 
@@ -235,6 +235,9 @@ class NodeColumns:
     cell_dx_m: np.ndarray
     perfusion_w_m2k: np.ndarray
     metabolic_w_m2: np.ndarray
+    # The node at the bottom of each layer, [layer, lane] (grid.Grid.layer_nodes' second
+    # entries): which layer's frozen properties each cell takes (freezing.node_properties).
+    layer_end: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -270,6 +273,7 @@ def _columns(setting: Setting) -> _Columns:
             grid.cell_dx_m[:, None],
             grid.perfusion_w_m2k[:, None],
             grid.metabolic_w_m2[:, None],
+            np.array([end for _, end in grid.layer_nodes], dtype=np.int64)[:, None],
         ),
     )
     # The setting's one lane as plain columns (the 2-D spots read them too).
@@ -301,10 +305,9 @@ def lane_columns(setting: Setting, nodes: NodeColumns) -> _Columns:
     gs = gl.copy()
     ph = setting.phase
     if ph.enabled:
-        cs = np.ascontiguousarray(nodes.mass_kg_m2 * ph.frozen_specific_heat_j_kgk)
-        lat = np.ascontiguousarray(nodes.mass_kg_m2 * ph.latent_heat_j_kg)
+        # Each layer's own frozen properties (data/freezing.toml [tissue]).
+        cs, lat, gs = node_properties(ph, nodes.layer_end, nodes.cell_dx_m)
         tf = np.full((n, lanes), ph.freeze_point_c)
-        gs = np.ascontiguousarray(ph.frozen_conductivity_w_mk / nodes.cell_dx_m)
     wv = np.array(nodes.perfusion_w_m2k, dtype=np.float64, order="C")
     qv = np.array(nodes.metabolic_w_m2, dtype=np.float64, order="C")
     law = setting.law
