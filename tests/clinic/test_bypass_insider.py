@@ -481,3 +481,30 @@ def test_a_login_never_redirects_to_another_site(bob) -> None:
         assert response.status_code == 302
         assert "evil.example" not in response["Location"], target
         browser.logout()
+
+
+# -- IDOR: one client's record filed under another's --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("scores", {"rater": "client", "scale": "gais", "score": 2}),
+        ("measures", {"quantity": "tewl", "value": 12.0, "unit": "g/m2/h", "zone": "cheek"}),
+    ],
+)
+def test_an_outcome_filed_under_another_clients_session_is_refused(alice, path, body) -> None:
+    theirs = factories.ready_session(alice)
+    mine = factories.make_client(alice, given_name="Mina", family_name="Marr")
+    response = Api(alice).post(f"/clients/{mine.pk}/{path}", {**body, "session_id": theirs.pk})
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == "session"
+
+
+def test_the_screening_validity_cannot_be_stretched_past_a_year(dora) -> None:
+    from cryoderm.clinic.records.services import policy
+
+    with pytest.raises(InvalidRecord) as refused:
+        policy.update(dora, reason="fewer repeats", screening_validity_days=100_000)
+    assert refused.value.field == "screening_validity_days"
+    assert policy.update(dora, reason="stricter", screening_validity_days=14)

@@ -7,11 +7,27 @@ from typing import Any
 
 from django.db import transaction
 
+from ..errors import InvalidRecord
 from ..models import ClinicPolicy
 from . import corrections
 from ._common import authorize
 
 EDITABLE = ("clinic_name", "clinic_address", "screening_validity_days", "screening_policy")
+#: assumption: a screening answers for the client's health at the time; one older than a
+#: year would let a gate rely on answers given before a year of possible new conditions,
+#: medicines or pregnancies. The clinic may shorten it, never lengthen it past this.
+MAX_SCREENING_VALIDITY_DAYS = 365
+
+
+def _check(changed: ClinicPolicy) -> None:
+    days = changed.screening_validity_days
+    if not 1 <= days <= MAX_SCREENING_VALIDITY_DAYS:
+        raise InvalidRecord(
+            "screening_validity_days",
+            f"{days} days; from 1 to {MAX_SCREENING_VALIDITY_DAYS} days",
+        )
+    # A screening policy that cannot be read is refused here, not at the next screening.
+    changed.screening_rules()
 
 
 @transaction.atomic
@@ -26,6 +42,5 @@ def update(actor: Any, *, reason: str, **fields: Any) -> ClinicPolicy:
         reason=reason,
         editable=EDITABLE,
         action="policy.update",
-        # A screening policy that cannot be read is refused here, not at the next screening.
-        check=lambda changed: changed.screening_rules() and None,
+        check=_check,
     )
