@@ -180,3 +180,45 @@ def test_a_client_already_in_a_session_cannot_start_another(alice) -> None:
         session_service.start(alice, second.pk)
     assert refused.value.field == "interval-since-last"
     assert f"session {first.pk} of this client is in progress" in str(refused.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_of_a_clients_sessions_started_at_once_do_not_both_start(monkeypatch) -> None:
+    """A double start (two browser tabs, two scripts): each start's gates are decided with
+    the client's row locked, so the second sees the first in progress."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises every writer (IMMEDIATE transactions); shown on PostgreSQL")
+    alice = personas.alice()
+    first = factories.ready_session(alice, zones=["forehead"])
+    second = another(alice, first, ["chin"], serial_number="CA-0002")
+    decided = gates.require_open
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        evaluation = decided(*args, **kwargs)
+        time.sleep(0.5)  # the window in which the other start would also pass the gate
+        return evaluation
+
+    monkeypatch.setattr(gates, "require_open", slow)
+    outcomes: dict[int, str] = {}
+
+    def start(session_id: int) -> None:
+        try:
+            session_service.start(alice, session_id)
+            outcomes[session_id] = "started"
+        except gates.GatesClosed as closed:
+            outcomes[session_id] = closed.field
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start, args=(s.pk,)) for s in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["interval-since-last", "started"], outcomes
+    assert TreatmentSession.objects.filter(status="in-progress").count() == 1

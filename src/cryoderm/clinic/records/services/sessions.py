@@ -133,6 +133,10 @@ def start(actor: Any, session_id: object, *, at: dt.datetime | None = None) -> T
     session = load(TreatmentSession, session_id, lock=True)
     if session.status != TreatmentSession.Status.PLANNED:
         raise Conflict(f"session {session.pk} is {session.status}, not planned", "status")
+    # The client's row is locked too: two of the client's sessions started at the same
+    # moment are decided one after the other, so the second sees the first in progress
+    # (interval-since-last) instead of both passing the gate at once.
+    load(Client, session.client_id, lock=True)
     started_at = now_or(at)
     evaluation = gates.require_open(session, timezone.localdate(started_at), actor, started_at)
     session.screening = evaluation.screening
