@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -578,3 +579,42 @@ def test_a_device_announcing_its_next_session_is_not_told_to_stop(
                 assert not entries_of(journal, "n-2", ["stop"])
         finally:
             link.close()
+
+
+def test_a_disk_full_at_start_is_retried_by_the_watchdog_until_there_is_room(tmp_path, credentials):
+    """A full disk when the interlock starts is a condition that passes (exit 1, retried),
+    not a configuration error (exit 2, which the watchdog gives up on); the watchdog keeps
+    restarting it, without a journal to record it in, and it guards once there is room."""
+    journal_dir, ready = tmp_path / "journal", tmp_path / "ready.json"
+    journal_dir.mkdir()
+
+    def full_disk() -> None:  # no file may grow at all (as ENOSPC), until the test says
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+
+    command = interlock_command(
+        journal_dir,
+        *("--watchdog", "--source", "http", "--http-port", "0", "--ready-file", str(ready)),
+        *("--credentials", str(credentials.directory)),
+    )
+    done = subprocess.run(
+        interlock_command(journal_dir, "--source", "embedded"),
+        preexec_fn=full_disk,
+        capture_output=True,
+        timeout=60,
+    )
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "a full disk?" in lines[0], lines
+    watchdog = subprocess.Popen(
+        command, preexec_fn=full_disk, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        time.sleep(3.0)
+        assert watchdog.poll() is None  # still trying
+        assert not ready.exists()
+        resource.prlimit(watchdog.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+        read_ready(ready, timeout_s=15.0)
+        start_session(journal_dir, "s-room", "dev-room", modality="cold-air")
+    finally:
+        stop_process(watchdog)
+    log = watchdog.stderr.read().decode()
+    assert "Traceback" not in log and "could not be journalled" in log

@@ -44,5 +44,6 @@ class BrokerRefused(InvalidInterlockInput):
 
 
 class JournalFailed(InterlockError):
-    """The journal cannot record: the interlock has stopped every device and guards nothing
-    more until it is restarted."""
+    """The journal cannot record (a full disk, an I/O error): a running interlock has
+    stopped every device and guards nothing more until it can write again; one starting
+    ends with exit code 1, and a supervisor tries again."""

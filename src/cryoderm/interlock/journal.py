@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from cryoderm.interlock.errors import InvalidInterlockInput
+from cryoderm.interlock.errors import InterlockError, InvalidInterlockInput, JournalFailed
 from cryoderm.interlock.model import Event
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -124,11 +124,15 @@ class Journal:
             self._db.close()
             raise self._unwritable(error) from None
 
-    def _unwritable(self, error: Exception) -> InvalidInterlockInput:
-        return InvalidInterlockInput(
-            f"journal directory = {str(self.directory)!r}: the journal cannot be opened for "
-            f"writing ({_why_not_writable(self.directory) or error})"
-        )
+    def _unwritable(self, error: Exception) -> InterlockError:
+        """A directory that cannot be written (read-only, no permission) is a configuration
+        to correct (exit 2: a watchdog does not retry it); any other failure (a full disk,
+        an I/O error) may pass (exit 1: a watchdog retries, and guards once it can)."""
+        why = _why_not_writable(self.directory)
+        where = f"journal directory = {str(self.directory)!r}: the journal cannot be"
+        if why is not None:
+            return InvalidInterlockInput(f"{where} opened for writing ({why})")
+        return JournalFailed(f"{where} written now ({error}: a full disk?)")
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -23,6 +23,7 @@ any other death is restarted.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,7 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cryoderm.interlock.errors import JournalInUse
+from cryoderm.interlock.errors import InterlockError, JournalInUse
 from cryoderm.interlock.journal import Journal
 from cryoderm.interlock.liveness import judge, liveness_parameters, read_progress
 from cryoderm.interlock.lock import DirectoryLock
@@ -103,37 +104,47 @@ def _supervise(child_args: Sequence[str], journal_dir: Path, max_restarts: int |
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     pause, restarts = FIRST_PAUSE_S, 0
-    journal = Journal(journal_dir)
-    try:
-        while not halt.is_set():
-            if DirectoryLock(journal_dir).held_by_another():
-                raise JournalInUse(
-                    f"journal {str(journal_dir)!r} is in use by another interlock: "
-                    "one interlock per journal directory"
-                )
-            started = time.monotonic()
-            child = subprocess.Popen([sys.executable, "-m", "cryoderm.cli", *child_args])
-            status, hung = _watch(child, journal_dir, started, halt)
-            if halt.is_set():
-                return 0
-            if status in REFUSED_EXIT_CODES and hung is None:
-                return status
-            lived_s = time.monotonic() - started
-            detail: dict[str, Any] = {
-                "exit_status": status,
-                "lived_s": round(lived_s, 3),
-                "pid": child.pid,
-            }
-            if hung is not None:
-                detail["hung"] = hung
-            journal.append([Event("watchdog-restart", None, None, None, detail)], time.time())
-            restarts += 1
-            if max_restarts is not None and restarts > max_restarts:
-                return 1
-            if lived_s > HEALTHY_AFTER_S:
-                pause = FIRST_PAUSE_S
-            halt.wait(pause)
-            pause = min(pause * 2, MAX_PAUSE_S)
-    finally:
-        journal.close()
+    while not halt.is_set():
+        if DirectoryLock(journal_dir).held_by_another():
+            raise JournalInUse(
+                f"journal {str(journal_dir)!r} is in use by another interlock: "
+                "one interlock per journal directory"
+            )
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-m", "cryoderm.cli", *child_args])
+        status, hung = _watch(child, journal_dir, started, halt)
+        if halt.is_set():
+            return 0
+        if status in REFUSED_EXIT_CODES and hung is None:
+            return status
+        lived_s = time.monotonic() - started
+        detail: dict[str, Any] = {
+            "exit_status": status,
+            "lived_s": round(lived_s, 3),
+            "pid": child.pid,
+        }
+        if hung is not None:
+            detail["hung"] = hung
+        _record_restart(journal_dir, detail)
+        restarts += 1
+        if max_restarts is not None and restarts > max_restarts:
+            return 1
+        if lived_s > HEALTHY_AFTER_S:
+            pause = FIRST_PAUSE_S
+        halt.wait(pause)
+        pause = min(pause * 2, MAX_PAUSE_S)
     return 0
+
+
+def _record_restart(journal_dir: Path, detail: dict[str, Any]) -> None:
+    """The restart in the journal, when it can be written: a watchdog that cannot record
+    (a full disk) must still restart the interlock, which guards once it can write."""
+    try:
+        with Journal(journal_dir) as journal:
+            journal.append([Event("watchdog-restart", None, None, None, detail)], time.time())
+    except (InterlockError, sqlite3.Error) as error:
+        print(
+            f"cryoderm interlock watchdog: the restart could not be journalled ({error})",
+            file=sys.stderr,
+            flush=True,
+        )
