@@ -53,6 +53,43 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
             state["bar"].stop()
 
 
+def wait_with_progress(run: Callable[[], Any], label: str, console: Any = None) -> Any:
+    """``run()``'s value, run on a thread of its own while this one shows a rich bar with
+    the elapsed time on standard error once it has taken PROGRESS_AFTER_S (one simulation
+    is one kernel call, which releases the GIL but does not report how far it is: the bar
+    pulses). An exception of ``run`` is raised here. console: where to draw (tests)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = run()
+        except BaseException as error:  # handed to the calling thread, raised there
+            box["error"] = error
+
+    thread = threading.Thread(target=work, name="cryoderm-run", daemon=True)
+    thread.start()
+    thread.join(PROGRESS_AFTER_S)
+    if thread.is_alive():
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+        ) as bar:
+            bar.add_task(label, total=None)
+            while thread.is_alive():
+                thread.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def add_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="FILE", help="also write the table: FILE.csv, FILE.parquet or FILE.nc"

@@ -85,7 +85,9 @@ def _run(args: argparse.Namespace) -> int:
     # The plot of an axisymmetric case shows its r-z map: it needs the field.
     if asked_field or (plot is not None and case.geometry.axisymmetric):
         case = dataclasses.replace(case, output=dataclasses.replace(case.output, full_field=True))
-    result = cryoderm.simulate(case)
+    from cryoderm.commands._research import wait_with_progress
+
+    result = wait_with_progress(lambda: cryoderm.simulate(case), f"simulating {args.case}")
     document = result.to_json_dict()
     shown = document if asked_field else {k: v for k, v in document.items() if k != "field"}
     if document.get("status") == "invalid":

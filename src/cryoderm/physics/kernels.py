@@ -254,13 +254,121 @@ def _step_range(steps, s0, s1):
     )
 
 
+# Both kernels track, per lane of a block, from step to step, in two block-local arrays
+# written back at the end (_track_end): the outputs' rows are a whole batch apart, so
+# updating them in place each step made every node a cache-set conflict (measured: a third
+# of the linear kernel's time). ``track`` [row, lane] has the rows below, then the times
+# below each threshold at the surface (rows TR_BELOW + m) and at the basal node (rows
+# TR_BELOW + nthr + m); the node minima are ``nmin`` [node, lane]. One array rather than
+# one per quantity: every array handed to the step's helper costs reference-count updates
+# (atomic) each step, measured a fifth of one case's time with eleven.
+TR_SURF = 0  # surface temperature at the last step (C)
+TR_BASAL = 1  # basal temperature at the last step (C)
+TR_MIN = 2  # lowest skin temperature at the last step (C)
+TR_FREEZE = 3  # first time the tissue reached the freeze criterion (s; -1: not yet)
+TR_DOSE = 4  # cold dose (K s)
+TR_CRITERION = 5  # the lane's freeze criterion (C)
+TR_LOWEST = 6  # lowest skin temperature at the end of the step being accepted (C)
+TR_BELOW = 7  # the first row of the times below (s)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c):
+    """Start the tracking of the block's lanes (lanes from nb on repeat the last case:
+    padding) from the state ``t`` at the block's start."""
+    n = t.shape[0]
+    for j in range(track.shape[1]):
+        c = c0 + min(j, nb - 1)
+        track[TR_SURF, j] = t[ns, c]
+        track[TR_BASAL, j] = t[basal_idx[c], c] if basal_idx[c] >= 0 else 0.0
+        low = t[ns, c]
+        for i in range(ns, n):
+            low = min(low, t[i, c])
+            nmin[i - ns, j] = t[i, c]
+        track[TR_MIN, j] = low
+        track[TR_FREEZE, j] = 0.0 if low <= freeze_c[c] else -1.0
+        track[TR_DOSE, j] = 0.0
+        track[TR_CRITERION, j] = freeze_c[c]
+        for row in range(TR_BELOW, track.shape[0]):
+            track[row, j] = 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _track_step(track, nw, time_old, dt, ends, surf_row, basal_row, thresholds, dose_ref):
+    """One accepted step of lanes 0..nw: the surface and basal temperatures at its end are
+    rows surf_row and basal_row of ``ends`` [row, lane] (basal_row -1: no basal node), the
+    lowest skin temperature is track[TR_LOWEST]. Times below and the dose integrate the
+    linear interpolant over the step; the freeze-risk time is interpolated within the step
+    where the minimum first reaches the criterion."""
+    nthr = thresholds.shape[0]
+    for m in range(nthr):
+        thr = thresholds[m]
+        row = TR_BELOW + m
+        for j in range(nw):
+            track[row, j] += _time_below(track[TR_SURF, j], ends[surf_row, j], thr, dt)
+    if basal_row >= 0:
+        for m in range(nthr):
+            thr = thresholds[m]
+            row = TR_BELOW + nthr + m
+            for j in range(nw):
+                track[row, j] += _time_below(track[TR_BASAL, j], ends[basal_row, j], thr, dt)
+        for j in range(nw):
+            track[TR_BASAL, j] = ends[basal_row, j]
+    for j in range(nw):
+        surface = ends[surf_row, j]
+        track[TR_DOSE, j] += _dose(track[TR_SURF, j], surface, dose_ref, dt)
+        track[TR_SURF, j] = surface
+        lowest = track[TR_LOWEST, j]
+        criterion = track[TR_CRITERION, j]
+        if track[TR_FREEZE, j] < 0.0 and lowest <= criterion:
+            frac = 1.0
+            last = track[TR_MIN, j]
+            if last > lowest:
+                frac = (last - criterion) / (last - lowest)
+            track[TR_FREEZE, j] = time_old + frac * dt
+        track[TR_MIN, j] = lowest
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _track_end(track, nmin, c0, nb, out):
+    """Write the tracking of cases c0..c0 + nb into the outputs; the deepest node ever at
+    or below the criterion is the deepest whose minimum is."""
+    acc, node_min, below_surf, below_basal = out.acc, out.node_min, out.below_surf, out.below_basal
+    skin = nmin.shape[0]
+    for j in range(nb):
+        c = c0 + j
+        acc[c, A_FREEZE_TIME] = track[TR_FREEZE, j]
+        acc[c, A_COLD_DOSE] = track[TR_DOSE, j]
+        frozen = -1.0
+        for i in range(skin):
+            node_min[i, c] = nmin[i, j]
+        for i in range(skin - 1, -1, -1):
+            if nmin[i, j] <= track[TR_CRITERION, j]:
+                frozen = float(i)
+                break
+        acc[c, A_FROZEN_NODE] = frozen
+        nthr = below_surf.shape[1]
+        for m in range(nthr):
+            below_surf[c, m] = track[TR_BELOW + m, j]
+            below_basal[c, m] = track[TR_BELOW + nthr + m, j]
+
+
 @njit(cache=True, error_model="numpy")
 def _advance_block(
     c0, c1, s0, s1, na, nonlinear, tol, max_iter, steps, nodes, laws, bc, probes, out
 ):
     """One block of cases on the general (nonlinear) path: cases c0..c1, steps s0..s1."""
     step_dt, step_theta, step_seg, step_start, step_rec = _step_range(steps, s0, s1)
-    t, mem, cl, cs, lat, tf, gl, gs = nodes[:8]
+    t, mem, cl, cs, lat, tf, gl, gs = (
+        nodes.t,
+        nodes.mem,
+        nodes.cl,
+        nodes.cs,
+        nodes.lat,
+        nodes.tf,
+        nodes.gl,
+        nodes.gs,
+    )
     perfused = nodes.perfused
     mush, ta, tcore, memory_s, freeze_c = (
         laws.mush,
@@ -285,8 +393,14 @@ def _advance_block(
         bc.app_gl,
         bc.app_gs,
     )
-    probe_idx, probe_w, basal_idx, thresholds, dose_ref = probes
-    samples, field_t, field_p, node_min, below_surf, below_basal, acc, status = out
+    probe_idx, probe_w, basal_idx = probes.node, probes.weight, probes.basal
+    samples, field_t, field_p, acc, status = (
+        out.samples,
+        out.field_t,
+        out.field_p,
+        out.acc,
+        out.status,
+    )
     n = t.shape[0]
     nb = c1 - c0
     ns = na
@@ -311,22 +425,17 @@ def _advance_block(
     flux_n = np.zeros((nb, 4))
     decay = np.zeros(nb)
     converged = np.empty(nb, dtype=np.bool_)
-    prev_surf = np.empty(nb)
-    prev_basal = np.empty(nb)
-    prev_min = np.empty(nb)
-    nthr = thresholds.shape[0]
+    track = np.empty((TR_BELOW + 2 * probes.thresholds.shape[0], nb))
+    nmin = np.empty((n - ns, nb))
+    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c)
+    # Each step's surface and basal temperatures of the lanes (rows 0 and 1: the basal node
+    # is each case's own).
+    ends = np.empty((2, nb))
+    basal_end = 1 if basal_idx[c0] >= 0 else -1
+    basal_end = 1 if basal_idx[c0] >= 0 else -1
     time = 0.0
     for j in range(nb):
         c = c0 + j
-        prev_surf[j] = t[ns, c]
-        prev_basal[j] = t[basal_idx[c], c] if basal_idx[c] >= 0 else 0.0
-        lowest = t[ns, c]
-        for i in range(ns, n):
-            lowest = min(lowest, t[i, c])
-            node_min[i - ns, c] = t[i, c]
-        prev_min[j] = lowest
-        acc[c, A_FREEZE_TIME] = 0.0 if lowest <= freeze_c[c] else -1.0
-        acc[c, A_FROZEN_NODE] = -1.0
         acc[c, A_MIN_PERF] = 1.0
         for i in range(ns, n):
             if perfused[i, c] > 0.5:
@@ -520,6 +629,10 @@ def _advance_block(
         time += dt
         for j in range(nb):
             c = c0 + j
+            # A lane that fails keeps its last values (its results are not read).
+            ends[0, j] = track[TR_SURF, j]
+            ends[1, j] = track[TR_BASAL, j]
+            track[TR_LOWEST, j] = track[TR_MIN, j]
             if status[c] != OK:
                 continue
             if not converged[j]:
@@ -562,37 +675,32 @@ def _advance_block(
                 acc[c, A_PERFUSION] += dte * flux_n[j, 2]
                 acc[c, A_METABOLIC] += dte * flux_n[j, 3]
             acc[c, A_ITERATIONS] += iterations
-            lowest = tk[ns, j]
-            deepest = -1
+            low = tk[ns, j]
             for i in range(n):
                 ti = tk[i, j]
                 t[i, c] = ti
                 mem[i, c] = mk[i, j]
                 if i >= ns:
-                    lowest = min(lowest, ti)
-                    node_min[i - ns, c] = min(node_min[i - ns, c], ti)
-                    if ti <= freeze_c[c]:
-                        deepest = i - ns
+                    low = min(low, ti)
+                    nmin[i - ns, j] = min(nmin[i - ns, j], ti)
                     if perfused[i, c] > 0.5:
                         ratio = mk[i, j] * (1.0 - _frozen_fraction(ti, tf[i, c], mu))
                         acc[c, A_MIN_PERF] = min(acc[c, A_MIN_PERF], ratio)
-            acc[c, A_FROZEN_NODE] = max(acc[c, A_FROZEN_NODE], deepest)
-            ts_new = tk[ns, j]
-            for m in range(nthr):
-                below_surf[c, m] += _time_below(prev_surf[j], ts_new, thresholds[m], dt)
-            acc[c, A_COLD_DOSE] += _dose(prev_surf[j], ts_new, dose_ref, dt)
-            prev_surf[j] = ts_new
+            ends[0, j] = tk[ns, j]
             if basal_idx[c] >= 0:
-                tb_new = tk[basal_idx[c], j]
-                for m in range(nthr):
-                    below_basal[c, m] += _time_below(prev_basal[j], tb_new, thresholds[m], dt)
-                prev_basal[j] = tb_new
-            if acc[c, A_FREEZE_TIME] < 0.0 and lowest <= freeze_c[c]:
-                frac = 1.0
-                if prev_min[j] > lowest:
-                    frac = (prev_min[j] - freeze_c[c]) / (prev_min[j] - lowest)
-                acc[c, A_FREEZE_TIME] = time_old + frac * dt
-            prev_min[j] = lowest
+                ends[1, j] = tk[basal_idx[c], j]
+            track[TR_LOWEST, j] = low
+        _track_step(
+            track,
+            nb,
+            time_old,
+            dt,
+            ends,
+            0,
+            basal_end,
+            probes.thresholds,
+            probes.dose_ref_c,
+        )
         r = step_rec[k]
         if r >= 0:
             _record(
@@ -611,6 +719,7 @@ def _advance_block(
                 field_t,
                 field_p,
             )
+    _track_end(track, nmin, c0, nb, out)
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
@@ -633,8 +742,14 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     mush, ta, tcore, freeze_c = laws.mush, laws.ta, laws.tcore, laws.freeze_c
     bc_h, bc_gas, bc_link, bc_app_t = bc.h, bc.gas, bc.link, bc.app_t
     app_cl, app_gl = bc.app_cl, bc.app_gl
-    probe_idx, probe_w, basal_idx, thresholds, dose_ref = probes
-    samples, field_t, field_p, node_min, below_surf, below_basal, acc, status = out
+    probe_idx, probe_w, basal_idx = probes.node, probes.weight, probes.basal
+    samples, field_t, field_p, acc, status = (
+        out.samples,
+        out.field_t,
+        out.field_p,
+        out.acc,
+        out.status,
+    )
     n = t.shape[0]
     nb = c1 - c0
     # Lanes: the cases padded to a whole number of SIMD vectors with copies of the last
@@ -657,14 +772,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     perf_acc = np.zeros(nw)
     met_acc = np.zeros(nw)
     core_acc = np.zeros(nw)
-    prev_surf = np.empty(nw)
-    prev_basal = np.zeros(nw)
-    prev_min = np.empty(nw)
-    lowest = np.empty(nw)
-    # Node minima in a block-local array, written back at the end: the output's rows are
-    # a whole batch apart (8 kB for 1,000 cases), so updating them in place each step made
-    # every node a cache-set conflict (measured: a third of the kernel's time).
-    nmin = np.empty((n - ns, nw))
+    thresholds = probes.thresholds
     nthr = thresholds.shape[0]
     # The basal node, like the grid, is the setting's: one row of the block (-1: none).
     basal_row = basal_idx[c0] + 1 if basal_idx[c0] >= 0 else -1
@@ -678,33 +786,11 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             gb[i + 1, j] = gl[i, c]
             w[i, j] = wv[i, c]
             q[i, j] = qv[i, c]
-        prev_surf[j] = t[ns, c]
-        if basal_idx[c] >= 0:
-            prev_basal[j] = t[basal_idx[c], c]
-        low = t[ns, c]
-        for i in range(ns, n):
-            low = min(low, t[i, c])
-            nmin[i - ns, j] = t[i, c]
-        prev_min[j] = low
         if j < nb:
-            acc[c, A_FREEZE_TIME] = 0.0 if low <= freeze_c[c] else -1.0
-            acc[c, A_FROZEN_NODE] = -1.0
             acc[c, A_MIN_PERF] = 1.0
-    # Per-case bookkeeping in block-local rows, written back at the end: the per-step
-    # loops over the cases then run on contiguous memory.
-    freeze_time = np.empty(nw)
-    frozen_acc = np.empty(nw)
-    dose_acc = np.empty(nw)
-    surf_below = np.empty((nthr, nw))
-    basal_below = np.empty((nthr, nw))
-    for j in range(nw):
-        c = c0 + min(j, nb - 1)
-        freeze_time[j] = acc[c, A_FREEZE_TIME]
-        frozen_acc[j] = acc[c, A_FROZEN_NODE]
-        dose_acc[j] = acc[c, A_COLD_DOSE]
-        for m in range(nthr):
-            surf_below[m, j] = below_surf[c, m]
-            basal_below[m, j] = below_basal[c, m]
+    track = np.empty((TR_BELOW + 2 * nthr, nw))
+    nmin = np.empty((n - ns, nw))
+    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c)
     _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
     start_state = tb.copy()
     # Bottom-up elimination: scalar pivots and factors of the shared rows (node ns + 1 and
@@ -720,9 +806,6 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
     ppiv = np.zeros((ns + 2, nw))
     pcq = np.zeros((ns + 2, nw))
     below_cq = np.zeros(nw)
-    freeze_b = np.empty(nw)
-    for j in range(nw):
-        freeze_b[j] = freeze_c[c0 + min(j, nb - 1)]
     factored_dt = -1.0
     factored_theta = -1.0
     met_sum = 0.0
@@ -890,7 +973,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         # node follows from the node minima at the end; the stored energy is the change of
         # sum(cap T), also taken once at the end.
         for j in range(nw):
-            lowest[j] = 1e300
+            track[TR_LOWEST, j] = 1e300
             wsum_new[j] = 0.0
         for r in range(1, top_shared):
             # The applicator rows and the surface row: per-case factors.
@@ -904,13 +987,13 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                 for j in range(nw):
                     value = tb[r, j]
                     nmin[i - ns, j] = min(nmin[i - ns, j], value)
-                    lowest[j] = min(lowest[j], value)
+                    track[TR_LOWEST, j] = min(track[TR_LOWEST, j], value)
         if nw < LANES:
             # As in the elimination: each case down all the rows.
             for j in range(nw):
                 above = tb[top_shared - 1, j]
                 level = wsum_new[j]
-                low = lowest[j]
+                low = track[TR_LOWEST, j]
                 for r in range(top_shared, n + 1):
                     above = dp[r, j] - scq[r] * above
                     tb[r, j] = above
@@ -919,7 +1002,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     nmin[m, j] = min(nmin[m, j], above)
                     low = min(low, above)
                 wsum_new[j] = level
-                lowest[j] = low
+                track[TR_LOWEST, j] = low
         else:
             r = top_shared
             while r + 1 <= n:
@@ -935,7 +1018,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     wsum_new[j] += w1 * v1 + w2 * v2
                     nmin[m, j] = min(nmin[m, j], v1)
                     nmin[m + 1, j] = min(nmin[m + 1, j], v2)
-                    lowest[j] = min(lowest[j], min(v1, v2))
+                    track[TR_LOWEST, j] = min(track[TR_LOWEST, j], min(v1, v2))
                 r += 2
             if r <= n:
                 wi = w[r - 1, 0]
@@ -946,7 +1029,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                     wsum_new[j] += wi * value
                     tb[r, j] = value
                     nmin[m, j] = min(nmin[m, j], value)
-                    lowest[j] = min(lowest[j], value)
+                    track[TR_LOWEST, j] = min(track[TR_LOWEST, j], value)
         for j in range(nw):
             # Perfusion heat of the step, theta-weighted between the two levels' sums.
             perf_acc[j] += dth * wsum_new[j] + dte * wsum_old[j]
@@ -960,29 +1043,8 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             else:
                 surf_acc[j] += dth * hs[j] * (tenv[j] - tb[ns + 1, j])
             core_acc[j] += dth * gb[n, j] * (tb[n + 1, j] - tb[n, j])
-            dose_acc[j] += _dose(prev_surf[j], tb[ns + 1, j], dose_ref, dt)
-        for m in range(nthr):
-            thr = thresholds[m]
-            for j in range(nw):
-                surf_below[m, j] += _time_below(prev_surf[j], tb[ns + 1, j], thr, dt)
-        if basal_row >= 0:
-            # The basal node is the setting's (one row for the block): one SIMD loop per
-            # threshold, as at the surface.
-            for m in range(nthr):
-                thr = thresholds[m]
-                for j in range(nw):
-                    basal_below[m, j] += _time_below(prev_basal[j], tb[basal_row, j], thr, dt)
-            for j in range(nw):
-                prev_basal[j] = tb[basal_row, j]
-        for j in range(nw):
-            c = c0 + min(j, nb - 1)
-            prev_surf[j] = tb[ns + 1, j]
-            if freeze_time[j] < 0.0 and lowest[j] <= freeze_c[c]:
-                frac = 1.0
-                if prev_min[j] > lowest[j]:
-                    frac = (prev_min[j] - freeze_c[c]) / (prev_min[j] - lowest[j])
-                freeze_time[j] = time_old + frac * dt
-            prev_min[j] = lowest[j]
+        # The basal node is the setting's: one row of the block.
+        _track_step(track, nw, time_old, dt, tb, ns + 1, basal_row, thresholds, probes.dose_ref_c)
         r = step_rec[k]
         if r >= 0:
             for j in range(nb):
@@ -1025,19 +1087,7 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
         acc[c, A_PERFUSION] += perf_acc[j]
         acc[c, A_METABOLIC] += met_acc[j]
         acc[c, A_ITERATIONS] += step_dt.shape[0]
-        acc[c, A_FREEZE_TIME] = freeze_time[j]
-        # The deepest node ever at or below the criterion: the deepest whose minimum is.
-        for i in range(n - ns):
-            node_min[i, c] = nmin[i, j]
-        for i in range(n - ns - 1, -1, -1):
-            if nmin[i, j] <= freeze_c[c]:
-                frozen_acc[j] = max(frozen_acc[j], float(i))
-                break
-        acc[c, A_FROZEN_NODE] = frozen_acc[j]
-        acc[c, A_COLD_DOSE] = dose_acc[j]
-        for m in range(nthr):
-            below_surf[c, m] = surf_below[m, j]
-            below_basal[c, m] = basal_below[m, j]
+    _track_end(track, nmin, c0, nb, out)
 
 
 class Steps(NamedTuple):
@@ -1151,8 +1201,8 @@ def run_serial(
 ):
     """Advance every block of the block table (rows: first case, end case, first step,
     end step), one after the other on this thread, without the GIL (engine.simulate_many
-    runs two of these at once, one per core, rather than numba's own threads: measured
-    faster, since each thread's Python work then overlaps the other's kernel)."""
+    runs one of these per core at once, rather than numba's own threads: measured faster,
+    since each thread's Python work then overlaps another's kernel)."""
     for b in range(blocks.shape[0]):
         _advance(
             b,

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 STATUSES = ("ok", "failed", "invalid")
 OK, FAILED, INVALID = range(3)
 #: Lanes per kernel call: whole SIMD blocks of the kernel (solver.BLOCK) and enough calls
-#: for two threads to share a block of a cohort (assumption: as engine.CHUNK, measured there).
+#: for the engine's threads to share a block of a cohort (assumption: as engine.CHUNK, measured
+#: there).
 CHUNK = 128
 FAILURES = {
     1: "the nonlinear iteration did not converge (freezing front or perfusion law too stiff "

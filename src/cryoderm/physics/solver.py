@@ -348,6 +348,10 @@ def lane_columns(setting: Setting, nodes: NodeColumns) -> _Columns:
     return _Columns(cl, cs, lat, tf, gl, gs, wv, qv, t, mem, status)
 
 
+# The rows of SharedArrays.state, as kernels.Nodes names them: what the kernel writes.
+STATE_ROWS = ("cl", "cs", "lat", "tf", "gl", "gs", "t", "mem")
+
+
 @dataclass(frozen=True, eq=False)
 class SharedArrays:
     """A setting's kernel arrays for a group of ``cases`` with ``na`` applicator nodes.
@@ -405,35 +409,30 @@ def lane_arrays(
         out[na:, :] = column if column.ndim == 2 else column[:, None]
         return out
 
-    state = np.stack(
-        [
-            block(base.cl, 1.0),
-            block(base.cs, 1.0),
-            block(base.lat, 0.0),
-            block(base.tf, NEVER_C),
-            block(base.gl, 0.0),
-            block(base.gs, 0.0),
-            block(base.t, 0.0),
-            block(base.mem, 1.0),
-        ]
-    )
-    # An applicator row starts at the skin's temperature until its phase starts.
-    state[6, :na, :] = state[6, na, :]
+    from cryoderm.physics import kernels
+
+    # The applicator rows' values before their phase starts: no heat capacity to speak of,
+    # no conduction, never frozen; their temperature the skin's (set below).
+    fills = {"cl": 1.0, "cs": 1.0, "lat": 0.0, "tf": NEVER_C, "gl": 0.0, "gs": 0.0}
+    fills |= {"t": 0.0, "mem": 1.0}
+    state = np.stack([block(getattr(base, name), fills[name]) for name in STATE_ROWS])
+    t = state[STATE_ROWS.index("t")]
+    t[:na, :] = t[na, :]
     wv = block(base.wv, 0.0)
-    per_case = np.empty((9, cases))
-    per_case[:] = np.array(
-        [
-            phase.mushy_range_k,
-            setting.arterial_temp_c,
-            setting.core_temp_c,
-            1.0 if law.local else 0.0,
-            law.reference_temp_c,
-            law.scale_k,
-            law.floor_fraction,
-            law.memory_s,
-            phase.risk_temp_c,
-        ]
-    )[:, None]
+    # The laws' constants, one row per field of kernels.Laws, the same for every case.
+    constants = {
+        "mush": phase.mushy_range_k,
+        "ta": setting.arterial_temp_c,
+        "tcore": setting.core_temp_c,
+        "local": 1.0 if law.local else 0.0,
+        "ref": law.reference_temp_c,
+        "scale": law.scale_k,
+        "floor": law.floor_fraction,
+        "memory_s": law.memory_s,
+        "freeze_c": phase.risk_temp_c,
+    }
+    per_case = np.empty((len(kernels.Laws._fields), cases))
+    per_case[:] = np.array([constants[name] for name in kernels.Laws._fields])[:, None]
     status = np.broadcast_to(base.status, (cases,)) if base.status.shape[0] == 1 else base.status
     return SharedArrays(
         state=state,
@@ -505,9 +504,14 @@ def prepare_batch(
     # Without an applicator slot the kernel writes only t and mem: the coefficients are
     # the setting's shared (read-only) arrays.
     state = shared.state
-    cl, cs, lat, tf, gl, gs, t, mem = state.copy() if na else (*state[:6], *state[6:].copy())
-    nodes = kernels.Nodes(t, mem, cl, cs, lat, tf, gl, gs, shared.wv, shared.qv, shared.perfused)
-    laws = kernels.Laws(*shared.per_case)
+    rows = state.copy() if na else (*state[:6], *state[6:].copy())
+    nodes = kernels.Nodes(
+        **dict(zip(STATE_ROWS, rows, strict=True)),
+        wv=shared.wv,
+        qv=shared.qv,
+        perfused=shared.perfused,
+    )
+    laws = kernels.Laws(**dict(zip(kernels.Laws._fields, shared.per_case, strict=True)))
 
     # Surface conditions [case, segment, (h, gas, eps*sigma, radiant)]; a case with fewer
     # segments than the longest keeps zeros that its steps never read.
