@@ -96,6 +96,20 @@ CASES = {
             {"modality": "ambient", "duration_s": 10.0},
         ],
     ),
+    # freezing unstated: linear, and again with freezing where tissue reached its freezing
+    # point (engine._needs_freezing), as for one run
+    "freezing-unstated": cheek(
+        perfusion={"model": "local-cold"},
+        phase=[
+            {
+                "modality": "convective",
+                "gas_temp_c": -60.0,
+                "heat_transfer_w_m2k": 150.0,
+                "duration_s": 30.0,
+            },
+            {"modality": "ambient", "duration_s": 10.0},
+        ],
+    ),
     # a uniform start instead of the steady state
     "uniform": cheek(initial={"state": "uniform", "temp_c": 33.0}),
 }
@@ -107,6 +121,8 @@ def test_each_lane_gives_its_own_runs_results(name: str) -> None:
     lanes = varied(case.tissue, 40)
     together = simulate_lanes(case, lanes, threads=2)
     assert (together.status == OK).all()
+    if name == "freezing-unstated":
+        assert 0 < np.count_nonzero(~np.isnan(together.max_frozen_depth_mm))
     for k in range(0, 40, 3):
         alone = simulate(dataclasses.replace(case, tissue=lanes.tissue(case.tissue, k)))
         m, s = alone.metrics, alone.safety

@@ -431,15 +431,21 @@ class Engine:
                     results[index] = result
             return list(map(with_case, results, cases))
 
-    def protocol(self, case: Case, tissue: Tissue | None = None) -> ProtocolBatch:
+    def protocol(
+        self, case: Case, tissue: Tissue | None = None, freezes: bool | None = None
+    ) -> ProtocolBatch:
         """``case``'s protocol for lanes of their own tissues (lanes.py), whose layers are
         ``tissue``'s (default: the case's); raises InvalidInput in field order, as a run of
-        the case would report it."""
-        # Freezing as the case states it (unstated: off). Lanes have no second pass yet: a
-        # subject reaching its freezing point is not run again with freezing.
-        template = self.template(case)
+        the case would report it. freezes: with freezing or not (None: as the case states
+        it, unstated off: the first pass, see _needs_freezing)."""
+        template = self.template(case, freezes)
         key, boundaries, segments = _member(case, template)
         assert template.setting is not None
+        setting = template.setting
+        if tissue is not None and tissue is not case.tissue:
+            # The lanes' layers freeze by their own water (freezing.resolve per layer).
+            phase = freezing.resolve(case.freezing, tissue, setting.phase.enabled)
+            setting = dataclasses.replace(setting, phase=phase)
         part = _Part(template, boundaries)
         part.add(0, segments, key[1])
         names = [layer.name.lower() for layer in (tissue or case.tissue).layers]
@@ -447,7 +453,7 @@ class Engine:
         return ProtocolBatch(
             key=key,
             part=part,
-            setting=template.setting,
+            setting=setting,
             space_refinement=template.space_refinement,
             basal_layer=basal,
             na=_applicator_cells() + 1 if key[1] else 0,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cryoderm.physics import metrics, solver
+from cryoderm.physics import freezing, metrics, solver
 from cryoderm.physics.bounds import Bound, bound
 from cryoderm.physics.case import Case, Tissue
 from cryoderm.physics.errors import InvalidInput
@@ -275,7 +275,9 @@ def simulate_lanes(
     base: the tissue whose layers the subjects vary (default: the case's); its core and
     arterial temperatures must be the case's. threads: as simulate_many's (None: the
     engine's). A case that cannot run at all makes every subject invalid with its message;
-    a subject whose tissue or probes are invalid, or whose run fails, is marked alone."""
+    a subject whose tissue or probes are invalid, or whose run fails, is marked alone.
+    Freezing as for one run (engine._needs_freezing): unstated, the lanes run linearly, and
+    the subjects whose tissue reached its freezing point run again with freezing."""
     from cryoderm.physics.engine import default_engine
 
     engine = engine or default_engine()
@@ -301,8 +303,33 @@ def simulate_lanes(
         return results
     valid = _checked(case, lanes, results)
     chosen = np.flatnonzero(valid)
+    _run_pass(engine, batch, case, base, lanes, chosen, results, threads)
+    if case.freezing.enabled is None and freezing.decide(case):
+        # The subjects that reached their freezing point, again with freezing.
+        again = chosen[
+            (results.status[chosen] == OK) & ~np.isnan(results.freeze_risk_time_s[chosen])
+        ]
+        if again.size:
+            frozen = engine.protocol(case, base, freezes=True)
+            _run_pass(engine, frozen, case, base, lanes, again, results, threads)
+    if (results.status == FAILED).any():
+        results.messages.setdefault("failed", "the solver failed")
+    return results
+
+
+def _run_pass(
+    engine: Engine,
+    batch: ProtocolBatch,
+    case: Case,
+    base: Tissue,
+    lanes: LaneTissues,
+    chosen: np.ndarray,
+    results: LaneResults,
+    threads: int | None,
+) -> None:
+    """Run the subjects ``chosen`` (their results into ``results``)."""
     if chosen.size == 0:
-        return results
+        return
     grids = lane_grids(
         base,
         LaneTissues(lanes.thickness_mm[chosen], lanes.perfusion_per_s[chosen]),
@@ -312,9 +339,6 @@ def simulate_lanes(
         [_job(batch, case, grids, rows, where, results) for rows, where in _chunks(grids, chosen)],
         threads,
     )
-    if (results.status == FAILED).any():
-        results.messages.setdefault("failed", "the solver failed")
-    return results
 
 
 def _chunks(grids: LaneGrids, chosen: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
