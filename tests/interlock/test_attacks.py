@@ -618,3 +618,32 @@ def test_a_disk_full_at_start_is_retried_by_the_watchdog_until_there_is_room(tmp
         stop_process(watchdog)
     log = watchdog.stderr.read().decode()
     assert "Traceback" not in log and "could not be journalled" in log
+
+
+def test_a_stop_whose_answer_the_device_never_read_is_on_its_next_answer(tmp_path, credentials):
+    """Over HTTP a command rides on an answer; a device that gives up on the answer (its
+    timeout, a dropped connection) never reads the stop in it, and the interlock cannot
+    tell. While its session is stopped, every answer to one of its readings carries the
+    stop (over MQTT, QoS 1 on a live connection, the stop is sent again every 0.5 s)."""
+    journal_dir = tmp_path / "journal"
+    token = credentials.add("dev-d").token
+    with http_interlock(tmp_path, credentials) as (base, process):
+        start_session(journal_dir, "s-d", "dev-d", modality="cold-air")
+        host, port = base.removeprefix("http://").split(":")
+        body = json.dumps(Reading("dev-d", 1, 1.0, time.time()).to_json()).encode()
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(
+                b"POST /v1/readings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + token.encode()
+                + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+                + body
+            )
+        # gone before the answer: the stop in it is never read
+        with Journal(journal_dir) as journal:
+            wait_for(lambda: entries_of(journal, "s-d", ["stop"]), 5.0)
+        # Its next reading (a device reports the skin at 10 Hz, stopped or not).
+        body = json.dumps(Reading("dev-d", 2, 1.5, time.time()).to_json()).encode()
+        status, answer = _post(f"{base}/v1/readings", body, token)
+        assert status == 200
+        assert [json.loads(c["signed"])["command"] for c in answer["commands"]] == ["stop"]
+        assert process.poll() is None

@@ -82,6 +82,10 @@ class HttpTransport:
     :attr:`port` after :meth:`start`). ack_timeout_s: the longest a POST waits for fsync."""
 
     name = "http"
+    # A stopped device that still posts readings is told "stop" in the answer to every one:
+    # a command rides on an answer, which a device that gave up on it (its timeout, a
+    # dropped connection) never reads, and nothing tells the interlock so.
+    resend_stop_every_s = 0.0
 
     def __init__(
         self,

@@ -80,6 +80,14 @@ _UNGUARDED_MAX = 10_000
 # sessions decide while a disk is freed, and a bounded memory if it never is.
 _UNRECORDED_MAX = 10_000
 
+
+def _resend_every_s(live: _Live) -> float:
+    """How often a stopped device that still reports is told ``stop`` again: a transport
+    may say (``resend_stop_every_s``; HTTP: at every reading, since a command rides on an
+    answer the device may never read, and the interlock cannot tell)."""
+    return float(getattr(live.transport, "resend_stop_every_s", RESEND_STOP_EVERY_S))
+
+
 SessionFactory = Callable[[str, dict[str, Any]], SessionSpec]
 """Builds a session spec for a device that announces a session itself (device_id, status)."""
 
@@ -409,7 +417,7 @@ class Interlock:
             self._send(live, outcome, now_s)
             live.stop_latency_ms = (time.perf_counter() - message.received_perf_s) * 1e3
             self._annotate_latency(outcome, live.stop_latency_ms)
-        elif not live.guard.armed and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S:
+        elif not live.guard.armed and now_s - live.last_stop_sent_s >= _resend_every_s(live):
             self._send_stop_again(live, now_s)
         index = len(events)
         events.extend(outcome.events)
@@ -539,7 +547,7 @@ class Interlock:
         elif (
             not live.guard.armed
             and not announcing
-            and now_s - live.last_stop_sent_s >= RESEND_STOP_EVERY_S
+            and now_s - live.last_stop_sent_s >= _resend_every_s(live)
         ):
             self._send_stop_again(live, now_s)
 
