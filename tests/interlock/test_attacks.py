@@ -27,6 +27,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cryoderm.interlock.clock import SystemClock
+from cryoderm.interlock.control import ControlClient
 from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import Reading
@@ -646,4 +647,36 @@ def test_a_stop_whose_answer_the_device_never_read_is_on_its_next_answer(tmp_pat
         status, answer = _post(f"{base}/v1/readings", body, token)
         assert status == 200
         assert [json.loads(c["signed"])["command"] for c in answer["commands"]] == ["stop"]
+        assert process.poll() is None
+
+
+def test_a_pause_whose_answer_the_device_never_read_is_on_its_next_answer(tmp_path, credentials):
+    """A pause lost the same way would leave the device cooling while the interlock counts
+    no exposure (a paused zone's timer stands still): a paused device that still reports
+    is told pause again, as a stopped one is told stop."""
+    journal_dir = tmp_path / "journal"
+    token = credentials.add("dev-p").token
+    with http_interlock(tmp_path, credentials) as (base, process):
+        start_session(journal_dir, "s-p", "dev-p", modality="cold-air")
+        body = json.dumps(Reading("dev-p", 1, 30.0, time.time()).to_json()).encode()
+        assert _post(f"{base}/v1/readings", body, token)[0] == 200
+        with ControlClient(journal_dir) as control:
+            assert control.outcome(control.pause("s-p", user="alice"), 5.0).status == "applied"
+        host, port = base.removeprefix("http://").split(":")
+        body = json.dumps(Reading("dev-p", 2, 30.0, time.time()).to_json()).encode()
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(
+                b"POST /v1/readings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + token.encode()
+                + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+                + body
+            )
+        time.sleep(0.3)  # gone before the answer, which carried the pause
+        commands = []
+        for seq in (3, 4):
+            body = json.dumps(Reading("dev-p", seq, 30.0, time.time()).to_json()).encode()
+            status, answer = _post(f"{base}/v1/readings", body, token)
+            assert status == 200
+            commands += [json.loads(c["signed"])["command"] for c in answer["commands"]]
+        assert commands and set(commands) == {"pause"}
         assert process.poll() is None

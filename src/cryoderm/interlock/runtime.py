@@ -49,7 +49,7 @@ from cryoderm.interlock.liveness import (
     suspect_of,
 )
 from cryoderm.interlock.lock import DirectoryLock
-from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, StopReason
+from cryoderm.interlock.model import DeviceCommand, Event, SessionSpec, SessionState, StopReason
 from cryoderm.interlock.rejections import Rejections
 from cryoderm.interlock.transport import (
     Inbound,
@@ -79,6 +79,11 @@ _UNGUARDED_MAX = 10_000
 # stop and its alarm per session; operator actions): assumption, far above what a clinic's
 # sessions decide while a disk is freed, and a bounded memory if it never is.
 _UNRECORDED_MAX = 10_000
+
+
+def _cold_off(live: _Live) -> bool:
+    """Whether the session has the cold off: stopped, ended, or paused by the operator."""
+    return not live.guard.armed or live.guard.state is SessionState.PAUSED
 
 
 def _resend_every_s(live: _Live) -> float:
@@ -417,7 +422,9 @@ class Interlock:
             self._send(live, outcome, now_s)
             live.stop_latency_ms = (time.perf_counter() - message.received_perf_s) * 1e3
             self._annotate_latency(outcome, live.stop_latency_ms)
-        elif not live.guard.armed and now_s - live.last_stop_sent_s >= _resend_every_s(live):
+        elif _cold_off(live) and now_s - live.last_stop_sent_s >= _resend_every_s(live):
+            # A stopped or paused device that still reports: told so again, in case the
+            # first command never reached it (the cold may still be on).
             self._send_stop_again(live, now_s)
         index = len(events)
         events.extend(outcome.events)
@@ -595,7 +602,7 @@ class Interlock:
         detail: dict[str, Any] = {"session_id": live.guard.spec.session_id}
         if outcome.stop_reason is not None:
             detail["reason"] = outcome.stop_reason.value
-        if command is DeviceCommand.STOP:
+        if command in (DeviceCommand.STOP, DeviceCommand.PAUSE):
             live.last_stop_sent_s = now_s
         if live.transport is None:
             for transport in self.transports:
@@ -710,6 +717,11 @@ class Interlock:
             transport.online()
 
     def _send_stop_again(self, live: _Live, now_s: float) -> None:
+        """The session's cold-off command again: ``pause`` for a paused one (a stop would
+        end what the practitioner may resume), ``stop`` otherwise."""
+        if live.guard.state is SessionState.PAUSED:
+            self._send(live, Outcome(DeviceCommand.PAUSE, ()), now_s)
+            return
         reason = live.guard.stop_reason
         self._send(live, Outcome(DeviceCommand.STOP, (), reason), now_s)
 
