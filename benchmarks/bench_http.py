@@ -18,8 +18,16 @@ request, client side, over loopback, after a warm-up. Targets: p99 under 50 ms f
 ingest and client search, and no 5xx at all. Seeding uses bulk inserts (COPY on PostgreSQL)
 and is not timed as part of the load.
 
+Beside the latencies, where the CPU went while the load ran (warm-up included): the server's
+processes (``cryoderm serve``, its web workers, the interlock; exports excluded), the export
+workers, PostgreSQL's backends for the bench database and the load generator, each as
+cores busy and as milliseconds per answered request, with the machine's load average. On a
+shared machine the latency is mostly the wait for a core: the figures say how much CPU the
+load needs against how much the machine had to give.
+
 CRYODERM_BENCH_HTTP_S: measured seconds per database (default 60), after 10 s of warm-up;
-CRYODERM_BENCH_HTTP_DATABASES: which, comma-separated (default ``postgres,sqlite``).
+CRYODERM_BENCH_HTTP_DATABASES: which, comma-separated (default ``postgres,sqlite``);
+CRYODERM_WEB_WORKERS: web worker processes of the server (default one per core).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import statistics
@@ -120,6 +129,16 @@ def main() -> Report:
             f"{backend}: seeded in {result['seed_s']} s; {result['exports']} exports completed, "
             f"{result['stream_events']} live-stream events received over {STREAMS} streams"
         )
+        cpu = result["cpu"]
+        report.notes.append(
+            f"{backend}: {cpu['web_workers']} web workers; load average {cpu['load_before']} "
+            f"before, {cpu['load_after']} after, on {os.cpu_count()} CPUs; "
+            f"{cpu['requests_per_s']} requests/s answered; CPU per answered request: server "
+            f"{cpu['server_ms_per_request']} ms, PostgreSQL {cpu['database_ms_per_request']} ms, "
+            f"load generator {cpu['load_generator_ms_per_request']} ms; cores busy: server "
+            f"{cpu['server_cores']}, exports {cpu['export_cores']}, PostgreSQL "
+            f"{cpu['database_cores']}, load generator {cpu['load_generator_cores']}"
+        )
     report.notes.append(
         f"{seconds:g} s measured after {WARM_UP_S:g} s of warm-up; ingest: {BATCH} readings per "
         "request, one request per device per second; search: one per user per second; the "
@@ -164,7 +183,9 @@ def _run(backend: str, seconds: float) -> dict[str, Any]:
                 return {"skipped": f"cryoderm serve did not become healthy ({backend})"}
             fixture = Path(data_dir) / "fixture.json"
             fixture.write_text(json.dumps(seeded))
+            before = _cpu_snapshot(server.pid, backend)
             result = _child(env, "--load", str(fixture), url, str(seconds))
+            after = _cpu_snapshot(server.pid, backend)
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -174,7 +195,111 @@ def _run(backend: str, seconds: float) -> dict[str, Any]:
                 server.wait()
         if "failed" in result:
             return {"skipped": result["failed"]}
-        return {**result, "seed_s": seed_s}
+        answered = sum(m["requests"] for m in result["measures"].values()) / seconds
+        return {**result, "seed_s": seed_s, "cpu": _cpu_use(before, after, answered)}
+
+
+# -- where the CPU went --------------------------------------------------------------------
+def _process_times() -> dict[int, tuple[int, float, list[str]]]:
+    """Every process: (parent pid, own user+system CPU seconds, command line), plus the
+    CPU of its children that ended and were reaped under ``-pid``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        found[int(entry.name)] = (
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / ticks,
+            command,
+        )
+        found[-int(entry.name)] = (0, (int(fields[13]) + int(fields[14])) / ticks, [])
+    return found
+
+
+def _database_pids() -> list[int]:
+    done = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-Atc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{POSTGRES_DB}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [int(pid) for pid in done.stdout.split()]
+
+
+def _cpu_snapshot(server_pid: int, backend: str) -> dict[str, Any]:
+    processes = _process_times()
+    tree, todo = {}, [server_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in processes:
+            tree[pid] = processes[pid]
+            todo += [child for child, (parent, _, _) in processes.items() if parent == pid]
+    exports = {
+        pid for pid, (_, _, command) in tree.items() if any("export_worker" in a for a in command)
+    }
+    workers = [
+        pid for pid, (_, _, command) in tree.items() if any("web_worker" in a for a in command)
+    ]
+    database = _database_pids() if backend == "postgres" else []
+    return {
+        "wall_s": time.monotonic(),
+        "server": {pid: t for pid, (_, t, _) in tree.items() if pid not in exports},
+        # Ended exports are reaped by their web worker: their CPU is in its children's time.
+        "exports": {pid: t for pid, (_, t, _) in tree.items() if pid in exports}
+        | {-pid: processes[-pid][1] for pid in workers},
+        "database": {pid: processes[pid][1] for pid in database if pid in processes},
+        "children_s": sum(
+            getattr(resource.getrusage(resource.RUSAGE_CHILDREN), name)
+            for name in ("ru_utime", "ru_stime")
+        ),
+        "workers": len(workers),
+        "load": os.getloadavg(),
+    }
+
+
+def _cpu_use(
+    before: dict[str, Any], after: dict[str, Any], answered_per_s: float
+) -> dict[str, Any]:
+    """Cores busy per part over the load (warm-up included) and CPU per answered request
+    (the warm-up is paced like the measured part, so the rate stands for both)."""
+    wall = after["wall_s"] - before["wall_s"]
+
+    def grown(part: str) -> float:
+        return sum(t - before[part].get(pid, 0.0) for pid, t in after[part].items())
+
+    cores = {
+        "server": grown("server") / wall,
+        "export": grown("exports") / wall,
+        "database": grown("database") / wall,
+        # The load generator is this process's only child while the load runs.
+        "load_generator": (after["children_s"] - before["children_s"]) / wall,
+    }
+    per_request = {
+        name: round(1000 * busy / answered_per_s, 1) if answered_per_s else None
+        for name, busy in cores.items()
+    }
+    return {
+        "web_workers": after["workers"] or before["workers"],
+        "load_before": " ".join(f"{x:.1f}" for x in before["load"]),
+        "load_after": " ".join(f"{x:.1f}" for x in after["load"]),
+        "requests_per_s": round(answered_per_s, 1),
+        **{f"{name}_cores": round(busy, 2) for name, busy in cores.items()},
+        "server_ms_per_request": per_request["server"],
+        "database_ms_per_request": per_request["database"],
+        "load_generator_ms_per_request": per_request["load_generator"],
+    }
 
 
 def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
