@@ -13,8 +13,8 @@ physics/lanes.py). Compared side by side, in this order:
 
 Each side runs for a bounded time (its budget): subjects per second are the subjects of
 the blocks finished divided by the time to finish them; the cluster's remaining tasks are
-cancelled. Worker start and the kernels' load from numba's disk cache (``warm_up``) are
-timed separately and not counted. The machine is shared: the load average is reported, and
+cancelled. Worker start and the kernels' load from numba's disk cache (``warm_up``, then a
+50-subject block on every worker) are timed separately and not counted. The machine is shared: the load average is reported, and
 CPU seconds per subject of the one-thread sides show the cost without the other work's.
 """
 
@@ -74,6 +74,15 @@ def _bounded(blocks: list[Any], run: Any, budget_s: float) -> tuple[list[Any], f
     return outcomes, time.perf_counter() - start, time.process_time() - cpu
 
 
+def _timed_block(case: Any, block: Any) -> tuple[Any, float]:
+    """evaluate_block on a worker, with the CPU seconds its thread spent on it."""
+    from cryoderm.cohort.risk import evaluate_block
+
+    start = time.thread_time()
+    outcome = evaluate_block(case, block)
+    return outcome, time.thread_time() - start
+
+
 def _per_subject(case: Any, block: Any) -> list[Any]:
     from cryoderm.physics.engine import simulate_many
 
@@ -108,7 +117,9 @@ def main() -> Report:
         blocks, lambda b: evaluate_block(case, b, threads=1), PEER_BUDGET_S
     )
     peer_done = BLOCK * len(peer)
-    every, every_s, _ = _bounded(blocks, lambda b: evaluate_block(case, b), ALL_CORES_BUDGET_S)
+    every, every_s, every_cpu = _bounded(
+        blocks, lambda b: evaluate_block(case, b), ALL_CORES_BUDGET_S
+    )
     every_done = BLOCK * len(every)
     # The first blocks by one kernel call per subject against the same subjects in lanes.
     worst = 0.0
@@ -126,14 +137,19 @@ def main() -> Report:
     with client_for(None, n_workers=WORKERS) as client:
         started_s = time.perf_counter() - start
         warm = warm_up(client)
+        # A small block on every worker first: its zone tables and the lanes' kernel path
+        # loaded there, as in this process (kept out of the timing, like warm_up).
+        client.run(evaluate_block, case, subjects.block(0, 50))
         shared = client.scatter(case, broadcast=True)
         start = time.perf_counter()
-        futures = client.map(evaluate_block, [shared] * len(blocks), blocks, pure=False)
+        futures = client.map(_timed_block, [shared] * len(blocks), blocks, pure=False)
         index = {future.key: k for k, future in enumerate(futures)}
         done: dict[int, Any] = {}
+        worker_cpu_s = 0.0
         finished_s = 0.0
         for future in as_completed(futures):
-            done[index[future.key]] = future.result()
+            done[index[future.key]], cpu_s = future.result()
+            worker_cpu_s += cpu_s
             finished_s = time.perf_counter() - start
             if finished_s > CLUSTER_BUDGET_S:
                 break
@@ -152,6 +168,14 @@ def main() -> Report:
     every_rate = every_done / every_s
     cluster_rate = cluster_done / finished_s
     ratio = cluster_rate / peer_rate
+    worker_us = 1e6 * worker_cpu_s / cluster_done
+    peer_us = 1e6 * peer_cpu / peer_done
+    # On 2 cores free of other work each worker has a core: the cluster's rate is then two
+    # workers' CPU rates (their task threads' CPU time per subject) against one thread's.
+    idle_ratio = WORKERS * peer_us / worker_us
+    # Likewise one process on every core: its threads' CPU time per subject, one per core.
+    threads_now = default_engine().threads
+    idle_process_rate = threads_now * every_done / every_cpu
     threads = default_engine().threads
     report = Report(
         title=f"Cohort: {SUBJECTS:,} cheek subjects, cold air 60 s, blocks of {BLOCK:,}",
@@ -178,7 +202,7 @@ def main() -> Report:
                 every_done,
                 every_s,
                 every_rate,
-                None,
+                1e6 * every_cpu / every_done,
                 every_rate / peer_rate,
             ],
             [
@@ -186,7 +210,7 @@ def main() -> Report:
                 cluster_done,
                 finished_s,
                 cluster_rate,
-                None,
+                worker_us,
                 ratio,
             ],
         ],
@@ -194,8 +218,14 @@ def main() -> Report:
             f"load average (1 min) before / after: {load_before:.1f} / {load_after:.1f} on "
             f"{os.cpu_count()} CPUs (a shared machine: wall-time rates fall with the load; "
             "CPU us/subject does not)",
-            f"one CPU core's rate from CPU time: {1e6 / (1e6 * peer_cpu / peer_done):,.0f} "
-            "subjects/s in lanes",
+            f"one CPU core's rate from CPU time: {1e6 / peer_us:,.0f} subjects/s in lanes; one "
+            f"process on {threads_now} cores free of other work: about "
+            f"{idle_process_rate:,.0f} subjects/s ({threads_now} x its CPU rate); "
+            f"the workers' task threads spent {worker_us:.0f} us per subject, so on {WORKERS} "
+            f"cores free of other work the cluster would run {idle_ratio:.2f}x one thread "
+            "(this machine shares CPU between sessions, sched_autogroup: a benchmark's "
+            "worker processes share one session's share, so under others' load the "
+            "measured cluster ratio stays near 1 whatever the cluster does)",
             f"sampling {SUBJECTS:,} subjects: {sample_s:.2f} s",
             f"cluster start {started_s:.1f} s; first tiny run per worker (imports and numba "
             f"kernels from the disk cache): {', '.join(f'{s:.1f} s' for s in warm.values())}",
@@ -231,6 +261,9 @@ def main() -> Report:
             "all_cores_subjects_per_s": every_rate,
             "cluster_subjects_per_s": cluster_rate,
             "ratio": ratio,
+            "worker_cpu_us_per_subject": worker_us,
+            "idle_cores_ratio_from_cpu": idle_ratio,
+            "idle_one_process_subjects_per_s_from_cpu": idle_process_rate,
             "warm_up_s": warm,
             "identical": same,
             "lanes_vs_per_subject_k": worst,

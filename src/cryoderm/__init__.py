@@ -6,6 +6,7 @@ The Python API of the thermal engine::
     case = cryoderm.load_case("cheek.toml")
     result = cryoderm.simulate(case)          # a frozen SimulationResult
     results = cryoderm.simulate_many(cases)   # the batched path
+    engine = cryoderm.Engine(threads=1)       # an engine of its own (caches, threads)
     result.to_dataframe(), result.to_xarray()  # tidy outputs (pandas, xarray)
     cryoderm.sensitivity(case)                # Morris and Sobol over the sourced spreads
     cryoderm.fit(case, traces, ["h"])         # parameters from measured traces
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "Engine",
     "Parameter",
     "fit",
     "load_case",
@@ -35,9 +37,10 @@ if TYPE_CHECKING:
 
     from cryoderm.physics.case import Case
     from cryoderm.physics.casefile import parse_case
-    from cryoderm.physics.engine import simulate, simulate_many
+    from cryoderm.physics.engine import Engine, simulate, simulate_many
 
 _LAZY = {
+    "Engine": "cryoderm.physics.engine",
     "parse_case": "cryoderm.physics.casefile",
     "simulate": "cryoderm.physics.engine",
     "simulate_many": "cryoderm.physics.engine",

@@ -502,14 +502,15 @@ class Engine:
         single simulation never needs them."""
         from concurrent.futures import ThreadPoolExecutor
 
-        key = (os.getpid(), count)
-        if self._pool is None or self._pool_key != key:
-            if self._pool is not None and self._pool_key[0] == key[0]:
+        pid = os.getpid()
+        if self._pool is None or self._pool_key[0] != pid or self._pool_key[1] < count:
+            # A larger pool replaces a smaller one of this process (its idle threads end).
+            if self._pool is not None and self._pool_key[0] == pid:
                 self._pool.shutdown(wait=False)
             self._pool = ThreadPoolExecutor(
-                max_workers=count, thread_name_prefix=f"cryoderm-kernel-{key[0]}"
+                max_workers=count, thread_name_prefix=f"cryoderm-kernel-{pid}"
             )
-            self._pool_key = key
+            self._pool_key = (pid, count)
         return self._pool
 
     def _share(self, jobs: Sequence[Callable[[], None]], threads: int) -> None:
@@ -532,7 +533,7 @@ class Engine:
                     return
                 job()
 
-        pool = self._helpers(self.threads - 1 if threads <= self.threads else threads - 1)
+        pool = self._helpers(max(self.threads, threads) - 1)
         futures = [pool.submit(drain) for _ in range(helpers)]
         try:
             drain()
