@@ -193,6 +193,8 @@ ENDPOINTS = [
         "outcome.record",
     ),
     ("get", "/api/clients/999/outcomes", None, "outcome.view"),
+    ("get", "/api/clients/999/photos", None, "outcome.view"),
+    ("get", "/api/photos/999", None, "outcome.view"),
     ("get", "/api/devices", None, "device.view"),
     (
         "post",
