@@ -680,3 +680,34 @@ def test_a_pause_whose_answer_the_device_never_read_is_on_its_next_answer(tmp_pa
             commands += [json.loads(c["signed"])["command"] for c in answer["commands"]]
         assert commands and set(commands) == {"pause"}
         assert process.poll() is None
+
+
+def test_a_flood_of_unreadable_messages_counts_as_a_flood(tmp_path, anonymous_broker, credentials):
+    """The flood limit is per device and per message (50 a second beyond a burst of 100),
+    readable or not: a rogue device keeping its session alive with valid readings at 10 Hz
+    while it floods its own topic with messages the interlock cannot read (each costing its
+    network thread a decode) is a flood, and its session stops."""
+    broker = anonymous_broker
+    with open_rig(tmp_path, broker, credentials) as rig:
+        link = rig.link()
+        attacker = _publisher(broker)
+        feeder = None
+        try:
+            start_session(rig.journal_dir, "s-u", "dev-u", modality="cold-air")
+            device = Recorder("dev-u")
+            link.attach(device)
+            feeder = WarmReadings(link, "dev-u")
+            time.sleep(0.5)
+            topic = f"{rig.prefix}/devices/dev-u/readings"
+            for n in range(600):
+                attacker.publish(topic, b'{"seq": "%d"}' % n, qos=0)
+            assert device.stopped.wait(5.0)
+            with Journal(rig.journal_dir) as journal:
+                (stop,) = wait_for(lambda: entries_of(journal, "s-u", ["stop"]))
+            assert stop.payload["detail"] == "reading-flood"
+        finally:
+            if feeder is not None:
+                feeder.halt()
+            attacker.loop_stop()
+            attacker.disconnect()
+            link.close()

@@ -314,6 +314,20 @@ class Interlock:
                 if message.reason == "wrong-client":
                     for device_id in {message.device_id, message.claimed_device_id}:
                         self._technical(device_id, "wrong-client", message.detail, now_s, events)
+                elif message.device_id is not None and not self._gate.admit(
+                    message.device_id, now_s
+                ):
+                    # The flood limit is per message, readable or not: a device keeping its
+                    # session alive with valid readings while it floods its address with
+                    # what cannot be read (each costing a decode) is flooding.
+                    detail = f"more than {self._gate.rate_hz:g} messages per second"
+                    self._technical(
+                        message.device_id,
+                        "reading-flood",
+                        f"device {message.device_id} sends {detail}",
+                        now_s,
+                        events,
+                    )
                 return
             device_id = (
                 message.reading.device_id
