@@ -711,3 +711,17 @@ def test_a_flood_of_unreadable_messages_counts_as_a_flood(tmp_path, anonymous_br
             attacker.loop_stop()
             attacker.disconnect()
             link.close()
+
+
+def test_a_session_whose_device_never_sends_anything_stops(tmp_path, credentials):
+    journal_dir = tmp_path / "journal"
+    with http_interlock(tmp_path, credentials) as (_base, process):
+        started_at = time.monotonic()
+        start_session(journal_dir, "s-mute", "dev-mute", modality="cold-air")
+        with Journal(journal_dir) as journal:
+            (stop,) = wait_for(lambda: entries_of(journal, "s-mute", ["stop"]), 5.0)
+            (alarm,) = entries_of(journal, "s-mute", ["alarm"])
+        assert time.monotonic() - started_at < 4.0  # 2 s for the first reading, and a tick
+        assert stop.payload["reason"] == "no-valid-reading"
+        assert "none since the start" in alarm.payload["message"]
+        assert process.poll() is None

@@ -720,7 +720,14 @@ class Interlock:
             return
         with self._lock:
             del self._unrecorded[: len(unrecorded)]
+            # What a writer kept meanwhile (its batch failed between the snapshot and now).
+            late, self._unrecorded = self._unrecorded, []
             self.journal_failed = False
+        if late:
+            try:
+                self._record(late)
+            except JournalFailed:
+                return  # failed again: kept, and retried
         if self.progress is not None:
             self.progress.state("running")
         log.warning(
