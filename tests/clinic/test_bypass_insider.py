@@ -83,6 +83,15 @@ def test_an_api_token_cannot_start_a_session_or_the_cold(alice) -> None:
     assert "API token" in started.json()["detail"]
 
 
+def test_an_api_token_cannot_record_a_consent_with_fabricated_strokes(alice) -> None:
+    client = factories.make_client(alice)
+    factories.publish_texts()
+    body = {"scope": "treatment", "signer_name": client.full_name, "signature": factories.SIGNATURE}
+    response = Api(token=user_token(alice)).post(f"/clients/{client.pk}/consents", body)
+    assert response.status_code == 403, response.json()
+    assert not client.consents.exists()
+
+
 def test_an_api_token_may_still_read_and_stop(alice) -> None:
     ready = factories.ready_session(alice)
     own = Api(token=user_token(alice))

@@ -77,7 +77,16 @@ ACTIONS: Final[Mapping[str, str]] = {
 #: (a practitioner holding a colleague's token would otherwise sign off as the colleague and
 #: confirm as the second clinician themselves, or start the cold on a face from a script).
 PRESENCE_REQUIRED: Final[frozenset[str]] = frozenset(
-    {"override.sign", "session.start", "consent.withdraw", "token.manage", "staff.manage"}
+    {
+        "override.sign",
+        "session.start",
+        # A consent is signed by the client in front of the clinic's pad: a script could
+        # fabricate the strokes and open the consent gate.
+        "consent.record",
+        "consent.withdraw",
+        "token.manage",
+        "staff.manage",
+    }
 )
 
 MATRIX: Final[Mapping[str, Mapping[str, Decision]]] = {
