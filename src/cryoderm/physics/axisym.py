@@ -342,7 +342,7 @@ def simulate_axisymmetric(case: Case) -> SimulationResult:
         return with_case(SimulationResult(status="invalid", message=str(error)), case)
     result = run(prepared)
     # Freezing on by default: again with freezing where the linear pass reached the
-    # freezing point (engine._needs_freezing).
+    # freezing point (as engine.Engine.simulate_many).
     if (
         case.freezing.enabled is None
         and result.status == "ok"

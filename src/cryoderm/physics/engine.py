@@ -30,6 +30,7 @@ from cryoderm.physics.case import Case, SteadyInitial, Tissue, UniformInitial
 from cryoderm.physics.errors import InvalidInput
 from cryoderm.physics.exposures import Segment
 from cryoderm.physics.grid import Grid, build_grid, probe_weights
+from cryoderm.physics.kernels import A_FREEZE_TIME
 from cryoderm.physics.results import Field, LazyRow, SimulationResult, ok_result, with_case
 from cryoderm.physics.solver import (
     GroupOutput,
@@ -398,10 +399,17 @@ class Engine:
             except InvalidInput as error:
                 return with_case(SimulationResult(status="invalid", message=str(error)), case)
             results: list[SimulationResult | None] = [None]
-            _store(results, parts, execute(inputs))
+            outputs = execute(inputs)
+            _store(results, parts, outputs)
             result = results[0]
             assert result is not None
-            if _needs_freezing(case, result):
+            # Freezing on by default: again with freezing if the tissue reached its
+            # freezing point (one case, one part: its row of the kernel's accumulators).
+            if (
+                case.freezing.enabled is None
+                and outputs[0].status[0] == 0
+                and outputs[0].accumulators[0, A_FREEZE_TIME] >= 0.0
+            ):
                 (result,) = self._simulate_many([case], 1, freezing_on=True)
         return with_case(result, case)
 
@@ -421,10 +429,11 @@ class Engine:
             return self._with_spots(cases, spots, threads)
         with self._lock:
             # Each result records its input (for its provenance, built when first read).
-            results = self._simulate_many(cases, threads)
+            reached: list[int] = []
+            results = self._simulate_many(cases, threads, reached=reached)
             # Freezing on by default: again with freezing, the cases that reached their
-            # freezing point in the linear first pass.
-            again = [i for i, case in enumerate(cases) if _needs_freezing(case, results[i])]
+            # freezing point in the linear first pass (their tissue, not only a probe).
+            again = sorted(i for i in reached if cases[i].freezing.enabled is None)
             if again:
                 redone = self._simulate_many([cases[i] for i in again], threads, freezing_on=True)
                 for index, result in zip(again, redone, strict=True):
@@ -471,7 +480,7 @@ class Engine:
         cases built from separate objects still share a group. (The template keeps the
         first such case for its inputs; nothing reads that case's phases.) ``freezes``:
         whether it runs with freezing (None: as the case states it; unstated is off in the
-        first pass, see _needs_freezing)."""
+        first pass, see simulate_many)."""
         if freezes is None:
             freezes = case.freezing.enabled is True
         key = (
@@ -565,9 +574,15 @@ class Engine:
         return [done[index] if index in chosen else next(batched) for index in range(len(cases))]
 
     def _simulate_many(
-        self, cases: Sequence[Case], threads: int, freezing_on: bool = False
+        self,
+        cases: Sequence[Case],
+        threads: int,
+        freezing_on: bool = False,
+        reached: list[int] | None = None,
     ) -> list[SimulationResult]:
-        """freezing_on: every case with freezing (the second pass of _needs_freezing)."""
+        """freezing_on: every case with freezing (the second pass of freezing on by
+        default); reached: collects the positions of the cases whose tissue reached its
+        freezing point (_reached_freezing)."""
         results: list[SimulationResult | None] = [None] * len(cases)
         batches: dict[_BatchKey, _Parts] = {}
         templates: dict[tuple[int, ...], _Template] = {}
@@ -576,7 +591,7 @@ class Engine:
         plain_parts: _Parts = {}
         previous_freezes = False
         for index, case in enumerate(cases):
-            # Freezing as stated; unstated, the first pass is linear (_needs_freezing).
+            # Freezing as stated; unstated, the first pass is linear (simulate_many).
             freezes = freezing_on or case.freezing.enabled is True
             # Cases built from the same input objects as the one before (a sweep: only the
             # phases differ) or as an earlier one skip the (hashing) template look-up.
@@ -642,7 +657,10 @@ class Engine:
 
         def job(key: _BatchKey, parts: _Parts) -> Callable[[], None]:
             def run() -> None:
-                _store(results, parts, execute(_inputs(key, parts), fresh=False))
+                outputs = execute(_inputs(key, parts), fresh=False)
+                _store(results, parts, outputs)
+                if reached is not None:
+                    reached.extend(_reached_freezing(parts, outputs))
 
             return run
 
@@ -695,17 +713,16 @@ def _shared_template(case: Case, freezes: bool | None = None) -> _Template:
     return default_engine().template(case, freezes)
 
 
-def _needs_freezing(case: Case, result: SimulationResult) -> bool:
-    """Whether a case whose freezing is not stated, run linearly, reached its freezing point
-    (then it runs again with freezing). With no heat source colder than the freezing point
-    it cannot (freezing.decide); otherwise, if no tissue reached it, nothing froze and the
-    linear result is the model's."""
-    return (
-        case.freezing.enabled is None
-        and result.status == "ok"
-        and freezing.decide(case)
-        and result.safety.get("freeze_risk_time_s") is not None
-    )
+def _reached_freezing(parts: _Parts, outputs: list[GroupOutput]) -> list[int]:
+    """The positions of the cases of ``parts`` that ran and whose tissue reached the
+    freezing point (the kernel's freeze-risk time, kept even with freezing off). A case
+    that did not is exact without freezing: nothing froze. Read from the kernel's
+    accumulators, not the results' safety tables (built only when read)."""
+    positions: list[int] = []
+    for part, output in zip(parts.values(), outputs, strict=True):
+        frozen = (output.accumulators[:, A_FREEZE_TIME] >= 0.0) & (output.status == 0)
+        positions += [part.positions[c] for c in np.flatnonzero(frozen)]
+    return positions
 
 
 _Work = list[tuple[_BatchKey, _Parts]]
