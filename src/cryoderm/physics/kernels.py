@@ -259,9 +259,11 @@ def _step_range(steps, s0, s1):
 # updating them in place each step made every node a cache-set conflict (measured: a third
 # of the linear kernel's time). ``track`` [row, lane] has the rows below, then the times
 # below each threshold at the surface (rows TR_BELOW + m) and at the basal node (rows
-# TR_BELOW + nthr + m); the node minima are ``nmin`` [node, lane]. One array rather than
-# one per quantity: every array handed to the step's helper costs reference-count updates
-# (atomic) each step, measured a fifth of one case's time with eleven.
+# TR_BELOW + nthr + m), then the thresholds themselves (rows TR_BELOW + 2 nthr + m, the
+# same in every lane); the node minima are ``nmin`` [node, lane]. One array, the step's
+# inputs included, rather than one per quantity: every array handed to the step's helper
+# costs reference-count updates (atomic) each step, measured a fifth of one case's time
+# with eleven arrays and 5 % with three.
 TR_SURF = 0  # surface temperature at the last step (C)
 TR_BASAL = 1  # basal temperature at the last step (C)
 TR_MIN = 2  # lowest skin temperature at the last step (C)
@@ -269,11 +271,13 @@ TR_FREEZE = 3  # first time the tissue reached the freeze criterion (s; -1: not 
 TR_DOSE = 4  # cold dose (K s)
 TR_CRITERION = 5  # the lane's freeze criterion (C)
 TR_LOWEST = 6  # lowest skin temperature at the end of the step being accepted (C)
-TR_BELOW = 7  # the first row of the times below (s)
+TR_END_SURF = 7  # surface temperature at the end of the step being accepted (C)
+TR_END_BASAL = 8  # basal temperature at the end of the step being accepted (C)
+TR_BELOW = 9  # the first row of the times below (s)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c):
+def _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c, thresholds):
     """Start the tracking of the block's lanes (lanes from nb on repeat the last case:
     padding) from the state ``t`` at the block's start."""
     n = t.shape[0]
@@ -289,33 +293,35 @@ def _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c):
         track[TR_FREEZE, j] = 0.0 if low <= freeze_c[c] else -1.0
         track[TR_DOSE, j] = 0.0
         track[TR_CRITERION, j] = freeze_c[c]
-        for row in range(TR_BELOW, track.shape[0]):
-            track[row, j] = 0.0
+        nthr = thresholds.shape[0]
+        for m in range(2 * nthr):
+            track[TR_BELOW + m, j] = 0.0
+        for m in range(nthr):
+            track[TR_BELOW + 2 * nthr + m, j] = thresholds[m]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _track_step(track, nw, time_old, dt, ends, surf_row, basal_row, thresholds, dose_ref):
-    """One accepted step of lanes 0..nw: the surface and basal temperatures at its end are
-    rows surf_row and basal_row of ``ends`` [row, lane] (basal_row -1: no basal node), the
-    lowest skin temperature is track[TR_LOWEST]. Times below and the dose integrate the
-    linear interpolant over the step; the freeze-risk time is interpolated within the step
-    where the minimum first reaches the criterion."""
-    nthr = thresholds.shape[0]
+def _track_step(track, nw, time_old, dt, has_basal, dose_ref):
+    """One accepted step of lanes 0..nw, whose surface, basal and lowest skin temperatures
+    at its end the kernel wrote into rows TR_END_SURF, TR_END_BASAL and TR_LOWEST. Times
+    below and the dose integrate the linear interpolant over the step; the freeze-risk time
+    is interpolated within the step where the minimum first reaches the criterion."""
+    nthr = (track.shape[0] - TR_BELOW) // 3
     for m in range(nthr):
-        thr = thresholds[m]
+        thr = track[TR_BELOW + 2 * nthr + m, 0]
         row = TR_BELOW + m
         for j in range(nw):
-            track[row, j] += _time_below(track[TR_SURF, j], ends[surf_row, j], thr, dt)
-    if basal_row >= 0:
+            track[row, j] += _time_below(track[TR_SURF, j], track[TR_END_SURF, j], thr, dt)
+    if has_basal:
         for m in range(nthr):
-            thr = thresholds[m]
+            thr = track[TR_BELOW + 2 * nthr + m, 0]
             row = TR_BELOW + nthr + m
             for j in range(nw):
-                track[row, j] += _time_below(track[TR_BASAL, j], ends[basal_row, j], thr, dt)
+                track[row, j] += _time_below(track[TR_BASAL, j], track[TR_END_BASAL, j], thr, dt)
         for j in range(nw):
-            track[TR_BASAL, j] = ends[basal_row, j]
+            track[TR_BASAL, j] = track[TR_END_BASAL, j]
     for j in range(nw):
-        surface = ends[surf_row, j]
+        surface = track[TR_END_SURF, j]
         track[TR_DOSE, j] += _dose(track[TR_SURF, j], surface, dose_ref, dt)
         track[TR_SURF, j] = surface
         lowest = track[TR_LOWEST, j]
@@ -425,14 +431,10 @@ def _advance_block(
     flux_n = np.zeros((nb, 4))
     decay = np.zeros(nb)
     converged = np.empty(nb, dtype=np.bool_)
-    track = np.empty((TR_BELOW + 2 * probes.thresholds.shape[0], nb))
+    track = np.empty((TR_BELOW + 3 * probes.thresholds.shape[0], nb))
     nmin = np.empty((n - ns, nb))
-    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c)
-    # Each step's surface and basal temperatures of the lanes (rows 0 and 1: the basal node
-    # is each case's own).
-    ends = np.empty((2, nb))
-    basal_end = 1 if basal_idx[c0] >= 0 else -1
-    basal_end = 1 if basal_idx[c0] >= 0 else -1
+    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c, probes.thresholds)
+    has_basal = basal_idx[c0] >= 0
     time = 0.0
     for j in range(nb):
         c = c0 + j
@@ -630,8 +632,8 @@ def _advance_block(
         for j in range(nb):
             c = c0 + j
             # A lane that fails keeps its last values (its results are not read).
-            ends[0, j] = track[TR_SURF, j]
-            ends[1, j] = track[TR_BASAL, j]
+            track[TR_END_SURF, j] = track[TR_SURF, j]
+            track[TR_END_BASAL, j] = track[TR_BASAL, j]
             track[TR_LOWEST, j] = track[TR_MIN, j]
             if status[c] != OK:
                 continue
@@ -686,21 +688,12 @@ def _advance_block(
                     if perfused[i, c] > 0.5:
                         ratio = mk[i, j] * (1.0 - _frozen_fraction(ti, tf[i, c], mu))
                         acc[c, A_MIN_PERF] = min(acc[c, A_MIN_PERF], ratio)
-            ends[0, j] = tk[ns, j]
+            # The basal node is each case's own.
+            track[TR_END_SURF, j] = tk[ns, j]
             if basal_idx[c] >= 0:
-                ends[1, j] = tk[basal_idx[c], j]
+                track[TR_END_BASAL, j] = tk[basal_idx[c], j]
             track[TR_LOWEST, j] = low
-        _track_step(
-            track,
-            nb,
-            time_old,
-            dt,
-            ends,
-            0,
-            basal_end,
-            probes.thresholds,
-            probes.dose_ref_c,
-        )
+        _track_step(track, nb, time_old, dt, has_basal, probes.dose_ref_c)
         r = step_rec[k]
         if r >= 0:
             _record(
@@ -788,9 +781,9 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
             q[i, j] = qv[i, c]
         if j < nb:
             acc[c, A_MIN_PERF] = 1.0
-    track = np.empty((TR_BELOW + 2 * nthr, nw))
+    track = np.empty((TR_BELOW + 3 * nthr, nw))
     nmin = np.empty((n - ns, nw))
-    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c)
+    _track_begin(track, nmin, c0, nb, ns, t, basal_idx, freeze_c, thresholds)
     _record(c0, c1, 0, t, mem, tf, mush, tcore, na, probe_idx, probe_w, samples, field_t, field_p)
     start_state = tb.copy()
     # Bottom-up elimination: scalar pivots and factors of the shared rows (node ns + 1 and
@@ -1044,7 +1037,10 @@ def _advance_block_linear(c0, c1, s0, s1, na, steps, nodes, laws, bc, probes, ou
                 surf_acc[j] += dth * hs[j] * (tenv[j] - tb[ns + 1, j])
             core_acc[j] += dth * gb[n, j] * (tb[n + 1, j] - tb[n, j])
         # The basal node is the setting's: one row of the block.
-        _track_step(track, nw, time_old, dt, tb, ns + 1, basal_row, thresholds, probes.dose_ref_c)
+        for j in range(nw):
+            track[TR_END_SURF, j] = tb[ns + 1, j]
+            track[TR_END_BASAL, j] = tb[max(basal_row, 0), j]
+        _track_step(track, nw, time_old, dt, basal_row >= 0, probes.dose_ref_c)
         r = step_rec[k]
         if r >= 0:
             for j in range(nb):
