@@ -250,3 +250,38 @@ def test_the_layered_freezing_case_converges_at_first_order_in_time() -> None:
     fine = np.max(np.abs(values[1] - values[2]))
     order = math.log2(coarse / fine)
     assert 0.7 < order < 1.5, (coarse, fine, order)
+
+
+def test_a_layer_may_state_its_own_water() -> None:
+    from cryoderm.physics.casefile import case_to_toml, parse_case_text
+
+    text = """
+format = "cryoderm-case/1"
+[tissue]
+[[tissue.layer]]
+name = "scar"
+thickness_mm = 2.0
+conductivity_w_mk = 0.4
+density_kg_m3 = 1100.0
+specific_heat_j_kgk = 3200.0
+water_fraction = 0.5
+[[tissue.layer]]
+name = "deep"
+thickness_mm = 10.0
+conductivity_w_mk = 0.5
+density_kg_m3 = 1050.0
+specific_heat_j_kgk = 3600.0
+[[phase]]
+modality = "convective"
+gas_temp_c = -40.0
+heat_transfer_w_m2k = 100.0
+duration_s = 30.0
+"""
+    case = parse_case_text(text)
+    scar, deep = (freezing.layer_freezing(layer, case.freezing) for layer in case.tissue.layers)
+    assert scar.latent_heat_j_kg == pytest.approx(0.5 * 333600.0)
+    default = load_table("freezing")["defaults"]["water_fraction"]["value"]
+    assert deep.latent_heat_j_kg == pytest.approx(default * 333600.0)
+    assert parse_case_text(case_to_toml(case)) == case
+    with pytest.raises(Exception, match=r"tissue.layer\[1\].water_fraction = 1.5"):
+        parse_case_text(text.replace("water_fraction = 0.5", "water_fraction = 1.5"))

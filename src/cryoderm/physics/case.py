@@ -56,6 +56,8 @@ class Layer:
 
     perfusion_per_s: volumetric blood perfusion (m3 blood / m3 tissue / s), basal value.
     metabolic_w_m3: basal metabolic heat.
+    water_fraction: the water mass fraction that freezes (None: the tissue of that name in
+    data/freezing.toml, else its default).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Layer:
     specific_heat_j_kgk: float
     perfusion_per_s: float = default("tissue.layer.perfusion_per_s")
     metabolic_w_m3: float = default("tissue.layer.metabolic_w_m3")
+    water_fraction: float | None = None
 
     def __post_init__(self) -> None:
         validate(self, "tissue.layer")

@@ -94,7 +94,7 @@ def water_fraction(layer_name: str) -> float:
 def layer_freezing(layer: Layer, freezing: Freezing) -> LayerFreezing:
     """The frozen properties of ``layer`` (the case's [freezing] values override all layers)."""
     c = _constants()
-    w = water_fraction(layer.name)
+    w = water_fraction(layer.name) if layer.water_fraction is None else layer.water_fraction
     latent = w * c["latent_heat_of_ice_j_kg"]
     ratio = c["ice_conductivity_w_mk"] / c["water_conductivity_w_mk"]
     conductivity = layer.conductivity_w_mk * ratio**w
