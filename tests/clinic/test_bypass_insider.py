@@ -517,3 +517,20 @@ def test_the_screening_validity_cannot_be_stretched_past_a_year(dora) -> None:
         policy.update(dora, reason="fewer repeats", screening_validity_days=100_000)
     assert refused.value.field == "screening_validity_days"
     assert policy.update(dora, reason="stricter", screening_validity_days=14)
+
+
+def test_a_password_set_or_an_account_deactivated_outside_the_pages_is_audited(alice) -> None:
+    """An operator setting a colleague's password from the shell (to sign in as them)
+    leaves an entry, without the password or its hash."""
+    from cryoderm.clinic.audit.models import AuditEntry
+
+    alice.set_password("an operator's choice 123")
+    alice.save()
+    alice.is_active = False
+    alice.save()
+    entries = list(AuditEntry.objects.filter(action__startswith="account.").order_by("seq"))
+    assert [e.action for e in entries] == ["account.password_set", "account.active_changed"]
+    assert all(e.target.endswith(f":{alice.pk}") for e in entries)
+    assert "argon2" not in entries[0].detail and "operator" not in entries[0].detail
+    assert json.loads(entries[1].detail) == {"is_active": False}
+    assert audit.verify().ok

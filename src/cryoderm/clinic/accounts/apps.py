@@ -11,4 +11,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the start-up checks (Argon2 first, sane lockout/idle settings).
-        from cryoderm.clinic.accounts import checks  # noqa: F401
+        from cryoderm.clinic.accounts import account_log, checks  # noqa: F401
+
+        # Passwords set and accounts (de)activated are audited whatever saves them.
+        account_log.connect()
