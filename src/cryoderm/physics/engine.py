@@ -446,7 +446,7 @@ class Engine:
         """``case``'s protocol for lanes of their own tissues (lanes.py), whose layers are
         ``tissue``'s (default: the case's); raises InvalidInput in field order, as a run of
         the case would report it. freezes: with freezing or not (None: as the case states
-        it, unstated off: the first pass, see _needs_freezing)."""
+        it, unstated off: the first pass, see simulate_many)."""
         template = self.template(case, freezes)
         key, boundaries, segments = _member(case, template)
         assert template.setting is not None

@@ -276,7 +276,7 @@ def simulate_lanes(
     arterial temperatures must be the case's. threads: as simulate_many's (None: the
     engine's). A case that cannot run at all makes every subject invalid with its message;
     a subject whose tissue or probes are invalid, or whose run fails, is marked alone.
-    Freezing as for one run (engine._needs_freezing): unstated, the lanes run linearly, and
+    Freezing as for one run (engine.Engine.simulate_many): unstated, the lanes run linearly, and
     the subjects whose tissue reached its freezing point run again with freezing."""
     from cryoderm.physics.engine import default_engine
 
