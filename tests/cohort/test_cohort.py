@@ -167,8 +167,9 @@ def test_a_distributed_run_equals_the_single_process_run_exactly() -> None:
 def test_a_colder_protocol_never_has_a_lower_freeze_risk_fraction() -> None:
     warmest_first = [parse_case(ln2_cheek(d)) for d in (11.0, 10.0, 9.0, 8.0)]
     results = [risk.protocol_risk(case, ALICE_COHORT, 16) for case in warmest_first]
-    freeze = [r.freeze_risk_fraction for r in results]
-    floor = [r.below_floor_fraction for r in results]
+    freeze = [float(r.freeze_risk_fraction or 0.0) for r in results]
+    floor = [float(r.below_floor_fraction or 0.0) for r in results]
+    assert all(r.status_counts["ok"] == 16 for r in results)
     assert freeze == sorted(freeze) and floor == sorted(floor)
     assert freeze[0] < freeze[-1]
 
