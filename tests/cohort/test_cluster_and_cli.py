@@ -81,15 +81,15 @@ def test_cohort_command_runs_here_by_default_and_plots_the_distributions(
 ) -> None:
     path, plot, out = tmp_path / "cheek.toml", tmp_path / "spread.png", tmp_path / "s.csv"
     path.write_text(case_to_toml(CASE))
-    argv = ["cohort", str(path), "--n", "300", "--seed", "4", "--plot", str(plot)]
+    argv = ["cohort", str(path), "--n", "120", "--seed", "4", "--plot", str(plot)]
     assert main([*argv, "--out", str(out), "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["status_counts"]["ok"] == 300
+    assert printed["status_counts"]["ok"] == 120
     assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
     from cryoderm.research.outputs import read
 
     rows = read(out)
-    assert len(rows) == 300
+    assert len(rows) == 120
     assert rows["min_surface_temp_c"].quantile(0.5) == pytest.approx(
         printed["min_surface_temp_c"]["p50"]
     )
