@@ -144,8 +144,10 @@ def _phase(draw: Any, max_duration_s: float) -> dict[str, Any]:
                 )
         if draw(st.booleans()):
             phase["contact_fraction"] = draw(number(f"{prefix}.contact_fraction", high=0.99))
+            # At most phase.contact.strokes strokes (a margin for rounding): period >= duration / bound.
+            fewest_s = 1.001 * phase["duration_s"] / bound("phase.contact.strokes").high
             phase["stroke_period_s"] = draw(
-                number(f"{prefix}.stroke_period_s", high=max_duration_s)
+                number(f"{prefix}.stroke_period_s", low=fewest_s, high=max_duration_s)
             )
         for key in (
             "conductivity_w_mk",
