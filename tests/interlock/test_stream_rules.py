@@ -115,3 +115,17 @@ def test_a_fresh_reading_after_an_unobserved_timer_deadline_does_not_rescue_the_
     assert outcome.command is DeviceCommand.STOP
     assert outcome.stop_reason is StopReason.NO_VALID_READING
     assert [e.kind for e in outcome.events].count("reading") == 1  # still recorded
+
+
+def test_a_timer_stop_found_at_a_reading_records_how_late_it_is(ram_dir):
+    """The stop's latency is measured from the deadline that passed unobserved, not from
+    the reading that found it (which would make a stop seconds late look immediate)."""
+    rig = warm_rig(ram_dir)
+    guard = rig.interlock.guard("s1")
+    deadline_s = guard.no_valid_reading_deadline_s()
+    rig.clock.advance(deadline_s - rig.clock.now_s() + 1.5)  # frozen: no tick, no reading
+    rig.device.step()  # the next reading is judged before the loop's late tick
+    rig.interlock.pump()
+    (stop,) = entries_of(rig.journal, "s1", ["stop"])
+    assert stop.payload["reason"] == "no-valid-reading"
+    assert stop.payload["stop_latency_ms"] >= 1400.0

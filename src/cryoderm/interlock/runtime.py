@@ -81,6 +81,11 @@ _UNGUARDED_MAX = 10_000
 _UNRECORDED_MAX = 10_000
 
 
+# Stops decided by a timer (IL-3, IL-4, the plan's end), whose lateness is measured from
+# their deadline.
+_TIMER_STOPS = (StopReason.NO_VALID_READING, StopReason.TIMER, StopReason.PLAN_COMPLETE)
+
+
 def _cold_off(live: _Live) -> bool:
     """Whether the session has the cold off: stopped, ended, or paused by the operator."""
     return not live.guard.armed or live.guard.state is SessionState.PAUSED
@@ -431,10 +436,21 @@ class Interlock:
             return None
         live = self._sessions[session_id]
         live.transport = message.transport
+        # Before the reading moves it: the deadline a late tick may have missed.
+        no_reading_deadline_s = live.guard.no_valid_reading_deadline_s()
         outcome = live.guard.on_reading(reading, now_s, age_s)
         if outcome.command is not None:
             self._send(live, outcome, now_s)
             live.stop_latency_ms = (time.perf_counter() - message.received_perf_s) * 1e3
+            if outcome.stop_reason in _TIMER_STOPS:
+                # A timer's deadline found passed at this reading (the tick was late): the
+                # stop is as late as the deadline is old, not as this reading's handling.
+                deadline_s = (
+                    no_reading_deadline_s
+                    if outcome.stop_reason is StopReason.NO_VALID_READING
+                    else self._deadline_of(live.guard, outcome)
+                )
+                live.stop_latency_ms += max(0.0, now_s - deadline_s) * 1e3
             self._annotate_latency(outcome, live.stop_latency_ms)
         elif _cold_off(live) and now_s - live.last_stop_sent_s >= _resend_every_s(live):
             # A stopped or paused device that still reports: told so again, in case the
