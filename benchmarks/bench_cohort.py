@@ -9,23 +9,39 @@ physics/lanes.py). Compared side by side, in this order:
   on one thread): how cohorts ran before lanes, on the first blocks only;
 - lanes, one process, the engine on one thread (the peer of a worker);
 - lanes, one process, the engine on every core of the machine (the default);
-- lanes on a Dask LocalCluster of 2 worker processes of one thread each.
+- lanes on a Dask cluster of 2 worker processes of one thread each, the scheduler and
+  each worker started as ``dask scheduler`` / ``dask worker`` are on a real deployment,
+  each in a session of its own (see below).
 
 Each side runs for a bounded time (its budget): subjects per second are the subjects of
 the blocks finished divided by the time to finish them; the cluster's remaining tasks are
 cancelled. Worker start and the kernels' load from numba's disk cache (``warm_up``, then a
 50-subject block on every worker) are timed separately and not counted. The machine is shared: the load average is reported, and
 CPU seconds per subject of the one-thread sides show the cost without the other work's.
+
+This machine shares its CPUs between sessions (``sched_autogroup``): the processes of one
+session share one session's share. Worker processes of a LocalCluster are in this
+benchmark's session, so under other work they would get no more CPU than the one-process
+side whatever they do; started in sessions of their own, as separately started workers
+are, each gets its share.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Report
+
+# The scheduler's port for this benchmark (assumption: free on a development machine).
+PORT = 8797
 
 SUBJECTS = 100_000
 BLOCK = 2_000
@@ -74,6 +90,53 @@ def _bounded(blocks: list[Any], run: Any, budget_s: float) -> tuple[list[Any], f
     return outcomes, time.perf_counter() - start, time.process_time() - cpu
 
 
+@contextmanager
+def _cluster(workers: int) -> Iterator[Any]:
+    """A client of a scheduler and ``workers`` one-thread workers, each started by the
+    ``dask`` command in a session of its own; stopped at the end."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    address = f"tcp://127.0.0.1:{PORT}"
+    # The workers import this module (the timed task): the repository on their path.
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+    }
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--port", str(PORT), "--no-dashboard"],
+            start_new_session=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        for _ in range(workers):
+            started.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                    start_new_session=True,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(workers, timeout=120)
+            yield client
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in reversed(started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def _timed_block(case: Any, block: Any) -> tuple[Any, float]:
     """evaluate_block on a worker, with the CPU seconds its thread spent on it."""
     from cryoderm.cohort.risk import evaluate_block
@@ -94,7 +157,7 @@ def main() -> Report:
     import numpy as np
     from distributed import as_completed
 
-    from cryoderm.cohort.cluster import client_for, warm_up
+    from cryoderm.cohort.cluster import warm_up
     from cryoderm.cohort.population import VirtualPopulation
     from cryoderm.cohort.risk import evaluate_block
     from cryoderm.physics.engine import default_engine
@@ -134,7 +197,7 @@ def main() -> Report:
         )
 
     start = time.perf_counter()
-    with client_for(None, n_workers=WORKERS) as client:
+    with _cluster(WORKERS) as client:
         started_s = time.perf_counter() - start
         warm = warm_up(client)
         # A small block on every worker first: its zone tables and the lanes' kernel path
@@ -206,7 +269,7 @@ def main() -> Report:
                 every_rate / peer_rate,
             ],
             [
-                f"lanes, Dask LocalCluster, {WORKERS} worker processes",
+                f"lanes, Dask cluster, {WORKERS} worker processes (own sessions)",
                 cluster_done,
                 finished_s,
                 cluster_rate,
@@ -223,9 +286,9 @@ def main() -> Report:
             f"{idle_process_rate:,.0f} subjects/s ({threads_now} x its CPU rate); "
             f"the workers' task threads spent {worker_us:.0f} us per subject, so on {WORKERS} "
             f"cores free of other work the cluster would run {idle_ratio:.2f}x one thread "
-            "(this machine shares CPU between sessions, sched_autogroup: a benchmark's "
-            "worker processes share one session's share, so under others' load the "
-            "measured cluster ratio stays near 1 whatever the cluster does)",
+            "(this machine shares CPU between sessions, sched_autogroup: the two engine "
+            "threads of one process share its session's share, so under others' load their "
+            "measured ratio stays near 1; the workers run in sessions of their own)",
             f"sampling {SUBJECTS:,} subjects: {sample_s:.2f} s",
             f"cluster start {started_s:.1f} s; first tiny run per worker (imports and numba "
             f"kernels from the disk cache): {', '.join(f'{s:.1f} s' for s in warm.values())}",
