@@ -340,6 +340,24 @@ def test_a_body_too_large_or_too_many_fields_or_files_is_refused_not_a_500(alice
         assert "something went wrong" not in refused.json()["detail"]
 
 
+def test_a_multipart_type_without_its_boundary_is_a_400_for_a_signed_in_caller(
+    alice, referred
+) -> None:
+    """Found by schemathesis: the CSRF check of a signed-in session reads the form, and a
+    multipart body without a boundary made that a 500."""
+    browser = Browser(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    browser.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32
+    response = browser.post(
+        f"/api/screenings/{referred.pk}/signoffs",
+        b"x",
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": "a" * 32},
+    )
+    assert response.status_code == 400
+    assert "cannot be read" in response.json()["detail"]
+
+
 # -- CSRF and session fixation ---------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@
 | not signed in / bad token               | 401    |
 | body over DATA_UPLOAD_MAX_MEMORY_SIZE   | 413    |
 | too many form fields or files; other SuspiciousOperation | 400 |
+| a multipart body without its boundary, an unreadable body | 400 |
 
 Expected business errors are never a 500 (polar's rule: an expected conflict must not page
 anyone as if it were a crash). Anything else is logged with a reference the user can quote.
@@ -30,7 +31,8 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -98,6 +100,10 @@ def render(request: HttpRequest, exc: Exception, api: NinjaAPI) -> HttpResponse:
         status, detail = 413, "the request body is too large for this endpoint"
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         status, detail = 400, f"too many form fields or files in one request ({exc})"
+    elif isinstance(exc, MultiPartParserError | UnreadablePostError):
+        # A form body that cannot be parsed (a multipart type without its boundary), met
+        # when the CSRF check of a signed-in session reads the form.
+        status, detail = 400, f"the request body cannot be read as its content type says ({exc})"
     elif isinstance(exc, SuspiciousOperation):
         status, detail = 400, "the request was refused as malformed"
     elif isinstance(exc, ObjectDoesNotExist | Http404):
