@@ -12,11 +12,24 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .processes import alive, children, command_line, http_get, migrate, serve, stop, wait_for
+from .processes import (
+    alive,
+    children,
+    clinic_env,
+    command_line,
+    cryoderm,
+    free_port,
+    http_get,
+    migrate,
+    serve,
+    stop,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +59,13 @@ def healthy(base_url: str) -> bool:
         return http_get(f"{base_url}/healthz", timeout_s=5)[0] == 200
     except OSError:
         return False
+
+
+@pytest.fixture(scope="module")
+def migrated_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir: Path = tmp_path_factory.mktemp("clinic")
+    migrate(data_dir)
+    return data_dir
 
 
 @pytest.fixture
@@ -109,3 +129,28 @@ def test_killing_the_server_ends_its_workers_and_the_next_one_adopts_the_interlo
         assert second.returncode == 0
     # Stopped on purpose, the server ends the interlock it adopted, as it would its own.
     wait_for(lambda: not any(interlocks(journal).values()), timeout_s=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (("--workers", "0"), {}, "--workers = 0"),
+        ((), {"CRYODERM_WEB_WORKERS": "two"}, "CRYODERM_WEB_WORKERS = 'two'"),
+        ((), {"CRYODERM_WEB_WORKERS": "0"}, "CRYODERM_WEB_WORKERS = 0"),
+    ],
+)
+def test_a_worker_count_that_is_not_a_whole_number_above_0_is_refused_at_start_up(
+    migrated_once: Path, args: tuple[str, ...], env: dict[str, str], named: str
+) -> None:
+    port = free_port()
+    done = subprocess.run(
+        cryoderm("serve", "--port", str(port), *args),
+        env=clinic_env(migrated_once, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr
+    assert "Traceback" not in done.stderr
