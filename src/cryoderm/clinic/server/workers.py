@@ -15,8 +15,9 @@ journal's single writer are never multiplied by the web.
   keeps ending); the other workers keep serving meanwhile, and the interlock is not touched.
 - Each worker's standard input is a pipe from the server: when the server is gone (SIGKILL
   included), the workers read end of file and end, so none serves on unsupervised.
-- Workers run in a session of their own: Ctrl-C in a terminal reaches the server, which
-  stops them in order (SIGTERM: running answers get their graceful shutdown).
+- Workers run in a process group of their own (in the server's session): Ctrl-C in a
+  terminal reaches the server, which stops them in order (SIGTERM: running answers get
+  their graceful shutdown).
 """
 
 from __future__ import annotations
@@ -99,7 +100,12 @@ class WebWorkers:
             self.command,
             stdin=subprocess.PIPE,
             pass_fds=(self.listening.fileno(),),
-            start_new_session=True,
+            # A process group of its own, in the server's session: Ctrl-C in a terminal
+            # (sent to the foreground group) reaches the server only, which stops the
+            # workers in order; and the workers stay in the server's session, so a kernel
+            # that shares the CPUs between sessions (sched_autogroup) counts the whole web
+            # as one, as a service manager's cgroup would.
+            process_group=0,
         )
 
     def _keep(self) -> None:
