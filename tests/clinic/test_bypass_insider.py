@@ -552,3 +552,55 @@ def test_a_password_set_or_an_account_deactivated_outside_the_pages_is_audited(a
     assert "argon2" not in entries[0].detail and "operator" not in entries[0].detail
     assert json.loads(entries[1].detail) == {"is_active": False}
     assert audit.verify().ok
+
+
+# -- every page given junk ------------------------------------------------------------------
+
+JUNK_FORMS = [
+    {},
+    {
+        "reason": "x" * 20_000,
+        "confirm": "maybe",
+        "session": "abc",
+        "zone": "<x>",
+        "scope": "../../etc",
+        "given_name": "\x00",
+        "date_of_birth": "99999-99-99",
+        "p-image": "not a file",
+        "add_photo": "1",
+        "fault": "nonsense",
+    },
+]
+
+
+@pytest.mark.slow
+def test_every_page_and_live_control_answers_junk_without_a_500(alice, settings, tmp_path) -> None:
+    """Each page of the clinic (and each live control of a running session) posted nothing
+    and posted junk, and fetched with junk in its query, as the medical director."""
+    from cryoderm.clinic.web import urls
+
+    settings.MEDIA_ROOT = tmp_path
+    planned = factories.ready_session(alice)
+    running = factories.ready_session(alice, serial_number="CA-0009")
+    session_service.start(alice, running.pk)
+    browser = Browser(raise_request_exception=False)
+    browser.force_login(director())
+    targets = []
+    for pattern in urls.urlpatterns:
+        name = getattr(pattern, "name", None)
+        if not name or name == "logout":
+            continue
+        route = str(pattern.pattern)
+        args: list[object] = [planned.pk] if "<int:pk>" in route else []
+        args += ["treatment"] if "<str:scope>" in route else []
+        targets.append(reverse(f"web:{name}", args=args))
+    live = ("start-zone/", "resume-zone/", "end-zone/", "end/", "pause/", "bogus/")
+    targets += [f"/sessions/{running.pk}/live/{tail}" for tail in live]
+    failures = []
+    for url in targets:
+        for data in JUNK_FORMS:
+            if browser.post(url, data).status_code >= 500:
+                failures.append(("POST", url, sorted(data)))
+        if browser.get(url + "?session=abc&q=%00&next=//evil").status_code >= 500:
+            failures.append(("GET", url))
+    assert failures == []
