@@ -210,7 +210,11 @@ def test_poison_on_every_topic_is_rejected_once_and_the_interlock_keeps_guarding
         time.sleep(1.5)
         assert second.poll() is None
         assert watch.largest_gap_s(restarted_at) < 1.0
-        assert _rejections_after_start(journal_dir, 2) == []
+        # Nothing of the poison again. (A real reading of dev-1 whose PUBACK the kill beat,
+        # on a loaded machine, is rightly given again: counted, its session being over.)
+        again = _rejections_after_start(journal_dir, 2)
+        reasons = {reason for e in again for reason in e.payload["counts"]}
+        assert reasons <= {"readings: no-session"}, reasons
     finally:
         if "feeder" in locals():
             feeder.halt()
