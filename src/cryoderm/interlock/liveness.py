@@ -197,7 +197,7 @@ def suspect_of(previous: Progress | None) -> dict[str, Any] | None:
 class Quarantine:
     """What no interlock reads again: messages (digests), and sources (a topic, an HTTP
     device and path) whose messages killed or hung an interlock ``source_after_kills`` times
-    within ``source_for_s``, each until that long after its last such kill."""
+    within ``source_quarantine_s``, each until that long after its last such kill."""
 
     digests: frozenset[bytes]
     sources: dict[str, float]  # source -> quarantined until (wall time, s)
