@@ -604,3 +604,26 @@ def test_every_page_and_live_control_answers_junk_without_a_500(alice, settings,
         if browser.get(url + "?session=abc&q=%00&next=//evil").status_code >= 500:
             failures.append(("GET", url))
     assert failures == []
+
+
+def test_a_calibration_cannot_be_corrected_to_look_fresher_than_when_it_was_recorded(
+    dora,
+) -> None:
+    """An overdue device: its old calibration 'corrected' to today would reopen it."""
+    from cryoderm.clinic.records.models import CalibrationRecord
+    from cryoderm.clinic.records.services import devices
+
+    device = factories.make_device(calibrated_days_ago=400)
+    old = CalibrationRecord.objects.get(device=device)
+    CalibrationRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=400)
+    )
+    response = Api(dora).patch(
+        f"/calibrations/{old.pk}",
+        {"reason": "date typo", "performed_on": timezone.localdate().isoformat()},
+    )
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == "performed_on"
+    earlier = (timezone.localdate() - dt.timedelta(days=401)).isoformat()
+    fixed = devices.correct_calibration(dora, old.pk, reason="one day off", performed_on=earlier)
+    assert str(fixed.performed_on) == earlier

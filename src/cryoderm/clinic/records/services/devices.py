@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from cryoderm.clinic import audit
 
@@ -179,6 +180,16 @@ def correct_calibration(
 
     def check(changed: CalibrationRecord) -> None:
         _judge(changed, None)
+        # A calibration was performed before it was recorded: a correction may move its date
+        # back, never past the day it was entered (which would make an old calibration look
+        # fresh and reopen an overdue device).
+        entered = timezone.localdate(record.created_at)
+        if changed.performed_on > entered:
+            raise InvalidRecord(
+                "performed_on",
+                f"{changed.performed_on} is after the day this calibration was recorded "
+                f"({entered}); record a new calibration instead",
+            )
 
     return corrections.apply(
         actor,
