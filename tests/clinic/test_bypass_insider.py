@@ -627,3 +627,21 @@ def test_a_calibration_cannot_be_corrected_to_look_fresher_than_when_it_was_reco
     earlier = (timezone.localdate() - dt.timedelta(days=401)).isoformat()
     fixed = devices.correct_calibration(dora, old.pk, reason="one day off", performed_on=earlier)
     assert str(fixed.performed_on) == earlier
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("calibration_tolerance_k", 50.0),
+        ("calibration_tolerance_k", 0.0),
+        ("calibration_interval_days", 100_000),
+        ("service_interval_days", 100_000),
+    ],
+)
+def test_a_device_cannot_be_set_so_that_its_checks_never_fail_or_fall_due(
+    dora, field, value
+) -> None:
+    device = factories.make_device()
+    response = Api(dora).patch(f"/devices/{device.pk}", {"reason": "fewer checks", field: value})
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == field

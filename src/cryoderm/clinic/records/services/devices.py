@@ -48,9 +48,29 @@ CALIBRATION_EDITABLE = (
 )
 
 
+#: assumption: a sensor that errs by more than 2 K can read 2 °C (the cold-air floor,
+#: data/thresholds.toml) when the skin is at 0 °C (frostnip): a tolerance wider than that
+#: would pass a calibration of a sensor that cannot guard a floor.
+MAX_CALIBRATION_TOLERANCE_K = 2.0
+#: assumption: thermometry is calibrated yearly in common practice and devices are serviced
+#: at least as often; two years leaves room for a longer manufacturer's interval while an
+#: interval of, say, 100,000 days (which would never fall due) is refused.
+MAX_INTERVAL_DAYS = 730
+
+
 def _check_device(device: Device) -> None:
     not_future("commissioned_on", device.commissioned_on)
-    require_finite("calibration_tolerance_k", device.calibration_tolerance_k, "K")
+    tolerance = require_finite("calibration_tolerance_k", device.calibration_tolerance_k, "K")
+    if not 0 < tolerance <= MAX_CALIBRATION_TOLERANCE_K:
+        raise InvalidRecord(
+            "calibration_tolerance_k",
+            f"{tolerance:g} K; the manufacturer's accuracy, above 0 and at most "
+            f"{MAX_CALIBRATION_TOLERANCE_K:g} K",
+        )
+    for field in ("calibration_interval_days", "service_interval_days"):
+        days = getattr(device, field)
+        if isinstance(days, int) and not 1 <= days <= MAX_INTERVAL_DAYS:
+            raise InvalidRecord(field, f"{days} days; from 1 to {MAX_INTERVAL_DAYS} days")
 
 
 @transaction.atomic
