@@ -570,6 +570,7 @@ JUNK_FORMS = [
         "add_photo": "1",
         "fault": "nonsense",
     },
+    {"reason": "stop\x00now", "zone": "forehead\x00", "q": "\x00"},
 ]
 
 
@@ -601,7 +602,8 @@ def test_every_page_and_live_control_answers_junk_without_a_500(alice, settings,
         for data in JUNK_FORMS:
             if browser.post(url, data).status_code >= 500:
                 failures.append(("POST", url, sorted(data)))
-        if browser.get(url + "?session=abc&q=%00&next=//evil").status_code >= 500:
+        query = "?session=abc&q=%00&actor=%00&action=%00&next=//evil"
+        if browser.get(url + query).status_code >= 500:
             failures.append(("GET", url))
     assert failures == []
 

@@ -100,8 +100,16 @@ def not_future(field: str, day: object) -> None:
         raise InvalidRecord(field, f"{day} is in the future; record what has happened")
 
 
+def no_nul(field: str, text: str) -> str:
+    """Refuse a NUL character: no clinical text has one, and PostgreSQL cannot store or
+    compare it (a page's search or reason with one was a 500 there)."""
+    if "\x00" in text:
+        raise InvalidRecord(field, "may not contain NUL characters")
+    return text
+
+
 def require_text(field: str, value: Any) -> str:
-    text = str(value or "").strip()
+    text = no_nul(field, str(value or "").strip())
     if not text:
         raise InvalidRecord(field, "required; may not be blank")
     return text

@@ -22,7 +22,7 @@ from cryoderm.clinic import audit
 from ..errors import Conflict, InvalidRecord
 from ..models import Client
 from . import corrections
-from ._common import age_years, authorize, load, validated
+from ._common import age_years, authorize, load, no_nul, validated
 
 EDITABLE = (
     "given_name",
@@ -189,6 +189,7 @@ def search(actor: object, query: str = "", *, limit: int = 50, offset: int = 0) 
         raise InvalidRecord("limit", f"{limit} is outside 1-500")
     if offset < 0:
         raise InvalidRecord("offset", f"{offset} is negative")
+    no_nul("q", query)
     found: QuerySet[Client] = Client.objects.filter(is_archived=False)
     for term in query.split():
         match = (

@@ -18,7 +18,11 @@ PAGE_SIZE = 100
 @page("audit.export")
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.order_by("-seq")
-    filters = {k: request.GET.get(k, "").strip()[:100] for k in ("actor", "action", "target")}
+    # A NUL cannot be in an entry (PostgreSQL refuses it, even in a comparison): dropped.
+    filters = {
+        k: request.GET.get(k, "").replace("\x00", "").strip()[:100]
+        for k in ("actor", "action", "target")
+    }
     for key, value in filters.items():
         if value:
             entries = entries.filter(**{f"{key}__icontains": value})

@@ -19,7 +19,12 @@ from cryoderm.clinic.web.forms import ClientForm, apply_error
 @page("client.view")
 def client_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()[:100]
-    context = {"clients": client_service.search(request.user, text), "q": text}
+    try:
+        found = client_service.search(request.user, text)
+    except RecordsError as refused:
+        messages.error(request, str(refused))
+        found, text = [], ""
+    context = {"clients": found, "q": text}
     if request.headers.get("HX-Request"):
         return render(request, "web/clients/_rows.html", context)
     return render(request, "web/clients/list.html", context)
