@@ -3,34 +3,15 @@
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from cryoderm.clinic.accounts import permissions
+from cryoderm.clinic.accounts.management.role_command import RoleCommand
 
 
-def _os_account() -> str:
-    """Who ran the command, for the audit entry (a container may have no account name)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
-class Command(BaseCommand):
+class Command(RoleCommand):
     help = f"Give USERNAME the clinic role ROLE ({', '.join(permissions.ROLES)})."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("username")
-        parser.add_argument("role", choices=permissions.ROLES)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        user = get_user_model().objects.filter(username=options["username"]).first()
-        if user is None:
-            raise CommandError(f"username = {options['username']!r}: no such user")
-        permissions.grant_role(user, options["role"], actor=f"cli:{_os_account()}")
-        roles = ", ".join(permissions.roles_of(user))
-        self.stdout.write(f"{user.get_username()} now holds: {roles}")
+    def change(self) -> Callable[..., Any]:
+        return permissions.grant_role
