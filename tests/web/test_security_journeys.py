@@ -83,6 +83,11 @@ def test_a_forged_photo_is_refused_and_a_real_one_is_shown(page: Any, shot: Shot
     expect(page.get_by_text("Photograph added.")).to_be_visible()
     image = page.get_by_role("img", name=re.compile("Front before"))
     expect(image).to_be_visible()
+    # Visible is not loaded: wait until the browser has decoded the served image (a failed
+    # load leaves it complete with no width, and the wait times out).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     assert page.evaluate("img => img.naturalWidth", image.element_handle()) == 120
     shot(page, "photo-shown")
     assert not page.js_errors
