@@ -12,7 +12,15 @@ from pydantic import AwareDatetime, Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Line, Note
+from cryoderm.clinic.api.fields import (
+    Body,
+    Finite,
+    Id,
+    Label,
+    Line,
+    Note,
+    reason_and_changes,
+)
 from cryoderm.clinic.api.outcomes import MeasureOut, ScoreOut
 from cryoderm.clinic.records.services import corrections
 from cryoderm.clinic.records.services import outcomes as outcome_service
@@ -45,11 +53,6 @@ class MeasurePatch(Body):
     measured_at: AwareDatetime | None = None
 
 
-def _split(payload: Schema) -> tuple[str, dict[str, Any]]:
-    fields = payload.dict(exclude_unset=True)
-    return fields.pop("reason"), fields
-
-
 @router.patch(
     "/scores/{score_id}",
     response={200: ScoreOut, **ERRORS},
@@ -58,7 +61,7 @@ def _split(payload: Schema) -> tuple[str, dict[str, Any]]:
 def correct_score(request: HttpRequest, score_id: Id, payload: ScorePatch) -> Any:
     caller = principal(request)
     caller.require("outcome.record")
-    reason, fields = _split(payload)
+    reason, fields = reason_and_changes(payload)
     return outcome_service.correct_score(caller.user, score_id, reason=reason, **fields)
 
 
@@ -70,7 +73,7 @@ def correct_score(request: HttpRequest, score_id: Id, payload: ScorePatch) -> An
 def correct_measure(request: HttpRequest, measure_id: Id, payload: MeasurePatch) -> Any:
     caller = principal(request)
     caller.require("outcome.record")
-    reason, fields = _split(payload)
+    reason, fields = reason_and_changes(payload)
     return outcome_service.correct_measure(caller.user, measure_id, reason=reason, **fields)
 
 

@@ -11,7 +11,15 @@ from pydantic import Field
 
 from cryoderm.clinic.api.auth import principal
 from cryoderm.clinic.api.errors import ERRORS
-from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Line, Note
+from cryoderm.clinic.api.fields import (
+    Body,
+    Finite,
+    Id,
+    Label,
+    Line,
+    Note,
+    reason_and_changes,
+)
 from cryoderm.clinic.records.models import Device
 from cryoderm.clinic.records.services import _common
 from cryoderm.clinic.records.services import devices as device_service
@@ -172,11 +180,6 @@ def calibration(request: HttpRequest, device_id: Id, payload: CalibrationIn) -> 
     return Status(201, device_service.record_calibration(caller.user, device_id, **payload.dict()))
 
 
-def _changes(payload: Schema) -> tuple[str, dict[str, Any]]:
-    fields = payload.dict(exclude_unset=True)
-    return fields.pop("reason"), fields
-
-
 @router.patch(
     "/{device_id}",
     response={200: DeviceOut, **ERRORS},
@@ -185,7 +188,7 @@ def _changes(payload: Schema) -> tuple[str, dict[str, Any]]:
 def update(request: HttpRequest, device_id: Id, payload: DevicePatch) -> Any:
     caller = principal(request)
     caller.require("device.manage")
-    reason, fields = _changes(payload)
+    reason, fields = reason_and_changes(payload)
     return device_service.update(caller.user, device_id, reason=reason, **fields)
 
 
@@ -197,5 +200,5 @@ def update(request: HttpRequest, device_id: Id, payload: DevicePatch) -> Any:
 def correct_calibration(request: HttpRequest, calibration_id: Id, payload: CalibrationPatch) -> Any:
     caller = principal(request)
     caller.require("device.maintain")
-    reason, fields = _changes(payload)
+    reason, fields = reason_and_changes(payload)
     return device_service.correct_calibration(caller.user, calibration_id, reason=reason, **fields)

@@ -64,3 +64,10 @@ class Body(Schema):
     against a field that was removed fails loudly instead of believing it was applied."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def reason_and_changes(payload: Schema) -> tuple[str, dict[str, Any]]:
+    """A correction body's reason and the fields it sets (only those sent: a field left out
+    keeps its value; the service keeps the earlier value of each one changed)."""
+    fields = payload.dict(exclude_unset=True)
+    return fields.pop("reason"), fields
