@@ -239,5 +239,80 @@ class TestReadingIngest:
         response = Api(alice).post(f"/sessions/{session.pk}/readings", batch(30.0))
         assert response.status_code == 403
 
+    def test_a_batch_with_one_changed_reading_stores_none_of_it(self, alice, session) -> None:
+        """The new readings of a refused batch are not kept (the check of the stored values
+        may come after the insert; the whole batch is rolled back)."""
+        started(alice, session)
+        api = device_api(session, alice)
+        api.post(f"/sessions/{session.pk}/readings", batch(33.0, 20.5))
+        entries = AuditEntry.objects.count()
+        response = api.post(f"/sessions/{session.pk}/readings", batch(33.0, 19.0, 15.0, 14.0))
+        assert response.status_code == 409
+        assert response.json() == {
+            "detail": "readings[1]: ir-1 on forehead at 0.1 s is already stored as 20.5 °C, "
+            "not 19 °C; a reading is never overwritten",
+            "field": "readings[1].skin_temp_c",
+        }
+        assert SkinReading.objects.count() == 2
+        assert AuditEntry.objects.count() == entries
+
+    def test_a_batch_naming_one_reading_twice(self, alice, session) -> None:
+        """Within a batch, a reading sent twice with its value is a duplicate, with another
+        value a conflict with the first; the first conflict in batch order is reported,
+        whether with a stored reading or with an earlier one of the batch."""
+        started(alice, session)
+        api = device_api(session, alice)
+        url = f"/sessions/{session.pk}/readings"
+        twice = batch(30.0, 29.0)["readings"] + batch(30.0)["readings"]
+        assert api.post(url, {"readings": twice}).json() == {"accepted": 2, "duplicates": 1}
+        changed = batch(31.0, sensor="ir-2")["readings"] + batch(32.0, sensor="ir-2")["readings"]
+        response = api.post(url, {"readings": changed})
+        assert response.status_code == 409
+        assert response.json()["field"] == "readings[1].skin_temp_c"
+        assert "already stored as 31 °C, not 32 °C" in response.json()["detail"]
+        ir3 = batch(31.0, sensor="ir-3", start_s=5.0)["readings"][0]
+        ir1 = batch(33.0, 28.0)["readings"][1]  # ir-1 at 0.1 s is stored as 29 °C
+        for rows, message in [
+            ([ir3, ir1, {**ir3, "skin_temp_c": 32.0}], "stored as 29 °C, not 28 °C"),
+            ([ir3, {**ir3, "skin_temp_c": 32.0}, ir1], "stored as 31 °C, not 32 °C"),
+        ]:
+            response = api.post(url, {"readings": rows})
+            assert response.status_code == 409
+            assert response.json()["field"] == "readings[1].skin_temp_c"
+            assert message in response.json()["detail"]
+        assert SkinReading.objects.count() == 2
+
+    def test_a_batch_longer_than_one_insert_is_stored_whole_and_resent_whole(
+        self, alice, session
+    ) -> None:
+        """SQLite takes at most 166 readings per INSERT: 400 are three, all or none."""
+        started(alice, session)
+        api = device_api(session, alice)
+        url = f"/sessions/{session.pk}/readings"
+        rows = batch(*[30.0] * 200)["readings"] + batch(*[30.0] * 200, sensor="ir-2")["readings"]
+        assert api.post(url, {"readings": rows[:250]}).json() == {"accepted": 250, "duplicates": 0}
+        assert api.post(url, {"readings": rows}).json() == {"accepted": 150, "duplicates": 250}
+        changed = [*rows, {**rows[-1], "skin_temp_c": 29.0}]
+        changed += batch(30.0, sensor="ir-3")["readings"]
+        assert api.post(url, {"readings": changed}).status_code == 409
+        assert SkinReading.objects.count() == 400
+
+    def test_another_devices_token_is_refused_in_its_own_words(self, alice, session) -> None:
+        started(alice, session)
+        other = factories.make_device(serial_number="CA-0002")
+        api = Api(token=tokens.issue("other", user=alice, device=other).plaintext)
+        response = api.post(f"/sessions/{session.pk}/readings", batch(30.0))
+        assert response.json() == {
+            "detail": "device token 'other' may not reading.ingest (roles held: device); "
+            "ask the clinic's administrator for a role that allows it",
+            "field": None,
+        }
+
+    def test_a_session_that_does_not_exist_is_not_found_for_anyone(self, alice, session) -> None:
+        for api in (device_api(session, alice), Api(alice)):
+            response = api.post("/sessions/9999/readings", batch(30.0))
+            assert response.status_code == 404, response.json()
+            assert response.json()["detail"] == "no treatment session with id 9999"
+
     def test_front_desk_may_not_read_readings(self, alice, bob, session) -> None:
         assert Api(bob).get(f"/sessions/{session.pk}/readings").status_code == 403

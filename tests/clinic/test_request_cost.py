@@ -3,8 +3,10 @@
 queries whatever the data, hash no password, and write no session.
 
 The counts are the design: the token, its user, the user's roles and the device in one
-query; the search in one; the ingest's session (locked) and its device in one, the
-duplicate check in one, the insert in one; the audit entry in two on PostgreSQL (read the
+query; the search in one; the ingest's session (locked) and its device in one (the device
+token's scope is checked on it), the insert in one (it skips the readings stored already;
+their values are read only when there are some, for a re-sent batch); the audit entry in
+two on PostgreSQL (read the
 chain head, then lock, insert and move it in one statement, audit migration 0005) and
 three on SQLite (lock and read the head, insert the sealed entry, move the head). A change that adds a query per
 request (or per row) fails here first, and must say why it is worth it."""
@@ -123,11 +125,24 @@ def test_a_reading_batch_is_a_few_queries_whatever_its_size(
     assert response.status_code == 200, response.content
     assert response.json() == {"accepted": size, "duplicates": 0}
     ran = statements(captured)
-    # token, the API's ownership check, session with its device (locked), duplicates,
-    # insert, and the audit entry's statements.
-    assert len(ran) == 5 + audit_statements(), "\n".join(ran)
+    # token, session with its device (locked), insert, and the audit entry's statements.
+    assert len(ran) == 3 + audit_statements(), "\n".join(ran)
     assert "django_session" not in " ".join(ran)
     assert SkinReading.objects.filter(session=running).count() == size + 1
+
+
+def test_a_resent_batch_reads_the_stored_values_in_one_more_query(
+    alice: Any, running: TreatmentSession
+) -> None:
+    device = Api(token=tokens.issue("sensor", user=alice, device=running.device).plaintext)
+    device.post(f"/sessions/{running.pk}/readings", batch(0.0, 5))
+    with CaptureQueriesContext(connection) as captured:
+        response = device.post(f"/sessions/{running.pk}/readings", batch(0.0, 10))
+    assert response.json() == {"accepted": 5, "duplicates": 5}
+    ran = statements(captured)
+    # token, session (locked), insert of the new ones, the stored values of the others, audit.
+    assert len(ran) == 4 + audit_statements(), "\n".join(ran)
+    assert SkinReading.objects.filter(session=running).count() == 10
 
 
 def test_token_requests_hash_no_password(

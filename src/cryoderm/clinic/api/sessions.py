@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
-from cryoderm.clinic.api.auth import principal
+from cryoderm.clinic.api.auth import INGEST, principal
 from cryoderm.clinic.api.errors import ERRORS
 from cryoderm.clinic.api.fields import Body, Finite, Id, Label, Note, Sensor
 from cryoderm.clinic.records.models import TreatmentSession
@@ -171,14 +171,21 @@ def stop(request: HttpRequest, session_id: Id, payload: StopIn) -> Any:
 )
 def ingest_readings(request: HttpRequest, session_id: Id, payload: ReadingBatchIn) -> Any:
     caller = principal(request)
-    device_id = (
-        TreatmentSession.objects.filter(pk=session_id).values_list("device_id", flat=True).first()
-    )
-    if device_id is None:
+    if not caller.is_device:
+        # A person: a session that does not exist is reported first (404), then the refusal.
         _common.load(TreatmentSession, session_id)
-    caller.require("reading.ingest", device_id=device_id)
+        caller.require(INGEST)
+
+    def in_scope(session: TreatmentSession) -> None:
+        # A device token's scope (its own device's sessions), checked on the session that the
+        # service locks and reads with its device anyway: no query of its own per batch.
+        caller.require(INGEST, device_id=session.device_id)
+
     result = readings.ingest(
-        caller.audit_actor, session_id, [reading.dict() for reading in payload.readings]
+        caller.audit_actor,
+        session_id,
+        [reading.dict() for reading in payload.readings],
+        check_session=in_scope if caller.is_device else None,
     )
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from cryoderm.clinic import audit
@@ -173,6 +173,7 @@ def _key(reading: SkinReading) -> Key:
 
 
 def _stored(session: TreatmentSession, keys: set[Key]) -> dict[Key, float]:
+    """The stored values of the readings of ``session`` with these identities."""
     elapsed = [key[2] for key in keys]
     rows = (
         SkinReading.objects.filter(
@@ -188,6 +189,56 @@ def _stored(session: TreatmentSession, keys: set[Key]) -> dict[Key, float]:
     return {(zone, sensor, t): temp for zone, sensor, t, temp in rows if (zone, sensor, t) in keys}
 
 
+#: The columns of a reading's identity (the unique constraint), named in ON CONFLICT.
+_IDENTITY = next(
+    constraint.fields
+    for constraint in SkinReading._meta.constraints
+    if constraint.name == "one_reading_per_sensor_and_time"
+)
+#: Every column written by an insert (all but the id).
+_INSERTED = [field for field in SkinReading._meta.concrete_fields if not field.primary_key]
+
+
+def _insert_new(rows: list[SkinReading]) -> set[Key]:
+    """Insert ``rows`` (identities distinct) but those whose identity is stored already; the
+    identities inserted.
+
+    ``INSERT ... ON CONFLICT (identity) DO NOTHING RETURNING identity``, on PostgreSQL and
+    SQLite alike: a fresh batch, the usual one, is stored without first reading what is
+    stored; only the identities skipped are read back (:func:`_stored`) to tell a duplicate
+    from a changed reading. ``bulk_create(ignore_conflicts=True)`` cannot say which rows it
+    skipped. Another unique violation still raises IntegrityError."""
+    alias = router.db_for_write(SkinReading)
+    connection = connections[alias]
+    ops = connection.ops
+    quote = ops.quote_name
+    table = quote(SkinReading._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in _INSERTED)
+    target = ", ".join(quote(SkinReading._meta.get_field(name).column) for name in _IDENTITY)
+    returning = ", ".join(
+        quote(SkinReading._meta.get_field(name).column) for name in ("zone", "sensor", "elapsed_s")
+    )
+    row_sql = f"({', '.join(['%s'] * len(_INSERTED))})"
+    # As bulk_create: at most 2000 rows a statement, fewer where the database allows fewer
+    # parameters (SQLite: 999, so 166 rows).
+    size = max(1, min(2000, ops.bulk_batch_size(_INSERTED, rows)))
+    inserted: set[Key] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT ({target}) DO NOTHING RETURNING {returning}",
+                [
+                    field.get_db_prep_save(field.pre_save(row, add=True), connection)
+                    for row in chunk
+                    for field in _INSERTED
+                ],
+            )
+            inserted.update(cursor.fetchall())
+    return inserted
+
+
 def _locked_session(session_id: object) -> TreatmentSession:
     """The session, locked for the ingest, with its device (whose serial names the writer)
     read in the same query; the device row itself is not locked."""
@@ -198,6 +249,15 @@ def _locked_session(session_id: object) -> TreatmentSession:
         raise RecordNotFound(TreatmentSession._meta.verbose_name, session_id) from None
 
 
+def _written_meanwhile(session: TreatmentSession) -> Conflict:
+    # The session lock serialises ingests; only a writer that bypassed this service can
+    # race it, and the unique constraint keeps the record whole.
+    return Conflict(
+        f"readings of session {session.pk} were written meanwhile; send the batch again",
+        "readings",
+    )
+
+
 @transaction.atomic
 def ingest(
     actor: Any,
@@ -205,9 +265,13 @@ def ingest(
     readings: Iterable[Mapping[str, Any]],
     *,
     now: dt.datetime | None = None,
+    check_session: Callable[[TreatmentSession], None] | None = None,
 ) -> IngestResult:
     """Store the batch's new readings, all or none; see the module's rules. ``now`` is the
-    server's clock (a parameter for the tests of the time rules)."""
+    server's clock (a parameter for the tests of the time rules). ``check_session``, the
+    caller's own check of the session (the API's device-token scope), runs on the locked
+    session with its device, so that the caller needs no query of its own to read them; it
+    refuses by raising (PermissionRefused)."""
     authorize(actor, "reading.ingest")
     items = list(readings)
     if not items:
@@ -215,11 +279,31 @@ def ingest(
     if len(items) > MAX_BATCH:
         raise InvalidRecord("readings", f"{len(items)} readings; at most {MAX_BATCH} per batch")
     session = _locked_session(session_id)
+    if check_session is not None:
+        check_session(session)
     _check_writer(actor, session)
     window = _window(session, now or timezone.now())
     rows = [_reading(session, window, i, item) for i, item in enumerate(items)]
-    known = _stored(session, {_key(row) for row in rows})
-    fresh: list[SkinReading] = []
+    # The first reading of each identity in the batch is inserted unless stored already; a
+    # later one of the same identity is checked against it below.
+    first: dict[Key, SkinReading] = {}
+    for row in rows:
+        first.setdefault(_key(row), row)
+    try:
+        # No savepoint: a refused insert refuses the whole batch (the transaction ends).
+        with transaction.atomic(savepoint=False):
+            inserted = _insert_new(list(first.values()))
+    except IntegrityError:
+        raise _written_meanwhile(session) from None
+    skipped = {key for key in first if key not in inserted}
+    # What was stored before this batch. The check runs after the insert: a refusal below
+    # rolls the whole batch back with the transaction, so nothing of it is kept.
+    known = _stored(session, skipped) if skipped else {}
+    if len(known) != len(skipped):
+        # Skipped as stored, yet not found: only a writer that bypassed the session lock can
+        # cause that, and counting such a reading as accepted would report it stored.
+        raise _written_meanwhile(session)
+    accepted = 0
     duplicates = 0
     for index, row in enumerate(rows):
         key = _key(row)
@@ -234,26 +318,14 @@ def ingest(
             duplicates += 1
             continue
         known[key] = row.skin_temp_c
-        fresh.append(row)
-    if fresh:
-        try:
-            # No savepoint: a refused insert refuses the whole batch (the transaction ends).
-            with transaction.atomic(savepoint=False):
-                SkinReading.objects.bulk_create(fresh, batch_size=2000)
-        except IntegrityError:
-            # The session lock serialises ingests; only a writer that bypassed this service
-            # can race it, and the unique constraint keeps the record whole.
-            raise Conflict(
-                f"readings of session {session.pk} were written meanwhile; send the batch again",
-                "readings",
-            ) from None
+        accepted += 1
     audit.record(
         actor,
         "reading.ingest",
         session,
-        {"count": len(fresh), "duplicates": duplicates},
+        {"count": accepted, "duplicates": duplicates},
     )
-    return IngestResult(accepted=len(fresh), duplicates=duplicates)
+    return IngestResult(accepted=accepted, duplicates=duplicates)
 
 
 @transaction.atomic
