@@ -81,13 +81,24 @@ class SearchQuery(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
+#: A search answer's columns: ClientOut's fields, in its order.
+SEARCH_FIELDS = tuple(ClientOut.model_fields)
+
+
 @router.get("", response={200: list[ClientOut], **ERRORS}, summary="Search clients")
 def search(request: HttpRequest, filters: Query[SearchQuery]) -> Any:
     caller = principal(request)
     caller.require("client.view")
-    return client_service.search(
-        caller.audit_actor, filters.q, limit=filters.limit, offset=filters.offset
+    rows = client_service.search_values(
+        caller.audit_actor, SEARCH_FIELDS, filters.q, limit=filters.limit, offset=filters.offset
     )
+    # Rendered by the API's renderer without validating each client against ClientOut, which
+    # was a third of a 50-client search's CPU: the rows are ClientOut's fields, read from the
+    # model's columns of those types (test_api_clients compares them with GET /clients/{id},
+    # which is validated). The response= declaration above still documents the answer.
+    from cryoderm.clinic.api.app import api  # built from this module: imported once built
+
+    return api.create_response(request, rows, status=200)
 
 
 @router.post("", response={201: ClientOut, **ERRORS}, summary="Register a client")
