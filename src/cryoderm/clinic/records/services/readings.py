@@ -239,10 +239,20 @@ def _insert_new(rows: list[SkinReading]) -> set[Key]:
     return inserted
 
 
+#: What the ingest reads of the session and its device (its rules, the writer's device):
+#: not the plan (JSON, decoded for nothing) nor the device's other columns, on every batch.
+#: Another field read would cost a query of its own, which test_request_cost would count.
+_SESSION_FIELDS = ("status", "started_at", "ended_at", "zones", "device__serial_number")
+
+
 def _locked_session(session_id: object) -> TreatmentSession:
     """The session, locked for the ingest, with its device (whose serial names the writer)
     read in the same query; the device row itself is not locked."""
-    sessions = TreatmentSession.objects.select_related("device").select_for_update(of=("self",))
+    sessions = (
+        TreatmentSession.objects.select_related("device")
+        .only(*_SESSION_FIELDS)
+        .select_for_update(of=("self",))
+    )
     try:
         return sessions.get(pk=session_id)
     except (TreatmentSession.DoesNotExist, ValueError, TypeError):
