@@ -73,7 +73,9 @@ class BearerToken(HttpBearer):
         found = tokens.authenticate(token)
         if found is None:
             return None
-        # Touch at most once a minute so that ingest does not write a row per batch.
+        # assumption: last_used_at answers "is this token still in use?" (list_tokens shows
+        # it to the minute), so a minute's precision is enough: it is written at most once a
+        # minute, and a device sending a batch a second costs no write per batch.
         now = timezone.now()
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
             type(found).objects.filter(pk=found.pk).update(last_used_at=now)
