@@ -6,10 +6,10 @@ The counts are the design: the token, its user, the user's roles and the device 
 query; the search in one; the ingest's session (locked) and its device in one (the device
 token's scope is checked on it), the insert in one (it skips the readings stored already;
 their values are read only when there are some, for a re-sent batch); the audit entry in
-two on PostgreSQL (read the
-chain head, then lock, insert and move it in one statement, audit migration 0005) and
-three on SQLite (lock and read the head, insert the sealed entry, move the head). A change that adds a query per
-request (or per row) fails here first, and must say why it is worth it."""
+two on PostgreSQL (read the chain head, then lock, insert and move it in one statement,
+audit migration 0005) and three on SQLite (lock and read the head, insert the sealed
+entry, move the head). A change that adds a query per request (or per row) fails here
+first, and must say why it is worth it."""
 
 from __future__ import annotations
 

@@ -207,7 +207,7 @@ def _insert_new(rows: list[SkinReading]) -> set[Key]:
     SQLite alike: a fresh batch, the usual one, is stored without first reading what is
     stored; only the identities skipped are read back (:func:`_stored`) to tell a duplicate
     from a changed reading. ``bulk_create(ignore_conflicts=True)`` cannot say which rows it
-    skipped. Another unique violation still raises IntegrityError."""
+    skipped. A violation of any other constraint still raises IntegrityError."""
     alias = router.db_for_write(SkinReading)
     connection = connections[alias]
     ops = connection.ops
