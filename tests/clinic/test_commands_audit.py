@@ -24,7 +24,7 @@ ADD_CLIENTS = (
     "import datetime; from cryoderm.clinic.records.services import clients; "
     "[clients.create('cli:test', given_name=n, family_name='Test', "
     "date_of_birth=datetime.date(1980, 1, 1), confirm_new_person=True) for n in ('Ann', 'Ben', 'Cat')]; "
-    "from cryoderm.clinic.audit.models import ChainHead; print(ChainHead.objects.get().seq)"
+    "from cryoderm.clinic.audit.models import ChainHead; print(ChainHead.objects.get(pk=1).seq)"
 )
 #: The reported attack, as someone with write access to the database (but not the key
 #: directory) runs it: the guard lifted, entry FROM changed, every later hash recomputed with
@@ -47,7 +47,7 @@ with transaction.atomic(), connection.cursor() as c:
         c.execute('UPDATE audit_auditentry SET actor=%s, prev_hash=%s, entry_hash=%s WHERE seq=%s',
                   [e.actor, e.prev_hash, e.entry_hash, e.seq])
         prev = e.entry_hash
-    c.execute('UPDATE audit_chainhead SET entry_hash = %s', [prev])
+    c.execute('UPDATE audit_chainhead SET entry_hash = %s WHERE id = 1', [prev])
     c.execute('DELETE FROM audit_guardsuspension')
 """
 TRUNCATE = """
@@ -57,7 +57,8 @@ keep = AuditEntry.objects.get(seq={keep})
 with transaction.atomic(), connection.cursor() as c:
     c.execute("INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'x')")
     c.execute('DELETE FROM audit_auditentry WHERE seq > %s', [keep.seq])
-    c.execute('UPDATE audit_chainhead SET seq = %s, entry_hash = %s', [keep.seq, keep.entry_hash])
+    c.execute('UPDATE audit_chainhead SET seq = %s, entry_hash = %s WHERE id = 1',
+              [keep.seq, keep.entry_hash])
     c.execute('DELETE FROM audit_guardsuspension')
 """
 

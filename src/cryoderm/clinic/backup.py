@@ -209,7 +209,7 @@ def _media_files(media: Path) -> Iterator[tuple[str, Path]]:
 
 def backup(target: Path, *, passphrase: str | None = None) -> str:
     """Write an encrypted backup of the database, photographs and journal to ``target``."""
-    from .audit.models import ChainHead
+    from .audit.log import heads
 
     if target.is_dir():
         raise BackupError(f"{target} is a directory; give a file name")
@@ -219,7 +219,7 @@ def backup(target: Path, *, passphrase: str | None = None) -> str:
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     with tempfile.TemporaryDirectory(prefix="cryoderm-backup-") as scratch:
         folder = Path(scratch)
-        head = ChainHead.objects.filter(pk=1).first()
+        newest = max((seq for seq, _ in heads().values()), default=0)
         member, database = _database_snapshot(folder)
         files = [(member, database)]
         files += list(_media_files(where.media))
@@ -229,7 +229,7 @@ def backup(target: Path, *, passphrase: str | None = None) -> str:
             "format": FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "database": member,
-            "audit_head_seq": head.seq if head else 0,
+            "audit_head_seq": newest,
             "files": {name: _sha256(path) for name, path in files},
         }
         try:
@@ -297,9 +297,12 @@ def _unpack(source: Path, key: backup_crypto.KeySource, staging: Path) -> dict[s
     return manifest
 
 
-def _sqlite_rows(database: Path) -> tuple[list[chain.Row], tuple[int, str]]:
+def _sqlite_rows(database: Path) -> tuple[list[chain.Row], dict[int, tuple[int, str]]]:
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         try:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(audit_auditentry)")}
+            # A backup made before the log had lanes holds one chain: lane 1.
+            lane = "lane" if "lane" in columns else "1"
             rows = [
                 chain.Row(
                     seq=int(r[0]),
@@ -311,18 +314,22 @@ def _sqlite_rows(database: Path) -> tuple[list[chain.Row], tuple[int, str]]:
                     prev_hash=r[6],
                     entry_hash=r[7],
                     key_id=r[8],
+                    lane=int(r[9]),
                 )
                 for r in db.execute(
                     "SELECT seq, created_at, actor, action, target, detail, prev_hash, "
-                    "entry_hash, key_id FROM audit_auditentry ORDER BY seq"
+                    f"entry_hash, key_id, {lane} FROM audit_auditentry ORDER BY {lane}, seq"
                 )
             ]
-            head = db.execute("SELECT seq, entry_hash FROM audit_chainhead WHERE id = 1").fetchone()
+            heads = {
+                int(r[0]): (int(r[1]), str(r[2]))
+                for r in db.execute("SELECT id, seq, entry_hash FROM audit_chainhead")
+            }
         except sqlite3.DatabaseError as error:
             raise BackupRejected(
                 f"the backup's database is not a cryoderm database: {error}"
             ) from error
-    return rows, (int(head[0]), head[1]) if head else (0, chain.GENESIS_HASH)
+    return rows, heads or {1: (0, chain.GENESIS_HASH)}
 
 
 def _copy_field(text: str) -> str | None:
@@ -343,7 +350,7 @@ def _copy_field(text: str) -> str | None:
     return "".join(out)
 
 
-def _pg_rows(dump: Path) -> tuple[list[chain.Row], tuple[int, str]]:
+def _pg_rows(dump: Path) -> tuple[list[chain.Row], dict[int, tuple[int, str]]]:
     """The audit entries and head of a ``pg_dump`` file, read from its COPY data."""
     args = [
         _tool("pg_restore"),
@@ -381,18 +388,18 @@ def _pg_rows(dump: Path) -> tuple[list[chain.Row], tuple[int, str]]:
                 prev_hash=str(r["prev_hash"]),
                 entry_hash=str(r["entry_hash"]),
                 key_id=str(r["key_id"]),
+                # A dump made before the log had lanes holds one chain: lane 1.
+                lane=int(r.get("lane") or 1),
             )
             for r in tables.get("audit_auditentry", [])
         ),
-        key=lambda row: row.seq,
+        key=lambda row: (row.lane, row.seq),
     )
-    heads = [r for r in tables.get("audit_chainhead", []) if r["id"] == "1"]
-    head = (
-        (int(heads[0]["seq"] or 0), str(heads[0]["entry_hash"]))
-        if heads
-        else (0, chain.GENESIS_HASH)
-    )
-    return rows, head
+    heads = {
+        int(r["id"] or 0): (int(r["seq"] or 0), str(r["entry_hash"]))
+        for r in tables.get("audit_chainhead", [])
+    }
+    return rows, heads or {1: (0, chain.GENESIS_HASH)}
 
 
 def verify_staged(
@@ -404,16 +411,16 @@ def verify_staged(
 
     member = manifest.get("database")
     if member == SQLITE_MEMBER:
-        rows, head = _sqlite_rows(staging / SQLITE_MEMBER)
+        rows, heads = _sqlite_rows(staging / SQLITE_MEMBER)
     elif member == PG_MEMBER:
-        rows, head = _pg_rows(staging / PG_MEMBER)
+        rows, heads = _pg_rows(staging / PG_MEMBER)
     else:
         raise BackupRejected(f"the backup's manifest names no database ({member!r})")
     found = checkpoints.read() if use_checkpoints else checkpoints.CheckpointFile((), ())
     if found.problems:
         return chain.Verification(False, 0, None, found.problems[0])
-    within = [cp for cp in found.checkpoints if cp.seq <= head[0]]
-    return chain.check(rows, head, keys.verifying_keys(), within)
+    within = [cp for cp in found.checkpoints if cp.within(heads)]
+    return chain.check(rows, heads, keys.verifying_keys(), within)
 
 
 @contextlib.contextmanager

@@ -7,13 +7,23 @@ full database access could do to a plain SHA-256 chain) leaves the edited entry 
 that does not verify. Rotating the key does not weaken older entries: the first entry under
 the new key seals the hash of the last entry under the old one.
 
-Deleting the newest entries (and moving the head back) leaves a shorter chain whose seals
-all verify; the signed checkpoints kept outside the database catch that: each names an
-entry number and its seal, which the chain must still contain.
+The log is a few such chains side by side, its *lanes* (:data:`LANES`): each entry links
+to the previous entry of its own lane, and each lane has its own head. Appends that happen
+at the same moment go to different lanes, so that none waits for another's transaction to
+end (an entry's lane is whichever was free; sequential appends all go to lane 1). Each lane
+starts from its own genesis hash (:func:`lane_genesis`), so a lane's entries cannot be
+passed off as another's. ``seq`` numbers entries across lanes in the order they were
+appended; it increases along each lane, and may skip numbers (PostgreSQL draws it from a
+sequence, and an append that is rolled back burns its number): what proves that nothing
+was deleted is the link, not the numbering.
 
-:func:`check` runs over any iterable of :class:`Row` in ``seq`` order: the live database's
-entries, a SQLite backup's, or a PostgreSQL dump's, so that a backup is verified before it
-is restored.
+Deleting the newest entries of a lane (and moving its head back) leaves a shorter chain
+whose seals all verify; the signed checkpoints kept outside the database catch that: each
+names every lane's newest entry and its seal, which the lanes must still contain.
+
+:func:`check` runs over any iterable of :class:`Row` in (``lane``, ``seq``) order: the live
+database's entries, a SQLite backup's, or a PostgreSQL dump's, so that a backup is verified
+before it is restored.
 """
 
 from __future__ import annotations
@@ -26,6 +36,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 GENESIS_HASH = "0" * 64
+#: assumption: 16 lanes. Appends wait only when every lane is held by an open transaction,
+#: and a lane is held from an append to its transaction's commit (a few milliseconds, or a
+#: core's wait under load). The HTTP load test holds at most 50 requests in flight, of which
+#: the sampled database showed at most 4 inside a transaction that had appended; 16 leaves
+#: room for four times that, while a checkpoint (one line naming every lane's head) stays
+#: under 2 kB.
+LANES = 16
+
+
+def lane_genesis(lane: int) -> str:
+    """The hash the first entry of ``lane`` links to: all zeros for lane 1 (the log's one
+    chain before it had lanes), a hash of the lane's number for the others."""
+    if lane == 1:
+        return GENESIS_HASH
+    return hashlib.sha256(f"cryoderm audit lane {lane}".encode("ascii")).hexdigest()
 #: Domain separation: a seal of this log cannot be mistaken for any other HMAC of the key.
 _DOMAIN = b"cryoderm audit entry v2\n"
 
@@ -43,15 +68,29 @@ class Row:
     prev_hash: str
     entry_hash: str
     key_id: str
+    lane: int = 1
+
+
+#: Each lane's newest entry: lane -> (seq, entry_hash); (0, its genesis hash) when empty.
+Heads = Mapping[int, tuple[int, str]]
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A signed statement, kept outside the database, that entry ``seq`` had seal ``entry_hash``."""
+    """A signed statement, kept outside the database, that each lane's newest entry was
+    ``heads[lane]`` = (seq, entry_hash) at ``signed_at``."""
 
-    seq: int
-    entry_hash: str
+    heads: tuple[tuple[int, int, str], ...]
     signed_at: str
+
+    @property
+    def seq(self) -> int:
+        """The highest entry number it names."""
+        return max((seq for _, seq, _ in self.heads), default=0)
+
+    def within(self, heads: Heads) -> bool:
+        """Whether every entry it names is at or before the given heads (a backup's)."""
+        return all(seq <= heads.get(lane, (0, ""))[0] for lane, seq, _ in self.heads)
 
 
 @dataclass(frozen=True)
@@ -104,26 +143,42 @@ def seal(key: bytes, row: Row) -> str:
 
 def check(
     rows: Iterable[Row],
-    head: tuple[int, str],
+    heads: Heads,
     keys: Mapping[str, bytes],
     checkpoints: Sequence[Checkpoint] = (),
 ) -> Verification:
-    """Check every entry's seal and link, that the chain ends where the head says, and that
-    it still holds every checkpointed entry with its checkpointed seal."""
-    at_seq = {cp.seq: cp for cp in checkpoints}
-    expected_seq = 1
+    """Check every entry's seal and its link to the previous entry of its lane, that each
+    lane ends where its head says, and that the lanes still hold every checkpointed entry
+    with its checkpointed seal. ``rows`` come in (lane, seq) order."""
+    # (lane, seq) -> (seal, when signed), for every entry a checkpoint names
+    promised: dict[tuple[int, int], tuple[str, str]] = {}
+    for checkpoint in checkpoints:
+        for lane, seq, entry_hash in checkpoint.heads:
+            promised[(lane, seq)] = (entry_hash, checkpoint.signed_at)
+    count = 0
+    lane = 0
+    last_seq = 0
     expected_prev = GENESIS_HASH
+    ended: dict[int, tuple[int, str]] = {}
 
     def broken(seq: int, reason: str) -> Verification:
-        return Verification(False, expected_seq - 1, seq, reason)
+        return Verification(False, count, seq, reason)
 
     for row in rows:
-        if row.seq != expected_seq:
-            return broken(
-                expected_seq,
-                f"entry #{expected_seq} is missing (the next entry present is #{row.seq}): "
-                "entries were deleted",
-            )
+        if row.lane != lane:
+            if row.lane < lane:
+                return broken(row.seq, f"entry #{row.seq} is out of order (lane {row.lane})")
+            if lane:
+                ended[lane] = (last_seq, expected_prev)
+            if row.lane not in heads:
+                return broken(
+                    row.seq,
+                    f"it is in lane {row.lane}, which the log does not have: the entry was "
+                    "forged or moved",
+                )
+            lane, last_seq, expected_prev = row.lane, 0, lane_genesis(row.lane)
+        if row.seq <= last_seq:
+            return broken(row.seq, f"entry #{row.seq} is out of order in lane {lane}")
         key = keys.get(row.key_id)
         if key is None:
             return broken(
@@ -139,41 +194,53 @@ def check(
                 "re-hashed by someone without the audit key",
             )
         if row.prev_hash != expected_prev:
+            before = f"entry #{last_seq}" if last_seq else "the start of its lane"
             return broken(
                 row.seq,
-                f"it does not link to entry #{row.seq - 1}: an earlier entry was altered "
-                "or replaced",
+                f"it does not link to {before}, the entry before it in lane {lane}: an entry "
+                "between them is missing (deleted), or an earlier entry was altered or "
+                "replaced",
             )
-        checkpoint = at_seq.get(row.seq)
-        if checkpoint is not None and checkpoint.entry_hash != row.entry_hash:
+        checkpointed = promised.pop((lane, row.seq), None)
+        if checkpointed is not None and checkpointed[0] != row.entry_hash:
             return broken(
                 row.seq,
-                f"it differs from the signed checkpoint of {checkpoint.signed_at}: "
+                f"it differs from the signed checkpoint of {checkpointed[1]}: "
                 "this entry or an earlier one was rewritten after that checkpoint",
             )
         expected_prev = row.entry_hash
-        expected_seq += 1
-    count = expected_seq - 1
-    newest_checkpoint = max(checkpoints, key=lambda cp: cp.seq, default=None)
-    if newest_checkpoint is not None and newest_checkpoint.seq > count:
+        last_seq = row.seq
+        count += 1
+    if lane:
+        ended[lane] = (last_seq, expected_prev)
+    if promised:
+        (lane_seq, (_, signed_at)) = min(promised.items(), key=lambda item: item[0][1])
+        missing_lane, missing_seq = lane_seq
+        newest = ended.get(missing_lane, (0, ""))[0]
+        what = (
+            "the newest entries were deleted"
+            if missing_seq > newest
+            else f"entry #{missing_seq} was deleted or moved"
+        )
         return Verification(
             False,
             count,
-            count + 1,
-            f"the log ends at entry #{count}, but a checkpoint signed at "
-            f"{newest_checkpoint.signed_at} records entry #{newest_checkpoint.seq}: "
-            "the newest entries were deleted",
+            missing_seq,
+            f"the log's lane {missing_lane} ends at entry #{newest}, but a checkpoint signed at "
+            f"{signed_at} records entry #{missing_seq}: {what}",
         )
-    head_seq, head_hash = head
-    if head_seq != count or head_hash != expected_prev:
-        return Verification(
-            False,
-            count,
-            count + 1 if head_seq > count else head_seq,
-            f"the chain ends at entry #{count} but the head records #{head_seq}: "
-            "the newest entries were deleted or the head was altered",
-        )
+    for head_lane, (head_seq, head_hash) in sorted(heads.items()):
+        seq, entry_hash = ended.get(head_lane, (0, lane_genesis(head_lane)))
+        if (head_seq, head_hash) != (seq, entry_hash):
+            return Verification(
+                False,
+                count,
+                head_seq if head_seq and head_seq != seq else seq + 1,
+                f"lane {head_lane} ends at entry #{seq} but its head records #{head_seq}: "
+                "the newest entries were deleted or the head was altered",
+            )
     notes = []
+    newest_checkpoint = max(checkpoints, key=lambda cp: cp.seq, default=None)
     if newest_checkpoint is None:
         notes.append(
             "no signed checkpoint yet, so a deletion of the newest entries could not be "

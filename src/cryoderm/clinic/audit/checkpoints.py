@@ -1,7 +1,8 @@
 """Signed checkpoints of the audit chain's head, appended to a file outside the database.
 
-A checkpoint is one JSON line: the newest entry's number and seal, the time, and an
-Ed25519 signature over those three. The file (``CRYODERM_AUDIT_CHECKPOINTS``, by default
+A checkpoint is one JSON line: each lane's newest entry's number and seal, the time, and an
+Ed25519 signature over them (lines written before the log had lanes name one entry, of
+lane 1, and are read as such). The file (``CRYODERM_AUDIT_CHECKPOINTS``, by default
 ``audit-checkpoints.jsonl`` in the key directory) is only ever appended to, under an
 exclusive lock, one whole line per write. Anyone holding the public key can check it, so
 the lines may also be shipped off the machine (syslog, a ticket, e-mail) and checked there.
@@ -30,10 +31,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 
 from . import keys
-from .chain import Checkpoint
+from .chain import Checkpoint, Heads
 
 FILE_NAME = "audit-checkpoints.jsonl"
 _DOMAIN = b"cryoderm audit checkpoint v1\n"
+_DOMAIN_LANES = b"cryoderm audit checkpoint v2\n"
 log = logging.getLogger(__name__)
 
 
@@ -50,25 +52,44 @@ def path() -> Path:
     return Path(configured) if configured else keys.directory() / FILE_NAME
 
 
-def _payload(seq: int, entry_hash: str, signed_at: str) -> bytes:
-    body = json.dumps(
-        {"seq": seq, "entry_hash": entry_hash, "signed_at": signed_at}, sort_keys=True
-    )
-    return _DOMAIN + body.encode("ascii")
+def _payload(heads: tuple[tuple[int, int, str], ...], signed_at: str) -> bytes:
+    if len(heads) == 1 and heads[0][0] == 1:
+        # The one-chain format, so that lines written before lanes still verify.
+        _, seq, entry_hash = heads[0]
+        body = json.dumps(
+            {"seq": seq, "entry_hash": entry_hash, "signed_at": signed_at}, sort_keys=True
+        )
+        return _DOMAIN + body.encode("ascii")
+    body = json.dumps({"heads": [list(head) for head in heads], "signed_at": signed_at})
+    return _DOMAIN_LANES + body.encode("ascii")
 
 
-def sign(private: Ed25519PrivateKey, seq: int, entry_hash: str, signed_at: str) -> str:
+def _sorted(heads: Heads) -> tuple[tuple[int, int, str], ...]:
+    """The lanes that have entries, in order."""
+    return tuple((lane, seq, entry_hash) for lane, (seq, entry_hash) in sorted(heads.items()) if seq)
+
+
+def sign(private: Ed25519PrivateKey, heads: Heads, signed_at: str) -> str:
     """One checkpoint line (without its newline)."""
-    signature = private.sign(_payload(seq, entry_hash, signed_at))
-    return json.dumps(
-        {
-            "seq": seq,
-            "entry_hash": entry_hash,
-            "signed_at": signed_at,
-            "signature": base64.b64encode(signature).decode("ascii"),
-        },
-        sort_keys=True,
-    )
+    named = _sorted(heads)
+    signature = base64.b64encode(private.sign(_payload(named, signed_at))).decode("ascii")
+    if len(named) == 1 and named[0][0] == 1:
+        _, seq, entry_hash = named[0]
+        item: dict[str, object] = {"seq": seq, "entry_hash": entry_hash}
+    else:
+        item = {"heads": [list(head) for head in named]}
+    return json.dumps({**item, "signed_at": signed_at, "signature": signature}, sort_keys=True)
+
+
+def _parse(item: dict[str, object]) -> Checkpoint:
+    if "heads" in item:
+        heads = tuple(
+            (int(lane), int(seq), str(entry_hash))
+            for lane, seq, entry_hash in item["heads"]  # type: ignore[attr-defined]
+        )
+    else:
+        heads = ((1, int(item["seq"]), str(item["entry_hash"])),)  # type: ignore[call-overload]
+    return Checkpoint(heads=heads, signed_at=str(item["signed_at"]))
 
 
 def read(source: Path | None = None, public: Ed25519PublicKey | None = None) -> CheckpointFile:
@@ -90,17 +111,10 @@ def read(source: Path | None = None, public: Ed25519PublicKey | None = None) -> 
                 continue
             try:
                 item = json.loads(line)
-                checkpoint = Checkpoint(
-                    seq=int(item["seq"]),
-                    entry_hash=str(item["entry_hash"]),
-                    signed_at=str(item["signed_at"]),
-                )
+                checkpoint = _parse(item)
                 signature = base64.b64decode(item["signature"], validate=True)
-                public.verify(
-                    signature,
-                    _payload(checkpoint.seq, checkpoint.entry_hash, checkpoint.signed_at),
-                )
-            except (ValueError, KeyError, TypeError, InvalidSignature):
+                public.verify(signature, _payload(checkpoint.heads, checkpoint.signed_at))
+            except (ValueError, KeyError, TypeError, AttributeError, InvalidSignature):
                 problems.append(
                     f"line {number} of {source} is not a checkpoint signed with the clinic's "
                     "key: the checkpoint file was altered"
@@ -119,9 +133,15 @@ def _last_line(handle: object) -> str:
     return lines[-1] if lines else ""
 
 
-def append(seq: int, entry_hash: str, target: Path | None = None) -> bool:
-    """Sign and append a checkpoint of entry ``seq`` unless the file already ends at or
-    after it. Returns True when one was written."""
+def _covers(checkpoint: Checkpoint, heads: Heads) -> bool:
+    """Whether ``checkpoint`` names every lane of ``heads`` at or after its head."""
+    named = {lane: seq for lane, seq, _ in checkpoint.heads}
+    return all(named.get(lane, 0) >= seq for lane, (seq, _) in heads.items() if seq)
+
+
+def append(heads: Heads, target: Path | None = None) -> bool:
+    """Sign and append a checkpoint of the lanes' heads unless the file already ends with one
+    at or after all of them. Returns True when one was written."""
     target = target or path()
     private = keys.signing_key()
     signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -131,11 +151,11 @@ def append(seq: int, entry_hash: str, target: Path | None = None) -> bool:
         last = _last_line(handle)
         if last:
             try:
-                if int(json.loads(last)["seq"]) >= seq:
+                if _covers(_parse(json.loads(last)), heads):
                     return False
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 pass  # a damaged last line is reported by verify; keep appending
-        line = sign(private, seq, entry_hash, signed_at) + "\n"
+        line = sign(private, heads, signed_at) + "\n"
         handle.write(line.encode("ascii"))
         handle.flush()
         os.fsync(handle.fileno())
@@ -143,14 +163,14 @@ def append(seq: int, entry_hash: str, target: Path | None = None) -> bool:
 
 
 def write_now() -> bool:
-    """Checkpoint the committed head now (``cryoderm audit checkpoint``)."""
-    from .models import ChainHead
+    """Checkpoint the committed heads now (``cryoderm audit checkpoint``)."""
+    from .log import heads
 
-    head = ChainHead.objects.filter(pk=1).first()
-    if head is None or head.seq == 0:
+    current = heads()
+    if not any(seq for seq, _ in current.values()):
         return False
-    written = append(head.seq, head.entry_hash)
-    _state.note(head.seq)
+    written = append(current)
+    _state.note(max(seq for seq, _ in current.values()))
     return written
 
 

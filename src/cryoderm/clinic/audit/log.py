@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,9 +14,6 @@ from django.utils import timezone
 
 from . import chain, checkpoints, keys
 from .models import AuditEntry, ChainHead
-
-HEAD_ID = 1
-
 
 def actor_label(actor: object) -> str:
     """``user:<id>:<username>`` for a user, the string itself for a label, ``system`` for None."""
@@ -58,6 +56,7 @@ def _row(entry: AuditEntry) -> chain.Row:
         prev_hash=entry.prev_hash,
         entry_hash=entry.entry_hash,
         key_id=entry.key_id,
+        lane=entry.lane,
     )
 
 
@@ -74,17 +73,20 @@ def record(
     The entry is sealed with the current audit key (HMAC-SHA256, :mod:`.chain`); once the
     outermost transaction commits, a signed checkpoint is written when one is due.
 
-    Every audited read and write comes here, so it is short, and the chain head (which
-    orders the appends) is locked for as little as possible. PostgreSQL: two statements, read
-    the head (no lock), then ``audit_append`` (migration 0005), which locks the head, checks
-    it has not moved, inserts the sealed entry and moves the head inside the database; had
-    the head moved, the entry is sealed again on the new head. Outside a transaction that
-    statement commits by itself, so no other append ever waits on a lock held across a round
-    trip to this process. SQLite: lock and read the head, insert the entry, move the head
-    (its writing transaction holds the whole database anyway). Either way the database's
-    guard checks that the head moves to that entry, and inside a caller's transaction the
-    head stays locked until it ends: callers record last, just before they commit. No
-    savepoint: an append that fails fails the caller's transaction."""
+    Every audited read and write comes here. An append links the entry into one of the
+    log's lanes and locks that lane's head until the caller's transaction ends (callers
+    record last, just before they commit), so appends at the same moment must not all want
+    the same lane. PostgreSQL: read a lane's head without a lock (drawing the entry's
+    number in the same statement), seal, then ``audit_append`` (migration 0006) locks that
+    head unless another transaction holds it (``SKIP LOCKED``), checks it has not moved,
+    inserts the entry and moves the head, inside the database. A held lane sends the append
+    to the next one; a moved head seals it again on the new head. Lanes are tried from 1
+    upwards, so sequential appends all go to lane 1, and an append waits for a lane only
+    when all of them are held. Outside a transaction that statement commits by itself.
+    SQLite: its writing transaction holds the whole database, so everything goes to lane 1:
+    read the head, insert the entry, move the head. Either way the database's guard checks
+    that a head moves forward to an entry of its lane that links to it. No savepoint: an
+    append that fails fails the caller's transaction."""
     ring = keys.keyring()
     entry = AuditEntry(
         created_at=timezone.now(),
@@ -96,14 +98,15 @@ def record(
     )
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
-        _append_by_function(connection, entry, ring.current_key)
+        _append_to_a_free_lane(connection, entry, ring.current_key)
     else:
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            entry.seq, entry.prev_hash = _lock_head(connection, cursor)
+            entry.lane = 1
+            entry.seq, entry.prev_hash = _sqlite_head(cursor)
             entry.entry_hash = chain.seal(ring.current_key, _row(entry))
             cursor.execute(_INSERT, _values(connection, entry))
             entry.pk = cursor.fetchone()[0]
-            cursor.execute(_MOVE_HEAD, [entry.seq, entry.entry_hash, HEAD_ID])
+            cursor.execute(_MOVE_HEAD, [entry.seq, entry.entry_hash, entry.lane])
     seq = entry.seq
     # Outside a transaction the entry is committed already and this runs at once.
     transaction.on_commit(lambda: checkpoints.after_commit(seq))
@@ -111,51 +114,76 @@ def record(
     return entry
 
 
-#: assumption: outside a transaction, each attempt that finds the head moved by a concurrent
-#: append commits nothing and tries again on the new head; a few tries settle all but a
-#: flood, and then one transaction (whose first failed attempt keeps the head locked, so the
-#: second succeeds) ends the race.
-AUTOCOMMIT_TRIES = 5
-_READ_HEAD = "SELECT seq, entry_hash FROM audit_chainhead WHERE id = %s"
-_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+#: ``audit_append``'s answers other than the new entry's id.
+_MOVED = 0  # the head moved since it was read; in a transaction, the lane is now ours
+_HELD = -1  # another transaction holds the lane
+_READ_HEAD = "SELECT entry_hash, nextval('audit_entry_seq') FROM audit_chainhead WHERE id = %s"
+_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
-def _append_by_function(connection: Any, entry: AuditEntry, key: bytes) -> None:
-    if not connection.in_atomic_block and _try_append(connection, entry, key, AUTOCOMMIT_TRIES):
-        return
+def _append_to_a_free_lane(connection: Any, entry: AuditEntry, key: bytes) -> None:
+    """Lanes 1, 2, ... in turn until one takes the entry; when every lane is held, wait for
+    one. A transaction never waits while it holds a lane (its own lane is free to it, so the
+    walk reaches it first): no two appends can wait for each other."""
+    lanes = range(1, chain.LANES + 1)
+    if not connection.in_atomic_block:
+        for lane in lanes:
+            if _attempt(connection, entry, key, lane, wait=False) > 0:
+                return
     with transaction.atomic(savepoint=False):
-        # In a transaction, a failed attempt leaves the head locked by this one (the
-        # function's FOR UPDATE): the second attempt reads a head nobody else can move.
-        if not _try_append(connection, entry, key, 2):
-            raise RuntimeError("the audit chain head moved under its own lock")
+        for lane in lanes:
+            answer = _attempt(connection, entry, key, lane, wait=False)
+            if answer == _MOVED:
+                # This transaction now holds the lane: its head cannot move again.
+                answer = _attempt(connection, entry, key, lane, wait=False)
+            if answer > 0:
+                return
+        lane = random.randint(1, chain.LANES)
+        for _ in range(2):
+            if _attempt(connection, entry, key, lane, wait=True) > 0:
+                return
+    raise RuntimeError("the audit chain's head moved under its own lock")
 
 
-def _try_append(connection: Any, entry: AuditEntry, key: bytes, tries: int) -> bool:
+def _attempt(connection: Any, entry: AuditEntry, key: bytes, lane: int, *, wait: bool) -> int:
     with connection.cursor() as cursor:
-        for _ in range(tries):
-            entry.seq, entry.prev_hash = _read_head(cursor)
-            entry.entry_hash = chain.seal(key, _row(entry))
-            values = _values(connection, entry)
-            cursor.execute(
-                _APPEND,
-                [HEAD_ID, entry.seq, entry.prev_hash, *values[1:6], entry.entry_hash, entry.key_id],
-            )
-            appended = cursor.fetchone()[0]
-            if appended is not None:
-                entry.pk = appended
-                return True
-    return False
+        cursor.execute(_READ_HEAD, [lane])
+        head = cursor.fetchone()
+        if head is None:
+            # Head rows are made by the migrations; only a flush of the database removes them.
+            ensure_lanes()
+            return _HELD
+        entry.lane = lane
+        entry.prev_hash, entry.seq = str(head[0]), int(head[1])
+        entry.entry_hash = chain.seal(key, _row(entry))
+        values = _values(connection, entry)
+        cursor.execute(
+            _APPEND,
+            [lane, wait, entry.seq, entry.prev_hash, *values[1:6], entry.entry_hash, entry.key_id],
+        )
+        answer = int(cursor.fetchone()[0])
+    if answer > 0:
+        entry.pk = answer
+    return answer
 
 
-def _read_head(cursor: Any) -> tuple[int, str]:
-    """The next entry's number and the newest entry's hash, as last committed (no lock)."""
-    cursor.execute(_READ_HEAD, [HEAD_ID])
-    head = cursor.fetchone()
-    if head is None:
-        # The head row is made by the migration; only a flush of the database removes it.
-        ChainHead.objects.get_or_create(pk=HEAD_ID)
-        return _read_head(cursor)
-    return int(head[0]) + 1, str(head[1])
+def ensure_lanes() -> None:
+    """Every lane's head row, at its genesis where it is missing (after a flush)."""
+    ChainHead.objects.bulk_create(
+        [
+            ChainHead(id=lane, seq=0, entry_hash=chain.lane_genesis(lane))
+            for lane in range(1, chain.LANES + 1)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def heads() -> dict[int, tuple[int, str]]:
+    """Each lane's newest entry (seq, seal), as committed."""
+    return {
+        lane: (seq, entry_hash)
+        for lane, seq, entry_hash in ChainHead.objects.values_list("id", "seq", "entry_hash")
+    }
 
 
 _ENTRY_COLUMNS = (
@@ -168,6 +196,7 @@ _ENTRY_COLUMNS = (
     "prev_hash",
     "entry_hash",
     "key_id",
+    "lane",
 )
 _INSERT = (
     f"INSERT INTO audit_auditentry ({', '.join(_ENTRY_COLUMNS)}) "
@@ -182,16 +211,17 @@ def _values(connection: Any, entry: AuditEntry) -> list[Any]:
     return values
 
 
-def _lock_head(connection: Any, cursor: Any) -> tuple[int, str]:
-    """The next entry's number and the newest entry's hash, the head locked until the end of
-    the transaction (SQLite's writing transaction holds the whole database already)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    cursor.execute(f"SELECT seq, entry_hash FROM audit_chainhead WHERE id = %s{lock}", [HEAD_ID])
+def _sqlite_head(cursor: Any) -> tuple[int, str]:
+    """The next entry's number and lane 1's newest hash (SQLite's writing transaction holds
+    the whole database already)."""
+    cursor.execute(
+        "SELECT (SELECT MAX(seq) FROM audit_chainhead), entry_hash FROM audit_chainhead "
+        "WHERE id = 1"
+    )
     head = cursor.fetchone()
     if head is None:
-        # The head row is made by the migration; only a flush of the database removes it.
-        ChainHead.objects.get_or_create(pk=HEAD_ID)
-        return _lock_head(connection, cursor)
+        ensure_lanes()
+        return _sqlite_head(cursor)
     return int(head[0]) + 1, str(head[1])
 
 
@@ -203,10 +233,9 @@ def verify(
     found = checkpoints.read(checkpoint_file, keys.public_key(public_key) if public_key else None)
     if found.problems:
         return chain.Verification(False, 0, None, found.problems[0])
-    head = ChainHead.objects.filter(pk=HEAD_ID).first()
     # Plain tuples, not model instances: verifying a million entries is then a matter of
     # seconds rather than minutes.
-    fields = ("seq", "created_at", "actor", "action", "target", "detail", "prev_hash")
+    fields = ("seq", "created_at", "actor", "action", "target", "detail", "prev_hash", "lane")
     rows = (
         chain.Row(
             seq=seq,
@@ -218,16 +247,17 @@ def verify(
             prev_hash=prev_hash,
             entry_hash=entry_hash,
             key_id=key_id,
+            lane=lane,
         )
-        for seq, created_at, actor, action, target, detail, prev_hash, entry_hash, key_id in (
-            AuditEntry.objects.order_by("seq")
+        for seq, created_at, actor, action, target, detail, prev_hash, lane, entry_hash, key_id in (
+            AuditEntry.objects.order_by("lane", "seq")
             .values_list(*fields, "entry_hash", "key_id")
             .iterator(chunk_size=5000)
         )
     )
     return chain.check(
         rows,
-        (head.seq, head.entry_hash) if head else (0, chain.GENESIS_HASH),
+        heads() or {1: (0, chain.GENESIS_HASH)},
         keys.verifying_keys(),
         found.checkpoints,
     )

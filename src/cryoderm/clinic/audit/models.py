@@ -5,9 +5,12 @@ outside the database, of its own canonical content and the previous entry's hash
 (:mod:`.chain`). Editing any entry breaks its seal, and nobody without the key can make a
 new one; deleting one breaks the link of the next. :class:`ChainHead` keeps the sequence
 number and seal of the newest entry, and signed checkpoints outside the database
-(:mod:`.checkpoints`) catch a deletion of the newest entries. Appends lock the head row,
-which also serialises them (``seq`` has no gaps, unlike an autoincrement id whose values a
-rolled-back transaction may burn)."""
+(:mod:`.checkpoints`) catch a deletion of the newest entries.
+
+The log is :data:`.chain.LANES` such chains, its lanes, each with its own head row: an
+append locks a free lane's head until its transaction ends, so appends at the same moment
+go to different lanes instead of queueing on one row (:mod:`.chain`, :func:`.log.record`).
+``seq`` orders entries across lanes and increases along each; it may skip numbers."""
 
 from __future__ import annotations
 
@@ -30,19 +33,26 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, help_text="HMAC-SHA256 seal under key_id")
     key_id = models.CharField(max_length=32, help_text="which audit key sealed this entry")
+    lane = models.SmallIntegerField(
+        default=1, help_text="which of the log's chains it links into (its head's id)"
+    )
 
     class Meta:
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
         # Serves "what happened to this record" (the FHIR AuditEvent export and the UI).
-        indexes = [models.Index(fields=["target", "seq"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["target", "seq"], name="audit_target_idx"),
+            # Verification walks each lane in order.
+            models.Index(fields=["lane", "seq"], name="audit_lane_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor} {self.action} {self.target}"
 
 
 class ChainHead(models.Model):
-    """The newest entry's number and hash (one row, id 1)."""
+    """A lane's newest entry's number and hash (one row per lane, id = the lane's number)."""
 
     seq = models.BigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64, default=GENESIS_HASH)

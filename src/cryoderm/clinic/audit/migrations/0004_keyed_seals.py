@@ -97,7 +97,7 @@ def reseal(apps, schema_editor):
     cursor.execute("DELETE FROM audit_guardsuspension")
     last = entries[-1].seq
     transaction.on_commit(
-        lambda: checkpoints.append(last, prev), using=schema_editor.connection.alias
+        lambda: checkpoints.append({1: (last, prev)}), using=schema_editor.connection.alias
     )
 
 
