@@ -51,6 +51,8 @@ def lane_genesis(lane: int) -> str:
     if lane == 1:
         return GENESIS_HASH
     return hashlib.sha256(f"cryoderm audit lane {lane}".encode("ascii")).hexdigest()
+
+
 #: Domain separation: a seal of this log cannot be mistaken for any other HMAC of the key.
 _DOMAIN = b"cryoderm audit entry v2\n"
 

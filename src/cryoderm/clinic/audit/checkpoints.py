@@ -66,7 +66,9 @@ def _payload(heads: tuple[tuple[int, int, str], ...], signed_at: str) -> bytes:
 
 def _sorted(heads: Heads) -> tuple[tuple[int, int, str], ...]:
     """The lanes that have entries, in order."""
-    return tuple((lane, seq, entry_hash) for lane, (seq, entry_hash) in sorted(heads.items()) if seq)
+    return tuple(
+        (lane, seq, entry_hash) for lane, (seq, entry_hash) in sorted(heads.items()) if seq
+    )
 
 
 def sign(private: Ed25519PrivateKey, heads: Heads, signed_at: str) -> str:

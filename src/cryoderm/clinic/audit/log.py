@@ -15,6 +15,7 @@ from django.utils import timezone
 from . import chain, checkpoints, keys
 from .models import AuditEntry, ChainHead
 
+
 def actor_label(actor: object) -> str:
     """``user:<id>:<username>`` for a user, the string itself for a label, ``system`` for None."""
     if actor is None:

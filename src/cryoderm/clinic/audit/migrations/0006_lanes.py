@@ -99,6 +99,8 @@ POSTGRES_GUARD = [
         RETURN new_id;
     END $$ LANGUAGE plpgsql SECURITY INVOKER""",
 ]
+
+
 def _run(schema_editor, statements):
     for statement in statements:
         schema_editor.execute(statement, params=None)
