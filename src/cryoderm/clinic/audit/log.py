@@ -77,14 +77,12 @@ def record(
     Every audited read and write comes here. An append links the entry into one of the
     log's lanes and locks that lane's head until the caller's transaction ends (callers
     record last, just before they commit), so appends at the same moment must not all want
-    the same lane. PostgreSQL: read a lane's head without a lock (drawing the entry's
-    number in the same statement), seal, then ``audit_append`` (migration 0006) locks that
-    head unless another transaction holds it (``SKIP LOCKED``), checks it has not moved,
-    inserts the entry and moves the head, inside the database. A held lane sends the append
-    to the next one; a moved head seals it again on the new head. Lanes are tried from 1
-    upwards, so sequential appends all go to lane 1, and an append waits for a lane only
-    when all of them are held. Outside a transaction that statement commits by itself.
-    SQLite: its writing transaction holds the whole database, so everything goes to lane 1:
+    the same lane. PostgreSQL: lock the lowest lane no other transaction holds (``FOR UPDATE
+    SKIP LOCKED``, drawing the entry's number in the same statement), seal, then
+    ``audit_append`` (migration 0006) inserts the entry and moves the head, inside the
+    database; outside a caller's transaction, these run in one of their own. Sequential
+    appends all go to lane 1, and an append waits for a lane only when all of them are
+    held. SQLite: its writing transaction holds the whole database, so everything goes to lane 1:
     read the head, insert the entry, move the head. Either way the database's guard checks
     that a head moves forward to an entry of its lane that links to it. No savepoint: an
     append that fails fails the caller's transaction."""
@@ -115,57 +113,42 @@ def record(
     return entry
 
 
-#: ``audit_append``'s answers other than the new entry's id.
-_MOVED = 0  # the head moved since it was read; in a transaction, the lane is now ours
-_HELD = -1  # another transaction holds the lane
-_READ_HEAD = "SELECT entry_hash, nextval('audit_entry_seq') FROM audit_chainhead WHERE id = %s"
-_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+#: The lowest lane no other transaction holds, locked, with its head and the entry's number.
+_CLAIM = (
+    "SELECT id, entry_hash, nextval('audit_entry_seq') FROM audit_chainhead "
+    "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+#: One lane, waiting for it (when every lane is held).
+_WAIT_FOR = (
+    "SELECT id, entry_hash, nextval('audit_entry_seq') FROM audit_chainhead WHERE id = %s "
+    "FOR UPDATE"
+)
+_APPEND = "SELECT audit_append(%s, true, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _append_to_a_free_lane(connection: Any, entry: AuditEntry, key: bytes) -> None:
-    """Lanes 1, 2, ... in turn until one takes the entry; when every lane is held, wait for
-    one. A transaction never waits while it holds a lane (its own lane is free to it, so the
-    walk reaches it first): no two appends can wait for each other."""
-    lanes = range(1, chain.LANES + 1)
-    if not connection.in_atomic_block:
-        for lane in lanes:
-            if _attempt(connection, entry, key, lane, wait=False) > 0:
-                return
-    with transaction.atomic(savepoint=False):
-        for lane in lanes:
-            answer = _attempt(connection, entry, key, lane, wait=False)
-            if answer == _MOVED:
-                # This transaction now holds the lane: its head cannot move again.
-                answer = _attempt(connection, entry, key, lane, wait=False)
-            if answer > 0:
-                return
-        lane = random.randint(1, chain.LANES)
-        for _ in range(2):
-            if _attempt(connection, entry, key, lane, wait=True) > 0:
-                return
-    raise RuntimeError("the audit chain's head moved under its own lock")
-
-
-def _attempt(connection: Any, entry: AuditEntry, key: bytes, lane: int, *, wait: bool) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(_READ_HEAD, [lane])
+    """Claim the lowest lane no other transaction holds (or, when every lane is held, wait
+    for one), seal the entry on its head, and append it (``audit_append``, which also
+    checks the head). A transaction's own lanes are free to it, so a transaction that
+    holds a lane never waits: no two appends can wait for each other."""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_CLAIM)
         head = cursor.fetchone()
         if head is None:
-            # Head rows are made by the migrations; only a flush of the database removes them.
-            ensure_lanes()
-            return _HELD
-        entry.lane = lane
-        entry.prev_hash, entry.seq = str(head[0]), int(head[1])
+            ensure_lanes()  # only a flush of the database removes the heads
+            cursor.execute(_WAIT_FOR, [random.randint(1, chain.LANES)])
+            head = cursor.fetchone()
+        entry.lane, entry.prev_hash, entry.seq = int(head[0]), str(head[1]), int(head[2])
         entry.entry_hash = chain.seal(key, _row(entry))
         values = _values(connection, entry)
         cursor.execute(
             _APPEND,
-            [lane, wait, entry.seq, entry.prev_hash, *values[1:6], entry.entry_hash, entry.key_id],
+            [entry.lane, entry.seq, entry.prev_hash, *values[1:6], entry.entry_hash, entry.key_id],
         )
         answer = int(cursor.fetchone()[0])
-    if answer > 0:
-        entry.pk = answer
-    return answer
+    if answer <= 0:
+        raise RuntimeError("the audit chain's head moved under its own lock")
+    entry.pk = answer
 
 
 def ensure_lanes() -> None:
