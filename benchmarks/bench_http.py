@@ -440,11 +440,21 @@ def _load(fixture_path: str, url: str, seconds: float) -> dict[str, Any]:
     devices = iter(range(len(live)))
     rng = random.Random(SEED)
 
+    def _independent_phase() -> None:
+        # Users start within half a second of each other (spawn rate 100/s), and
+        # constant_pacing keeps each one's phase: without this, all fifty would send their
+        # request in the same fraction of every second for the whole run, a lock-step no
+        # clinic produces (a device starts with its session, a receptionist searches when a
+        # client arrives). Each user's first request waits a random part of its period, so
+        # requests arrive independently at the same mean rate.
+        gevent.sleep(rng.uniform(0.0, 1.0))
+
     class Device(FastHttpUser):
         fixed_count = len(live)
         wait_time = constant_pacing(1.0)
 
         def on_start(self) -> None:
+            _independent_phase()
             own = live[next(devices)]
             self.path = f"/api/sessions/{own['session']}/readings"
             self.headers = {"Authorization": f"Bearer {own['token']}"}
@@ -470,6 +480,9 @@ def _load(fixture_path: str, url: str, seconds: float) -> dict[str, Any]:
     class Staff(FastHttpUser):
         fixed_count = len(live)
         wait_time = constant_pacing(1.0)
+
+        def on_start(self) -> None:
+            _independent_phase()
 
         @task
         def search(self) -> None:
