@@ -43,10 +43,28 @@ def main(argv: list[str]) -> int:
         access_log="--access-log" in argv[1:],
     )
     server = uvicorn.Server(uvicorn_config(options))
+    _freeze_what_startup_made()
     listening = socket.socket(fileno=fd)
     threading.Thread(target=_end_with_the_server, args=(server,), daemon=True).start()
     server.run(sockets=[listening])
     return 0
+
+
+def _freeze_what_startup_made() -> None:
+    """Keep the objects made at start-up (Django, the application, their modules: about
+    74,000) out of every later garbage collection (:func:`gc.freeze`).
+
+    A full collection walks every tracked object while holding the interpreter lock, so
+    every request in this process waits for it: measured 32-35 ms for the start-up objects
+    alone on this project's 2-CPU machine, a pause of the size of the load test's whole p99
+    target, each time the collector's oldest generation is due. Frozen, a full collection
+    walks only what requests made since."""
+    import gc
+
+    import cryoderm.clinic.asgi  # noqa: F401  (the application and all it imports)
+
+    gc.collect()
+    gc.freeze()
 
 
 def _end_with_the_server(server: Any) -> None:
