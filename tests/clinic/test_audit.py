@@ -430,3 +430,13 @@ def call_flush() -> None:
     from django.core.management import call_command
 
     call_command("flush", interactive=False, verbosity=0)
+
+
+def test_a_lane_deleted_with_its_head_is_reported(alice) -> None:
+    """Deleting a lane's head with the guard lifted (and whatever entries that lane had)
+    leaves no broken link: the missing head itself is reported."""
+    three_entries(alice)
+    tamper("DELETE FROM audit_chainhead WHERE id = %s", [2])
+    result = audit.verify()
+    assert not result.ok
+    assert "head of lane 2 is missing" in result.reason
