@@ -41,7 +41,7 @@ def postgres_only() -> None:
 
 
 def test_an_append_claims_a_lane_no_one_else_holds_and_appends_in_one_statement() -> None:
-    audit.record("system", "test.first")
+    first = audit.record("system", "test.first")
     with CaptureQueriesContext(connection) as captured:
         entry = audit.record("device:SN1", "reading.ingest", None, {"n": 1})
     sent = [query["sql"] for query in captured.captured_queries]
@@ -50,7 +50,7 @@ def test_an_append_claims_a_lane_no_one_else_holds_and_appends_in_one_statement(
     assert "FOR UPDATE SKIP LOCKED" in sent[1].upper() and sent[2].startswith(
         "SELECT audit_append("
     )
-    assert (entry.seq, entry.lane) == (2, 1)
+    assert (entry.seq, entry.lane) == (first.seq + 1, 1)
     assert audit.verify().ok
 
 
