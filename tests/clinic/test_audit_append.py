@@ -155,9 +155,8 @@ def test_when_every_lane_is_held_an_append_waits_for_one_and_then_goes_in() -> N
     assert audit.verify().ok
 
 
-def test_entries_moved_between_lanes_are_caught() -> None:
-    from cryoderm.clinic.audit.models import AuditEntry as Entry
-
+def _three_entries_beside_an_open_append() -> None:
+    """Three entries appended while another transaction holds lane 1: they go to lane 2."""
     holding, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_an_append_open, args=(holding, release))
     holder.start()
@@ -168,8 +167,12 @@ def test_entries_moved_between_lanes_are_caught() -> None:
     finally:
         release.set()
         holder.join()
+
+
+def test_entries_moved_between_lanes_are_caught() -> None:
+    _three_entries_beside_an_open_append()
     assert audit.verify().ok
-    moved = Entry.objects.exclude(lane=1).order_by("seq").first()
+    moved = AuditEntry.objects.exclude(lane=1).order_by("seq").first()
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO audit_guardsuspension (id, reason) VALUES (1, 'test')")
         cursor.execute("UPDATE audit_auditentry SET lane = 1 WHERE id = %s", [moved.pk])
@@ -179,16 +182,7 @@ def test_entries_moved_between_lanes_are_caught() -> None:
 
 
 def test_deleting_the_newest_entries_of_a_second_lane_is_caught_by_a_checkpoint() -> None:
-    holding, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_an_append_open, args=(holding, release))
-    holder.start()
-    try:
-        assert holding.wait(10)
-        for n in range(3):
-            audit.record("system", "test.other-lane", None, {"n": n})
-    finally:
-        release.set()
-        holder.join()
+    _three_entries_beside_an_open_append()
     assert audit.checkpoints.write_now()
     newest = AuditEntry.objects.exclude(lane=1).order_by("seq").last()
     kept = AuditEntry.objects.filter(lane=newest.lane, seq__lt=newest.seq).order_by("seq").last()
