@@ -417,7 +417,7 @@ def _load(fixture_path: str, url: str, seconds: float) -> dict[str, Any]:
     """The clients, as gevent greenlets over geventhttpclient (the HTTP client under locust's
     FastHttpUser), one persistent connection each, as devices and browsers hold them.
 
-    Not locust itself: on this server, under this load, locust's own figures were five to
+    Not locust itself: on this server, under this load, locust's own figures were seven to
     twelve times what the server answered in, measured side by side (docs/benchmarks.md):
     48 searching users paced at one request a second gave p50 197-199 ms under locust
     (FastHttpUser and HttpUser alike) against 16 ms from these greenlets and 7-20 ms from

@@ -1,18 +1,12 @@
 """Appending to the audit log: no append waits for another transaction's.
 
-The head orders every audited read and write of the clinic. It used to be locked by one
-statement and moved by two more, each a round trip to the web process, so under load the
-other audited requests queued on its lock while the holder waited for the CPU (the HTTP
-load test saw two or three requests waiting on it at any moment). On PostgreSQL an append
-is now a read of the head without a lock and one statement (``audit_append``) that locks,
-checks, inserts and moves; outside a transaction that statement commits by itself.
-
-That still left each append's head locked until its transaction's commit, and the load test
-found the holder waiting for its web thread to send COMMIT while the other requests queued
+The log's head orders every audited read and write of the clinic. With one chain, every
+append locked its one head row until its transaction committed, and under the HTTP load test
+the holder sat waiting for its web thread to send COMMIT while 10-20 audited requests queued
 behind it. The log now has lanes (chains side by side): an append locks the lowest lane no
 other transaction holds (``SKIP LOCKED``) and reads its head under that lock, so a head
-cannot move between its read and the append. Every lane stays an unbroken chain under concurrent appends, inside
-transactions or not, and tampering with lanes is caught."""
+cannot move between its read and the append. Every lane stays an unbroken chain under
+concurrent appends, inside transactions or not, and tampering with lanes is caught."""
 
 from __future__ import annotations
 

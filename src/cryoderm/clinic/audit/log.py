@@ -82,8 +82,8 @@ def record(
     ``audit_append`` (migration 0006) inserts the entry and moves the head, inside the
     database; outside a caller's transaction, these run in one of their own. Sequential
     appends all go to lane 1, and an append waits for a lane only when all of them are
-    held. SQLite: its writing transaction holds the whole database, so everything goes to lane 1:
-    read the head, insert the entry, move the head. Either way the database's guard checks
+    held. SQLite: its writing transaction holds the whole database, so everything goes to
+    lane 1: read the head, insert the entry, move the head. Either way the database's guard checks
     that a head moves forward to an entry of its lane that links to it. No savepoint: an
     append that fails fails the caller's transaction."""
     ring = keys.keyring()
@@ -123,19 +123,19 @@ _WAIT_FOR = (
     "SELECT id, entry_hash, nextval('audit_entry_seq') FROM audit_chainhead WHERE id = %s "
     "FOR UPDATE"
 )
-_APPEND = "SELECT audit_append(%s, true, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_APPEND = "SELECT audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _append_to_a_free_lane(connection: Any, entry: AuditEntry, key: bytes) -> None:
     """Claim the lowest lane no other transaction holds (or, when every lane is held, wait
-    for one), seal the entry on its head, and append it (``audit_append``, which also
-    checks the head). A transaction's own lanes are free to it, so a transaction that
+    for one), seal the entry on its head, and append it (``audit_append``, which checks the
+    head once more). A transaction's own lanes are free to it, so a transaction that
     holds a lane never waits: no two appends can wait for each other."""
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_CLAIM)
         head = cursor.fetchone()
         if head is None:
-            ensure_lanes()  # only a flush of the database removes the heads
+            ensure_lanes(connection.alias)  # only a flush of the database removes the heads
             cursor.execute(_WAIT_FOR, [random.randint(1, chain.LANES)])
             head = cursor.fetchone()
         entry.lane, entry.prev_hash, entry.seq = int(head[0]), str(head[1]), int(head[2])
@@ -151,9 +151,9 @@ def _append_to_a_free_lane(connection: Any, entry: AuditEntry, key: bytes) -> No
     entry.pk = answer
 
 
-def ensure_lanes() -> None:
+def ensure_lanes(using: str = "default") -> None:
     """Every lane's head row, at its genesis where it is missing (after a flush)."""
-    ChainHead.objects.bulk_create(
+    ChainHead.objects.using(using).bulk_create(
         [
             ChainHead(id=lane, seq=0, entry_hash=chain.lane_genesis(lane))
             for lane in range(1, chain.LANES + 1)
@@ -204,7 +204,7 @@ def _sqlite_head(cursor: Any) -> tuple[int, str]:
     )
     head = cursor.fetchone()
     if head is None:
-        ensure_lanes()
+        ensure_lanes(cursor.db.alias)
         return _sqlite_head(cursor)
     return int(head[0]) + 1, str(head[1])
 

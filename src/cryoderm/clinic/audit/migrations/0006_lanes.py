@@ -6,7 +6,8 @@ transaction committed. Sampled under the HTTP load test on PostgreSQL, the holde
 often "idle in transaction" after its append, waiting for its web thread to get a core and
 send COMMIT, while 10-20 other requests queued on the head's row lock: p99 latencies of
 200-350 ms on a machine whose disk flushes in 0.12 ms. Now an append takes whichever lane
-is free (``FOR UPDATE SKIP LOCKED``) and waits only when every lane is held.
+no other transaction holds (``FOR UPDATE SKIP LOCKED``) and waits only when every lane is
+held.
 
 - ``lane`` on each entry (existing entries are lane 1, whose genesis is the old one) and
   an index to walk each lane in order;
@@ -14,7 +15,7 @@ is free (``FOR UPDATE SKIP LOCKED``) and waits only when every lane is held.
 - the head's guard: it moves forward to an entry of its own lane that links to the entry
   it was at (before: to ``seq + 1``, which numbering across lanes no longer gives);
 - PostgreSQL: entry numbers from a sequence (``audit_entry_seq``; an append draws one as it
-  reads the lane's head), and ``audit_append`` takes the lane and whether to wait for it.
+  claims the lane), and ``audit_append`` takes the lane the appender has claimed.
 
 Reversible only while lane 1 alone has entries.
 """
@@ -65,11 +66,12 @@ POSTGRES_GUARD = [
     " false)",
     "DROP FUNCTION IF EXISTS audit_append(integer, bigint, varchar, timestamptz, varchar, "
     "varchar, varchar, text, varchar, varchar)",
-    # Returns the new entry's id; 0 when the lane's head is no longer the one the entry was
-    # sealed on (the lane is then locked by this transaction: sealed again, it goes in);
-    # -1 when another transaction holds the lane (and p_wait is false): try another.
+    # The caller has locked the lane (audit.log claims it with FOR UPDATE SKIP LOCKED in the
+    # same transaction) and sealed the entry on the head it read; the lock below is then its
+    # own and the check a guard. Returns the new entry's id, or 0 if the head is not the one
+    # the entry was sealed on (nothing written).
     """CREATE OR REPLACE FUNCTION audit_append(
-        p_lane integer, p_wait boolean, p_seq bigint, p_prev_hash varchar,
+        p_lane integer, p_seq bigint, p_prev_hash varchar,
         p_created_at timestamptz, p_actor varchar, p_action varchar, p_target varchar,
         p_detail text, p_entry_hash varchar, p_key_id varchar
     ) RETURNS bigint AS $$
@@ -77,16 +79,8 @@ POSTGRES_GUARD = [
         head_hash varchar;
         new_id bigint;
     BEGIN
-        IF p_wait THEN
-            SELECT entry_hash INTO head_hash FROM audit_chainhead WHERE id = p_lane FOR UPDATE;
-        ELSE
-            SELECT entry_hash INTO head_hash FROM audit_chainhead WHERE id = p_lane
-               FOR UPDATE SKIP LOCKED;
-        END IF;
-        IF NOT FOUND THEN
-            RETURN -1;
-        END IF;
-        IF head_hash <> p_prev_hash THEN
+        SELECT entry_hash INTO head_hash FROM audit_chainhead WHERE id = p_lane FOR UPDATE;
+        IF NOT FOUND OR head_hash <> p_prev_hash THEN
             RETURN 0;
         END IF;
         INSERT INTO audit_auditentry
@@ -150,8 +144,8 @@ def remove_lanes(apps, schema_editor):
         _run(
             schema_editor,
             [
-                "DROP FUNCTION IF EXISTS audit_append(integer, boolean, bigint, varchar, "
-                "timestamptz, varchar, varchar, varchar, text, varchar, varchar)",
+                "DROP FUNCTION IF EXISTS audit_append(integer, bigint, varchar, timestamptz, "
+                "varchar, varchar, varchar, text, varchar, varchar)",
                 "DROP SEQUENCE IF EXISTS audit_entry_seq",
                 _ONE_CHAIN_APPEND.POSTGRES_FUNCTION,
                 _ONE_CHAIN_HEAD.POSTGRES_GUARD[0],

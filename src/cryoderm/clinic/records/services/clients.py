@@ -182,9 +182,9 @@ def search(actor: object, query: str = "", *, limit: int = 50, offset: int = 0) 
     its digits, and the other clauses are prefixes that the name and e-mail indexes answer,
     where a search inside every phone number would read the whole table each time.
 
-    No transaction of its own: it writes nothing but its audit entry, which commits by
-    itself (on PostgreSQL in one statement, without holding the audit chain's head across a
-    round trip, audit.log.record); the clients are returned only once it has."""
+    No transaction of its own: it writes nothing but its audit entry, which commits in a
+    short transaction of its own (audit.log.record: on a lane of the audit log no other
+    transaction holds); the clients are returned only once it has."""
     clients = list(_page(actor, query, limit, offset))
     audit.record(actor, "client.search", None, {"query": query, "ids": [c.pk for c in clients]})
     return clients

@@ -28,5 +28,5 @@ class Command(FlushCommand):
                 # Numbering starts again with the chain (the sequence is not a table).
                 cursor.execute("ALTER SEQUENCE IF EXISTS audit_entry_seq RESTART WITH 1")
             cursor.execute("DELETE FROM audit_guardsuspension")
-        ensure_lanes()
+        ensure_lanes(database)
         checkpoints.archive("flushed")
