@@ -7,6 +7,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryoderm.interlock.clock import ManualClock
 from cryoderm.interlock.device import SimulatedDevice
@@ -151,3 +152,30 @@ class Recorder:
 
     def on_ack(self, device_seq, journal_seq):
         self.acked[device_seq] = journal_seq
+
+
+class SteppedDevice:
+    """A simulated device stepped at 100 Hz on the wall clock in a thread of the test,
+    sending through ``link`` (HTTP or MQTT; the subclass makes it): it stops itself after
+    a second without a verified heartbeat."""
+
+    def __init__(self, link: Any, device_id: str, face: LumpedFace) -> None:
+        from cryoderm.interlock.clock import SystemClock
+
+        self.link = link
+        self.device = SimulatedDevice(device_id, face, SystemClock(), link.publish_reading)
+        link.attach(self.device)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.device.power_on()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._halt.wait(0.01):
+            self.device.step()
+
+    def halt(self) -> None:
+        self._halt.set()
+        self._thread.join(5.0)

@@ -27,14 +27,12 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cryoderm.interlock.clock import SystemClock
 from cryoderm.interlock.control import ControlClient
-from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.journal import Journal, entries_of
 from cryoderm.interlock.model import Reading
 from cryoderm.interlock.mqtt import BrokerLogin, MqttDeviceLink
 
-from .helpers import LumpedFace, Recorder
+from .helpers import LumpedFace, Recorder, SteppedDevice
 from .process import (
     interlock_command,
     read_ready,
@@ -432,7 +430,7 @@ sys.stdin.read()
 """
 
 
-class MqttSimulatedDevice:
+class MqttSimulatedDevice(SteppedDevice):
     """A simulated device on the shipped broker, stepped at 100 Hz in a thread: it stops
     itself after 1 s without a verified heartbeat."""
 
@@ -440,29 +438,16 @@ class MqttSimulatedDevice:
         issued = secure_broker.store.add(device_id)
         secure_broker.broker.reload()
         broker = secure_broker.broker
-        self.link = MqttDeviceLink(
+        link = MqttDeviceLink(
             broker.host,
             broker.port,
             interlock_key=secure_broker.store.public_key(),
             login=BrokerLogin(device_id, issued.token),
         )
-        face = LumpedFace(cold_temp_c=25.0, tau_s=60.0)
-        self.device = SimulatedDevice(device_id, face, SystemClock(), self.link.publish_reading)
-        self.link.attach(self.device)
-        self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self.device.power_on()
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._halt.wait(0.01):
-            self.device.step()
+        super().__init__(link, device_id, LumpedFace(cold_temp_c=25.0, tau_s=60.0))
 
     def halt(self) -> None:
-        self._halt.set()
-        self._thread.join(5.0)
+        super().halt()
         self.link.close()
 
 

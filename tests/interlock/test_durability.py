@@ -12,18 +12,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from cryoderm.interlock.clock import SystemClock
-from cryoderm.interlock.device import SimulatedDevice
 from cryoderm.interlock.http_ingest import HttpDeviceLink
 from cryoderm.interlock.journal import Journal, entries_of
 
-from .helpers import LumpedFace
+from .helpers import LumpedFace, SteppedDevice
 from .process import read_ready, start_interlock, start_session, wait_for
 
 pytestmark = pytest.mark.slow
@@ -38,34 +35,19 @@ def start_http_interlock(journal_dir: Path, ready: Path, credentials, *extra: st
     )
 
 
-class RealTimeDevice:
+class RealTimeDevice(SteppedDevice):
     """A simulated device posting to the HTTP ingest at 10 Hz in a thread of the test, with
     the token its credentials were issued."""
 
     def __init__(self, port: int, device_id: str, face: LumpedFace, credentials) -> None:
         issued = credentials.add(device_id)
-        self.link = HttpDeviceLink(
+        link = HttpDeviceLink(
             f"http://127.0.0.1:{port}",
             token=issued.token,
             interlock_key=issued.interlock_public_key,
             timeout_s=0.3,
         )
-        self.device = SimulatedDevice(device_id, face, SystemClock(), self.link.publish_reading)
-        self.link.attach(self.device)
-        self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self.device.power_on()
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._halt.wait(0.01):
-            self.device.step()
-
-    def halt(self) -> None:
-        self._halt.set()
-        self._thread.join(5.0)
+        super().__init__(link, device_id, face)
 
 
 def test_sigkill_loses_no_acknowledged_reading_and_the_device_stops_itself(tmp_path, credentials):
